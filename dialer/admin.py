@@ -1,0 +1,103 @@
+"""Simulation controls: the clock and the simulated provider's outcome script.
+They exist only in the simulated modes; elsewhere they answer 404."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dialer.errors import Invalid, NotFound
+from dialer.leads.phones import PhoneError, normalize_phone
+from dialer.settings import TelephonyMode
+from dialer.web import CtxDep
+from dialer.wire import Instant
+
+router = APIRouter(prefix="/api/admin", tags=["simulation"])
+
+# One advance at a time per process; across processes the clock only moves forward
+# and every due job is idempotent, so a concurrent advance elsewhere is harmless.
+_advance_lock = threading.Lock()
+MAX_ADVANCE = timedelta(days=400)
+
+
+class ClockOut(BaseModel):
+    now: Instant
+    mode: Literal["system", "simulated"]
+
+
+class ClockAdvance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    advance_seconds: float | None = Field(default=None, ge=0, le=MAX_ADVANCE.total_seconds())
+    to: datetime | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ClockAdvance:
+        if (self.advance_seconds is None) == (self.to is None):
+            raise ValueError("give exactly one of advance_seconds or to")
+        if self.to is not None and self.to.tzinfo is None:
+            raise ValueError("to must carry an offset, e.g. 2026-12-01T09:00:00+09:00")
+        return self
+
+
+class SimOutcomesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str = Field(min_length=1, max_length=64)
+    outcomes: list[Literal["no-answer", "answered", "busy", "machine", "failed"]] = Field(
+        min_length=1, max_length=1000
+    )
+
+
+class SimOutcomesOut(BaseModel):
+    phone: str
+    pending: list[str]
+
+
+def _require_sim_clock(ctx: CtxDep) -> None:
+    if ctx.runtime.simulated_clock is None:
+        raise NotFound("the clock endpoints exist only with DIALER_CLOCK=simulated")
+
+
+@router.get("/clock", response_model=ClockOut)
+def get_clock(ctx: CtxDep) -> dict[str, Any]:
+    _require_sim_clock(ctx)
+    with ctx.tx(manager=True) as tx:
+        return {"now": tx.now, "mode": "simulated"}
+
+
+@router.post("/clock", response_model=ClockOut)
+def advance_clock(body: ClockAdvance, ctx: CtxDep) -> dict[str, Any]:
+    _require_sim_clock(ctx)
+    with ctx.tx(manager=True) as tx:
+        start = tx.now
+    target = start + timedelta(seconds=body.advance_seconds or 0) if body.to is None else body.to
+    if target < start:
+        raise Invalid(f"the clock does not run backwards: it is {start.isoformat()}", field="to")
+    if target - start > MAX_ADVANCE:
+        raise Invalid(f"advance at most {MAX_ADVANCE.days} days at once", field="to")
+    with _advance_lock:
+        now = ctx.runtime.advance_clock(to=target)
+    return {"now": now, "mode": "simulated"}
+
+
+@router.post("/sim/outcomes", response_model=SimOutcomesOut)
+def script_outcomes(body: SimOutcomesIn, ctx: CtxDep) -> dict[str, Any]:
+    if ctx.runtime.settings.telephony != TelephonyMode.simulated:
+        raise NotFound("the outcome script exists only with DIALER_TELEPHONY=simulated")
+    from dialer.telephony.simulated import SimulatedOutcome, pending_outcomes, script_outcomes
+
+    with ctx.tx(manager=True) as tx:
+        try:
+            phone = normalize_phone(body.phone, region=tx.runtime.settings.default_region)
+        except PhoneError as exc:
+            raise Invalid(str(exc), code="invalid_phone", field="phone") from exc
+        script_outcomes(
+            tx.session,
+            phone=phone,
+            outcomes=[SimulatedOutcome(o) for o in body.outcomes],
+            now=tx.now,
+        )
+        return {"phone": phone, "pending": pending_outcomes(tx.session, phone=phone)}

@@ -1,0 +1,1 @@
+"""Agents and managers, their state, and the next-lead queue."""

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import String
+from sqlmodel import Field, SQLModel
+
+from dialer.db import instant_column
+
+
+class Role(StrEnum):
+    manager = "manager"
+    agent = "agent"
+
+
+class AgentState(StrEnum):
+    available = "available"
+    paused = "paused"
+    offline = "offline"
+
+
+class Agent(SQLModel, table=True):
+    """Agents and managers alike: both are principals holding a bearer token."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_type=String(200))
+    role: str = Field(default=Role.agent, sa_type=String(16))
+    token_hash: str = Field(sa_type=String(64), unique=True, index=True)
+    endpoint: str | None = Field(default=None, sa_type=String(200))
+    state: str = Field(default=AgentState.available, sa_type=String(16))
+    created_at: datetime = Field(sa_column=instant_column(nullable=False))
+    state_changed_at: datetime = Field(sa_column=instant_column(nullable=False))
+
+
+class AgentCampaign(SQLModel, table=True):
+    __tablename__ = "agent_campaign"
+
+    agent_id: int = Field(foreign_key="agent.id", primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True, index=True)
+
+
+class Claim(SQLModel, table=True):
+    """An agent's lease on one lead. Unique on both sides: one claim per agent,
+    one per lead — the database itself forbids a lead held by two agents."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", unique=True)
+    agent_id: int = Field(foreign_key="agent.id", unique=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    reason: str = Field(sa_type=String(16))
+    prev_status: str = Field(sa_type=String(24))
+    claimed_at: datetime = Field(sa_column=instant_column(nullable=False))
+    claim_expires_at: datetime = Field(sa_column=instant_column(nullable=False, index=True))

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from dialer.leads.schemas import LeadOut
+from dialer.wire import Instant
+
+
+class AgentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    campaign_ids: list[int] = Field(default_factory=list)
+    endpoint: str | None = Field(
+        default=None,
+        max_length=200,
+        description="where answered calls are bridged: a phone number or client:<identity>",
+    )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if value.startswith("client:"):
+            if len(value) == len("client:"):
+                raise ValueError("client: needs an identity, e.g. client:sato")
+            return value
+        import phonenumbers
+
+        try:
+            parsed = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError("a phone number in E.164 (+81...) or client:<identity>") from exc
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class AgentUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    campaign_ids: list[int]
+
+
+class AgentOut(BaseModel):
+    id: int
+    name: str
+    campaign_ids: list[int]
+    endpoint: str | None
+    state: Literal["available", "paused", "offline"]
+    created_at: Instant
+
+
+class AgentCreated(AgentOut):
+    token: str = Field(description="shown only in this response")
+
+
+class AgentList(BaseModel):
+    items: list[AgentOut]
+    next_cursor: str | None = None
+
+
+class AgentStateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: Literal["available", "paused", "offline"]
+
+
+class NextLeadOut(BaseModel):
+    lead: LeadOut
+    reason: Literal["promise", "retry", "new"]
+    promise: dict[str, object] | None
+    claim_expires_at: Instant

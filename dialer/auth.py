@@ -1,0 +1,71 @@
+"""Bearer tokens: random, shown once, stored only as a SHA-256 digest.
+
+Tokens are 256-bit random strings, so a fast digest is enough (no password
+stretching needed); the digest is looked up by index and then compared with
+`hmac.compare_digest` so a near-match costs the same time as a miss."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from dialer.agents.models import Agent, AgentState, Role
+from dialer.errors import Forbidden, Unauthorized
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def authenticate(session: Session, *, authorization: str | None) -> Agent:
+    if not authorization:
+        raise Unauthorized("missing Authorization: Bearer <token>", code="missing_token")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization must be 'Bearer <token>'", code="missing_token")
+    digest = hash_token(token.strip())
+    principal = session.scalar(select(Agent).where(col(Agent.token_hash) == digest))
+    if principal is None or not hmac.compare_digest(principal.token_hash, digest):
+        raise Unauthorized("unknown token", code="unknown_token")
+    return principal
+
+
+def require_manager(principal: Agent) -> None:
+    if principal.role != Role.manager:
+        raise Forbidden("managers only", code="manager_only")
+
+
+def require_self_or_manager(principal: Agent, *, agent_id: int) -> None:
+    if principal.role != Role.manager and principal.id != agent_id:
+        raise Forbidden("agents may act only for themselves", code="not_your_resource")
+
+
+def ensure_manager_token(session: Session, *, token: str, now: datetime) -> Agent:
+    """DIALER_BOOTSTRAP_TOKEN: make sure a manager holding this token exists."""
+    digest = hash_token(token)
+    existing = session.scalar(select(Agent).where(col(Agent.token_hash) == digest))
+    if existing is not None:
+        if existing.role != Role.manager:
+            existing.role = Role.manager
+        return existing
+    manager = Agent(
+        name="bootstrap manager",
+        role=Role.manager,
+        token_hash=digest,
+        state=AgentState.offline,
+        created_at=now,
+        state_changed_at=now,
+    )
+    session.add(manager)
+    session.flush()
+    return manager

@@ -1,0 +1,1 @@
+"""Calls: one attempt each, its status timeline and its disposition."""

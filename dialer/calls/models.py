@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, String
+from sqlmodel import Field, SQLModel
+
+from dialer.db import instant_column
+
+
+class CallStatus(StrEnum):
+    queued = "queued"
+    ringing = "ringing"
+    in_progress = "in-progress"
+    completed = "completed"
+    busy = "busy"
+    no_answer = "no-answer"
+    failed = "failed"
+    canceled = "canceled"
+
+
+FINAL_CALL_STATUSES: frozenset[str] = frozenset(
+    {
+        CallStatus.completed,
+        CallStatus.busy,
+        CallStatus.no_answer,
+        CallStatus.failed,
+        CallStatus.canceled,
+    }
+)
+
+# Status callbacks arrive repeated and out of order; a status only ever moves forward.
+CALL_STATUS_RANK: dict[str, int] = {
+    CallStatus.queued: 0,
+    CallStatus.ringing: 1,
+    CallStatus.in_progress: 2,
+    CallStatus.completed: 3,
+    CallStatus.busy: 3,
+    CallStatus.no_answer: 3,
+    CallStatus.failed: 3,
+    CallStatus.canceled: 3,
+}
+
+
+class AnsweredBy(StrEnum):
+    human = "human"
+    machine = "machine"
+    unknown = "unknown"
+
+
+class Outcome(StrEnum):
+    converted = "converted"
+    callback = "callback"
+    will_self_apply = "will_self_apply"
+    not_interested = "not_interested"
+    refused = "refused"
+    dnc = "dnc"
+    wrong_number = "wrong_number"
+    no_answer = "no_answer"
+    busy = "busy"
+    machine = "machine"
+    failed = "failed"
+
+
+class Call(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_call_lead", "lead_id", "id"),
+        Index("ix_call_sim_due", "sim_final_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id")
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    to: str = Field(sa_type=String(20))
+    from_: str | None = Field(default=None, sa_type=String(20))
+    status: str = Field(default=CallStatus.queued, sa_type=String(16))
+    answered_by: str | None = Field(default=None, sa_type=String(16))
+    provider: str = Field(sa_type=String(16))
+    provider_sid: str | None = Field(default=None, sa_type=String(64), index=True)
+    # Called for a promise or its follow-ups: customer-requested, outside the caps.
+    for_promise: bool = False
+    created_at: datetime = Field(sa_column=instant_column(nullable=False))
+    answered_at: datetime | None = Field(default=None, sa_column=instant_column())
+    ended_at: datetime | None = Field(default=None, sa_column=instant_column())
+    duration: int | None = None
+    disposition: str | None = Field(default=None, sa_type=String(24))
+    dispositioned_at: datetime | None = Field(default=None, sa_column=instant_column())
+    dispositioned_by: str | None = Field(default=None, sa_type=String(64))
+    note: str | None = None
+    # Simulated telephony: when the scripted/unscripted unanswered outcome lands.
+    sim_outcome: str | None = Field(default=None, sa_type=String(16))
+    sim_final_at: datetime | None = Field(default=None, sa_column=instant_column())

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from dialer.calls import service
+from dialer.calls.schemas import CallCreate, CallOut, DispositionIn
+from dialer.web import CtxDep
+
+router = APIRouter(tags=["calls"])
+
+
+@router.post("/api/leads/{lead_id}/calls", status_code=201, response_model=CallOut)
+def place_call(lead_id: int, ctx: CtxDep, body: CallCreate | None = None) -> dict[str, Any]:
+    with ctx.tx() as tx:
+        call = service.place_call(
+            tx.session,
+            principal=tx.principal,
+            lead_id=lead_id,
+            phone=body.phone if body else None,
+            now=tx.now,
+            telephony=tx.runtime.telephony,
+            lock_rows=not tx.runtime.db.is_sqlite,
+        )
+        return service.call_out(call)
+
+
+@router.get("/api/calls/{call_id}", response_model=CallOut)
+def get_call(call_id: int, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.tx() as tx:
+        call = service.get_call(tx.session, call_id=call_id)
+        service.check_call_access(tx.principal, call)
+        return service.call_out(call)
+
+
+@router.post("/api/calls/{call_id}/disposition", response_model=CallOut)
+def dispose(call_id: int, body: DispositionIn, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.tx() as tx:
+        call = service.dispose(
+            tx.session,
+            principal=tx.principal,
+            call_id=call_id,
+            data=service.DispositionInput(
+                outcome=body.outcome_enum(),
+                note=body.note,
+                contract_number=body.contract_number,
+                promise=body.promise,
+            ),
+            now=tx.now,
+        )
+        return service.call_out(call)

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dialer.calls.models import Outcome
+from dialer.wire import Instant
+
+
+class CallCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str | None = Field(
+        default=None, description="one of the lead's phones; default the first callable"
+    )
+
+
+class CallOut(BaseModel):
+    id: int
+    lead_id: int
+    agent_id: int | None
+    campaign_id: int
+    to: str
+    status: Literal[
+        "queued", "ringing", "in-progress", "completed", "busy", "no-answer", "failed", "canceled"
+    ]
+    answered_by: Literal["human", "machine", "unknown"] | None
+    provider_sid: str | None
+    created_at: Instant
+    answered_at: Instant | None
+    ended_at: Instant | None
+    duration: int | None
+    disposition: str | None
+    note: str | None
+
+
+class DispositionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal[
+        "converted",
+        "callback",
+        "will_self_apply",
+        "not_interested",
+        "refused",
+        "dnc",
+        "wrong_number",
+        "no_answer",
+        "busy",
+        "machine",
+    ]
+    note: str | None = Field(default=None, max_length=10_000)
+    contract_number: str | None = Field(default=None, max_length=64)
+    promise: dict[str, Any] | None = None
+
+    def outcome_enum(self) -> Outcome:
+        return Outcome(self.outcome)

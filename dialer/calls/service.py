@@ -1,0 +1,511 @@
+"""Placing calls, following their status, and recording what happened.
+
+Dial-time rules are checked here again, whatever the queue said when it handed
+the lead out: the do-not-call list may have grown and the calling hours may have
+closed while the agent read the script."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from dialer.agents.models import Agent, Role
+from dialer.agents.queue import claim_of, has_live_call, release
+from dialer.calls.models import (
+    CALL_STATUS_RANK,
+    FINAL_CALL_STATUSES,
+    AnsweredBy,
+    Call,
+    CallStatus,
+    Outcome,
+)
+from dialer.calls.retry import RetryKind, decide_next
+from dialer.campaign.models import Campaign, CampaignStatus
+from dialer.campaign.service import calling_hours_of, retry_policy_of
+from dialer.conversions.models import Channel, Conversion
+from dialer.dnc import service as dnc
+from dialer.errors import (
+    AlreadyDispositioned,
+    CallLive,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotClaimed,
+    NotFound,
+    OnDoNotCallList,
+    OutsideCallingHours,
+)
+from dialer.leads import history
+from dialer.leads.models import Lead, LeadStatus, NextAttemptReason, Phone
+from dialer.leads.phones import PhoneError, normalize_phone
+from dialer.telephony.base import Telephony
+
+# Unanswered final statuses, and what the retry policy calls them.
+_UNANSWERED_KIND: dict[str, RetryKind] = {
+    CallStatus.busy: RetryKind.busy,
+    CallStatus.no_answer: RetryKind.no_answer,
+    CallStatus.failed: RetryKind.failed,
+    CallStatus.canceled: RetryKind.no_answer,
+}
+
+_AGENT_RETRY_OUTCOMES: dict[str, RetryKind] = {
+    Outcome.no_answer: RetryKind.no_answer,
+    Outcome.busy: RetryKind.busy,
+    Outcome.machine: RetryKind.machine,
+    Outcome.not_interested: RetryKind.not_interested,
+}
+
+
+def get_call(session: Session, *, call_id: int) -> Call:
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFound(f"call {call_id} does not exist", code="call_not_found")
+    return call
+
+
+def check_call_access(principal: Agent, call: Call) -> None:
+    if principal.role != Role.manager and call.agent_id != principal.id:
+        raise Forbidden("this call belongs to another agent", code="not_your_resource")
+
+
+def _choose_phone(
+    session: Session, *, lead: Lead, campaign: Campaign, requested: str | None
+) -> str:
+    phones = [
+        p
+        for p in session.scalars(
+            select(Phone)
+            .where(col(Phone.lead_id) == lead.id)
+            .order_by(col(Phone.position), col(Phone.id))
+        )
+        if not p.retired
+    ]
+    numbers = [p.number for p in phones]
+    on_list = dnc.listed(session, phones=numbers)
+    if requested is not None:
+        try:
+            number = normalize_phone(requested, region=campaign.default_region)
+        except PhoneError as exc:
+            raise Invalid(str(exc), code="invalid_phone", field="phone") from exc
+        if number not in numbers:
+            raise Invalid(
+                f"{number} is not an active phone of lead {lead.id}",
+                code="unknown_phone",
+                field="phone",
+            )
+        if number in on_list:
+            raise OnDoNotCallList(f"{number} is on the do-not-call list")
+        return number
+    callable_numbers = [n for n in numbers if n not in on_list]
+    if not numbers:
+        raise Conflict(f"lead {lead.id} has no active phone", code="no_phone")
+    if not callable_numbers:
+        raise OnDoNotCallList(f"every phone of lead {lead.id} is on the do-not-call list")
+    return callable_numbers[0]
+
+
+def place_call(
+    session: Session,
+    *,
+    principal: Agent,
+    lead_id: int,
+    phone: str | None,
+    now: datetime,
+    telephony: Telephony,
+    lock_rows: bool,
+) -> Call:
+    query = select(Lead).where(col(Lead.id) == lead_id)
+    if lock_rows:
+        # Two dial clicks at once must not both pass the "no live call" check.
+        query = query.with_for_update()
+    lead = session.scalar(query)
+    if lead is None:
+        raise NotFound(f"lead {lead_id} does not exist", code="lead_not_found")
+    claim = claim_of(session, lead_id=lead_id)
+    if claim is None or claim.agent_id != principal.id:
+        raise NotClaimed(f"agent {principal.id} holds no claim on lead {lead_id}")
+    if has_live_call(session, lead_id=lead_id):
+        raise CallLive(f"a call to lead {lead_id} is already live")
+    campaign = session.get(Campaign, lead.campaign_id)
+    assert campaign is not None
+    if campaign.status != CampaignStatus.active:
+        raise Conflict(f"campaign {campaign.id} is paused", code="campaign_paused")
+    number = _choose_phone(session, lead=lead, campaign=campaign, requested=phone)
+    hours = calling_hours_of(campaign, timezone=lead.timezone)
+    if not hours.is_open(at=now):
+        opening = hours.next_opening(at=now)
+        raise OutsideCallingHours(
+            f"outside calling hours in {lead.timezone}",
+            next_opening=opening.isoformat() if opening else None,
+        )
+    call = Call(
+        lead_id=lead_id,
+        campaign_id=lead.campaign_id,
+        agent_id=principal.id,
+        to=number,
+        from_=campaign.caller_id,
+        status=CallStatus.queued,
+        provider=telephony.name,
+        for_promise=claim.reason == "promise",
+        created_at=now,
+    )
+    session.add(call)
+    _count_attempt(lead=lead, call=call, hours_date=hours.local_date(now).isoformat(), now=now)
+    session.flush()
+    assert call.id is not None
+    history.record(
+        session,
+        lead_id=lead_id,
+        kind="call_placed",
+        actor=f"agent:{principal.id}",
+        at=now,
+        call_id=call.id,
+        to=number,
+        attempt=lead.attempts,
+    )
+    telephony.place_call(session, call=call, campaign=campaign, now=now)
+    session.flush()
+    return call
+
+
+def _count_attempt(*, lead: Lead, call: Call, hours_date: str, now: datetime) -> None:
+    """An attempt counts when it is placed. Promise calls are customer-requested:
+    they count in `attempts` but not against the caps."""
+    lead.attempts += 1
+    lead.last_attempt_at = now
+    lead.updated_at = now
+    if call.for_promise:
+        return
+    lead.unsolicited_attempts += 1
+    if lead.day_attempts_date != hours_date:
+        lead.day_attempts_date = hours_date
+        lead.day_attempts = 0
+    lead.day_attempts += 1
+
+
+def apply_status_update(
+    session: Session,
+    *,
+    call: Call,
+    status: str,
+    answered_by: str | None,
+    at: datetime,
+    duration: int | None = None,
+) -> bool:
+    """Move a call forward. Repeated and late reports change nothing; returns
+    whether anything changed. An unanswered end is dispositioned at once."""
+    if call.status in FINAL_CALL_STATUSES:
+        return False
+    if CALL_STATUS_RANK[status] <= CALL_STATUS_RANK[call.status]:
+        return False
+    call.status = status
+    if answered_by is not None:
+        call.answered_by = answered_by
+    if status == CallStatus.in_progress and call.answered_at is None:
+        call.answered_at = at
+    if status in FINAL_CALL_STATUSES:
+        call.ended_at = at
+        if duration is not None:
+            call.duration = duration
+        elif call.answered_at is not None:
+            call.duration = int((at - call.answered_at).total_seconds())
+        else:
+            call.duration = 0
+    assert call.id is not None
+    history.record(
+        session,
+        lead_id=call.lead_id,
+        kind="call_status",
+        actor=f"provider:{call.provider}",
+        at=at,
+        call_id=call.id,
+        status=status,
+        answered_by=call.answered_by,
+    )
+    if status in FINAL_CALL_STATUSES and call.disposition is None:
+        if call.answered_by == AnsweredBy.machine:
+            _system_disposition(session, call=call, kind=RetryKind.machine, at=at)
+        elif status in _UNANSWERED_KIND:
+            _system_disposition(session, call=call, kind=_UNANSWERED_KIND[status], at=at)
+    return True
+
+
+def _system_disposition(session: Session, *, call: Call, kind: RetryKind, at: datetime) -> None:
+    lead = session.get(Lead, call.lead_id)
+    assert lead is not None
+    call.disposition = kind.value
+    call.dispositioned_at = at
+    call.dispositioned_by = "system"
+    history.record(
+        session,
+        lead_id=call.lead_id,
+        kind="disposition",
+        actor="system",
+        at=at,
+        call_id=call.id,
+        outcome=kind.value,
+    )
+    _schedule_retry(session, lead=lead, kind=kind, at=at, actor="system")
+    release(session, lead=lead, actor="system", now=at, why=f"call {call.id} ended: {kind.value}")
+
+
+def _schedule_retry(
+    session: Session, *, lead: Lead, kind: RetryKind, at: datetime, actor: str
+) -> None:
+    campaign = session.get(Campaign, lead.campaign_id)
+    assert campaign is not None and lead.id is not None
+    counts = dict(lead.failure_counts or {})
+    counts[kind.value] = counts.get(kind.value, 0) + 1
+    lead.failure_counts = counts
+    lead.last_outcome = kind.value
+    hours = calling_hours_of(campaign, timezone=lead.timezone)
+    today = hours.local_date(at).isoformat()
+    decision = decide_next(
+        kind=kind,
+        policy=retry_policy_of(campaign),
+        failures_of_kind=counts[kind.value],
+        unsolicited_attempts=lead.unsolicited_attempts,
+        day_attempts=lead.day_attempts if lead.day_attempts_date == today else 0,
+        final_at=at,
+        hours=hours,
+    )
+    if decision.exhausted:
+        lead.next_attempt_at = None
+        lead.next_attempt_reason = None
+        history.set_status(
+            session,
+            lead=lead,
+            status=LeadStatus.exhausted,
+            actor=actor,
+            at=at,
+            reason=decision.detail,
+        )
+        return
+    lead.next_attempt_at = decision.next_attempt_at
+    lead.next_attempt_reason = decision.reason
+    history.record(
+        session,
+        lead_id=lead.id,
+        kind="retry_scheduled",
+        actor=actor,
+        at=at,
+        next_attempt_at=decision.next_attempt_at.isoformat() if decision.next_attempt_at else None,
+        rule=decision.reason,
+        detail=decision.detail,
+    )
+    history.set_status(session, lead=lead, status=LeadStatus.scheduled, actor=actor, at=at)
+
+
+@dataclass(frozen=True, slots=True)
+class DispositionInput:
+    outcome: Outcome
+    note: str | None
+    contract_number: str | None
+    promise: dict[str, Any] | None
+
+
+def dispose(
+    session: Session, *, principal: Agent, call_id: int, data: DispositionInput, now: datetime
+) -> Call:
+    call = get_call(session, call_id=call_id)
+    check_call_access(principal, call)
+    if call.disposition is not None:
+        raise AlreadyDispositioned(
+            f"call {call_id} was already dispositioned as {call.disposition}"
+        )
+    lead = session.get(Lead, call.lead_id)
+    campaign = session.get(Campaign, call.campaign_id)
+    assert lead is not None and campaign is not None and lead.id is not None
+    outcome = data.outcome
+    if outcome == Outcome.callback:
+        raise Invalid(
+            "callback needs promise booking, which this server does not offer yet",
+            code="outcome_not_supported",
+            field="outcome",
+        )
+    if outcome == Outcome.failed:
+        raise Invalid("'failed' is recorded by the system, not by agents", field="outcome")
+    contract_number = (data.contract_number or "").strip() or None
+    pattern = campaign.contract_number_pattern
+    if contract_number and pattern and not re.fullmatch(pattern, contract_number):
+        raise Invalid(
+            f"contract_number {contract_number!r} does not match the campaign's pattern",
+            code="bad_contract_number",
+            field="contract_number",
+        )
+    actor = f"agent:{principal.id}" if principal.role == Role.agent else f"manager:{principal.id}"
+    _end_call(session, call=call, now=now)
+    call.disposition = outcome.value
+    call.dispositioned_at = now
+    call.dispositioned_by = actor
+    call.note = data.note
+    history.record(
+        session,
+        lead_id=lead.id,
+        kind="disposition",
+        actor=actor,
+        at=now,
+        call_id=call.id,
+        outcome=outcome.value,
+        note=data.note,
+        contract_number=contract_number,
+    )
+    if outcome == Outcome.converted:
+        _record_phone_conversion(
+            session, call=call, lead=lead, contract_number=contract_number, now=now
+        )
+        if contract_number and not lead.contract_number:
+            lead.contract_number = contract_number
+        history.set_status(session, lead=lead, status=LeadStatus.converted, actor=actor, at=now)
+    elif outcome == Outcome.will_self_apply:
+        lead.next_attempt_at = None
+        lead.next_attempt_reason = None
+        history.set_status(
+            session, lead=lead, status=LeadStatus.awaiting_external, actor=actor, at=now
+        )
+    elif outcome in (Outcome.refused, Outcome.dnc):
+        # The law forbids soliciting again after a refusal: every phone of the
+        # household goes on the list, for every campaign.
+        for number in _active_numbers(session, lead_id=lead.id):
+            dnc.add(
+                session,
+                phone=number,
+                reason=outcome.value,
+                source=f"call:{call.id}",
+                actor=actor,
+                now=now,
+            )
+        lead.next_attempt_at = None
+        status = LeadStatus.refused if outcome == Outcome.refused else LeadStatus.dnc
+        history.set_status(session, lead=lead, status=status, actor=actor, at=now)
+    elif outcome == Outcome.wrong_number:
+        _retire_phone(session, lead=lead, number=call.to, actor=actor, now=now)
+    else:
+        _schedule_retry(
+            session, lead=lead, kind=_AGENT_RETRY_OUTCOMES[outcome], at=now, actor=actor
+        )
+    release(session, lead=lead, actor=actor, now=now, why=f"call {call.id}: {outcome.value}")
+    session.flush()
+    return call
+
+
+def _end_call(session: Session, *, call: Call, now: datetime) -> None:
+    """A disposition ends the call: completed if answered, canceled if still ringing."""
+    call.sim_final_at = None
+    if call.status in FINAL_CALL_STATUSES:
+        return
+    final = CallStatus.completed if call.answered_at is not None else CallStatus.canceled
+    call.status = final
+    call.ended_at = now
+    call.duration = int((now - call.answered_at).total_seconds()) if call.answered_at else 0
+    history.record(
+        session,
+        lead_id=call.lead_id,
+        kind="call_status",
+        actor="system",
+        at=now,
+        call_id=call.id,
+        status=final,
+        answered_by=call.answered_by,
+    )
+
+
+def _active_numbers(session: Session, *, lead_id: int) -> list[str]:
+    return [
+        p.number
+        for p in session.scalars(select(Phone).where(col(Phone.lead_id) == lead_id))
+        if not p.retired
+    ]
+
+
+def _retire_phone(session: Session, *, lead: Lead, number: str, actor: str, now: datetime) -> None:
+    assert lead.id is not None
+    phone = session.scalar(
+        select(Phone).where(col(Phone.lead_id) == lead.id, col(Phone.number) == number)
+    )
+    if phone is not None and not phone.retired:
+        phone.retired = True
+        phone.retired_reason = "wrong_number"
+        history.record(
+            session, lead_id=lead.id, kind="phone_retired", actor=actor, at=now, phone=number
+        )
+    remaining = _active_numbers(session, lead_id=lead.id)
+    if remaining:
+        # The household is still reachable on its other phones: go on at once.
+        lead.next_attempt_at = now
+        lead.next_attempt_reason = NextAttemptReason.retry_delay
+        history.set_status(
+            session,
+            lead=lead,
+            status=LeadStatus.scheduled,
+            actor=actor,
+            at=now,
+            reason="wrong_number",
+        )
+    else:
+        lead.next_attempt_at = None
+        history.set_status(
+            session,
+            lead=lead,
+            status=LeadStatus.invalid,
+            actor=actor,
+            at=now,
+            reason="no phone left",
+        )
+
+
+def _record_phone_conversion(
+    session: Session, *, call: Call, lead: Lead, contract_number: str | None, now: datetime
+) -> None:
+    conversion = Conversion(
+        campaign_id=call.campaign_id,
+        reference=f"call-{call.id}",
+        channel=Channel.phone,
+        lead_id=lead.id,
+        agent_id=call.agent_id,
+        call_id=call.id,
+        attribution="call",
+        contract_number=contract_number,
+        phone=call.to,
+        external_id=lead.external_id,
+        occurred_at=now,
+        created_at=now,
+    )
+    session.add(conversion)
+    session.flush()
+    assert lead.id is not None
+    history.record(
+        session,
+        lead_id=lead.id,
+        kind="conversion",
+        actor=f"agent:{call.agent_id}",
+        at=now,
+        conversion_id=conversion.id,
+        channel=Channel.phone.value,
+        reference=conversion.reference,
+    )
+
+
+def call_out(call: Call) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "lead_id": call.lead_id,
+        "agent_id": call.agent_id,
+        "campaign_id": call.campaign_id,
+        "to": call.to,
+        "status": call.status,
+        "answered_by": call.answered_by,
+        "provider_sid": call.provider_sid,
+        "created_at": call.created_at,
+        "answered_at": call.answered_at,
+        "ended_at": call.ended_at,
+        "duration": call.duration,
+        "disposition": call.disposition,
+        "note": call.note,
+    }

@@ -1,0 +1,1 @@
+"""Campaigns: calling hours, retry and promise policy, call script."""

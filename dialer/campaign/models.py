@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import String
+from sqlmodel import Field, SQLModel
+
+from dialer.db import instant_column, json_column
+
+
+class CampaignStatus(StrEnum):
+    active = "active"
+    paused = "paused"
+
+
+class DialMode(StrEnum):
+    preview = "preview"
+    progressive = "progressive"
+
+
+class Campaign(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_type=String(200), unique=True, index=True)
+    status: str = Field(default=CampaignStatus.active, sa_type=String(16))
+    default_region: str = Field(default="JP", sa_type=String(2))
+    timezone: str = Field(default="Asia/Tokyo", sa_type=String(64))
+    calling_hours: list[dict[str, str]] = Field(sa_column=json_column())
+    skip_holidays: bool = True
+    caller_id: str | None = Field(default=None, sa_type=String(20))
+    dial_mode: str = Field(default=DialMode.preview, sa_type=String(16))
+    retry_policy: dict[str, Any] = Field(sa_column=json_column())
+    promise_policy: dict[str, Any] = Field(sa_column=json_column())
+    attribution_days: int = 30
+    contract_number_pattern: str | None = Field(default=None, sa_type=String(500))
+    machine_detection: bool = False
+    cps: int = 1
+    script: str = ""
+    # Every time zone a lead of this campaign lives in: the queue asks "which of
+    # these are open now" instead of scanning leads for their zones.
+    lead_timezones: list[str] = Field(sa_column=json_column())
+    created_at: datetime = Field(sa_column=instant_column(nullable=False))
+    updated_at: datetime = Field(sa_column=instant_column(nullable=False))

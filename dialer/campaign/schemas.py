@@ -1,0 +1,213 @@
+"""Campaign settings as the API and the TOML files give them. Nested policies may
+come in part: what is missing keeps its default (or, on PATCH, its current value)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from dialer.campaign.hours import HoursSpecError, parse_days, parse_time
+from dialer.wire import Instant
+
+Delays = list[int]
+
+
+def _check_delays(value: list[int] | None) -> list[int] | None:
+    if value is None:
+        return None
+    if not value:
+        raise ValueError("needs at least one delay")
+    if any(d <= 0 for d in value):
+        raise ValueError("delays are positive numbers of seconds")
+    return value
+
+
+class CallingHoursRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: str = Field(examples=["mon-fri"])
+    start: str = Field(examples=["09:00"])
+    end: str = Field(examples=["20:00"])
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        try:
+            parse_days(value)
+        except HoursSpecError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        try:
+            parse_time(value)
+        except HoursSpecError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+
+class RetryPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    no_answer: Delays = [1800, 7200, 86400]
+    busy: Delays = [600, 1800, 7200]
+    machine: Delays = [14400, 86400]
+    failed: Delays = [3600]
+    not_interested: Delays = [604800]
+    max_attempts: int = Field(default=6, ge=1)
+    max_attempts_per_day: int = Field(default=3, ge=1)
+
+    _v = field_validator("no_answer", "busy", "machine", "failed", "not_interested")(_check_delays)
+
+
+class RetryPolicyPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    no_answer: Delays | None = None
+    busy: Delays | None = None
+    machine: Delays | None = None
+    failed: Delays | None = None
+    not_interested: Delays | None = None
+    max_attempts: int | None = Field(default=None, ge=1)
+    max_attempts_per_day: int | None = Field(default=None, ge=1)
+
+    _v = field_validator("no_answer", "busy", "machine", "failed", "not_interested")(_check_delays)
+
+
+class PromisePolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slot_minutes: int = Field(default=5, ge=1, le=1440)
+    per_agent_per_slot: int = Field(default=1, ge=1)
+    grace_minutes: int = Field(default=5, ge=0)
+    no_answer_retry: Delays = [600, 1200]
+    on_missed: Literal["reassign", "keep"] = "reassign"
+
+    _v = field_validator("no_answer_retry")(_check_delays)
+
+
+class PromisePolicyPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slot_minutes: int | None = Field(default=None, ge=1, le=1440)
+    per_agent_per_slot: int | None = Field(default=None, ge=1)
+    grace_minutes: int | None = Field(default=None, ge=0)
+    no_answer_retry: Delays | None = None
+    on_missed: Literal["reassign", "keep"] | None = None
+
+    _v = field_validator("no_answer_retry")(_check_delays)
+
+
+DEFAULT_CALLING_HOURS: list[dict[str, str]] = [
+    {"days": "mon-fri", "start": "09:00", "end": "20:00"},
+    {"days": "sat", "start": "10:00", "end": "18:00"},
+]
+
+
+class CampaignFields(BaseModel):
+    """Every settable field, all optional: the shape of PATCH, and of POST but `name`."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["active", "paused"] | None = None
+    default_region: str | None = Field(default=None, examples=["JP"])
+    timezone: str | None = Field(default=None, examples=["Asia/Tokyo"])
+    calling_hours: list[CallingHoursRule] | None = None
+    skip_holidays: bool | None = None
+    caller_id: str | None = Field(default=None, examples=["+81312345678"])
+    dial_mode: Literal["preview", "progressive"] | None = None
+    retry_policy: RetryPolicyPatch | None = None
+    promise_policy: PromisePolicyPatch | None = None
+    attribution_days: int | None = Field(default=None, ge=0, le=3650)
+    contract_number_pattern: str | None = None
+    machine_detection: bool | None = None
+    cps: int | None = Field(default=None, ge=1, le=1000)
+    script: str | None = None
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r} (ISO 3166 alpha-2, e.g. JP)")
+        return region
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (IANA name, e.g. Asia/Tokyo)") from exc
+        return value
+
+    @field_validator("caller_id")
+    @classmethod
+    def _caller_id(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            parsed = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError(f"caller_id {value!r} must be E.164, e.g. +81312345678") from exc
+        if not phonenumbers.is_possible_number(parsed):
+            raise ValueError(f"caller_id {value!r} is not a possible phone number")
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+    @field_validator("contract_number_pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
+
+
+class CampaignCreate(CampaignFields):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class CampaignUpdate(CampaignFields):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class CampaignOut(BaseModel):
+    id: int
+    name: str
+    status: Literal["active", "paused"]
+    default_region: str
+    timezone: str
+    calling_hours: list[CallingHoursRule]
+    skip_holidays: bool
+    caller_id: str | None
+    dial_mode: Literal["preview", "progressive"]
+    retry_policy: RetryPolicy
+    promise_policy: PromisePolicy
+    attribution_days: int
+    contract_number_pattern: str | None
+    machine_detection: bool
+    cps: int
+    script: str
+    created_at: Instant
+    updated_at: Instant
+
+
+class CampaignList(BaseModel):
+    items: list[CampaignOut]
+    next_cursor: str | None = None
+
+
+def merged_policy(
+    current: dict[str, Any], patch: BaseModel | None, model: type[BaseModel]
+) -> dict[str, Any]:
+    data = dict(current)
+    if patch is not None:
+        data.update(patch.model_dump(exclude_unset=True, exclude_none=True))
+    return model.model_validate(data).model_dump()

@@ -1,0 +1,192 @@
+"""Campaign CRUD and the rules a campaign implies (calling hours per zone, policies)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from dialer.campaign.hours import CallingHours, HoursSpecError, validate_region
+from dialer.campaign.models import Campaign
+from dialer.campaign.schemas import (
+    DEFAULT_CALLING_HOURS,
+    CampaignCreate,
+    CampaignFields,
+    CampaignUpdate,
+    PromisePolicy,
+    RetryPolicy,
+    merged_policy,
+)
+from dialer.errors import Conflict, Invalid, NotFound
+
+
+def get_campaign(session: Session, *, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} does not exist", code="campaign_not_found")
+    return campaign
+
+
+def list_campaigns(session: Session) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).order_by(col(Campaign.id))))
+
+
+def create_campaign(session: Session, *, data: CampaignCreate, now: datetime) -> Campaign:
+    if session.scalar(select(col(Campaign.id)).where(col(Campaign.name) == data.name)) is not None:
+        raise Conflict(f"a campaign named {data.name!r} exists", code="campaign_exists")
+    campaign = Campaign(
+        name=data.name,
+        calling_hours=DEFAULT_CALLING_HOURS,
+        retry_policy=RetryPolicy().model_dump(),
+        promise_policy=PromisePolicy().model_dump(),
+        lead_timezones=[],
+        created_at=now,
+        updated_at=now,
+    )
+    _apply_fields(campaign, data)
+    campaign.lead_timezones = [campaign.timezone]
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def update_campaign(
+    session: Session, *, campaign_id: int, data: CampaignUpdate, now: datetime
+) -> Campaign:
+    campaign = get_campaign(session, campaign_id=campaign_id)
+    if data.name is not None and data.name != campaign.name:
+        taken = session.scalar(select(col(Campaign.id)).where(col(Campaign.name) == data.name))
+        if taken is not None:
+            raise Conflict(f"a campaign named {data.name!r} exists", code="campaign_exists")
+        campaign.name = data.name
+    _apply_fields(campaign, data)
+    if campaign.timezone not in campaign.lead_timezones:
+        campaign.lead_timezones = [*campaign.lead_timezones, campaign.timezone]
+    campaign.updated_at = now
+    session.flush()
+    return campaign
+
+
+def _apply_fields(campaign: Campaign, data: CampaignFields) -> None:
+    given = data.model_dump(exclude_unset=True)
+    for field in (
+        "status",
+        "default_region",
+        "timezone",
+        "skip_holidays",
+        "caller_id",
+        "dial_mode",
+        "attribution_days",
+        "contract_number_pattern",
+        "machine_detection",
+        "cps",
+        "script",
+    ):
+        if field in given and given[field] is not None:
+            setattr(campaign, field, given[field])
+    if "caller_id" in given and given["caller_id"] is None:
+        campaign.caller_id = None
+    if "contract_number_pattern" in given and given["contract_number_pattern"] is None:
+        campaign.contract_number_pattern = None
+    if data.calling_hours is not None:
+        campaign.calling_hours = [rule.model_dump() for rule in data.calling_hours]
+    campaign.retry_policy = merged_policy(campaign.retry_policy, data.retry_policy, RetryPolicy)
+    campaign.promise_policy = merged_policy(
+        campaign.promise_policy, data.promise_policy, PromisePolicy
+    )
+    if campaign.skip_holidays:
+        try:
+            validate_region(campaign.default_region)
+        except HoursSpecError as exc:
+            raise Invalid(str(exc), code="validation_error", field="default_region") from exc
+
+
+def retry_policy_of(campaign: Campaign) -> RetryPolicy:
+    return RetryPolicy.model_validate(campaign.retry_policy)
+
+
+def calling_hours_of(campaign: Campaign, *, timezone: str | None = None) -> CallingHours:
+    """The calling hours of a campaign in one zone (a lead's own, or the campaign's)."""
+    return _calling_hours(
+        json.dumps(campaign.calling_hours, sort_keys=True),
+        timezone or campaign.timezone,
+        campaign.default_region if campaign.skip_holidays else None,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _calling_hours(rules_json: str, timezone: str, holiday_region: str | None) -> CallingHours:
+    return CallingHours.from_spec(
+        rules=json.loads(rules_json), timezone=timezone, holiday_region=holiday_region
+    )
+
+
+def campaign_out(campaign: Campaign) -> dict[str, Any]:
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "status": campaign.status,
+        "default_region": campaign.default_region,
+        "timezone": campaign.timezone,
+        "calling_hours": campaign.calling_hours,
+        "skip_holidays": campaign.skip_holidays,
+        "caller_id": campaign.caller_id,
+        "dial_mode": campaign.dial_mode,
+        "retry_policy": campaign.retry_policy,
+        "promise_policy": campaign.promise_policy,
+        "attribution_days": campaign.attribution_days,
+        "contract_number_pattern": campaign.contract_number_pattern,
+        "machine_detection": campaign.machine_detection,
+        "cps": campaign.cps,
+        "script": campaign.script,
+        "created_at": campaign.created_at,
+        "updated_at": campaign.updated_at,
+    }
+
+
+def load_campaign_file(path: Path) -> CampaignCreate:
+    """Read one TOML definition. Errors name the file and the field at fault."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise Invalid(f"{path}: not valid TOML: {exc}", code="bad_campaign_file") from exc
+    try:
+        return CampaignCreate.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise Invalid(f"{path}: {where}: {first['msg']}", code="bad_campaign_file") from exc
+
+
+def apply_campaign_files(
+    session: Session, *, paths: list[Path], now: datetime
+) -> list[tuple[str, Campaign]]:
+    """Create or update each campaign by name. All files are read first, so one bad
+    file applies nothing."""
+    definitions = [(path, load_campaign_file(path)) for path in paths]
+    results: list[tuple[str, Campaign]] = []
+    for _path, definition in definitions:
+        existing = session.scalar(select(Campaign).where(col(Campaign.name) == definition.name))
+        if existing is None:
+            results.append(("created", create_campaign(session, data=definition, now=now)))
+        else:
+            update = CampaignUpdate.model_validate(definition.model_dump(exclude_unset=True))
+            assert existing.id is not None
+            results.append(
+                ("updated", update_campaign(session, campaign_id=existing.id, data=update, now=now))
+            )
+    return results
+
+
+def campaign_files(target: Path) -> list[Path]:
+    if target.is_dir():
+        return sorted(target.glob("*.toml"))
+    return [target]

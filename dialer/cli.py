@@ -1,0 +1,121 @@
+"""The `dialer` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dialer.errors import DialerError
+from dialer.settings import ClockMode, Settings, get_settings
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from dialer.app import create_app
+    from dialer.runtime import Runtime
+    from dialer.scheduler import start_background
+
+    runtime = Runtime(settings)
+    runtime.start()
+    scheduler, ticker = start_background(runtime)
+    try:
+        uvicorn.run(create_app(settings, runtime=runtime), host=args.host, port=args.port)
+    finally:
+        scheduler.shutdown(wait=False)
+        ticker.stop()
+        runtime.close()
+    return 0
+
+
+def _db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
+    from dialer.db import normalize_url
+    from dialer.migrations import upgrade
+
+    upgrade(normalize_url(settings.database_url))
+    print("schema is at the latest revision")
+    return 0
+
+
+def _campaigns_apply(args: argparse.Namespace, settings: Settings) -> int:
+    from dialer.campaign.service import apply_campaign_files, campaign_files
+    from dialer.runtime import Runtime
+
+    runtime = Runtime(settings)
+    runtime.start()
+    paths = campaign_files(Path(args.path))
+    if not paths:
+        print(f"no *.toml campaign files in {args.path}", file=sys.stderr)
+        return 1
+    with runtime.write() as (session, now):
+        for action, campaign in apply_campaign_files(session, paths=paths, now=now):
+            print(f"{action} campaign {campaign.id}: {campaign.name}")
+    runtime.close()
+    return 0
+
+
+def demo_clock_start(now: datetime) -> datetime:
+    """The demo's simulated clock starts at 10:00 Tokyo on the next weekday, so the
+    floor is open whatever time it is where the demo runs."""
+    tokyo = ZoneInfo("Asia/Tokyo")
+    day = now.astimezone(tokyo).date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(10, 0), tokyo).astimezone(UTC)
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from dialer.clock import wall_now
+    from dialer.demo import seed_demo
+
+    if settings.clock == ClockMode.simulated and settings.clock_start is None:
+        settings = settings.model_copy(update={"clock_start": demo_clock_start(wall_now())})
+    seed_demo(settings, campaigns_dir=Path(args.campaigns), leads=args.leads, out=Path(args.out))
+    if args.serve:
+        return _serve(args, settings)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dialer", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="web + scheduler in one process (embedded default)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=_serve)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="upgrade the schema to the latest revision")
+    upgrade.set_defaults(func=_db_upgrade)
+
+    campaigns = sub.add_parser("campaigns", help="campaign definitions")
+    c_sub = campaigns.add_subparsers(dest="campaigns_command", required=True)
+    apply = c_sub.add_parser("apply", help="create or update campaigns from TOML files")
+    apply.add_argument("path", help="a .toml file or a directory of them")
+    apply.set_defaults(func=_campaigns_apply)
+
+    demo = sub.add_parser("demo", help="seed demo data (campaign, agents, leads) and serve")
+    demo.add_argument("--campaigns", default="campaigns")
+    demo.add_argument("--leads", type=int, default=300)
+    demo.add_argument("--out", default="demo-data")
+    demo.add_argument("--serve", action="store_true")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(func=_demo)
+
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args, get_settings())
+    except DialerError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Conversions and the credit they give agents."""

@@ -1,0 +1,128 @@
+"""Demo data for the embedded default: the campaigns in `campaigns/`, three agents
+whose tokens are printed, and a generated lead list imported through the same
+from sqlmodel import col
+import path managers use."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from dialer.agents.models import Agent, Role
+from dialer.agents.service import create_agent, rotate_token, set_campaigns
+from dialer.campaign.service import apply_campaign_files, campaign_files
+from dialer.leads.importer import import_leads
+from dialer.leads.models import Lead
+from dialer.runtime import Runtime
+from dialer.settings import Settings
+
+DEMO_AGENTS = ("Sato", "Suzuki", "Takahashi")
+_SURNAMES = ("山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤")
+_GIVEN = ("太郎", "花子", "一郎", "美咲", "健", "陽子", "大輔", "さくら", "翔", "恵")
+_PROVIDERS = ("東京電力エナジーパートナー", "関西電力", "Looopでんき", "ENEOSでんき")
+_PREFECTURES = ("東京都", "神奈川県", "埼玉県", "千葉県")
+
+
+def demo_lead_csv(*, count: int, seed: int = 7) -> str:
+    """A lead list in the shape CRMs export: Japanese headers, mixed phone formats,
+    a few duplicates and junk rows."""
+    rng = random.Random(seed)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["氏名", "電話番号", "携帯", "現在の契約先", "郵便番号", "都道府県", "優先度", "担当支店"]
+    )
+    for i in range(count):
+        mobile = f"090{rng.randrange(10_000_000, 99_999_999)}"
+        landline = f"03-{rng.randrange(1000, 9999)}-{rng.randrange(1000, 9999)}"
+        phone = rng.choice(
+            [f"{mobile[:3]}-{mobile[3:7]}-{mobile[7:]}", landline, "+81 " + mobile[1:]]
+        )
+        if i % 50 == 49:
+            phone = "03-12"  # junk the report must name
+        writer.writerow(
+            [
+                f"{rng.choice(_SURNAMES)} {rng.choice(_GIVEN)}",
+                phone,
+                mobile if rng.random() < 0.3 else "",
+                rng.choice(_PROVIDERS),
+                f"{rng.randrange(100, 999)}-{rng.randrange(1000, 9999)}",
+                rng.choice(_PREFECTURES),
+                rng.choice(["0", "0", "0", "5"]),
+                rng.choice(["東京本社", "横浜支店", "大宮支店"]),
+            ]
+        )
+    return out.getvalue()
+
+
+def seed_demo(settings: Settings, *, campaigns_dir: Path, leads: int, out: Path) -> None:
+    runtime = Runtime(settings)
+    runtime.start()
+    try:
+        with runtime.write() as (session, now):
+            applied = apply_campaign_files(session, paths=campaign_files(campaigns_dir), now=now)
+            campaign_ids = [c.id for _a, c in applied if c.id is not None]
+            primary = applied[0][1]
+            tokens: list[tuple[str, int, str]] = []
+            for name in DEMO_AGENTS:
+                agent = session.scalar(
+                    select(Agent).where(col(Agent.name) == name, col(Agent.role) == Role.agent)
+                )
+                if agent is None:
+                    agent, token = create_agent(
+                        session,
+                        name=name,
+                        campaign_ids=campaign_ids,
+                        endpoint=f"client:{name.lower()}",
+                        now=now,
+                    )
+                else:
+                    # Tokens are stored hashed; a re-run can only show new ones.
+                    token = rotate_token(session, agent=agent)
+                    assert agent.id is not None
+                    set_campaigns(session, agent_id=agent.id, campaign_ids=campaign_ids)
+                assert agent.id is not None
+                tokens.append((name, agent.id, token))
+            has_leads = session.scalar(
+                select(func.count()).select_from(Lead).where(col(Lead.campaign_id) == primary.id)
+            )
+            report = None
+            if not has_leads:
+                out.mkdir(parents=True, exist_ok=True)
+                path = out / "kanto-leads.csv"
+                path.write_text(demo_lead_csv(count=leads), encoding="utf-8")
+                report = import_leads(
+                    session,
+                    campaign=primary,
+                    data=path.read_bytes(),
+                    filename=path.name,
+                    actor="demo",
+                    now=now,
+                )
+        print(
+            f"\nDemo ready on {settings.database_url} "
+            f"(clock: {settings.clock}, telephony: {settings.telephony})"
+        )
+        for action, campaign in applied:
+            print(f"  campaign {campaign.id} {action}: {campaign.name}")
+        if report is not None:
+            li = report.lead_import
+            print(
+                f"  imported {li.accepted} leads ({li.invalid} invalid, "
+                f"{li.duplicates} duplicates) from {out / 'kanto-leads.csv'}"
+            )
+        if settings.bootstrap_token:
+            print(f"  manager token: {settings.bootstrap_token}")
+        for name, agent_id, token in tokens:
+            print(f"  agent {agent_id} {name}: {token}")
+        print(
+            "\nTry:  curl -s -X POST -H 'Authorization: Bearer <agent token>' http://127.0.0.1:8000/api/agents/<id>/next"
+        )
+        print("API docs: http://127.0.0.1:8000/docs\n")
+    finally:
+        runtime.close()

@@ -1,0 +1,1 @@
+"""The do-not-call list: holds for every campaign."""

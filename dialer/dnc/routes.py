@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from dialer.dnc import service
+from dialer.dnc.models import DncEntry
+from dialer.web import CtxDep, next_cursor, parse_cursor
+from dialer.wire import Instant
+
+router = APIRouter(prefix="/api/dnc", tags=["do-not-call"])
+
+
+class DncIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str = Field(min_length=1, max_length=64)
+    reason: str = Field(default="", max_length=200)
+
+
+class DncOut(BaseModel):
+    id: int
+    phone: str
+    reason: str
+    source: str
+    created_at: Instant
+
+
+class DncList(BaseModel):
+    items: list[DncOut]
+    next_cursor: str | None
+
+
+def _out(entry: DncEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "phone": entry.phone,
+        "reason": entry.reason,
+        "source": entry.source,
+        "created_at": entry.created_at,
+    }
+
+
+@router.post("", status_code=201, response_model=DncOut, responses={200: {"model": DncOut}})
+def add(body: DncIn, ctx: CtxDep) -> Any:
+    with ctx.tx(manager=True) as tx:
+        phone = service.parse_dnc_phone(body.phone, region=tx.runtime.settings.default_region)
+        entry, created = service.add(
+            tx.session,
+            phone=phone,
+            reason=body.reason,
+            source="api",
+            actor=f"manager:{tx.principal.id}",
+            now=tx.now,
+        )
+        if not created:
+            return JSONResponse(DncOut.model_validate(_out(entry)).model_dump(mode="json"))
+        return _out(entry)
+
+
+@router.get("", response_model=DncList)
+def list_entries(
+    ctx: CtxDep,
+    phone: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    with ctx.tx(manager=True) as tx:
+        number = (
+            service.parse_dnc_phone(phone, region=tx.runtime.settings.default_region)
+            if phone
+            else None
+        )
+        entries = service.list_entries(
+            tx.session, phone=number, limit=limit, after_id=parse_cursor(cursor)
+        )
+        return {
+            "items": [_out(e) for e in entries],
+            "next_cursor": next_cursor(entries, limit=limit),
+        }
+
+
+@router.delete("/{phone}", status_code=204, response_class=Response)
+def remove(phone: str, ctx: CtxDep) -> Response:
+    with ctx.tx(manager=True) as tx:
+        number = service.parse_dnc_phone(phone, region=tx.runtime.settings.default_region)
+        service.remove(tx.session, phone=number)
+    return Response(status_code=204)

@@ -1,0 +1,90 @@
+"""Do-not-call: a phone on the list is never dialled, by any campaign."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from dialer.dnc.models import DncEntry
+from dialer.errors import BadInput, NotFound
+from dialer.leads import history
+from dialer.leads.models import TERMINAL_STATUSES, Lead, LeadStatus, Phone
+from dialer.leads.phones import PhoneError, normalize_phone
+
+
+def parse_dnc_phone(raw: str, *, region: str) -> str:
+    try:
+        return normalize_phone(raw, region=region)
+    except PhoneError as exc:
+        raise BadInput(str(exc), code="invalid_phone", field="phone") from exc
+
+
+def listed(session: Session, *, phones: Iterable[str]) -> set[str]:
+    numbers = list(set(phones))
+    if not numbers:
+        return set()
+    return set(session.scalars(select(col(DncEntry.phone)).where(col(DncEntry.phone).in_(numbers))))
+
+
+def add(
+    session: Session, *, phone: str, reason: str, source: str, actor: str, now: datetime
+) -> tuple[DncEntry, bool]:
+    """Add a phone (E.164); returns (entry, created). Every lead whose phones are now
+    all listed stops being callable at once, with the reason in its history."""
+    entry = session.scalar(select(DncEntry).where(col(DncEntry.phone) == phone))
+    if entry is not None:
+        return entry, False
+    entry = DncEntry(phone=phone, reason=reason, source=source, created_at=now)
+    session.add(entry)
+    session.flush()
+    _close_fully_listed_leads(session, phone=phone, actor=actor, now=now)
+    return entry, True
+
+
+def _close_fully_listed_leads(session: Session, *, phone: str, actor: str, now: datetime) -> None:
+    lead_ids = list(session.scalars(select(col(Phone.lead_id)).where(col(Phone.number) == phone)))
+    for lead_id in lead_ids:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            continue
+        history.record(session, lead_id=lead_id, kind="dnc_added", actor=actor, at=now, phone=phone)
+        if lead.status in TERMINAL_STATUSES or lead.status == LeadStatus.claimed:
+            # A claimed lead is refused at dial time; its claim decides what comes next.
+            continue
+        active = [
+            p.number
+            for p in session.scalars(select(Phone).where(col(Phone.lead_id) == lead_id))
+            if not p.retired
+        ]
+        if set(active) <= listed(session, phones=active):
+            history.set_status(
+                session, lead=lead, status=LeadStatus.dnc, actor=actor, at=now, reason="dnc"
+            )
+
+
+def get(session: Session, *, phone: str) -> DncEntry:
+    entry = session.scalar(select(DncEntry).where(col(DncEntry.phone) == phone))
+    if entry is None:
+        raise NotFound(f"{phone} is not on the do-not-call list", code="dnc_not_found")
+    return entry
+
+
+def list_entries(
+    session: Session, *, phone: str | None, limit: int, after_id: int | None
+) -> list[DncEntry]:
+    query = select(DncEntry).order_by(col(DncEntry.id)).limit(limit)
+    if phone is not None:
+        query = query.where(col(DncEntry.phone) == phone)
+    if after_id is not None:
+        query = query.where(col(DncEntry.id) > after_id)
+    return list(session.scalars(query))
+
+
+def remove(session: Session, *, phone: str) -> None:
+    """Lifting an entry does not reopen leads it closed: a refusal stays a refusal,
+    and a manager reopens a lead deliberately, never as a side effect."""
+    session.delete(get(session, phone=phone))

@@ -1,0 +1,81 @@
+"""Domain errors. Services raise these; one handler in app.py renders them as
+`{"detail", "code"}` with the status each class names, so no service imports fastapi."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DialerError(Exception):
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.detail, "code": self.code, **self.extra}
+
+
+class BadInput(DialerError):
+    status = 400
+    code = "bad_input"
+
+
+class Unauthorized(DialerError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(DialerError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(DialerError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DialerError):
+    status = 409
+    code = "conflict"
+
+
+class TooLarge(DialerError):
+    status = 413
+    code = "too_large"
+
+
+class UnsupportedMedia(DialerError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class Invalid(DialerError):
+    status = 422
+    code = "validation_error"
+
+
+class NotClaimed(Conflict):
+    code = "not_claimed"
+
+
+class CallLive(Conflict):
+    code = "call_live"
+
+
+class OnDoNotCallList(Conflict):
+    code = "dnc"
+
+
+class OutsideCallingHours(Conflict):
+    code = "outside_calling_hours"
+
+
+class AlreadyDispositioned(Conflict):
+    code = "already_dispositioned"

@@ -1,0 +1,1 @@
+"""Leads: households and organizations, their phones and contacts, their history."""

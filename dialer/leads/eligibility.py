@@ -1,0 +1,85 @@
+"""Why a lead is (not) callable now: every rule that blocks it, not only the first.
+
+Pure: takes the lead's facts and `now`. The same rules gate the queue and dialing;
+this module is what lets a manager see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from dialer.campaign.hours import CallingHours
+from dialer.leads.models import TERMINAL_STATUSES, LeadStatus, NextAttemptReason
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    rule: str
+    until: datetime | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFacts:
+    status: str
+    campaign_active: bool
+    next_attempt_at: datetime | None
+    next_attempt_reason: str | None
+    unsolicited_attempts: int
+    day_attempts_today: int
+    active_phones: tuple[str, ...]
+    dnc_phones: frozenset[str]
+    claimed_until: datetime | None
+    max_attempts: int
+    max_attempts_per_day: int
+
+
+_RULE_OF_REASON: dict[str, str] = {
+    NextAttemptReason.daily_limit: "daily_limit",
+    NextAttemptReason.promise: "promise_pending",
+}
+
+
+def blocks(*, facts: LeadFacts, hours: CallingHours, now: datetime) -> list[Block]:
+    found: list[Block] = []
+    if facts.status in TERMINAL_STATUSES or facts.status == LeadStatus.awaiting_external:
+        found.append(Block("terminal_status", None, f"lead is {facts.status}"))
+    if not facts.campaign_active:
+        found.append(Block("campaign_paused", None, "the campaign is paused"))
+    if facts.status == LeadStatus.claimed:
+        found.append(Block("claimed", facts.claimed_until, "held by an agent's claim"))
+    callable_phones = [p for p in facts.active_phones if p not in facts.dnc_phones]
+    if facts.active_phones and not callable_phones:
+        found.append(Block("dnc", None, "every phone of the lead is on the do-not-call list"))
+    if facts.next_attempt_at is not None and facts.next_attempt_at > now:
+        rule = _RULE_OF_REASON.get(facts.next_attempt_reason or "", "retry_delay")
+        found.append(Block(rule, facts.next_attempt_at, f"next attempt at {facts.next_attempt_at}"))
+    if facts.unsolicited_attempts >= facts.max_attempts:
+        found.append(
+            Block("max_attempts", None, f"{facts.unsolicited_attempts} of {facts.max_attempts}")
+        )
+    elif facts.day_attempts_today >= facts.max_attempts_per_day and not any(
+        b.rule == "daily_limit" for b in found
+    ):
+        found.append(
+            Block(
+                "daily_limit",
+                hours.next_opening(at=hours.next_local_day_start(now)),
+                f"{facts.day_attempts_today} attempts today, {facts.max_attempts_per_day} allowed",
+            )
+        )
+    closed = hours.closed_reason(at=now)
+    if closed is not None:
+        found.append(Block(closed, hours.next_opening(at=now), "outside local calling hours"))
+    return found
+
+
+def next_callable_at(*, found: list[Block], hours: CallingHours, now: datetime) -> datetime | None:
+    """The earliest instant every blocking rule has lifted (and calling hours are
+    open), or None when some rule gives no end."""
+    if not found:
+        return now
+    untils = [b.until for b in found]
+    if any(u is None for u in untils):
+        return None
+    return hours.next_opening(at=max(u for u in untils if u is not None))

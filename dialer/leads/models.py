@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Index, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from dialer.db import instant_column, json_column
+
+
+class LeadStatus(StrEnum):
+    new = "new"
+    scheduled = "scheduled"
+    claimed = "claimed"
+    awaiting_external = "awaiting_external"
+    converted = "converted"
+    refused = "refused"
+    dnc = "dnc"
+    exhausted = "exhausted"
+    invalid = "invalid"
+
+
+TERMINAL_STATUSES: frozenset[str] = frozenset(
+    {
+        LeadStatus.converted,
+        LeadStatus.refused,
+        LeadStatus.dnc,
+        LeadStatus.exhausted,
+        LeadStatus.invalid,
+    }
+)
+
+
+class NextAttemptReason(StrEnum):
+    """Why `next_attempt_at` holds a lead back: eligibility and the queue summary
+    name the rule without recomputing the retry decision."""
+
+    retry_delay = "retry_delay"
+    daily_limit = "daily_limit"
+    calling_hours = "calling_hours"
+    promise = "promise"
+
+
+class Lead(SQLModel, table=True):
+    __table_args__ = (
+        # Queue tiers: "retry due, earliest first" and "new, priority then import order".
+        Index("ix_lead_queue_retry", "campaign_id", "status", "next_attempt_at", "id"),
+        Index("ix_lead_campaign_external", "campaign_id", "external_id"),
+        Index("ix_lead_campaign_contract", "campaign_id", "contract_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    import_id: int | None = Field(default=None, foreign_key="lead_import.id")
+    status: str = Field(default=LeadStatus.new, sa_type=String(24))
+    name: str | None = Field(default=None, sa_type=String(300))
+    company: str | None = Field(default=None, sa_type=String(300))
+    priority: int = 0
+    current_provider: str | None = Field(default=None, sa_type=String(200))
+    contract_number: str | None = Field(default=None, sa_type=String(64))
+    postal_code: str | None = Field(default=None, sa_type=String(16))
+    prefecture: str | None = Field(default=None, sa_type=String(32))
+    timezone: str = Field(sa_type=String(64))
+    external_id: str | None = Field(default=None, sa_type=String(128))
+    notes: str | None = None
+    attempts: int = 0
+    # Attempts the campaign initiated; promise calls and their follow-ups are
+    # requested by the customer and don't count against the caps.
+    unsolicited_attempts: int = 0
+    day_attempts: int = 0
+    day_attempts_date: str | None = Field(default=None, sa_type=String(10))
+    failure_counts: dict[str, int] = Field(sa_column=json_column())
+    next_attempt_at: datetime | None = Field(default=None, sa_column=instant_column())
+    next_attempt_reason: str | None = Field(default=None, sa_type=String(24))
+    last_attempt_at: datetime | None = Field(default=None, sa_column=instant_column())
+    last_outcome: str | None = Field(default=None, sa_type=String(24))
+    extra: dict[str, Any] = Field(sa_column=json_column())
+    raw: dict[str, Any] = Field(sa_column=json_column())
+    created_at: datetime = Field(sa_column=instant_column(nullable=False))
+    updated_at: datetime = Field(sa_column=instant_column(nullable=False))
+
+
+_lead_columns = Lead.__table__.c  # type: ignore[attr-defined]
+Index(
+    "ix_lead_queue_new",
+    _lead_columns.campaign_id,
+    _lead_columns.status,
+    _lead_columns.priority.desc(),
+    _lead_columns.id,
+)
+
+
+class Phone(SQLModel, table=True):
+    """A number belongs to at most one lead per campaign: the unique constraint is
+    what keeps two concurrent imports from creating the same household twice."""
+
+    __table_args__ = (UniqueConstraint("campaign_id", "number", name="uq_phone_campaign_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    number: str = Field(sa_type=String(20), index=True)
+    position: int = 0
+    retired: bool = False
+    retired_reason: str | None = Field(default=None, sa_type=String(64))
+
+
+class ContactRole(StrEnum):
+    registrant = "registrant"
+    decision_maker = "decision_maker"
+    user = "user"
+    other = "other"
+
+
+class Contact(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True)
+    name: str = Field(sa_type=String(300))
+    role: str = Field(default=ContactRole.registrant, sa_type=String(32))
+
+
+class Event(SQLModel, table=True):
+    """Append-only history of a lead. Never updated, never deleted."""
+
+    __table_args__ = (Index("ix_event_lead_at", "lead_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id")
+    at: datetime = Field(sa_column=instant_column(nullable=False))
+    kind: str = Field(sa_type=String(40))
+    actor: str = Field(sa_type=String(64))
+    detail: dict[str, Any] = Field(sa_column=json_column())
+
+
+class ImportStatus(StrEnum):
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class LeadImport(SQLModel, table=True):
+    __tablename__ = "lead_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    status: str = Field(default=ImportStatus.running, sa_type=String(16))
+    filename: str | None = Field(default=None, sa_type=String(500))
+    encoding: str | None = Field(default=None, sa_type=String(32))
+    delimiter: str | None = Field(default=None, sa_type=String(4))
+    rows: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+    suppressed: int = 0
+    error: str | None = None
+    created_by: str = Field(default="system", sa_type=String(64))
+    created_at: datetime = Field(sa_column=instant_column(nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=instant_column())
+
+
+class RowErrorKind(StrEnum):
+    invalid = "invalid"
+    duplicate = "duplicate"
+    suppressed = "suppressed"
+
+
+class ImportRowError(SQLModel, table=True):
+    __tablename__ = "import_row_error"
+    __table_args__ = (Index("ix_import_row_error_import_row", "import_id", "row"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    import_id: int = Field(foreign_key="lead_import.id")
+    row: int
+    kind: str = Field(sa_type=String(16))
+    field: str | None = Field(default=None, sa_type=String(64))
+    reason: str
+    raw: dict[str, Any] = Field(sa_column=json_column())

@@ -1,0 +1,25 @@
+"""Phone numbers: anything a CRM export holds, to E.164 — or a reason why not."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import phonenumbers
+
+
+class PhoneError(ValueError):
+    """The reason a number is unusable, phrased for the manager reading the report."""
+
+
+def normalize_phone(raw: str, *, region: str) -> str:
+    # NFKC folds full-width digits and dashes (０９０－１２３４) into ASCII first.
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if not text:
+        raise PhoneError("empty phone number")
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise PhoneError(f"not a phone number for {region}: {raw!r}") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise PhoneError(f"not a valid number for {region}: {raw!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

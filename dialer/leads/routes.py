@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import Response
+
+from dialer.campaign.service import get_campaign
+from dialer.errors import BadInput, NotFound, TooLarge
+from dialer.leads import importer, service
+from dialer.leads.models import LeadImport
+from dialer.leads.schemas import EligibilityOut, ImportOut, LeadDetail, LeadList, QueueOut
+from dialer.web import CtxDep, next_cursor, parse_cursor
+
+router = APIRouter(tags=["leads"])
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+@router.post("/api/campaigns/{campaign_id}/imports", status_code=201, response_model=ImportOut)
+def import_leads(
+    campaign_id: int, ctx: CtxDep, file: Annotated[UploadFile, File()]
+) -> dict[str, Any]:
+    data = file.file.read(MAX_UPLOAD_BYTES + 1)
+    with ctx.tx(manager=True) as tx:
+        campaign = get_campaign(tx.session, campaign_id=campaign_id)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise TooLarge(f"the file is larger than {MAX_UPLOAD_BYTES} bytes", field="file")
+        report = importer.import_leads(
+            tx.session,
+            campaign=campaign,
+            data=data,
+            filename=file.filename,
+            actor=f"manager:{tx.principal.id}",
+            now=tx.now,
+        )
+        return importer.import_out(report)
+
+
+@router.get("/api/imports/{import_id}", response_model=ImportOut)
+def get_import(import_id: int, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.tx(manager=True) as tx:
+        lead_import = tx.session.get(LeadImport, import_id)
+        if lead_import is None:
+            raise NotFound(f"import {import_id} does not exist", code="import_not_found")
+        return importer.import_out(
+            importer.ImportReport(
+                lead_import=lead_import,
+                errors=importer.first_invalid_rows(tx.session, import_id=import_id),
+            )
+        )
+
+
+@router.get("/api/imports/{import_id}/errors.csv", response_class=Response)
+def import_errors_csv(import_id: int, ctx: CtxDep) -> Response:
+    with ctx.tx(manager=True) as tx:
+        if tx.session.get(LeadImport, import_id) is None:
+            raise NotFound(f"import {import_id} does not exist", code="import_not_found")
+        body = importer.errors_csv(tx.session, import_id=import_id)
+    return Response(
+        content=body.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="import-{import_id}-errors.csv"'},
+    )
+
+
+@router.get("/api/campaigns/{campaign_id}/leads", response_model=LeadList)
+def list_leads(
+    campaign_id: int,
+    ctx: CtxDep,
+    status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    with ctx.tx(manager=True) as tx:
+        if status is not None and status not in _STATUSES:
+            raise BadInput(f"unknown status {status!r}", field="status")
+        leads = service.list_leads(
+            tx.session,
+            campaign_id=campaign_id,
+            status=status,
+            limit=limit,
+            after_id=parse_cursor(cursor),
+        )
+        return {
+            "items": [service.lead_summary(tx.session, lead=lead) for lead in leads],
+            "next_cursor": next_cursor(leads, limit=limit),
+        }
+
+
+_STATUSES = {
+    "new",
+    "scheduled",
+    "claimed",
+    "awaiting_external",
+    "converted",
+    "refused",
+    "dnc",
+    "exhausted",
+    "invalid",
+}
+
+
+@router.get("/api/leads/{lead_id}", response_model=LeadDetail)
+def get_lead(lead_id: int, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.tx() as tx:
+        lead = service.get_lead(tx.session, lead_id=lead_id)
+        service.check_lead_access(tx.session, principal=tx.principal, lead=lead)
+        return service.lead_detail(tx.session, lead=lead)
+
+
+@router.get("/api/leads/{lead_id}/eligibility", response_model=EligibilityOut)
+def lead_eligibility(lead_id: int, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.tx(manager=True) as tx:
+        return service.eligibility(tx.session, lead_id=lead_id, now=tx.now)
+
+
+@router.get("/api/campaigns/{campaign_id}/queue", response_model=QueueOut)
+def campaign_queue(campaign_id: int, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.tx(manager=True) as tx:
+        return service.queue_summary(tx.session, campaign_id=campaign_id, now=tx.now)

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from dialer.calls.schemas import CallOut
+from dialer.wire import Instant
+
+LeadStatusLiteral = Literal[
+    "new",
+    "scheduled",
+    "claimed",
+    "awaiting_external",
+    "converted",
+    "refused",
+    "dnc",
+    "exhausted",
+    "invalid",
+]
+BlockRule = Literal[
+    "calling_hours",
+    "holiday",
+    "retry_delay",
+    "daily_limit",
+    "max_attempts",
+    "dnc",
+    "claimed",
+    "promise_pending",
+    "campaign_paused",
+    "terminal_status",
+]
+
+
+class PhoneOut(BaseModel):
+    number: str
+    retired: bool
+
+
+class ContactOut(BaseModel):
+    name: str
+    role: str
+
+
+class LeadOut(BaseModel):
+    id: int
+    campaign_id: int
+    status: LeadStatusLiteral
+    name: str | None
+    company: str | None
+    priority: int
+    current_provider: str | None
+    contract_number: str | None
+    postal_code: str | None
+    prefecture: str | None
+    timezone: str
+    external_id: str | None
+    notes: str | None
+    phones: list[PhoneOut]
+    contacts: list[ContactOut]
+    attempts: int
+    next_attempt_at: Instant | None
+    last_attempt_at: Instant | None
+    last_outcome: str | None
+    import_id: int | None
+    extra: dict[str, Any]
+    raw: dict[str, Any]
+    created_at: Instant
+    updated_at: Instant
+
+
+class EventOut(BaseModel):
+    at: Instant
+    kind: str
+    actor: str
+    detail: dict[str, Any]
+
+
+class LeadConversionOut(BaseModel):
+    id: int
+    reference: str
+    channel: str
+    agent_id: int | None
+    attribution: str
+    status: str
+    occurred_at: Instant
+
+
+class LeadDetail(LeadOut):
+    calls: list[CallOut]
+    promises: list[dict[str, Any]]
+    conversions: list[LeadConversionOut]
+    events: list[EventOut]
+
+
+class LeadList(BaseModel):
+    items: list[LeadOut]
+    next_cursor: str | None
+
+
+class RowErrorOut(BaseModel):
+    row: int
+    field: str | None
+    reason: str
+
+
+class ImportOut(BaseModel):
+    id: int
+    campaign_id: int
+    status: Literal["running", "done", "failed"]
+    filename: str | None
+    encoding: str | None
+    delimiter: str | None
+    rows: int
+    accepted: int
+    duplicates: int
+    invalid: int
+    suppressed: int
+    error: str | None
+    errors: list[RowErrorOut]
+
+
+class BlockOut(BaseModel):
+    rule: BlockRule
+    until: Instant | None
+    detail: str
+
+
+class EligibilityOut(BaseModel):
+    lead_id: int
+    callable: bool
+    next_callable_at: Instant | None
+    blocked_by: list[BlockOut]
+
+
+class QueueOut(BaseModel):
+    campaign_id: int
+    callable_now: int
+    blocked: dict[str, int]
+    promises_due: int
+    next_due_at: Instant | None

@@ -1,0 +1,29 @@
+"""Every table, imported once so SQLModel.metadata (and Alembic) sees them all."""
+
+from dialer.agents.models import Agent, AgentCampaign, Claim
+from dialer.calls.models import Call
+from dialer.campaign.models import Campaign
+from dialer.conversions.models import Conversion
+from dialer.dnc.models import DncEntry
+from dialer.leads.models import Contact, Event, ImportRowError, Lead, LeadImport, Phone
+from dialer.system import ClockState, SchedulerLease
+from dialer.telephony.models import SimOutcome
+
+__all__ = [
+    "Agent",
+    "AgentCampaign",
+    "Call",
+    "Campaign",
+    "Claim",
+    "ClockState",
+    "Contact",
+    "Conversion",
+    "DncEntry",
+    "Event",
+    "ImportRowError",
+    "Lead",
+    "LeadImport",
+    "Phone",
+    "SchedulerLease",
+    "SimOutcome",
+]

@@ -1,0 +1,158 @@
+"""Wiring: one object holding the settings, database, clock and telephony that a
+web worker or the scheduler process runs with."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from dialer.agents.queue import expire_claims, next_claim_expiry
+from dialer.clock import Clock, SimulatedClock, SystemClock, wall_now
+from dialer.db import Database
+from dialer.metrics import DUE_WORK
+from dialer.settings import ClockMode, Settings, TelephonyMode
+from dialer.telephony.base import Telephony
+
+
+class DueSource(Protocol):
+    """Work that falls due at instants stored in rows. `run` must be idempotent and
+    short: the scheduler tick and the simulated clock both call it."""
+
+    name: str
+
+    def next_due_at(self, session: Session) -> datetime | None: ...
+
+    def run(self, session: Session, *, now: datetime) -> int: ...
+
+
+class ClaimExpiry:
+    name = "claim_expiry"
+
+    def __init__(self, *, ttl: timedelta) -> None:
+        self.ttl = ttl
+
+    def next_due_at(self, session: Session) -> datetime | None:
+        return next_claim_expiry(session)
+
+    def run(self, session: Session, *, now: datetime) -> int:
+        return expire_claims(session, now=now, ttl=self.ttl)
+
+
+class ProviderReports:
+    name = "provider_reports"
+
+    def __init__(self, telephony: Telephony) -> None:
+        self.telephony = telephony
+
+    def next_due_at(self, session: Session) -> datetime | None:
+        return self.telephony.next_due_at(session)
+
+    def run(self, session: Session, *, now: datetime) -> int:
+        return self.telephony.run_due(session, now=now)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, db: Database | None = None) -> None:
+        self.settings = settings
+        self.db = db or Database(settings.database_url)
+        self.clock: Clock
+        if settings.clock == ClockMode.simulated:
+            self.clock = SimulatedClock(self.db, start=settings.clock_start)
+        else:
+            self.clock = SystemClock()
+        self.telephony = self._make_telephony()
+        self.claim_ttl = timedelta(seconds=settings.claim_ttl_seconds)
+        # Order matters only within one instant: provider reports first, so a call
+        # that ended at the same second as its claim's expiry releases the claim
+        # through its disposition rather than by expiry.
+        self.due_sources: list[DueSource] = [
+            ProviderReports(self.telephony),
+            ClaimExpiry(ttl=self.claim_ttl),
+        ]
+
+    def _make_telephony(self) -> Telephony:
+        if self.settings.telephony == TelephonyMode.simulated:
+            from dialer.telephony.simulated import SimulatedTelephony
+
+            return SimulatedTelephony(
+                answer_rate=self.settings.sim_answer_rate, seed=self.settings.sim_seed
+            )
+        raise RuntimeError(
+            "DIALER_TELEPHONY=twilio is not available in this version; use 'simulated'"
+        )
+
+    @property
+    def simulated_clock(self) -> SimulatedClock | None:
+        return self.clock if isinstance(self.clock, SimulatedClock) else None
+
+    def start(self) -> None:
+        """Prepare what must exist before serving: the schema (where it is ours to
+        upgrade), the simulated clock's first instant, the bootstrap manager."""
+        if self.settings.upgrade_at_startup:
+            from dialer.migrations import upgrade
+
+            upgrade(self.db.url)
+        sim = self.simulated_clock
+        if sim is not None:
+            sim.ensure_started()
+        if self.settings.bootstrap_token:
+            from dialer.auth import ensure_manager_token
+
+            with self.db.write() as session:
+                ensure_manager_token(
+                    session, token=self.settings.bootstrap_token, now=self.now_in(session)
+                )
+
+    def now_in(self, session: Session) -> datetime:
+        sim = self.simulated_clock
+        if sim is not None:
+            return sim.now_in(session)
+        return wall_now()
+
+    @contextmanager
+    def write(self) -> Iterator[tuple[Session, datetime]]:
+        with self.db.write() as session:
+            yield session, self.now_in(session)
+
+    def run_due_work(self, *, now: datetime) -> int:
+        """Everything due up to `now`, each source in its own short transaction."""
+        done = 0
+        for source in self.due_sources:
+            with self.db.write() as session:
+                handled = source.run(session, now=now)
+            if handled:
+                DUE_WORK.labels(source.name).inc(handled)
+            done += handled
+        return done
+
+    def next_due_at(self) -> datetime | None:
+        with self.db.read() as session:
+            instants = [s.next_due_at(session) for s in self.due_sources]
+        found = [i for i in instants if i is not None]
+        return min(found) if found else None
+
+    def advance_clock(self, *, to: datetime) -> datetime:
+        """Move the simulated clock to `to`, doing every piece of due work in time
+        order on the way: each due instant becomes "now" before its work runs, so
+        a retry scheduled by a call ending at 10:00:25 is computed from 10:00:25."""
+        sim = self.simulated_clock
+        assert sim is not None
+        for _ in range(1_000_000):
+            due = self.next_due_at()
+            if due is None or due > to:
+                break
+            with self.db.write() as session:
+                sim.set_in(session, to=due)
+            self.run_due_work(now=max(due, sim.now()))
+        with self.db.write() as session:
+            sim.set_in(session, to=to)
+        now = sim.now()
+        self.run_due_work(now=now)
+        return now
+
+    def close(self) -> None:
+        self.db.dispose()

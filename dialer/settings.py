@@ -1,0 +1,67 @@
+"""One settings object, read from the environment (the table in API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TelephonyMode(StrEnum):
+    simulated = "simulated"
+    twilio = "twilio"
+
+
+class ClockMode(StrEnum):
+    system = "system"
+    simulated = "simulated"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(default="sqlite:///./dialer.db", alias="DATABASE_URL")
+    telephony: TelephonyMode = Field(default=TelephonyMode.simulated, alias="DIALER_TELEPHONY")
+    clock: ClockMode = Field(default=ClockMode.system, alias="DIALER_CLOCK")
+    clock_start: datetime | None = Field(default=None, alias="DIALER_CLOCK_START")
+    sim_answer_rate: float = Field(default=0.35, ge=0.0, le=1.0, alias="DIALER_SIM_ANSWER_RATE")
+    sim_seed: int = Field(default=0, alias="DIALER_SIM_SEED")
+    bootstrap_token: str | None = Field(default=None, alias="DIALER_BOOTSTRAP_TOKEN")
+    default_region: str = Field(default="JP", alias="DIALER_DEFAULT_REGION")
+    public_url: str = Field(default="http://localhost:8000", alias="DIALER_PUBLIC_URL")
+    twilio_account_sid: str | None = Field(default=None, alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str | None = Field(default=None, alias="TWILIO_AUTH_TOKEN")
+    twilio_api_base: str = Field(default="https://api.twilio.com", alias="TWILIO_API_BASE")
+    twilio_http_timeout: float = Field(default=10.0, gt=0, alias="TWILIO_HTTP_TIMEOUT")
+    # Not in the API table: operational knobs with safe defaults.
+    claim_ttl_seconds: int = Field(default=900, gt=0, alias="DIALER_CLAIM_TTL_SECONDS")
+    scheduler_interval_seconds: float = Field(
+        default=1.0, gt=0, alias="DIALER_SCHEDULER_INTERVAL_SECONDS"
+    )
+    auto_upgrade: bool | None = Field(default=None, alias="DIALER_AUTO_UPGRADE")
+
+    @field_validator("default_region")
+    @classmethod
+    def _upper_region(cls, value: str) -> str:
+        return value.upper()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def upgrade_at_startup(self) -> bool:
+        """SQLite is embedded, single-node: upgrading at start-up is safe and saves a step.
+        PostgreSQL serves many replicas, so its schema is upgraded explicitly
+        (`dialer db upgrade`) rather than raced by every starting worker."""
+        if self.auto_upgrade is not None:
+            return self.auto_upgrade
+        return self.is_sqlite
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Telephony behind one interface: `simulated` (embedded default) and `twilio`."""

@@ -1,0 +1,141 @@
+"""The simulated provider: scripted outcomes per number (stored in the database so
+any worker honours them), otherwise answered with probability
+DIALER_SIM_ANSWER_RATE from a seeded generator. An unanswered outcome becomes
+final 25 s of clock time after the call is placed."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus
+from dialer.campaign.models import Campaign
+from dialer.db import affected
+from dialer.telephony.models import SimOutcome
+
+UNANSWERED_AFTER = timedelta(seconds=25)
+
+
+class SimulatedOutcome(StrEnum):
+    answered = "answered"
+    no_answer = "no-answer"
+    busy = "busy"
+    machine = "machine"
+    failed = "failed"
+
+
+# outcome → (final status, answered_by)
+_FINAL: dict[str, tuple[CallStatus, AnsweredBy | None]] = {
+    SimulatedOutcome.no_answer: (CallStatus.no_answer, None),
+    SimulatedOutcome.busy: (CallStatus.busy, None),
+    SimulatedOutcome.failed: (CallStatus.failed, None),
+    SimulatedOutcome.machine: (CallStatus.completed, AnsweredBy.machine),
+}
+
+
+def script_outcomes(
+    session: Session, *, phone: str, outcomes: list[SimulatedOutcome], now: datetime
+) -> None:
+    for outcome in outcomes:
+        session.add(SimOutcome(phone=phone, outcome=outcome, created_at=now))
+    session.flush()
+
+
+def pending_outcomes(session: Session, *, phone: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(col(SimOutcome.outcome))
+            .where(col(SimOutcome.phone) == phone, col(SimOutcome.consumed).is_(False))
+            .order_by(col(SimOutcome.id))
+        )
+    )
+
+
+class SimulatedTelephony:
+    name = "simulated"
+
+    def __init__(self, *, answer_rate: float, seed: int) -> None:
+        self.answer_rate = answer_rate
+        self.seed = seed
+
+    def _next_outcome(self, session: Session, *, call: Call) -> str:
+        scripted = session.scalar(
+            select(SimOutcome)
+            .where(col(SimOutcome.phone) == call.to, col(SimOutcome.consumed).is_(False))
+            .order_by(col(SimOutcome.id))
+            .limit(1)
+        )
+        if scripted is not None:
+            # Conditional: two workers dialling the same number can't both consume it.
+            taken = session.execute(
+                update(SimOutcome)
+                .where(col(SimOutcome.id) == scripted.id, col(SimOutcome.consumed).is_(False))
+                .values(consumed=True)
+            )
+            if affected(taken) == 1:
+                return scripted.outcome
+        # Seeded per call, so a run is reproducible whatever the worker order.
+        rng = random.Random(f"{self.seed}:{call.id}")
+        if rng.random() < self.answer_rate:
+            return SimulatedOutcome.answered
+        return rng.choice(
+            [
+                SimulatedOutcome.no_answer,
+                SimulatedOutcome.no_answer,
+                SimulatedOutcome.busy,
+                SimulatedOutcome.machine,
+            ]
+        )
+
+    def place_call(
+        self, session: Session, *, call: Call, campaign: Campaign, now: datetime
+    ) -> None:
+        from dialer.calls.service import apply_status_update
+
+        call.provider_sid = f"SIM{call.id:010d}"
+        outcome = self._next_outcome(session, call=call)
+        if outcome == SimulatedOutcome.answered:
+            apply_status_update(
+                session,
+                call=call,
+                status=CallStatus.in_progress,
+                answered_by=AnsweredBy.human,
+                at=now,
+            )
+            return
+        call.sim_outcome = outcome
+        call.sim_final_at = now + UNANSWERED_AFTER
+        apply_status_update(session, call=call, status=CallStatus.ringing, answered_by=None, at=now)
+
+    def next_due_at(self, session: Session) -> datetime | None:
+        return session.scalar(
+            select(col(Call.sim_final_at))
+            .where(col(Call.sim_final_at).is_not(None))
+            .order_by(col(Call.sim_final_at))
+            .limit(1)
+        )
+
+    def run_due(self, session: Session, *, now: datetime) -> int:
+        from dialer.calls.service import apply_status_update
+
+        due = list(
+            session.scalars(
+                select(Call)
+                .where(col(Call.sim_final_at) <= now)
+                .order_by(col(Call.sim_final_at), col(Call.id))
+            )
+        )
+        for call in due:
+            at = call.sim_final_at or now
+            call.sim_final_at = None
+            if call.status in FINAL_CALL_STATUSES or call.sim_outcome is None:
+                continue
+            status, answered_by = _FINAL[call.sim_outcome]
+            apply_status_update(session, call=call, status=status, answered_by=answered_by, at=at)
+        session.flush()
+        return len(due)

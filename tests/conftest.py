@@ -1,0 +1,150 @@
+"""Fixtures: every API test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is a throw-away cluster started once per session on loopback
+(`dialer.testing.postgres`); each test gets a fresh database cloned from a
+migrated template, each SQLite test a copy of a migrated template file."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dialer.app import create_app
+from dialer.migrations import upgrade
+from dialer.settings import Settings
+from dialer.testing.postgres import PostgresCluster, find_pg_bin_dir
+
+MANAGER_TOKEN = "manager-token-for-tests"
+# Tuesday 1 December 2026, 10:00 in Tokyo: an ordinary working morning.
+CLOCK_START = "2026-12-01T10:00:00+09:00"
+
+_ENGINES = [e.strip() for e in os.environ.get("DIALER_TEST_ENGINES", "sqlite,postgresql").split(",") if e.strip()]
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    if find_pg_bin_dir() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    cluster = PostgresCluster()
+    cluster.start()
+    url = cluster.create_database("dialer_template")
+    upgrade(url)
+    yield cluster
+    cluster.stop()
+
+
+def _pg_clone(cluster: PostgresCluster, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(cluster.url().replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE dialer_template')
+    return cluster.url(name)
+
+
+@pytest.fixture(params=_ENGINES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        target = tmp_path / "dialer.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
+    return _pg_clone(cluster, f"t{os.getpid()}_{next(_counter)}")
+
+
+def make_settings(db_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "DATABASE_URL": db_url,
+        "DIALER_CLOCK": "simulated",
+        "DIALER_CLOCK_START": CLOCK_START,
+        "DIALER_TELEPHONY": "simulated",
+        "DIALER_SIM_ANSWER_RATE": 0.0,
+        "DIALER_SIM_SEED": 0,
+        "DIALER_BOOTSTRAP_TOKEN": MANAGER_TOKEN,
+        "DIALER_AUTO_UPGRADE": False,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return make_settings(db_url)
+
+
+class Api:
+    """A test client that speaks as the manager unless told otherwise."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.manager = {"Authorization": f"Bearer {MANAGER_TOKEN}"}
+
+    def _h(self, token: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"} if token else self.manager
+
+    def get(self, path: str, *, token: str | None = None, **kw: Any) -> Any:
+        return self.client.get(path, headers=self._h(token), **kw)
+
+    def post(self, path: str, *, token: str | None = None, **kw: Any) -> Any:
+        return self.client.post(path, headers=self._h(token), **kw)
+
+    def put(self, path: str, *, token: str | None = None, **kw: Any) -> Any:
+        return self.client.put(path, headers=self._h(token), **kw)
+
+    def patch(self, path: str, *, token: str | None = None, **kw: Any) -> Any:
+        return self.client.patch(path, headers=self._h(token), **kw)
+
+    def delete(self, path: str, *, token: str | None = None, **kw: Any) -> Any:
+        return self.client.delete(path, headers=self._h(token), **kw)
+
+    # Helpers for the common set-up steps.
+    def campaign(self, **fields: Any) -> dict[str, Any]:
+        fields.setdefault("name", f"Campaign {next(_counter)}")
+        r = self.post("/api/campaigns", json=fields)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def agent(self, campaign_ids: list[int], name: str = "Sato") -> dict[str, Any]:
+        r = self.post("/api/agents", json={"name": name, "campaign_ids": campaign_ids, "endpoint": f"client:{name.lower()}"})
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def import_csv(self, campaign_id: int, text: str, *, encoding: str = "utf-8") -> Any:
+        return self.post(
+            f"/api/campaigns/{campaign_id}/imports",
+            files={"file": ("leads.csv", text.encode(encoding), "text/csv")},
+        )
+
+    def advance(self, seconds: float) -> str:
+        r = self.post("/api/admin/clock", json={"advance_seconds": seconds})
+        assert r.status_code == 200, r.text
+        return str(r.json()["now"])
+
+    def next(self, agent: dict[str, Any]) -> Any:
+        return self.post(f"/api/agents/{agent['id']}/next", token=agent["token"])
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    settings = settings.model_copy(update={"auto_upgrade": False})
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def api(client: TestClient) -> Api:
+    return Api(client)
