@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dialer.errors import Invalid, NotFound
 from dialer.leads.phones import PhoneError, normalize_phone
@@ -34,12 +34,17 @@ class ClockAdvance(BaseModel):
     advance_seconds: float | None = Field(default=None, ge=0, le=MAX_ADVANCE.total_seconds())
     to: datetime | None = None
 
+    @field_validator("to")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("to must carry an offset, e.g. 2026-12-01T09:00:00+09:00")
+        return value
+
     @model_validator(mode="after")
     def _one_of(self) -> ClockAdvance:
         if (self.advance_seconds is None) == (self.to is None):
             raise ValueError("give exactly one of advance_seconds or to")
-        if self.to is not None and self.to.tzinfo is None:
-            raise ValueError("to must carry an offset, e.g. 2026-12-01T09:00:00+09:00")
         return self
 
 
