@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from dialer.errors import Invalid, NotFound
 from dialer.leads.phones import PhoneError, normalize_phone
 from dialer.settings import TelephonyMode
-from dialer.web import CtxDep
-from dialer.wire import Instant
+from dialer.web import Ctx, ManagerCtxDep
+from dialer.wire import Input, Instant
 
 router = APIRouter(prefix="/api/admin", tags=["simulation"])
 
@@ -29,8 +29,7 @@ class ClockOut(BaseModel):
     mode: Literal["system", "simulated"]
 
 
-class ClockAdvance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClockAdvance(Input):
     advance_seconds: float | None = Field(default=None, ge=0, le=MAX_ADVANCE.total_seconds())
     to: datetime | None = None
 
@@ -48,8 +47,7 @@ class ClockAdvance(BaseModel):
         return self
 
 
-class SimOutcomesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SimOutcomesIn(Input):
     phone: str = Field(min_length=1, max_length=64)
     outcomes: list[Literal["no-answer", "answered", "busy", "machine", "failed"]] = Field(
         min_length=1, max_length=1000
@@ -61,22 +59,22 @@ class SimOutcomesOut(BaseModel):
     pending: list[str]
 
 
-def _require_sim_clock(ctx: CtxDep) -> None:
+def _require_sim_clock(ctx: Ctx) -> None:
     if ctx.runtime.simulated_clock is None:
         raise NotFound("the clock endpoints exist only with DIALER_CLOCK=simulated")
 
 
 @router.get("/clock", response_model=ClockOut)
-def get_clock(ctx: CtxDep) -> dict[str, Any]:
+def get_clock(ctx: ManagerCtxDep) -> dict[str, Any]:
     _require_sim_clock(ctx)
-    with ctx.tx(manager=True) as tx:
+    with ctx.tx() as tx:
         return {"now": tx.now, "mode": "simulated"}
 
 
 @router.post("/clock", response_model=ClockOut)
-def advance_clock(body: ClockAdvance, ctx: CtxDep) -> dict[str, Any]:
+def advance_clock(body: ClockAdvance, ctx: ManagerCtxDep) -> dict[str, Any]:
     _require_sim_clock(ctx)
-    with ctx.tx(manager=True) as tx:
+    with ctx.tx() as tx:
         start = tx.now
     target = start + timedelta(seconds=body.advance_seconds or 0) if body.to is None else body.to
     if target < start:
@@ -89,12 +87,12 @@ def advance_clock(body: ClockAdvance, ctx: CtxDep) -> dict[str, Any]:
 
 
 @router.post("/sim/outcomes", response_model=SimOutcomesOut)
-def script_outcomes(body: SimOutcomesIn, ctx: CtxDep) -> dict[str, Any]:
+def script_outcomes(body: SimOutcomesIn, ctx: ManagerCtxDep) -> dict[str, Any]:
     if ctx.runtime.settings.telephony != TelephonyMode.simulated:
         raise NotFound("the outcome script exists only with DIALER_TELEPHONY=simulated")
     from dialer.telephony.simulated import SimulatedOutcome, pending_outcomes, script_outcomes
 
-    with ctx.tx(manager=True) as tx:
+    with ctx.tx() as tx:
         try:
             phone = normalize_phone(body.phone, region=tx.runtime.settings.default_region)
         except PhoneError as exc:

@@ -84,10 +84,21 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @app.exception_handler(DialerError)
     async def _dialer_error(_request: Request, exc: DialerError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        broken = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+        if broken is not None:
+            where = broken.get("loc", ("body", "?"))[-1]
+            return JSONResponse(
+                {
+                    "detail": f"body: not valid JSON (at character {where})",
+                    "code": "invalid_json",
+                    "field": "body",
+                },
+                status_code=400,
+            )
         return JSONResponse(_validation_body(exc), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class DialerError(Exception):
     status: int = 400
     code: str = "bad_request"
+    headers: ClassVar[dict[str, str] | None] = None
 
     def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
@@ -29,6 +30,7 @@ class BadInput(DialerError):
 class Unauthorized(DialerError):
     status = 401
     code = "unauthorized"
+    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(DialerError):

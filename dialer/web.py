@@ -1,8 +1,10 @@
 """What every route shares: the request's transaction, its principal and its `now`.
 
-A route opens exactly one transaction through `Ctx.tx()`: authentication, the
-service call and the commit all happen inside it, so a rejected request changes
-nothing and a committed one is complete before the response is written."""
+Authentication runs as a dependency, before the body is validated, so an
+anonymous caller learns nothing about the API's rules and a 401/403 comes first.
+The route then opens exactly one transaction through `Ctx.tx()`: the service
+call and the commit happen inside it, so a rejected request changes nothing and
+a committed one is complete before the response is written."""
 
 from __future__ import annotations
 
@@ -12,9 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPBearer
 from sqlalchemy.orm import Session
 
 from dialer.agents.models import Agent
@@ -22,7 +23,13 @@ from dialer.auth import authenticate, require_manager
 from dialer.errors import BadInput
 from dialer.runtime import Runtime
 
-bearer = HTTPBearer(auto_error=False, description="Bearer token of an agent or manager")
+# Documents the scheme in OpenAPI; the header itself is read raw so a malformed
+# one ("Token abc") gets its own clear message instead of looking missing.
+_bearer_doc = HTTPBearer(auto_error=False, description="Bearer token of an agent or manager")
+
+# Ids are 64-bit; anything larger is not an id of ours, and must not reach the
+# database driver (which would overflow: a 500 instead of a 4xx).
+Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,19 +41,31 @@ class Tx:
 
 
 class Ctx:
-    def __init__(self, runtime: Runtime, authorization: str | None, method: str) -> None:
+    def __init__(
+        self, runtime: Runtime, authorization: str | None, method: str, *, manager_only: bool
+    ) -> None:
         self.runtime = runtime
         self.authorization = authorization
         self.method = method
+        self.manager_only = manager_only
+
+    def check(self) -> None:
+        with self.runtime.db.read() as session:
+            self._principal(session)
+
+    def _principal(self, session: Session) -> Agent:
+        principal = authenticate(session, authorization=self.authorization)
+        if self.manager_only:
+            require_manager(principal)
+        return principal
 
     @contextmanager
-    def tx(self, *, manager: bool = False) -> Iterator[Tx]:
+    def tx(self) -> Iterator[Tx]:
         db = self.runtime.db
         opener = db.read if self.method in ("GET", "HEAD") else db.write
         with opener() as session:
-            principal = authenticate(session, authorization=self.authorization)
-            if manager:
-                require_manager(principal)
+            # Again inside the transaction: a token revoked meanwhile does not act.
+            principal = self._principal(session)
             yield Tx(
                 session=session,
                 principal=principal,
@@ -60,19 +79,27 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def ctx(
-    request: Request,
-    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-) -> Ctx:
-    header = f"Bearer {credentials.credentials}" if credentials else None
-    return Ctx(get_runtime(request), header, request.method)
+def _ctx(request: Request, *, manager_only: bool) -> Ctx:
+    ctx = Ctx(
+        get_runtime(request),
+        request.headers.get("authorization"),
+        request.method,
+        manager_only=manager_only,
+    )
+    ctx.check()
+    return ctx
+
+
+def ctx(request: Request, _doc: Any = Depends(_bearer_doc)) -> Ctx:
+    return _ctx(request, manager_only=False)
+
+
+def manager_ctx(request: Request, _doc: Any = Depends(_bearer_doc)) -> Ctx:
+    return _ctx(request, manager_only=True)
 
 
 CtxDep = Annotated[Ctx, Depends(ctx)]
-
-
-class Page(BaseModel):
-    next_cursor: str | None = None
+ManagerCtxDep = Annotated[Ctx, Depends(manager_ctx)]
 
 
 def parse_cursor(cursor: str | None) -> int | None:
@@ -82,6 +109,8 @@ def parse_cursor(cursor: str | None) -> int | None:
         value = int(cursor)
     except ValueError:
         raise BadInput(f"cursor {cursor!r} is not one this server gave", field="cursor") from None
+    if not 0 <= value < 2**63:
+        raise BadInput(f"cursor {cursor!r} is not one this server gave", field="cursor")
     return value
 
 

@@ -25,7 +25,11 @@ MANAGER_TOKEN = "manager-token-for-tests"
 # Tuesday 1 December 2026, 10:00 in Tokyo: an ordinary working morning.
 CLOCK_START = "2026-12-01T10:00:00+09:00"
 
-_ENGINES = [e.strip() for e in os.environ.get("DIALER_TEST_ENGINES", "sqlite,postgresql").split(",") if e.strip()]
+_ENGINES = [
+    e.strip()
+    for e in os.environ.get("DIALER_TEST_ENGINES", "sqlite,postgresql").split(",")
+    if e.strip()
+]
 _counter = itertools.count()
 
 
@@ -51,7 +55,9 @@ def pg_cluster() -> Iterator[PostgresCluster]:
 def _pg_clone(cluster: PostgresCluster, name: str) -> str:
     import psycopg
 
-    with psycopg.connect(cluster.url().replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+    with psycopg.connect(
+        cluster.url().replace("postgresql+psycopg", "postgresql"), autocommit=True
+    ) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE dialer_template')
     return cluster.url(name)
 
@@ -119,7 +125,10 @@ class Api:
         return dict(r.json())
 
     def agent(self, campaign_ids: list[int], name: str = "Sato") -> dict[str, Any]:
-        r = self.post("/api/agents", json={"name": name, "campaign_ids": campaign_ids, "endpoint": f"client:{name.lower()}"})
+        r = self.post(
+            "/api/agents",
+            json={"name": name, "campaign_ids": campaign_ids, "endpoint": f"client:{name.lower()}"},
+        )
         assert r.status_code == 201, r.text
         return dict(r.json())
 

@@ -30,7 +30,9 @@ def env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     get_settings.cache_clear()
 
 
-def test_db_upgrade_and_campaigns_apply(env: str, capsys: pytest.CaptureFixture[str], api: Api, tmp_path: Path) -> None:
+def test_db_upgrade_and_campaigns_apply(
+    env: str, capsys: pytest.CaptureFixture[str], api: Api, tmp_path: Path
+) -> None:
     assert cli.main(["db", "upgrade"]) == 0
     assert cli.main(["campaigns", "apply", str(REPO / "campaigns")]) == 0
     out = capsys.readouterr().out
@@ -47,14 +49,19 @@ def test_db_upgrade_and_campaigns_apply(env: str, capsys: pytest.CaptureFixture[
     edited = tmp_path / "campaigns"
     shutil.copytree(REPO / "campaigns", edited)
     path = edited / "20-kansai-gas-business.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace("attribution_days = 45", "attribution_days = 60"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("attribution_days = 45", "attribution_days = 60"),
+        encoding="utf-8",
+    )
     assert cli.main(["campaigns", "apply", str(edited)]) == 0
     assert "updated campaign" in capsys.readouterr().out
     after = {c["name"]: c for c in api.get("/api/campaigns").json()["items"]}
     assert len(after) == 2 and after["Kansai gas for business"]["attribution_days"] == 60
 
 
-def test_a_bad_campaign_file_applies_nothing(env: str, capsys: pytest.CaptureFixture[str], api: Api, tmp_path: Path) -> None:
+def test_a_bad_campaign_file_applies_nothing(
+    env: str, capsys: pytest.CaptureFixture[str], api: Api, tmp_path: Path
+) -> None:
     (tmp_path / "a.toml").write_text('name = "Good"\n', encoding="utf-8")
     (tmp_path / "b.toml").write_text('name = "Bad"\ntimezone = "Mars/Base"\n', encoding="utf-8")
     assert cli.main(["campaigns", "apply", str(tmp_path)]) == 2
@@ -72,7 +79,20 @@ def test_migrations_match_the_models(db_url: str) -> None:
 
 
 def test_demo_seed(env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], api: Api) -> None:
-    assert cli.main(["demo", "--campaigns", str(REPO / "campaigns"), "--leads", "60", "--out", str(tmp_path)]) == 0
+    assert (
+        cli.main(
+            [
+                "demo",
+                "--campaigns",
+                str(REPO / "campaigns"),
+                "--leads",
+                "60",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     agents = [line.split() for line in out.splitlines() if line.startswith("  agent ")]
     assert len(agents) == 3 and "imported 59 leads (1 invalid" in out

@@ -18,7 +18,10 @@ H = {"Authorization": f"Bearer {MANAGER_TOKEN}"}
 
 
 def test_clock_get_and_advance(api: Api) -> None:
-    assert api.get("/api/admin/clock").json() == {"now": "2026-12-01T01:00:00+00:00", "mode": "simulated"}
+    assert api.get("/api/admin/clock").json() == {
+        "now": "2026-12-01T01:00:00+00:00",
+        "mode": "simulated",
+    }
     assert api.advance(600) == "2026-12-01T01:10:00+00:00"
     r = api.post("/api/admin/clock", json={"to": "2026-12-01T12:00:00+09:00"})
     assert r.json()["now"] == "2026-12-01T03:00:00+00:00"
@@ -54,7 +57,9 @@ def test_clock_survives_a_restart(db_url: str) -> None:
         client.post("/api/admin/clock", headers=H, json={"advance_seconds": 3600})
     later = make_settings(db_url, DIALER_CLOCK_START="2030-01-01T00:00:00+00:00")
     with TestClient(create_app(later)) as client:
-        assert client.get("/api/admin/clock", headers=H).json()["now"] == "2026-12-01T02:00:00+00:00"
+        assert (
+            client.get("/api/admin/clock", headers=H).json()["now"] == "2026-12-01T02:00:00+00:00"
+        )
 
 
 def test_a_second_scheduler_idles(db_url: str) -> None:
@@ -102,4 +107,7 @@ def test_clock_endpoints_404_with_the_system_clock(db_url: str) -> None:
     with TestClient(create_app(make_settings(db_url, DIALER_CLOCK="system"))) as client:
         r = client.get("/api/admin/clock", headers=H)
         assert r.status_code == 404 and r.json()["code"] == "not_found"
-        assert client.post("/api/admin/clock", headers=H, json={"advance_seconds": 1}).status_code == 404
+        assert (
+            client.post("/api/admin/clock", headers=H, json={"advance_seconds": 1}).status_code
+            == 404
+        )

@@ -44,7 +44,9 @@ def test_agent_works_a_campaign_end_to_end(api: Api) -> None:
     call = api.post(f"/api/leads/{got['lead']['id']}/calls", token=agent["token"], json={}).json()
     assert call["status"] == "in-progress"
     api.advance(120)
-    done = api.post(f"/api/calls/{call['id']}/disposition", token=agent["token"], json={"outcome": "converted"})
+    done = api.post(
+        f"/api/calls/{call['id']}/disposition", token=agent["token"], json={"outcome": "converted"}
+    )
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "completed" and done.json()["duration"] == 120
     lead = api.get(f"/api/leads/{got['lead']['id']}").json()

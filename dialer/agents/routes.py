@@ -18,7 +18,7 @@ from dialer.agents.schemas import (
 )
 from dialer.auth import require_self_or_manager
 from dialer.leads.service import lead_summary
-from dialer.web import CtxDep
+from dialer.web import CtxDep, Id, ManagerCtxDep
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
 
@@ -36,8 +36,8 @@ def _out(tx_session: Any, agent: Agent) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, response_model=AgentCreated)
-def create_agent(body: AgentCreate, ctx: CtxDep) -> dict[str, Any]:
-    with ctx.tx(manager=True) as tx:
+def create_agent(body: AgentCreate, ctx: ManagerCtxDep) -> dict[str, Any]:
+    with ctx.tx() as tx:
         agent, token = service.create_agent(
             tx.session,
             name=body.name,
@@ -49,28 +49,28 @@ def create_agent(body: AgentCreate, ctx: CtxDep) -> dict[str, Any]:
 
 
 @router.get("", response_model=AgentList)
-def list_agents(ctx: CtxDep) -> dict[str, Any]:
-    with ctx.tx(manager=True) as tx:
+def list_agents(ctx: ManagerCtxDep) -> dict[str, Any]:
+    with ctx.tx() as tx:
         return {"items": [_out(tx.session, a) for a in service.list_agents(tx.session)]}
 
 
 @router.get("/{agent_id}", response_model=AgentOut)
-def get_agent(agent_id: int, ctx: CtxDep) -> dict[str, Any]:
+def get_agent(agent_id: Id, ctx: CtxDep) -> dict[str, Any]:
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         return _out(tx.session, service.get_agent(tx.session, agent_id=agent_id))
 
 
 @router.patch("/{agent_id}", response_model=AgentOut)
-def update_agent(agent_id: int, body: AgentUpdate, ctx: CtxDep) -> dict[str, Any]:
-    with ctx.tx(manager=True) as tx:
+def update_agent(agent_id: Id, body: AgentUpdate, ctx: ManagerCtxDep) -> dict[str, Any]:
+    with ctx.tx() as tx:
         agent = service.get_agent(tx.session, agent_id=agent_id)
         service.set_campaigns(tx.session, agent_id=agent_id, campaign_ids=body.campaign_ids)
         return _out(tx.session, agent)
 
 
 @router.put("/{agent_id}/state", response_model=AgentOut)
-def set_state(agent_id: int, body: AgentStateIn, ctx: CtxDep) -> dict[str, Any]:
+def set_state(agent_id: Id, body: AgentStateIn, ctx: CtxDep) -> dict[str, Any]:
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         agent = service.set_state(
@@ -84,7 +84,7 @@ def set_state(agent_id: int, body: AgentStateIn, ctx: CtxDep) -> dict[str, Any]:
     response_model=NextLeadOut,
     responses={204: {"description": "nothing callable now"}},
 )
-def next_lead(agent_id: int, ctx: CtxDep) -> Any:
+def next_lead(agent_id: Id, ctx: CtxDep) -> Any:
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         service.get_agent(tx.session, agent_id=agent_id)

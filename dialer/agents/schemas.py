@@ -2,14 +2,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from dialer.leads.schemas import LeadOut
-from dialer.wire import Instant
+from dialer.wire import Input, Instant
 
 
-class AgentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AgentCreate(Input):
     name: str = Field(min_length=1, max_length=200)
     campaign_ids: list[int] = Field(default_factory=list)
     endpoint: str | None = Field(
@@ -37,8 +36,7 @@ class AgentCreate(BaseModel):
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-class AgentUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AgentUpdate(Input):
     campaign_ids: list[int]
 
 
@@ -60,8 +58,7 @@ class AgentList(BaseModel):
     next_cursor: str | None = None
 
 
-class AgentStateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AgentStateIn(Input):
     state: Literal["available", "paused", "offline"]
 
 

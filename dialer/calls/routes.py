@@ -6,13 +6,13 @@ from fastapi import APIRouter
 
 from dialer.calls import service
 from dialer.calls.schemas import CallCreate, CallOut, DispositionIn
-from dialer.web import CtxDep
+from dialer.web import CtxDep, Id
 
 router = APIRouter(tags=["calls"])
 
 
 @router.post("/api/leads/{lead_id}/calls", status_code=201, response_model=CallOut)
-def place_call(lead_id: int, ctx: CtxDep, body: CallCreate | None = None) -> dict[str, Any]:
+def place_call(lead_id: Id, ctx: CtxDep, body: CallCreate | None = None) -> dict[str, Any]:
     with ctx.tx() as tx:
         call = service.place_call(
             tx.session,
@@ -27,7 +27,7 @@ def place_call(lead_id: int, ctx: CtxDep, body: CallCreate | None = None) -> dic
 
 
 @router.get("/api/calls/{call_id}", response_model=CallOut)
-def get_call(call_id: int, ctx: CtxDep) -> dict[str, Any]:
+def get_call(call_id: Id, ctx: CtxDep) -> dict[str, Any]:
     with ctx.tx() as tx:
         call = service.get_call(tx.session, call_id=call_id)
         service.check_call_access(tx.principal, call)
@@ -35,7 +35,7 @@ def get_call(call_id: int, ctx: CtxDep) -> dict[str, Any]:
 
 
 @router.post("/api/calls/{call_id}/disposition", response_model=CallOut)
-def dispose(call_id: int, body: DispositionIn, ctx: CtxDep) -> dict[str, Any]:
+def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> dict[str, Any]:
     with ctx.tx() as tx:
         call = service.dispose(
             tx.session,

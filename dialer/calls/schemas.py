@@ -2,14 +2,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from dialer.calls.models import Outcome
-from dialer.wire import Instant
+from dialer.wire import Input, Instant
 
 
-class CallCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CallCreate(Input):
     phone: str | None = Field(
         default=None, description="one of the lead's phones; default the first callable"
     )
@@ -34,8 +33,7 @@ class CallOut(BaseModel):
     note: str | None
 
 
-class DispositionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DispositionIn(Input):
     outcome: Literal[
         "converted",
         "callback",

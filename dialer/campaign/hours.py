@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _ALIASES = {"daily": "mon-sun", "all": "mon-sun", "weekdays": "mon-fri", "weekends": "sat-sun"}
 _TIME_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
@@ -54,10 +55,13 @@ def parse_days(spec: str) -> frozenset[int]:
 
 
 def _day_index(name: str, spec: str) -> int:
-    key = name.strip()[:3]
-    if key not in DAY_NAMES:
-        raise HoursSpecError(f"unknown day {name.strip()!r} in {spec!r} (use mon..sun)")
-    return DAY_NAMES.index(key)
+    # 'mon', 'monday', 'tues', 'thurs': at least three letters of the day's full name.
+    # Any other word that merely starts with a day ('monkey', 'sunny') is an error.
+    key = name.strip()
+    for index, full in enumerate(_FULL_DAY_NAMES):
+        if len(key) >= 3 and full.startswith(key):
+            return index
+    raise HoursSpecError(f"unknown day {key!r} in {spec!r} (use mon..sun)")
 
 
 def parse_time(value: str) -> time:
@@ -152,13 +156,24 @@ class CallingHours:
                     yield start_utc, end_utc
 
     def is_open(self, *, at: datetime) -> bool:
-        return self.open_until(at=at) is not None
+        # Only the windows starting yesterday or today can cover `at`; no merging
+        # needed, so round-the-clock hours cost no more than office hours.
+        local_day = at.astimezone(self.tz).date()
+        return any(
+            start <= at < end
+            for day in (local_day - timedelta(days=1), local_day)
+            for start, end in self._day_pieces(day)
+        )
 
     def open_until(self, *, at: datetime) -> datetime | None:
         """End of the open stretch containing `at`, or None when closed."""
         local_day = at.astimezone(self.tz).date()
-        for start, end in self.intervals(from_day=local_day - timedelta(days=1), days=3):
-            if start <= at < end:
+        # The stretch may run for days (round-the-clock hours): walk as far as it goes.
+        # Stretches are sorted, so the first one starting after `at` ends the search.
+        for start, end in self.intervals(from_day=local_day - timedelta(days=1), days=SEARCH_DAYS):
+            if start > at:
+                return None
+            if at < end:
                 return end
         return None
 
@@ -168,11 +183,13 @@ class CallingHours:
         for start, end in self.intervals(from_day=local_day - timedelta(days=1), days=SEARCH_DAYS):
             if end <= at:
                 continue
-            return max(start, at)
+            return max(start, at).astimezone(UTC)
         return None
 
     def openings(self, *, at: datetime, count: int, step: timedelta) -> Iterator[datetime]:
         """Bookable instants at or after `at`, `step` apart inside open stretches."""
+        if count <= 0:
+            return
         local_day = at.astimezone(self.tz).date()
         produced = 0
         for start, end in self.intervals(from_day=local_day - timedelta(days=1), days=SEARCH_DAYS):
@@ -188,7 +205,10 @@ class CallingHours:
         """'holiday', 'calling_hours', or None when open: eligibility names the rule."""
         if self.is_open(at=at):
             return None
-        if self.is_holiday(at.astimezone(self.tz).date()):
+        # "holiday" only when the holiday is what closes it: 03:00 on a holiday is
+        # closed by the calling hours, and would be on any other day too.
+        without_holidays = CallingHours(windows=self.windows, tz=self.tz, holiday_region=None)
+        if self.holiday_region is not None and without_holidays.is_open(at=at):
             return "holiday"
         return "calling_hours"
 

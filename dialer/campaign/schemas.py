@@ -8,10 +8,10 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from dialer.campaign.hours import HoursSpecError, parse_days, parse_time
-from dialer.wire import Instant
+from dialer.wire import Input, Instant
 
 Delays = list[int]
 
@@ -26,8 +26,7 @@ def _check_delays(value: list[int] | None) -> list[int] | None:
     return value
 
 
-class CallingHoursRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CallingHoursRule(Input):
     days: str = Field(examples=["mon-fri"])
     start: str = Field(examples=["09:00"])
     end: str = Field(examples=["20:00"])
@@ -51,21 +50,19 @@ class CallingHoursRule(BaseModel):
         return value
 
 
-class RetryPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    no_answer: Delays = [1800, 7200, 86400]
-    busy: Delays = [600, 1800, 7200]
-    machine: Delays = [14400, 86400]
-    failed: Delays = [3600]
-    not_interested: Delays = [604800]
+class RetryPolicy(Input):
+    no_answer: Delays = Field(default_factory=lambda: [1800, 7200, 86400])
+    busy: Delays = Field(default_factory=lambda: [600, 1800, 7200])
+    machine: Delays = Field(default_factory=lambda: [14400, 86400])
+    failed: Delays = Field(default_factory=lambda: [3600])
+    not_interested: Delays = Field(default_factory=lambda: [604800])
     max_attempts: int = Field(default=6, ge=1)
     max_attempts_per_day: int = Field(default=3, ge=1)
 
     _v = field_validator("no_answer", "busy", "machine", "failed", "not_interested")(_check_delays)
 
 
-class RetryPolicyPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RetryPolicyPatch(Input):
     no_answer: Delays | None = None
     busy: Delays | None = None
     machine: Delays | None = None
@@ -77,19 +74,17 @@ class RetryPolicyPatch(BaseModel):
     _v = field_validator("no_answer", "busy", "machine", "failed", "not_interested")(_check_delays)
 
 
-class PromisePolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PromisePolicy(Input):
     slot_minutes: int = Field(default=5, ge=1, le=1440)
     per_agent_per_slot: int = Field(default=1, ge=1)
     grace_minutes: int = Field(default=5, ge=0)
-    no_answer_retry: Delays = [600, 1200]
+    no_answer_retry: Delays = Field(default_factory=lambda: [600, 1200])
     on_missed: Literal["reassign", "keep"] = "reassign"
 
     _v = field_validator("no_answer_retry")(_check_delays)
 
 
-class PromisePolicyPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PromisePolicyPatch(Input):
     slot_minutes: int | None = Field(default=None, ge=1, le=1440)
     per_agent_per_slot: int | None = Field(default=None, ge=1)
     grace_minutes: int | None = Field(default=None, ge=0)
@@ -105,10 +100,9 @@ DEFAULT_CALLING_HOURS: list[dict[str, str]] = [
 ]
 
 
-class CampaignFields(BaseModel):
+class CampaignFields(Input):
     """Every settable field, all optional: the shape of PATCH, and of POST but `name`."""
 
-    model_config = ConfigDict(extra="forbid")
     status: Literal["active", "paused"] | None = None
     default_region: str | None = Field(default=None, examples=["JP"])
     timezone: str | None = Field(default=None, examples=["Asia/Tokyo"])

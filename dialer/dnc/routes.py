@@ -4,18 +4,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from dialer.dnc import service
 from dialer.dnc.models import DncEntry
-from dialer.web import CtxDep, next_cursor, parse_cursor
-from dialer.wire import Instant
+from dialer.web import ManagerCtxDep, next_cursor, parse_cursor
+from dialer.wire import Input, Instant
 
 router = APIRouter(prefix="/api/dnc", tags=["do-not-call"])
 
 
-class DncIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DncIn(Input):
     phone: str = Field(min_length=1, max_length=64)
     reason: str = Field(default="", max_length=200)
 
@@ -44,8 +43,8 @@ def _out(entry: DncEntry) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, response_model=DncOut, responses={200: {"model": DncOut}})
-def add(body: DncIn, ctx: CtxDep) -> Any:
-    with ctx.tx(manager=True) as tx:
+def add(body: DncIn, ctx: ManagerCtxDep) -> Any:
+    with ctx.tx() as tx:
         phone = service.parse_dnc_phone(body.phone, region=tx.runtime.settings.default_region)
         entry, created = service.add(
             tx.session,
@@ -62,12 +61,12 @@ def add(body: DncIn, ctx: CtxDep) -> Any:
 
 @router.get("", response_model=DncList)
 def list_entries(
-    ctx: CtxDep,
+    ctx: ManagerCtxDep,
     phone: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    with ctx.tx(manager=True) as tx:
+    with ctx.tx() as tx:
         number = (
             service.parse_dnc_phone(phone, region=tx.runtime.settings.default_region)
             if phone
@@ -83,8 +82,8 @@ def list_entries(
 
 
 @router.delete("/{phone}", status_code=204, response_class=Response)
-def remove(phone: str, ctx: CtxDep) -> Response:
-    with ctx.tx(manager=True) as tx:
+def remove(phone: str, ctx: ManagerCtxDep) -> Response:
+    with ctx.tx() as tx:
         number = service.parse_dnc_phone(phone, region=tx.runtime.settings.default_region)
         service.remove(tx.session, phone=number)
     return Response(status_code=204)

@@ -58,7 +58,7 @@ def blocks(*, facts: LeadFacts, hours: CallingHours, now: datetime) -> list[Bloc
         found.append(
             Block("max_attempts", None, f"{facts.unsolicited_attempts} of {facts.max_attempts}")
         )
-    elif facts.day_attempts_today >= facts.max_attempts_per_day and not any(
+    if facts.day_attempts_today >= facts.max_attempts_per_day and not any(
         b.rule == "daily_limit" for b in found
     ):
         found.append(
@@ -82,4 +82,6 @@ def next_callable_at(*, found: list[Block], hours: CallingHours, now: datetime) 
     untils = [b.until for b in found]
     if any(u is None for u in untils):
         return None
-    return hours.next_opening(at=max(u for u in untils if u is not None))
+    # An end already past (a claim that expired but is not yet swept away) lifts
+    # nothing before now: the lead is callable no earlier than `now`.
+    return hours.next_opening(at=max([now, *(u for u in untils if u is not None)]))

@@ -75,6 +75,14 @@ def decode(data: bytes) -> tuple[str, str]:
     supported encoding reads are refused."""
     if not data.strip():
         raise BadInput("the file is empty", code="empty_file", field="file")
+    text, encoding = _decode(data)
+    if "\x00" in text:
+        # NUL is never text: a file with binary inside is refused whole.
+        raise UnsupportedMedia("the file is binary, not CSV text", code="not_text")
+    return text, encoding
+
+
+def _decode(data: bytes) -> tuple[str, str]:
     if data.startswith(codecs.BOM_UTF8):
         return _strict(data[len(codecs.BOM_UTF8) :], "utf-8"), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -211,7 +219,27 @@ def _validate(row: _Row, *, campaign: Campaign) -> _Candidate:
         )
     }
     fields.update(timezone=timezone, priority=priority)
+    for key, value in fields.items():
+        limit = _MAX_LENGTHS.get(key)
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            raise _RowInvalid(key, f"{key} is longer than {limit} characters")
+    contact_name = row.values.get("contact_name") or ""
+    if len(contact_name) > _CONTACT_NAME_MAX:
+        raise _RowInvalid(
+            "contact_name", f"contact_name is longer than {_CONTACT_NAME_MAX} characters"
+        )
     return _Candidate(row=row, phones=phones, lead_fields=fields)
+
+
+_CONTACT_NAME_MAX = 300
+
+# Column widths of the lead table: an over-long cell is the row's fault, reported
+# as such, not a database error that would sink the whole file.
+_MAX_LENGTHS: dict[str, int] = {
+    column.name: column.type.length
+    for column in Lead.__table__.columns  # type: ignore[attr-defined]
+    if getattr(column.type, "length", None)
+}
 
 
 def import_leads(

@@ -15,7 +15,8 @@ def normalize_phone(raw: str, *, region: str) -> str:
     # NFKC folds full-width digits and dashes (０９０－１２３４) into ASCII first.
     text = unicodedata.normalize("NFKC", raw).strip()
     if not text:
-        raise PhoneError("empty phone number")
+        # Quote what was given: a cell of spaces reads as empty, yet it is not ''.
+        raise PhoneError(f"empty phone number: {raw!r}")
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:

@@ -10,7 +10,7 @@ from dialer.errors import BadInput, NotFound, TooLarge
 from dialer.leads import importer, service
 from dialer.leads.models import LeadImport
 from dialer.leads.schemas import EligibilityOut, ImportOut, LeadDetail, LeadList, QueueOut
-from dialer.web import CtxDep, next_cursor, parse_cursor
+from dialer.web import CtxDep, Id, ManagerCtxDep, next_cursor, parse_cursor
 
 router = APIRouter(tags=["leads"])
 
@@ -19,10 +19,10 @@ MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 @router.post("/api/campaigns/{campaign_id}/imports", status_code=201, response_model=ImportOut)
 def import_leads(
-    campaign_id: int, ctx: CtxDep, file: Annotated[UploadFile, File()]
+    campaign_id: Id, ctx: ManagerCtxDep, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
     data = file.file.read(MAX_UPLOAD_BYTES + 1)
-    with ctx.tx(manager=True) as tx:
+    with ctx.tx() as tx:
         campaign = get_campaign(tx.session, campaign_id=campaign_id)
         if len(data) > MAX_UPLOAD_BYTES:
             raise TooLarge(f"the file is larger than {MAX_UPLOAD_BYTES} bytes", field="file")
@@ -38,8 +38,8 @@ def import_leads(
 
 
 @router.get("/api/imports/{import_id}", response_model=ImportOut)
-def get_import(import_id: int, ctx: CtxDep) -> dict[str, Any]:
-    with ctx.tx(manager=True) as tx:
+def get_import(import_id: Id, ctx: ManagerCtxDep) -> dict[str, Any]:
+    with ctx.tx() as tx:
         lead_import = tx.session.get(LeadImport, import_id)
         if lead_import is None:
             raise NotFound(f"import {import_id} does not exist", code="import_not_found")
@@ -52,8 +52,8 @@ def get_import(import_id: int, ctx: CtxDep) -> dict[str, Any]:
 
 
 @router.get("/api/imports/{import_id}/errors.csv", response_class=Response)
-def import_errors_csv(import_id: int, ctx: CtxDep) -> Response:
-    with ctx.tx(manager=True) as tx:
+def import_errors_csv(import_id: Id, ctx: ManagerCtxDep) -> Response:
+    with ctx.tx() as tx:
         if tx.session.get(LeadImport, import_id) is None:
             raise NotFound(f"import {import_id} does not exist", code="import_not_found")
         body = importer.errors_csv(tx.session, import_id=import_id)
@@ -66,13 +66,13 @@ def import_errors_csv(import_id: int, ctx: CtxDep) -> Response:
 
 @router.get("/api/campaigns/{campaign_id}/leads", response_model=LeadList)
 def list_leads(
-    campaign_id: int,
-    ctx: CtxDep,
+    campaign_id: Id,
+    ctx: ManagerCtxDep,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    with ctx.tx(manager=True) as tx:
+    with ctx.tx() as tx:
         if status is not None and status not in _STATUSES:
             raise BadInput(f"unknown status {status!r}", field="status")
         leads = service.list_leads(
@@ -102,7 +102,7 @@ _STATUSES = {
 
 
 @router.get("/api/leads/{lead_id}", response_model=LeadDetail)
-def get_lead(lead_id: int, ctx: CtxDep) -> dict[str, Any]:
+def get_lead(lead_id: Id, ctx: CtxDep) -> dict[str, Any]:
     with ctx.tx() as tx:
         lead = service.get_lead(tx.session, lead_id=lead_id)
         service.check_lead_access(tx.session, principal=tx.principal, lead=lead)
@@ -110,12 +110,12 @@ def get_lead(lead_id: int, ctx: CtxDep) -> dict[str, Any]:
 
 
 @router.get("/api/leads/{lead_id}/eligibility", response_model=EligibilityOut)
-def lead_eligibility(lead_id: int, ctx: CtxDep) -> dict[str, Any]:
-    with ctx.tx(manager=True) as tx:
+def lead_eligibility(lead_id: Id, ctx: ManagerCtxDep) -> dict[str, Any]:
+    with ctx.tx() as tx:
         return service.eligibility(tx.session, lead_id=lead_id, now=tx.now)
 
 
 @router.get("/api/campaigns/{campaign_id}/queue", response_model=QueueOut)
-def campaign_queue(campaign_id: int, ctx: CtxDep) -> dict[str, Any]:
-    with ctx.tx(manager=True) as tx:
+def campaign_queue(campaign_id: Id, ctx: ManagerCtxDep) -> dict[str, Any]:
+    with ctx.tx() as tx:
         return service.queue_summary(tx.session, campaign_id=campaign_id, now=tx.now)

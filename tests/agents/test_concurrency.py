@@ -36,19 +36,28 @@ def _runtime(db_url: str, *, leads: int, agents: int) -> tuple[Runtime, list[int
             now=now,
         )
         report = import_leads(
-            session, campaign=campaign, data=f"name,phone\n{rows}\n".encode(), filename=None, actor="test", now=now
+            session,
+            campaign=campaign,
+            data=f"name,phone\n{rows}\n".encode(),
+            filename=None,
+            actor="test",
+            now=now,
         )
         assert report.lead_import.accepted == leads
         ids = []
         for n in range(agents):
-            agent, _token = create_agent(session, name=f"A{n}", campaign_ids=[campaign.id or 0], endpoint=None, now=now)
+            agent, _token = create_agent(
+                session, name=f"A{n}", campaign_ids=[campaign.id or 0], endpoint=None, now=now
+            )
             ids.append(agent.id or 0)
     return runtime, ids
 
 
 def _claim(runtime: Runtime, agent_id: int) -> NextLead | None:
     with runtime.write() as (session, now):
-        return claim_next(session, agent_id=agent_id, now=now, ttl=TTL, for_update=not runtime.db.is_sqlite)
+        return claim_next(
+            session, agent_id=agent_id, now=now, ttl=TTL, for_update=not runtime.db.is_sqlite
+        )
 
 
 def _run(threads: list[threading.Thread]) -> None:
@@ -79,7 +88,10 @@ def test_many_agents_at_once_never_share_a_lead(db_url: str) -> None:
     assert len(held) == 20 and len(set(held)) == 20
     with runtime.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Claim)) == 20
-        assert session.scalar(select(func.count()).select_from(Lead).where(Lead.status == "claimed")) == 20
+        assert (
+            session.scalar(select(func.count()).select_from(Lead).where(Lead.status == "claimed"))
+            == 20
+        )
     runtime.close()
 
 
@@ -100,7 +112,9 @@ def test_claim_release_loops_never_hand_one_lead_to_two_agents(db_url: str) -> N
                 # Release: the lead leaves the pool (as after a final disposition).
                 with runtime.write() as (session, _now):
                     session.execute(delete(Claim).where(Claim.agent_id == agent_id))  # type: ignore[arg-type]
-                    session.execute(update(Lead).where(Lead.id == result.lead.id).values(status="converted"))  # type: ignore[arg-type]
+                    session.execute(
+                        update(Lead).where(Lead.id == result.lead.id).values(status="converted")
+                    )  # type: ignore[arg-type]
         except BaseException as exc:
             errors.append(exc)
 

@@ -9,7 +9,9 @@ from conftest import Api
 THREE = "name,phone,priority\nA,090-1111-0001,0\nB,090-1111-0002,9\nC,090-1111-0003,0\n"
 
 
-def _setup(api: Api, csv_text: str = THREE, **campaign: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def _setup(
+    api: Api, csv_text: str = THREE, **campaign: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     c = api.campaign(**campaign)
     r = api.import_csv(c["id"], csv_text)
     assert r.status_code == 201, r.text
@@ -120,7 +122,9 @@ def test_agent_state_and_ownership(api: Api) -> None:
     assert r.status_code == 409 and r.json()["code"] == "agent_not_available"
     r = api.put(f"/api/agents/{agent['id']}/state", token=agent["token"], json={"state": "lunch"})
     assert r.status_code == 422
-    assert api.put(f"/api/agents/{agent['id']}/state", json={"state": "available"}).status_code == 200
+    assert (
+        api.put(f"/api/agents/{agent['id']}/state", json={"state": "available"}).status_code == 200
+    )
     assert api.next(agent).status_code == 200
     assert api.post("/api/agents/999/next").status_code == 404
 

@@ -18,7 +18,10 @@ def _claimed(api: Api, **campaign: Any) -> tuple[dict[str, Any], dict[str, Any],
 
 
 def _answered_call(api: Api, agent: dict[str, Any], lead: dict[str, Any]) -> dict[str, Any]:
-    api.post("/api/admin/sim/outcomes", json={"phone": lead["phones"][0]["number"], "outcomes": ["answered"]})
+    api.post(
+        "/api/admin/sim/outcomes",
+        json={"phone": lead["phones"][0]["number"], "outcomes": ["answered"]},
+    )
     r = api.post(f"/api/leads/{lead['id']}/calls", token=agent["token"], json={})
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "in-progress"
@@ -63,12 +66,18 @@ def test_dnc_and_calling_hours_are_checked_again_at_dial_time(api: Api) -> None:
 
 def test_choosing_a_phone(api: Api) -> None:
     _c, agent, lead = _claimed(api)
-    r = api.post(f"/api/leads/{lead['id']}/calls", token=agent["token"], json={"phone": "090-0000-0000"})
+    r = api.post(
+        f"/api/leads/{lead['id']}/calls", token=agent["token"], json={"phone": "090-0000-0000"}
+    )
     assert r.status_code == 422 and r.json()["field"] == "phone"
     api.post("/api/dnc", json={"phone": "080-5555-0001"})
-    r = api.post(f"/api/leads/{lead['id']}/calls", token=agent["token"], json={"phone": "080-5555-0001"})
+    r = api.post(
+        f"/api/leads/{lead['id']}/calls", token=agent["token"], json={"phone": "080-5555-0001"}
+    )
     assert r.status_code == 409 and r.json()["code"] == "dnc"
-    r = api.post(f"/api/leads/{lead['id']}/calls", token=agent["token"], json={"phone": "090 5555 0001"})
+    r = api.post(
+        f"/api/leads/{lead['id']}/calls", token=agent["token"], json={"phone": "090 5555 0001"}
+    )
     assert r.status_code == 201 and r.json()["to"] == "+819055550001"
 
 
@@ -102,7 +111,9 @@ def test_converted(api: Api) -> None:
     detail = api.get(f"/api/leads/{lead['id']}").json()
     assert detail["status"] == "converted"
     assert detail["contract_number"] == "0312345678901234567890"
-    assert [(c["channel"], c["agent_id"]) for c in detail["conversions"]] == [("phone", agent["id"])]
+    assert [(c["channel"], c["agent_id"]) for c in detail["conversions"]] == [
+        ("phone", agent["id"])
+    ]
     # The claim is released: the agent gets the next lead.
     assert api.next(agent).json()["lead"]["id"] != lead["id"]
 
@@ -127,7 +138,9 @@ def test_dnc_outcome(api: Api) -> None:
     call = _answered_call(api, agent, lead)
     assert _dispose(api, agent, call, outcome="dnc").status_code == 200
     assert api.get(f"/api/leads/{lead['id']}").json()["status"] == "dnc"
-    assert api.get("/api/dnc", params={"phone": "09055550001"}).json()["items"][0]["reason"] == "dnc"
+    assert (
+        api.get("/api/dnc", params={"phone": "09055550001"}).json()["items"][0]["reason"] == "dnc"
+    )
 
 
 def test_wrong_number_goes_on_with_the_other_phone_or_becomes_invalid(api: Api) -> None:
@@ -185,5 +198,10 @@ def test_disposition_validation_and_ownership(api: Api) -> None:
     assert _dispose(api, other, call, outcome="converted").status_code == 403
     r = _dispose(api, agent, call, outcome="maybe")
     assert r.status_code == 422 and "outcome" in r.json()["detail"]
-    assert api.post("/api/calls/999/disposition", token=agent["token"], json={"outcome": "busy"}).status_code == 404
+    assert (
+        api.post(
+            "/api/calls/999/disposition", token=agent["token"], json={"outcome": "busy"}
+        ).status_code
+        == 404
+    )
     assert api.get(f"/api/calls/{call['id']}").json()["disposition"] is None

@@ -120,7 +120,12 @@ def test_accepted_leads_are_stored_with_e164_phones_extra_and_raw(
     sato = api.get(f"/api/leads/{leads['佐藤 花子']['id']}").json()
     assert sato["phones"] == [{"number": "+81312345678", "retired": False}]
     assert sato["extra"] == {"支店": "大阪支店"}
-    assert sato["raw"] == {"phone": "03-1234-5678", "name": "佐藤 花子", "phone2": "", "支店": "大阪支店"}
+    assert sato["raw"] == {
+        "phone": "03-1234-5678",
+        "name": "佐藤 花子",
+        "phone2": "",
+        "支店": "大阪支店",
+    }
 
 
 def test_reimporting_the_same_file_accepts_nothing(api: Api, mixed: dict[str, Any]) -> None:
@@ -346,6 +351,9 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\
         pytest.param("name,company\n山田,ACME\n".encode(), 400, "no_phone_column", id="no-phone"),
         pytest.param(PNG, 415, None, id="png"),
         pytest.param(b"phone,name\n03-1111-2222,a\x00b\n", 415, None, id="nul-bytes"),
+        pytest.param(
+            codecs.BOM_UTF8 + b"phone,name\n03-1111-2222,a\x00b\n", 415, None, id="bom-nul-bytes"
+        ),
         pytest.param(b"", 400, None, id="empty"),
         pytest.param(b"  \r\n\n", 400, None, id="blank"),
     ],

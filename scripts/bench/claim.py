@@ -1,0 +1,832 @@
+"""Next-lead claim benchmark: the service's claim path against a raw SQL loop.
+
+One campaign of N leads (99% 'new' with a random priority 0..9, 1% 'scheduled' with
+the retry due), one phone each. 1, 16 and 64 agents (threads, one agent row each)
+claim the next lead as fast as they can, on SQLite and on a throw-away PostgreSQL
+cluster, through two paths measured alternately on the same database:
+
+- service: `dialer.agents.queue.claim_next` inside `Database.write()`, as the API
+  runs it;
+- raw: the same transaction shape in hand-written SQL on a DBAPI connection held
+  by the thread (BEGIN IMMEDIATE on SQLite, FOR UPDATE SKIP LOCKED on PostgreSQL):
+  pick the best candidate (retry tier, then new tier), check its phones against
+  the DNC list, mark it claimed, insert the claim and the event, commit.
+
+Latency is from before the transaction to after its commit. After every claim the
+agent releases the lead (untimed, the same statements on both paths): the claim
+row goes and the lead becomes 'scheduled' a day ahead, so it leaves the pool and a
+lead claimed twice in one measurement is a real duplicate. Leads are restored
+between measurements, so every measurement starts from the same queue.
+
+    python scripts/bench/claim.py --quick                 # 100k leads, < 1 minute
+    python scripts/bench/claim.py                         # 1M leads
+    python scripts/bench/claim.py --engines sqlite --agents 1,16 --seconds 5
+    python scripts/bench/claim.py --quick --profile       # + where the service's time goes
+
+The last line printed is one JSON object with every figure. Exit status 1 when any
+lead was claimed twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import json
+import math
+import pstats
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from sqlalchemy import bindparam, event, text
+from sqlalchemy.engine import Connection
+
+from dialer.agents.queue import claim_next
+from dialer.agents.service import create_agent
+from dialer.campaign.schemas import CampaignCreate
+from dialer.campaign.service import create_campaign
+from dialer.clock import wall_now
+from dialer.db import Database, UTCDateTime
+from dialer.migrations import upgrade
+from dialer.testing.postgres import PostgresCluster, find_pg_bin_dir
+
+TTL = timedelta(minutes=15)
+TIMEZONE = "Asia/Tokyo"
+GOAL_RATIO = 0.7
+RETRY_EVERY = 100  # lead ids divisible by this start as due retries (1%)
+RELEASE_FOR = timedelta(days=1)
+
+# ---------------------------------------------------------------------------------
+# Population: set-based INSERT ... SELECT, no ORM, no Python loop per row.
+# The lead id drives everything (status, due time), so a reset can recompute a
+# lead's starting state from its id alone.
+# ---------------------------------------------------------------------------------
+
+_LEAD_COLUMNS = (
+    "id, campaign_id, status, priority, timezone, attempts, unsolicited_attempts,"
+    " day_attempts, failure_counts, next_attempt_at, next_attempt_reason, extra, raw,"
+    " created_at, updated_at"
+)
+
+
+def _initial_state_sql(engine: str, id_col: str) -> tuple[str, str, str]:
+    """(status, next_attempt_at, next_attempt_reason) a lead starts with, as SQL."""
+    due = f"{id_col} % {RETRY_EVERY} = 0"
+    ago = f"(60 + ({id_col} * 7) % 86400)"  # seconds before t0: due, spread over a day
+    if engine == "sqlite":
+        # Stored the way SQLAlchemy stores it: naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'.
+        at = f"strftime('%Y-%m-%d %H:%M:%S', :t0_epoch - {ago}, 'unixepoch') || '.000000'"
+    else:
+        at = f"CAST(:t0 AS timestamptz) - make_interval(secs => {ago})"
+    return (
+        f"CASE WHEN {due} THEN 'scheduled' ELSE 'new' END",
+        f"CASE WHEN {due} THEN {at} END",
+        f"CASE WHEN {due} THEN 'retry_delay' END",
+    )
+
+
+def _populate(db: Database, engine: str, *, campaign_id: int, leads: int, t0: datetime) -> None:
+    status, due_at, due_reason = _initial_state_sql(engine, "i")
+    if engine == "sqlite":
+        series = "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < :n) "
+        source = "FROM seq"
+        priority = "abs(random()) % 10"
+        empty_json = "'{}'"
+        number = "printf('+8190%08d', id)"
+        retired = "0"
+    else:
+        series = ""
+        source = "FROM generate_series(1, :n) AS i"
+        priority = "floor(random() * 10)::int"
+        empty_json = "'{}'::jsonb"
+        number = "'+8190' || lpad(id::text, 8, '0')"
+        retired = "false"
+    insert_leads = text(
+        f"{series}INSERT INTO lead ({_LEAD_COLUMNS}) "
+        f"SELECT i, :campaign_id, {status}, {priority}, '{TIMEZONE}', 0, 0, 0, {empty_json},"
+        f" {due_at}, {due_reason}, {empty_json}, {empty_json}, :t0, :t0 {source}"
+    ).bindparams(bindparam("t0", type_=UTCDateTime()))
+    insert_phones = text(
+        "INSERT INTO phone (lead_id, campaign_id, number, position, retired) "
+        f"SELECT id, campaign_id, {number}, 0, {retired} FROM lead WHERE campaign_id = :campaign_id"
+    )
+    params: dict[str, Any] = {"campaign_id": campaign_id, "n": leads, "t0": t0}
+    if engine == "sqlite":
+        params["t0_epoch"] = int(t0.timestamp())
+    with _bulk_load(db, engine) as conn:
+        conn.execute(insert_leads, params)
+        conn.execute(insert_phones, {"campaign_id": campaign_id})
+        if engine == "postgresql":
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('lead', 'id'), :n)"), params)
+
+
+@contextlib.contextmanager
+def _bulk_load(db: Database, engine: str) -> Iterator[Connection]:
+    """One transaction with the secondary indexes of lead and phone dropped, then
+    rebuilt from the DDL the schema itself gave them (sorted builds beat a million
+    random B-tree inserts), then statistics."""
+    if engine == "sqlite":
+        list_indexes = (
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+            " AND tbl_name IN ('lead', 'phone') AND sql IS NOT NULL"
+        )
+    else:
+        # Constraint-backed indexes (primary key, unique constraints) stay.
+        list_indexes = (
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+            " AND tablename IN ('lead', 'phone') AND indexname NOT IN"
+            " (SELECT conname FROM pg_constraint WHERE conindid <> 0)"
+        )
+    with db.engine.connect() as conn:
+        with conn.begin():
+            if engine == "sqlite":
+                conn.exec_driver_sql("PRAGMA cache_size = -262144")  # 256 MiB, this connection
+            else:
+                # The rows are consistent by construction: skip the per-row foreign key
+                # triggers (superuser only; the throw-away cluster runs as postgres).
+                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+                conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+            indexes = conn.exec_driver_sql(list_indexes).all()
+            for name, _ddl in indexes:
+                conn.exec_driver_sql(f'DROP INDEX "{name}"')
+            yield conn
+            for _name, ddl in indexes:
+                conn.exec_driver_sql(ddl)
+        if engine == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit = 2000")
+            conn.exec_driver_sql("ANALYZE")
+            conn.exec_driver_sql("PRAGMA cache_size = -2000")
+            conn.commit()
+    if engine == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+
+
+def _reset(bench: Bench) -> None:
+    """Every lead a measurement touched goes back to how it started."""
+    status, due_at, due_reason = _initial_state_sql(bench.engine, "id")
+    reset = text(
+        f"UPDATE lead SET status = {status}, next_attempt_at = {due_at},"
+        f" next_attempt_reason = {due_reason}, updated_at = :t0"
+        " WHERE campaign_id = :campaign_id AND (status = 'claimed'"
+        " OR (status = 'scheduled' AND next_attempt_at > :t0))"
+    ).bindparams(bindparam("t0", type_=UTCDateTime()))
+    params = {"campaign_id": bench.campaign_id, "t0": bench.t0, "t0_epoch": bench.t0_epoch}
+    with bench.db.write() as session:
+        session.execute(text("DELETE FROM claim"))
+        session.execute(text("DELETE FROM event"))
+        session.execute(reset, params)
+    if bench.engine == "postgresql":
+        with bench.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM lead, claim, event")
+
+
+# ---------------------------------------------------------------------------------
+# One database under test.
+# ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    engine: str  # "sqlite" | "postgresql"
+    db: Database
+    campaign_id: int
+    agent_ids: list[int]
+    t0: datetime
+    sqlite_path: Path | None
+    sqlite_pragmas: dict[str, Any]
+
+    @property
+    def t0_epoch(self) -> int:
+        return int(self.t0.timestamp())
+
+
+def _setup(engine: str, url: str, *, leads: int, agents: int, sqlite_path: Path | None) -> Bench:
+    upgrade(url)
+    db = Database(url, pool_size=agents)
+    t0 = wall_now()
+    with db.write() as session:
+        campaign = create_campaign(
+            session,
+            data=CampaignCreate(
+                name="Claim benchmark",
+                timezone=TIMEZONE,
+                calling_hours=[{"days": "daily", "start": "00:00", "end": "24:00"}],  # type: ignore[list-item]
+                skip_holidays=False,
+            ),
+            now=t0,
+        )
+        assert campaign.id is not None
+        campaign_id = campaign.id
+        agent_ids = []
+        for n in range(agents):
+            agent, _token = create_agent(
+                session, name=f"bench-{n}", campaign_ids=[campaign_id], endpoint=None, now=t0
+            )
+            assert agent.id is not None
+            agent_ids.append(agent.id)
+    _populate(db, engine, campaign_id=campaign_id, leads=leads, t0=t0)
+    pragmas: dict[str, Any] = {}
+    if engine == "sqlite":
+        # The raw loop's own connections get exactly what the engine set on its own.
+        with db.engine.connect() as conn:
+            for name in ("busy_timeout", "foreign_keys", "synchronous", "journal_mode"):
+                pragmas[name] = conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+    return Bench(engine, db, campaign_id, agent_ids, t0, sqlite_path, pragmas)
+
+
+class RawConnection:
+    """A DBAPI connection owned by one thread: the raw claim loop and the release."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.sqlite = bench.engine == "sqlite"
+        if self.sqlite:
+            assert bench.sqlite_path is not None
+            self.conn: Any = sqlite3.connect(
+                bench.sqlite_path,
+                timeout=int(bench.sqlite_pragmas["busy_timeout"]) / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            for name in ("busy_timeout", "foreign_keys", "synchronous"):
+                self.conn.execute(f"PRAGMA {name} = {bench.sqlite_pragmas[name]}")
+        else:
+            url = bench.db.engine.url
+            self.conn = psycopg.connect(
+                host=url.host,
+                port=url.port,
+                user=url.username,
+                password=url.password,
+                dbname=url.database,
+            )
+        self.cur = self.conn.cursor()
+
+    def sql(self, statement: str) -> str:
+        return statement if self.sqlite else statement.replace("?", "%s")
+
+    def instant(self, value: datetime) -> Any:
+        if self.sqlite:
+            return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value
+
+    def jsonb(self, value: dict[str, Any]) -> Any:
+        return json.dumps(value) if self.sqlite else Jsonb(value)
+
+    def begin(self) -> None:
+        if self.sqlite:
+            self.cur.execute("BEGIN IMMEDIATE")
+        # psycopg opens the transaction itself on the first statement.
+
+    def commit(self) -> None:
+        if self.sqlite:
+            self.cur.execute("COMMIT")
+        else:
+            self.conn.commit()
+
+    def rollback(self) -> None:
+        if self.sqlite:
+            if self.conn.in_transaction:
+                self.cur.execute("ROLLBACK")
+        else:
+            self.conn.rollback()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# ---------------------------------------------------------------------------------
+# The two claim paths and the shared release.
+# ---------------------------------------------------------------------------------
+
+Claimer = Callable[[], int | None]
+
+
+def service_claimer(bench: Bench, agent_id: int) -> Claimer:
+    db = bench.db
+    for_update = not db.is_sqlite
+
+    def claim() -> int | None:
+        with db.write() as session:
+            got = claim_next(
+                session, agent_id=agent_id, now=wall_now(), ttl=TTL, for_update=for_update
+            )
+            return got.lead.id if got is not None else None
+
+    return claim
+
+
+def raw_claimer(bench: Bench, raw: RawConnection, agent_id: int) -> Claimer:
+    lock = "" if raw.sqlite else " FOR UPDATE SKIP LOCKED"
+    scope = "campaign_id = ? AND timezone IN (?)"
+    tiers = [
+        (
+            "retry",
+            raw.sql(
+                f"SELECT id, status FROM lead WHERE {scope} AND status = 'scheduled'"
+                f" AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1{lock}"
+            ),
+            True,
+        ),
+        (
+            "new",
+            raw.sql(
+                f"SELECT id, status FROM lead WHERE {scope} AND status = 'new'"
+                f" ORDER BY priority DESC, id LIMIT 1{lock}"
+            ),
+            False,
+        ),
+    ]
+    callable_phones = raw.sql(
+        "SELECT count(*) FROM phone p WHERE p.lead_id = ? AND NOT p.retired"
+        " AND NOT EXISTS (SELECT 1 FROM dnc_entry d WHERE d.phone = p.number)"
+    )
+    mark_dnc = raw.sql("UPDATE lead SET status = 'dnc', updated_at = ? WHERE id = ?")
+    mark_claimed = raw.sql("UPDATE lead SET status = 'claimed', updated_at = ? WHERE id = ?")
+    insert_claim = raw.sql(
+        "INSERT INTO claim (lead_id, agent_id, campaign_id, reason, prev_status, claimed_at,"
+        " claim_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+    insert_event = raw.sql(
+        "INSERT INTO event (lead_id, at, kind, actor, detail) VALUES (?, ?, 'claimed', ?, ?)"
+    )
+    campaign_id = bench.campaign_id
+    actor = f"agent:{agent_id}"
+    cur = raw.cur
+
+    def pick(now_db: Any) -> tuple[int, str, str] | None:
+        for reason, query, due in tiers:
+            params = (campaign_id, TIMEZONE, now_db) if due else (campaign_id, TIMEZONE)
+            while True:
+                row = cur.execute(query, params).fetchone()
+                if row is None:
+                    break
+                lead_id, status = row
+                if cur.execute(callable_phones, (lead_id,)).fetchone()[0]:
+                    return lead_id, status, reason
+                cur.execute(mark_dnc, (now_db, lead_id))  # never in this data set
+        return None
+
+    def claim() -> int | None:
+        now = wall_now()
+        now_db = raw.instant(now)
+        expires = now + TTL
+        raw.begin()
+        try:
+            picked = pick(now_db)
+            if picked is None:
+                raw.commit()
+                return None
+            lead_id, status, reason = picked
+            cur.execute(mark_claimed, (now_db, lead_id))
+            cur.execute(
+                insert_claim,
+                (lead_id, agent_id, campaign_id, reason, status, now_db, raw.instant(expires)),
+            )
+            detail = {
+                "reason": reason,
+                "old_status": status,
+                "claim_expires_at": expires.isoformat(),
+            }
+            cur.execute(insert_event, (lead_id, now_db, actor, raw.jsonb(detail)))
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        return lead_id
+
+    return claim
+
+
+def releaser(raw: RawConnection, agent_id: int) -> Callable[[int], None]:
+    drop_claim = raw.sql("DELETE FROM claim WHERE agent_id = ?")
+    reschedule = raw.sql(
+        "UPDATE lead SET status = 'scheduled', next_attempt_at = ?,"
+        " next_attempt_reason = 'retry_delay', updated_at = ? WHERE id = ?"
+    )
+
+    def release(lead_id: int) -> None:
+        now = wall_now()
+        raw.begin()
+        try:
+            raw.cur.execute(drop_claim, (agent_id,))
+            raw.cur.execute(reschedule, (raw.instant(now + RELEASE_FOR), raw.instant(now), lead_id))
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+
+    return release
+
+
+# ---------------------------------------------------------------------------------
+# Measurement.
+# ---------------------------------------------------------------------------------
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(0, min(len(sorted_values) - 1, math.ceil(q * len(sorted_values)) - 1))
+    return sorted_values[rank]
+
+
+def run_phase(
+    bench: Bench, path: str, *, agents: int, warmup: float, seconds: float
+) -> dict[str, Any]:
+    barrier = threading.Barrier(agents + 1)
+    stop = threading.Event()
+    records: list[list[tuple[float, float, int | None]]] = [[] for _ in range(agents)]
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        raw: RawConnection | None = None
+        try:
+            agent_id = bench.agent_ids[k]
+            raw = RawConnection(bench)
+            claim = (
+                service_claimer(bench, agent_id)
+                if path == "service"
+                else raw_claimer(bench, raw, agent_id)
+            )
+            release = releaser(raw, agent_id)
+            out = records[k]
+            clock = time.perf_counter
+            barrier.wait()
+            while not stop.is_set():
+                started = clock()
+                lead_id = claim()
+                out.append((started, clock(), lead_id))
+                if lead_id is None:
+                    time.sleep(0.01)  # pool empty: nothing to release
+                else:
+                    release(lead_id)
+        except BaseException as exc:
+            errors.append(exc)
+            stop.set()
+            barrier.abort()
+        finally:
+            if raw is not None:
+                raw.close()
+
+    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(agents)]
+    for thread in threads:
+        thread.start()
+    try:
+        barrier.wait(timeout=120)
+        time.sleep(warmup)
+        window_start = time.perf_counter()
+        stop.wait(seconds)
+        window_end = time.perf_counter()
+    except threading.BrokenBarrierError:
+        window_start = window_end = time.perf_counter()
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=120)
+    if errors:
+        raise RuntimeError(f"{bench.engine} {path} x{agents}: {errors[0]!r}") from errors[0]
+
+    every = [r for per_agent in records for r in per_agent]
+    claimed = Counter(lead_id for _, _, lead_id in every if lead_id is not None)
+    in_window = [r for r in every if window_start <= r[1] <= window_end]
+    latencies = sorted((end - begin) * 1000 for begin, end, lead_id in in_window if lead_id)
+    empty = sum(1 for _, _, lead_id in in_window if lead_id is None)
+    elapsed = window_end - window_start
+    return {
+        "claims_per_s": round(len(latencies) / elapsed, 1) if elapsed > 0 else 0.0,
+        "p50_ms": round(_percentile(latencies, 0.50), 3),
+        "p99_ms": round(_percentile(latencies, 0.99), 3),
+        "claims": len(latencies),
+        "empty": empty,
+        "duplicates": sum(count - 1 for count in claimed.values() if count > 1),
+        "seconds": round(elapsed, 3),
+    }
+
+
+# ---------------------------------------------------------------------------------
+# Profile of the service path: cProfile plus the SQL it sends per claim.
+# ---------------------------------------------------------------------------------
+
+
+def profile_service(bench: Bench, *, claims: int) -> dict[str, Any]:
+    agent_id = bench.agent_ids[0]
+    claim = service_claimer(bench, agent_id)
+    raw = RawConnection(bench)
+    release = releaser(raw, agent_id)
+    statements: list[str] = []
+    sql_time = [0.0]
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info["bench_t"] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sql_time[0] += time.perf_counter() - conn.info.pop("bench_t")
+        if not statement.startswith("BEGIN"):
+            statements.append(statement)
+
+    for _ in range(50):  # warm caches (statement cache, prepared statements, lru_caches)
+        lead_id = claim()
+        if lead_id is not None:
+            release(lead_id)
+    # Unprofiled first: is one claim waiting on the database or running Python?
+    wall = cpu = 0.0
+    for _ in range(claims):
+        began, began_cpu = time.perf_counter(), time.process_time()
+        lead_id = claim()
+        cpu += time.process_time() - began_cpu
+        wall += time.perf_counter() - began
+        if lead_id is not None:
+            release(lead_id)
+    unprofiled = {
+        "wall_ms_per_claim": round(wall / claims * 1000, 3),
+        "cpu_ms_per_claim": round(cpu / claims * 1000, 3),
+    }
+    event.listen(bench.db.engine, "before_cursor_execute", before)
+    event.listen(bench.db.engine, "after_cursor_execute", after)
+    profiler = cProfile.Profile()
+    wall = 0.0
+    first_claim: list[str] = []
+    try:
+        for n in range(claims):
+            begin = time.perf_counter()
+            profiler.enable()
+            lead_id = claim()
+            profiler.disable()
+            wall += time.perf_counter() - begin
+            if n == 0:
+                first_claim = list(statements)
+            if lead_id is not None:
+                release(lead_id)
+    finally:
+        event.remove(bench.db.engine, "before_cursor_execute", before)
+        event.remove(bench.db.engine, "after_cursor_execute", after)
+        raw.close()
+    buffer = io.StringIO()
+    stats = pstats.Stats(profiler, stream=buffer)
+    stats.sort_stats("cumulative").print_stats(30)
+    stats.sort_stats("tottime").print_stats(15)
+    wall_ms = wall / claims * 1000
+    return {
+        "claims": claims,
+        **unprofiled,
+        "ms_per_claim_profiled": round(wall_ms, 3),
+        "cursor_executes_per_claim": round(len(statements) / claims, 2),
+        "ms_in_cursor_execute_per_claim": round(sql_time[0] / claims * 1000, 3),
+        "statements_of_one_claim": [" ".join(s.split())[:200] for s in first_claim],
+        "pstats": buffer.getvalue(),
+    }
+
+
+def count_raw_statements(bench: Bench, *, claims: int) -> float:
+    """Statements the raw loop sends per claim, BEGIN and COMMIT not counted."""
+    raw = RawConnection(bench)
+    agent_id = bench.agent_ids[0]
+    counted = [0]
+    real_cursor = raw.cur
+
+    class Counting:
+        def execute(self, *args: Any) -> Any:
+            counted[0] += 1
+            return real_cursor.execute(*args)
+
+    raw.cur = Counting()
+    claim = raw_claimer(bench, raw, agent_id)
+    raw.cur = real_cursor
+    release = releaser(raw, agent_id)
+    try:
+        for _ in range(claims):
+            lead_id = claim()
+            if lead_id is not None:
+                release(lead_id)
+    finally:
+        raw.close()
+    return counted[0] / claims
+
+
+def _check_same_queue(bench: Bench) -> None:
+    """Both paths must hand the first agent the same lead from the same queue."""
+    agent_id = bench.agent_ids[0]
+    first: dict[str, int | None] = {}
+    for path in PATHS:
+        _reset(bench)
+        raw = RawConnection(bench)
+        try:
+            if path == "service":
+                first[path] = service_claimer(bench, agent_id)()
+            else:
+                first[path] = raw_claimer(bench, raw, agent_id)()
+            if first[path] is not None:
+                releaser(raw, agent_id)(first[path] or 0)
+        finally:
+            raw.close()
+    if first["service"] is None or first["service"] != first["raw"]:
+        raise RuntimeError(f"{bench.engine}: the two paths disagree on the first lead: {first}")
+
+
+# ---------------------------------------------------------------------------------
+# Driver.
+# ---------------------------------------------------------------------------------
+
+PATHS = ("service", "raw")
+
+
+def bench_engine(
+    engine: str, url: str, args: argparse.Namespace, sqlite_path: Path | None
+) -> dict[str, Any]:
+    began = time.perf_counter()
+    bench = _setup(engine, url, leads=args.leads, agents=max(args.agents), sqlite_path=sqlite_path)
+    populate_s = time.perf_counter() - began
+    print(f"# {engine}: {args.leads:,} leads ready in {populate_s:.1f}s", flush=True)
+    result: dict[str, Any] = {"populate_s": round(populate_s, 2)}
+    try:
+        _check_same_queue(bench)
+        for index, agents in enumerate(args.agents):
+            # Alternate which path goes first so neither always meets a warmer cache.
+            order = PATHS if index % 2 == 0 else PATHS[::-1]
+            figures: dict[str, Any] = {}
+            for path in order:
+                _reset(bench)
+                figures[path] = run_phase(
+                    bench, path, agents=agents, warmup=args.warmup, seconds=args.seconds
+                )
+                row = figures[path]
+                print(
+                    f"# {engine:<10} {agents:>3} {path:<7} {row['claims_per_s']:>9.1f}/s"
+                    f"  p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms"
+                    f"  dup {row['duplicates']}",
+                    flush=True,
+                )
+            raw_rate = figures["raw"]["claims_per_s"]
+            ratio = figures["service"]["claims_per_s"] / raw_rate if raw_rate else 0.0
+            result[str(agents)] = {
+                "service": figures["service"],
+                "raw": figures["raw"],
+                "ratio": round(ratio, 3),
+            }
+        if args.profile:
+            _reset(bench)
+            profile = profile_service(bench, claims=args.profile_claims)
+            _reset(bench)
+            profile["raw_statements_per_claim"] = round(
+                count_raw_statements(bench, claims=args.profile_claims), 2
+            )
+            _reset(bench)
+            print(f"\n## {engine}: service claim path, 1 agent, {profile['claims']} claims")
+            print(
+                f"## unprofiled: {profile['wall_ms_per_claim']} ms/claim wall,"
+                f" {profile['cpu_ms_per_claim']} ms of it CPU in this process"
+            )
+            print(
+                f"## {profile['ms_per_claim_profiled']} ms/claim under cProfile,"
+                f" {profile['ms_in_cursor_execute_per_claim']} ms of it in cursor.execute;"
+                f" {profile['cursor_executes_per_claim']} statements/claim"
+                f" (raw loop: {profile['raw_statements_per_claim']})"
+            )
+            print("## statements of one claim:")
+            for statement in profile["statements_of_one_claim"]:
+                print(f"##   {statement[:160]}{'...' if len(statement) > 160 else ''}")
+            print(profile.pop("pstats"))
+            result["profile"] = profile
+    finally:
+        bench.db.dispose()
+    return result
+
+
+def _print_table(results: dict[str, Any], agents_list: list[int]) -> None:
+    header = (
+        f"{'engine':<11}{'agents':>6}  {'path':<8}{'claims/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'dup':>5}{'service/raw':>13}"
+    )
+    print()
+    print(header)
+    print("-" * len(header))
+    for engine, figures in results.items():
+        if "skipped" in figures:
+            print(f"{engine:<11} skipped: {figures['skipped']}")
+            continue
+        for agents in agents_list:
+            entry = figures[str(agents)]
+            for path in PATHS:
+                row = entry[path]
+                ratio = f"{entry['ratio']:.2f}" if path == "service" else ""
+                flag = " (< goal)" if path == "service" and entry["ratio"] < GOAL_RATIO else ""
+                print(
+                    f"{engine:<11}{agents:>6}  {path:<8}{row['claims_per_s']:>10.1f}"
+                    f"{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['duplicates']:>5}"
+                    f"{ratio:>13}{flag}"
+                )
+    print()
+
+
+def _int_list(value: str) -> list[int]:
+    try:
+        numbers = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        msg = f"not a comma-separated list of integers: {value!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not numbers or any(n < 1 for n in numbers):
+        raise argparse.ArgumentTypeError("agent counts are positive integers")
+    return numbers
+
+
+def _engine_list(value: str) -> list[str]:
+    engines = [part.strip() for part in value.split(",") if part.strip()]
+    unknown = [e for e in engines if e not in ("sqlite", "postgresql")]
+    if unknown or not engines:
+        raise argparse.ArgumentTypeError(f"engines are sqlite and/or postgresql, not {unknown}")
+    return engines
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100k leads, 3 s per measurement")
+    parser.add_argument("--engines", type=_engine_list, default=["sqlite", "postgresql"])
+    parser.add_argument("--leads", type=int, help="leads in the campaign (default 1M, quick 100k)")
+    parser.add_argument("--seconds", type=float, help="per measurement (default 10, quick 3)")
+    parser.add_argument("--warmup", type=float, help="unmeasured seconds before each window")
+    parser.add_argument("--agents", type=_int_list, default=[1, 16, 64])
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the service path (1 agent) per engine"
+    )
+    parser.add_argument("--profile-claims", type=int, default=500)
+    args = parser.parse_args(argv)
+    if args.leads is None:
+        args.leads = 100_000 if args.quick else 1_000_000
+    if args.seconds is None:
+        args.seconds = 3.0 if args.quick else 10.0
+    if args.warmup is None:
+        args.warmup = 0.3 if args.quick else 1.0
+    if not 1 <= args.leads < 10**8:
+        parser.error("--leads must be between 1 and 99,999,999 (phone numbers have 8 digits)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-claim-") as tmp:
+        for engine in args.engines:
+            if engine == "sqlite":
+                path = Path(tmp) / "bench.db"
+                results[engine] = bench_engine(engine, f"sqlite:///{path}", args, path)
+                continue
+            if find_pg_bin_dir() is None:
+                reason = "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found"
+                print(f"# postgresql skipped: {reason}", flush=True)
+                results[engine] = {"skipped": reason}
+                continue
+            cluster = PostgresCluster()
+            cluster.start()
+            try:
+                url = cluster.create_database("bench")
+                results[engine] = bench_engine(engine, url, args, None)
+            finally:
+                cluster.stop()
+    wall = time.perf_counter() - started
+    _print_table(results, args.agents)
+    ratios = [
+        figures[str(a)]["ratio"]
+        for figures in results.values()
+        if "skipped" not in figures
+        for a in args.agents
+    ]
+    duplicates = sum(
+        figures[str(a)][path]["duplicates"]
+        for figures in results.values()
+        if "skipped" not in figures
+        for a in args.agents
+        for path in PATHS
+    )
+    summary: dict[str, Any] = dict(results)
+    summary.update(
+        {
+            "leads": args.leads,
+            "quick": args.quick,
+            "seconds": args.seconds,
+            "agents": args.agents,
+            "goal_ratio": GOAL_RATIO,
+            "goal_met": bool(ratios) and min(ratios) >= GOAL_RATIO,
+            "duplicates": duplicates,
+            "wall_s": round(wall, 1),
+        }
+    )
+    print(f"# wall time {wall:.1f}s", flush=True)
+    print(json.dumps(summary, separators=(",", ":")))
+    return 1 if duplicates else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

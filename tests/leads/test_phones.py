@@ -1,0 +1,76 @@
+"""Phone numbers from CRM exports to E.164, or a reason that quotes the raw text."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialer.leads.phones import PhoneError, normalize_phone
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        pytest.param("090-1234-5678", "JP", "+819012345678", id="mobile-with-dashes"),
+        pytest.param("09012345678", "JP", "+819012345678", id="mobile-digits-only"),
+        pytest.param("090 1234 5678", "JP", "+819012345678", id="mobile-with-spaces"),
+        pytest.param(
+            "０９０－１２３４－５６７８", "JP", "+819012345678", id="full-width-digits-and-dashes"
+        ),
+        pytest.param("090ー1234ー5678", "JP", "+819012345678", id="katakana-long-vowel-as-dash"),
+        pytest.param("+81 90 1234 5678", "JP", "+819012345678", id="international-format"),
+        pytest.param(
+            "＋８１ ９０ １２３４ ５６７８", "JP", "+819012345678", id="full-width-international"
+        ),
+        pytest.param("+81 090 1234 5678", "JP", "+819012345678", id="international-with-trunk-0"),
+        pytest.param("03(1234)5678", "JP", "+81312345678", id="tokyo-area-code-in-brackets"),
+        pytest.param("(03) 1234-5678", "JP", "+81312345678", id="area-code-in-leading-brackets"),
+        pytest.param("０３（１２３４）５６７８", "JP", "+81312345678", id="full-width-brackets"),
+        pytest.param("03-1234-5678", "JP", "+81312345678", id="landline-with-dashes"),
+        pytest.param("03.1234.5678", "JP", "+81312345678", id="landline-with-dots"),
+        pytest.param("  03-1234-5678\t", "JP", "+81312345678", id="surrounding-whitespace"),
+        pytest.param("0120-123-456", "JP", "+81120123456", id="toll-free"),
+        pytest.param("+1 212 555 0100", "JP", "+12125550100", id="foreign-number-in-e164"),
+        pytest.param("(212) 555-0100", "US", "+12125550100", id="national-format-of-region"),
+    ],
+)
+def test_normalize_phone(raw: str, region: str, expected: str) -> None:
+    assert normalize_phone(raw, region=region) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        pytest.param("03-12", "not a valid number for JP: '03-12'", id="too-short"),
+        pytest.param(
+            "03-1234-567", "not a valid number for JP: '03-1234-567'", id="landline-one-digit-short"
+        ),
+        pytest.param(
+            "090-1234-567", "not a valid number for JP: '090-1234-567'", id="mobile-one-digit-short"
+        ),
+        pytest.param(
+            "０３－１２",
+            "not a valid number for JP: '０３－１２'",
+            id="full-width-junk-quoted-as-given",
+        ),
+        pytest.param("0000000000", "not a valid number for JP: '0000000000'", id="zeros"),
+        pytest.param("abc", "not a phone number for JP: 'abc'", id="letters"),
+        pytest.param(
+            "1234567890123456789012",
+            "not a phone number for JP: '1234567890123456789012'",
+            id="far-too-long",
+        ),
+        pytest.param("", "empty phone number: ''", id="empty"),
+        pytest.param("   ", "empty phone number: '   '", id="blank"),
+        pytest.param("\u3000", "empty phone number: '\\u3000'", id="full-width-space-only"),
+    ],
+)
+def test_unusable_numbers_say_why_quoting_the_raw_text(raw: str, reason: str) -> None:
+    with pytest.raises(PhoneError) as info:
+        normalize_phone(raw, region="JP")
+    assert str(info.value) == reason
+    assert repr(raw) in str(info.value)
+
+
+def test_phone_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="'abc'"):
+        normalize_phone("abc", region="JP")
