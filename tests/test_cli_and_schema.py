@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import MANAGER_TOKEN, Api
 from sqlmodel import SQLModel
 
 import dialer.models  # noqa: F401
-from conftest import MANAGER_TOKEN, Api
 from dialer import cli
 from dialer.db import make_engine
 from dialer.settings import get_settings

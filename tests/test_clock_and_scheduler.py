@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from conftest import MANAGER_TOKEN, Api, make_settings
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from conftest import MANAGER_TOKEN, Api, make_settings
 from dialer.agents.models import Claim
 from dialer.app import create_app
 from dialer.clock import wall_now

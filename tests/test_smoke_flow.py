@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from conftest import Api
 
-LEADS = "name,phone,phone2,priority\n山田 太郎,090-1234-5678,,0\n佐藤 花子,03-1234-5678,080-1111-2222,5\n"
+LEADS = (
+    "name,phone,phone2,priority\n"
+    "山田 太郎,090-1234-5678,,0\n"
+    "佐藤 花子,03-1234-5678,080-1111-2222,5\n"
+)
 
 
 def test_agent_works_a_campaign_end_to_end(api: Api) -> None:

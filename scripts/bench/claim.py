@@ -10,7 +10,9 @@ cluster, through two paths measured alternately on the same database:
 - raw: the same transaction shape in hand-written SQL on a DBAPI connection held
   by the thread (BEGIN IMMEDIATE on SQLite, FOR UPDATE SKIP LOCKED on PostgreSQL):
   pick the best candidate (retry tier, then new tier), check its phones against
-  the DNC list, mark it claimed, insert the claim and the event, commit.
+  the DNC list, mark it claimed, insert the claim and the event, commit. With
+  `--raw core` the same SQL goes through SQLAlchemy Core text() on the service's
+  engine instead, with a pool checkout per claim as the service does.
 
 Latency is from before the transaction to after its commit. After every claim the
 agent releases the lead (untimed, the same statements on both paths): the claim
@@ -36,6 +38,7 @@ import io
 import json
 import math
 import pstats
+import re
 import sqlite3
 import sys
 import tempfile
@@ -50,7 +53,8 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import bindparam, event, text
+from sqlalchemy import JSON, bindparam, event, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
 from dialer.agents.queue import claim_next
@@ -207,6 +211,7 @@ class Bench:
     t0: datetime
     sqlite_path: Path | None
     sqlite_pragmas: dict[str, Any]
+    raw_via: str = "dbapi"  # "dbapi" | "core"
 
     @property
     def t0_epoch(self) -> int:
@@ -223,7 +228,7 @@ def _setup(engine: str, url: str, *, leads: int, agents: int, sqlite_path: Path 
             data=CampaignCreate(
                 name="Claim benchmark",
                 timezone=TIMEZONE,
-                calling_hours=[{"days": "daily", "start": "00:00", "end": "24:00"}],  # type: ignore[list-item]
+                calling_hours=[{"days": "daily", "start": "00:00", "end": "24:00"}],
                 skip_holidays=False,
             ),
             now=t0,
@@ -247,11 +252,48 @@ def _setup(engine: str, url: str, *, leads: int, agents: int, sqlite_path: Path 
     return Bench(engine, db, campaign_id, agent_ids, t0, sqlite_path, pragmas)
 
 
+# ---------------------------------------------------------------------------------
+# The raw loop: one SQL text per step, run either on a DBAPI connection the thread
+# owns (the default, the database's own speed) or through SQLAlchemy Core text()
+# with a pool checkout per claim like the service (--raw core).
+# ---------------------------------------------------------------------------------
+
+_SCOPE = "campaign_id = :campaign_id AND timezone IN (:timezone)"
+RAW_SQL = {
+    "retry": f"SELECT id, status FROM lead WHERE {_SCOPE} AND status = 'scheduled'"
+    " AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT 1",
+    "new": f"SELECT id, status FROM lead WHERE {_SCOPE} AND status = 'new'"
+    " ORDER BY priority DESC, id LIMIT 1",
+    # The phones still callable: not retired and not on the do-not-call list.
+    "phones": "SELECT count(*) FROM phone p WHERE p.lead_id = :lead_id AND NOT p.retired"
+    " AND NOT EXISTS (SELECT 1 FROM dnc_entry d WHERE d.phone = p.number)",
+    "dnc": "UPDATE lead SET status = 'dnc', updated_at = :now WHERE id = :lead_id",
+    "claimed": "UPDATE lead SET status = 'claimed', updated_at = :now WHERE id = :lead_id",
+    "claim": "INSERT INTO claim (lead_id, agent_id, campaign_id, reason, prev_status,"
+    " claimed_at, claim_expires_at)"
+    " VALUES (:lead_id, :agent_id, :campaign_id, :reason, :prev_status, :now, :expires)",
+    "event": "INSERT INTO event (lead_id, at, kind, actor, detail)"
+    " VALUES (:lead_id, :now, 'claimed', :actor, :detail)",
+    # The release, the same for both paths and never timed.
+    "drop_claim": "DELETE FROM claim WHERE agent_id = :agent_id",
+    "reschedule": "UPDATE lead SET status = 'scheduled', next_attempt_at = :due,"
+    " next_attempt_reason = 'retry_delay', updated_at = :now WHERE id = :lead_id",
+}
+_LOCKED = ("retry", "new")  # FOR UPDATE SKIP LOCKED on PostgreSQL
+_INSTANTS = ("now", "expires", "due")
+
+
+def _raw_sql(engine: str) -> dict[str, str]:
+    lock = " FOR UPDATE SKIP LOCKED" if engine == "postgresql" else ""
+    return {key: sql + (lock if key in _LOCKED else "") for key, sql in RAW_SQL.items()}
+
+
 class RawConnection:
     """A DBAPI connection owned by one thread: the raw claim loop and the release."""
 
     def __init__(self, bench: Bench) -> None:
         self.sqlite = bench.engine == "sqlite"
+        statements = _raw_sql(bench.engine)
         if self.sqlite:
             assert bench.sqlite_path is not None
             self.conn: Any = sqlite3.connect(
@@ -262,6 +304,7 @@ class RawConnection:
             )
             for name in ("busy_timeout", "foreign_keys", "synchronous"):
                 self.conn.execute(f"PRAGMA {name} = {bench.sqlite_pragmas[name]}")
+            self.statements = statements  # sqlite3 takes :name with a dict as it is
         else:
             url = bench.db.engine.url
             self.conn = psycopg.connect(
@@ -271,18 +314,25 @@ class RawConnection:
                 password=url.password,
                 dbname=url.database,
             )
+            self.statements = {
+                key: re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql) for key, sql in statements.items()
+            }
         self.cur = self.conn.cursor()
 
-    def sql(self, statement: str) -> str:
-        return statement if self.sqlite else statement.replace("?", "%s")
+    def execute(self, key: str, params: dict[str, Any]) -> Any:
+        for name in _INSTANTS:
+            if name in params:
+                params[name] = self._instant(params[name])
+        if "detail" in params:
+            detail = params["detail"]
+            params["detail"] = json.dumps(detail) if self.sqlite else Jsonb(detail)
+        return self.cur.execute(self.statements[key], params)
 
-    def instant(self, value: datetime) -> Any:
+    def _instant(self, value: datetime) -> Any:
+        # What SQLAlchemy stores on SQLite: naive UTC text; psycopg takes the datetime.
         if self.sqlite:
             return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
         return value
-
-    def jsonb(self, value: dict[str, Any]) -> Any:
-        return json.dumps(value) if self.sqlite else Jsonb(value)
 
     def begin(self) -> None:
         if self.sqlite:
@@ -306,6 +356,49 @@ class RawConnection:
         self.conn.close()
 
 
+class CoreConnection:
+    """The same statements through SQLAlchemy Core text(), one pool checkout per
+    claim on the service's own engine (BEGIN IMMEDIATE on SQLite, as `write()`)."""
+
+    def __init__(self, bench: Bench) -> None:
+        json_type = JSON().with_variant(JSONB(), "postgresql")
+        self.engine = bench.db.engine.execution_options(sqlite_write=True)
+        self.statements = {
+            key: text(sql).bindparams(
+                *(bindparam(name, type_=UTCDateTime()) for name in _INSTANTS if f":{name}" in sql),
+                *([bindparam("detail", type_=json_type)] if ":detail" in sql else []),
+            )
+            for key, sql in _raw_sql(bench.engine).items()
+        }
+        self.conn: Connection | None = None
+
+    def execute(self, key: str, params: dict[str, Any]) -> Any:
+        assert self.conn is not None
+        return self.conn.execute(self.statements[key], params)
+
+    def begin(self) -> None:
+        self.conn = self.engine.connect()
+        self.conn.begin()
+
+    def commit(self) -> None:
+        assert self.conn is not None
+        self.conn.commit()
+        self.conn.close()
+        self.conn = None
+
+    def rollback(self) -> None:
+        if self.conn is not None:
+            self.conn.rollback()
+            self.conn.close()
+            self.conn = None
+
+    def close(self) -> None:
+        self.rollback()
+
+
+Executor = RawConnection | CoreConnection
+
+
 # ---------------------------------------------------------------------------------
 # The two claim paths and the shared release.
 # ---------------------------------------------------------------------------------
@@ -327,101 +420,77 @@ def service_claimer(bench: Bench, agent_id: int) -> Claimer:
     return claim
 
 
-def raw_claimer(bench: Bench, raw: RawConnection, agent_id: int) -> Claimer:
-    lock = "" if raw.sqlite else " FOR UPDATE SKIP LOCKED"
-    scope = "campaign_id = ? AND timezone IN (?)"
-    tiers = [
-        (
-            "retry",
-            raw.sql(
-                f"SELECT id, status FROM lead WHERE {scope} AND status = 'scheduled'"
-                f" AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1{lock}"
-            ),
-            True,
-        ),
-        (
-            "new",
-            raw.sql(
-                f"SELECT id, status FROM lead WHERE {scope} AND status = 'new'"
-                f" ORDER BY priority DESC, id LIMIT 1{lock}"
-            ),
-            False,
-        ),
-    ]
-    callable_phones = raw.sql(
-        "SELECT count(*) FROM phone p WHERE p.lead_id = ? AND NOT p.retired"
-        " AND NOT EXISTS (SELECT 1 FROM dnc_entry d WHERE d.phone = p.number)"
-    )
-    mark_dnc = raw.sql("UPDATE lead SET status = 'dnc', updated_at = ? WHERE id = ?")
-    mark_claimed = raw.sql("UPDATE lead SET status = 'claimed', updated_at = ? WHERE id = ?")
-    insert_claim = raw.sql(
-        "INSERT INTO claim (lead_id, agent_id, campaign_id, reason, prev_status, claimed_at,"
-        " claim_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-    )
-    insert_event = raw.sql(
-        "INSERT INTO event (lead_id, at, kind, actor, detail) VALUES (?, ?, 'claimed', ?, ?)"
-    )
+def raw_claimer(bench: Bench, sql: Executor, agent_id: int) -> Claimer:
+    """Best candidate (retry tier, then new tier), its phones against the DNC list,
+    mark it claimed, insert the claim and the event: one transaction."""
     campaign_id = bench.campaign_id
     actor = f"agent:{agent_id}"
-    cur = raw.cur
+    scope = {"campaign_id": campaign_id, "timezone": TIMEZONE}
 
-    def pick(now_db: Any) -> tuple[int, str, str] | None:
-        for reason, query, due in tiers:
-            params = (campaign_id, TIMEZONE, now_db) if due else (campaign_id, TIMEZONE)
+    def pick(now: datetime) -> tuple[int, str, str] | None:
+        for reason in ("retry", "new"):
             while True:
-                row = cur.execute(query, params).fetchone()
+                params = {**scope, "now": now} if reason == "retry" else dict(scope)
+                row = sql.execute(reason, params).fetchone()
                 if row is None:
                     break
                 lead_id, status = row
-                if cur.execute(callable_phones, (lead_id,)).fetchone()[0]:
+                if sql.execute("phones", {"lead_id": lead_id}).fetchone()[0]:
                     return lead_id, status, reason
-                cur.execute(mark_dnc, (now_db, lead_id))  # never in this data set
+                sql.execute("dnc", {"now": now, "lead_id": lead_id})  # not in this data set
         return None
 
     def claim() -> int | None:
         now = wall_now()
-        now_db = raw.instant(now)
         expires = now + TTL
-        raw.begin()
+        sql.begin()
         try:
-            picked = pick(now_db)
-            if picked is None:
-                raw.commit()
-                return None
-            lead_id, status, reason = picked
-            cur.execute(mark_claimed, (now_db, lead_id))
-            cur.execute(
-                insert_claim,
-                (lead_id, agent_id, campaign_id, reason, status, now_db, raw.instant(expires)),
-            )
-            detail = {
-                "reason": reason,
-                "old_status": status,
-                "claim_expires_at": expires.isoformat(),
-            }
-            cur.execute(insert_event, (lead_id, now_db, actor, raw.jsonb(detail)))
-            raw.commit()
+            picked = pick(now)
+            if picked is not None:
+                lead_id, status, reason = picked
+                sql.execute("claimed", {"now": now, "lead_id": lead_id})
+                sql.execute(
+                    "claim",
+                    {
+                        "lead_id": lead_id,
+                        "agent_id": agent_id,
+                        "campaign_id": campaign_id,
+                        "reason": reason,
+                        "prev_status": status,
+                        "now": now,
+                        "expires": expires,
+                    },
+                )
+                detail = {
+                    "reason": reason,
+                    "old_status": status,
+                    "claim_expires_at": expires.isoformat(),
+                }
+                sql.execute(
+                    "event", {"lead_id": lead_id, "now": now, "actor": actor, "detail": detail}
+                )
+            sql.commit()
         except BaseException:
-            raw.rollback()
+            sql.rollback()
             raise
-        return lead_id
+        return picked[0] if picked is not None else None
 
     return claim
 
 
-def releaser(raw: RawConnection, agent_id: int) -> Callable[[int], None]:
-    drop_claim = raw.sql("DELETE FROM claim WHERE agent_id = ?")
-    reschedule = raw.sql(
-        "UPDATE lead SET status = 'scheduled', next_attempt_at = ?,"
-        " next_attempt_reason = 'retry_delay', updated_at = ? WHERE id = ?"
-    )
+def make_raw_claimer(bench: Bench, raw: RawConnection, agent_id: int) -> tuple[Claimer, Executor]:
+    """The raw loop on the thread's DBAPI connection, or through Core (--raw core)."""
+    sql: Executor = raw if bench.raw_via == "dbapi" else CoreConnection(bench)
+    return raw_claimer(bench, sql, agent_id), sql
 
+
+def releaser(raw: RawConnection, agent_id: int) -> Callable[[int], None]:
     def release(lead_id: int) -> None:
         now = wall_now()
         raw.begin()
         try:
-            raw.cur.execute(drop_claim, (agent_id,))
-            raw.cur.execute(reschedule, (raw.instant(now + RELEASE_FOR), raw.instant(now), lead_id))
+            raw.execute("drop_claim", {"agent_id": agent_id})
+            raw.execute("reschedule", {"due": now + RELEASE_FOR, "now": now, "lead_id": lead_id})
             raw.commit()
         except BaseException:
             raw.rollback()
@@ -453,14 +522,14 @@ def run_phase(
 
     def worker(k: int) -> None:
         raw: RawConnection | None = None
+        core: Executor | None = None
         try:
             agent_id = bench.agent_ids[k]
             raw = RawConnection(bench)
-            claim = (
-                service_claimer(bench, agent_id)
-                if path == "service"
-                else raw_claimer(bench, raw, agent_id)
-            )
+            if path == "service":
+                claim = service_claimer(bench, agent_id)
+            else:
+                claim, core = make_raw_claimer(bench, raw, agent_id)
             release = releaser(raw, agent_id)
             out = records[k]
             clock = time.perf_counter
@@ -478,6 +547,8 @@ def run_phase(
             stop.set()
             barrier.abort()
         finally:
+            if core is not None and core is not raw:
+                core.close()
             if raw is not None:
                 raw.close()
 
@@ -593,24 +664,26 @@ def count_raw_statements(bench: Bench, *, claims: int) -> float:
     """Statements the raw loop sends per claim, BEGIN and COMMIT not counted."""
     raw = RawConnection(bench)
     agent_id = bench.agent_ids[0]
-    counted = [0]
-    real_cursor = raw.cur
-
-    class Counting:
-        def execute(self, *args: Any) -> Any:
-            counted[0] += 1
-            return real_cursor.execute(*args)
-
-    raw.cur = Counting()
-    claim = raw_claimer(bench, raw, agent_id)
-    raw.cur = real_cursor
     release = releaser(raw, agent_id)
+    claim_raw = RawConnection(bench)
+    claim, sql = make_raw_claimer(bench, claim_raw, agent_id)
+    counted = [0]
+    execute = sql.execute
+
+    def counting(key: str, params: dict[str, Any]) -> Any:
+        counted[0] += 1
+        return execute(key, params)
+
+    sql.execute = counting  # type: ignore[method-assign]
     try:
         for _ in range(claims):
             lead_id = claim()
             if lead_id is not None:
                 release(lead_id)
     finally:
+        if sql is not claim_raw:
+            sql.close()
+        claim_raw.close()
         raw.close()
     return counted[0] / claims
 
@@ -626,7 +699,10 @@ def _check_same_queue(bench: Bench) -> None:
             if path == "service":
                 first[path] = service_claimer(bench, agent_id)()
             else:
-                first[path] = raw_claimer(bench, raw, agent_id)()
+                claim, sql = make_raw_claimer(bench, raw, agent_id)
+                first[path] = claim()
+                if sql is not raw:
+                    sql.close()
             if first[path] is not None:
                 releaser(raw, agent_id)(first[path] or 0)
         finally:
@@ -647,6 +723,7 @@ def bench_engine(
 ) -> dict[str, Any]:
     began = time.perf_counter()
     bench = _setup(engine, url, leads=args.leads, agents=max(args.agents), sqlite_path=sqlite_path)
+    bench.raw_via = args.raw
     populate_s = time.perf_counter() - began
     print(f"# {engine}: {args.leads:,} leads ready in {populate_s:.1f}s", flush=True)
     result: dict[str, Any] = {"populate_s": round(populate_s, 2)}
@@ -704,12 +781,12 @@ def bench_engine(
     return result
 
 
-def _print_table(results: dict[str, Any], agents_list: list[int]) -> None:
+def _print_table(results: dict[str, Any], agents_list: list[int], raw_via: str) -> None:
     header = (
         f"{'engine':<11}{'agents':>6}  {'path':<8}{'claims/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'dup':>5}{'service/raw':>13}"
     )
-    print()
+    print(f"\nraw loop via {raw_via}; goal: service/raw >= {GOAL_RATIO}")
     print(header)
     print("-" * len(header))
     for engine, figures in results.items():
@@ -758,6 +835,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, help="unmeasured seconds before each window")
     parser.add_argument("--agents", type=_int_list, default=[1, 16, 64])
     parser.add_argument(
+        "--raw",
+        choices=("dbapi", "core"),
+        default="dbapi",
+        help="raw loop on a DBAPI connection per thread (default) or via SQLAlchemy Core text()",
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="cProfile the service path (1 agent) per engine"
     )
     parser.add_argument("--profile-claims", type=int, default=500)
@@ -796,7 +879,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 cluster.stop()
     wall = time.perf_counter() - started
-    _print_table(results, args.agents)
+    _print_table(results, args.agents, args.raw)
     ratios = [
         figures[str(a)]["ratio"]
         for figures in results.values()
@@ -817,6 +900,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "seconds": args.seconds,
             "agents": args.agents,
+            "raw_via": args.raw,
             "goal_ratio": GOAL_RATIO,
             "goal_met": bool(ratios) and min(ratios) >= GOAL_RATIO,
             "duplicates": duplicates,

@@ -7,9 +7,9 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+from conftest import make_settings
 from sqlalchemy import delete, func, select, update
 
-from conftest import make_settings
 from dialer.agents.models import Claim
 from dialer.agents.queue import NextLead, claim_next
 from dialer.agents.service import create_agent

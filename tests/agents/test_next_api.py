@@ -61,7 +61,7 @@ def test_due_retry_comes_before_new_leads(api: Api) -> None:
 
 
 def test_expired_claim_returns_lead_without_an_attempt(api: Api) -> None:
-    campaign, agent = _setup(api)
+    _campaign, agent = _setup(api)
     lead_id = api.next(agent).json()["lead"]["id"]
     api.advance(15 * 60)
     lead = api.get(f"/api/leads/{lead_id}").json()
@@ -90,7 +90,11 @@ def test_holiday_skipped_only_when_the_campaign_says_so(api: Api) -> None:
 
 
 def test_lead_local_time_zone_decides(api: Api) -> None:
-    text = "name,phone,timezone\nTokyo,090-3333-0001,Asia/Tokyo\nHonolulu,090-3333-0002,Pacific/Honolulu\n"
+    text = (
+        "name,phone,timezone\n"
+        "Tokyo,090-3333-0001,Asia/Tokyo\n"
+        "Honolulu,090-3333-0002,Pacific/Honolulu\n"
+    )
     campaign, agent = _setup(api, text)
     # 10:00 Tokyo is 15:00 the day before in Honolulu: both open, import order.
     assert api.next(agent).json()["lead"]["name"] == "Tokyo"
@@ -144,7 +148,7 @@ def test_agents_list_and_create_validation(api: Api) -> None:
 
 
 def test_exhausted_lead_never_comes_back(api: Api) -> None:
-    campaign, agent = _setup(
+    _campaign, agent = _setup(
         api,
         "name,phone\nOnly,090-4444-0001\n",
         retry_policy={"busy": [60], "max_attempts": 2, "max_attempts_per_day": 5},

@@ -144,7 +144,7 @@ def test_dnc_outcome(api: Api) -> None:
 
 
 def test_wrong_number_goes_on_with_the_other_phone_or_becomes_invalid(api: Api) -> None:
-    c, agent, lead = _claimed(api)
+    _c, agent, lead = _claimed(api)
     call = _answered_call(api, agent, lead)
     assert _dispose(api, agent, call, outcome="wrong_number").status_code == 200
     detail = api.get(f"/api/leads/{lead['id']}").json()
