@@ -15,10 +15,11 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import create_engine
@@ -72,6 +73,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            # The most recently used connection has the warmest page cache.
+            pool_use_lifo=True,
             json_serializer=_json_dumps,
         )
         _configure_sqlite(engine)
@@ -80,7 +83,12 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
-        pool_pre_ping=True,
+        pool_use_lifo=True,
+        # No pre-ping: it costs a round trip on every checkout, the claim path's
+        # largest fixed cost. A connection the server dropped fails its statement,
+        # SQLAlchemy invalidates the pool, and the request answers 503 (retry);
+        # recycling keeps idle connections from outliving server-side timeouts.
+        pool_recycle=1800,
         json_serializer=_json_dumps,
     )
 
@@ -100,31 +108,103 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get("sqlite_write", False):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: BEGIN needs no statement bookkeeping, and this runs
+        # for every transaction of every request.
+        dbapi = conn.connection.driver_connection
+        if dbapi.in_transaction:
+            return  # a Work began it already, with the write lock
+        statement = (
+            "BEGIN IMMEDIATE" if conn.get_execution_options().get("sqlite_write") else "BEGIN"
+        )
+        dbapi.execute(statement)
+
+
+class Work:
+    """One write transaction on one pooled connection: hand-written SQL through
+    `raw`, and an ORM session on the same connection and transaction, made only
+    when asked for. The claim path runs on `raw` alone and pays nothing for the
+    ORM or for SQLAlchemy's connection bookkeeping."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.url = str(engine.url)
+        self.postgres = engine.dialect.name == "postgresql"
+        self._pooled = engine.raw_connection()
+        dbapi: Any = self._pooled.driver_connection
+        if not self.postgres:
+            # Take the write lock now; see the module docstring. psycopg opens its
+            # transaction implicitly with the first statement.
+            try:
+                dbapi.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._pooled.close()
+                raise
+        self._dbapi = dbapi
+        self.raw = RawSql(dbapi, postgres=self.postgres)
+        self._connection: Connection | None = None
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._connection = Connection(self._engine, connection=self._pooled)
+            self._session = Session(bind=self._connection, expire_on_commit=False)
+        return self._session
+
+    def flush(self) -> None:
+        """Write what the ORM holds, so hand-written SQL after this sees it."""
+        if self._session is not None:
+            self._session.flush()
+
+    def _commit(self) -> None:
+        if self._session is not None:
+            self._session.commit()
+        self._dbapi.commit()
+
+    def _rollback(self) -> None:
+        if self._session is not None:
+            self._session.rollback()
+        self._dbapi.rollback()
+
+    def _close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+        if self._connection is not None:
+            self._connection.close()  # hands the pooled connection back
         else:
-            conn.exec_driver_sql("BEGIN")
+            self._pooled.close()
 
 
 class Database:
     """Owns the engine and hands out one transaction at a time.
 
-    `write()` is for anything that may write (every non-GET request, every
-    scheduler job); `read()` for pure reads, which on SQLite must not take the
-    write lock or they would queue behind the claim traffic."""
+    `write()`/`work()` are for anything that may write (every non-GET request,
+    every scheduler job); `read()` for pure reads, which on SQLite must not take
+    the write lock or they would queue behind the claim traffic."""
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, pool_size=pool_size)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        write_engine = self.engine.execution_options(sqlite_write=True)
-        self._write = sessionmaker(bind=write_engine, expire_on_commit=False)
+        self._write_engine = self.engine.execution_options(sqlite_write=True)
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
 
     @contextmanager
+    def work(self) -> Iterator[Work]:
+        work = Work(self._write_engine)
+        try:
+            yield work
+            work._commit()
+        except BaseException:
+            work._rollback()
+            raise
+        finally:
+            work._close()
+
+    @contextmanager
     def write(self) -> Iterator[Session]:
-        with self._write() as session, session.begin():
-            yield session
+        with self.work() as work:
+            yield work.session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -153,3 +233,60 @@ def instant_column(*, nullable: bool = True, index: bool = False) -> Any:
     from sqlalchemy import Column
 
     return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class RawSql:
+    """Hand-written SQL on a connection's own DBAPI connection, inside its open
+    transaction. For the one path where SQLAlchemy's per-statement work would be
+    most of the cost: the next-lead claim, run by every agent all day long.
+
+    Statements are written with `?` placeholders; on PostgreSQL they become `%s`.
+    Instants are bound the way the ORM stores them (naive UTC text on SQLite,
+    'YYYY-MM-DD HH:MM:SS.ffffff'), so
+    rows written here and through the ORM compare and read back the same."""
+
+    def __init__(self, dbapi_connection: Any, *, postgres: bool) -> None:
+        self.postgres = postgres
+        self._dbapi = dbapi_connection
+
+    def _text(self, sql: str) -> str:
+        return _pg_placeholders(sql) if self.postgres else sql
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        cursor = self._dbapi.cursor()
+        try:
+            cursor.execute(self._text(sql), params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        cursor = self._dbapi.cursor()
+        try:
+            cursor.execute(self._text(sql), params)
+            return int(cursor.rowcount or 0)
+        finally:
+            cursor.close()
+
+    def instant(self, value: datetime) -> Any:
+        if self.postgres:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    def read_instant(self, value: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+    @property
+    def json_placeholder(self) -> str:
+        return "CAST(? AS jsonb)" if self.postgres else "?"
+
+    @property
+    def skip_locked(self) -> str:
+        return " FOR UPDATE SKIP LOCKED" if self.postgres else ""
+
+
+@lru_cache(maxsize=256)
+def _pg_placeholders(sql: str) -> str:
+    return sql.replace("?", "%s")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from dialer.agents.models import Agent
 from dialer.auth import authenticate, require_manager
+from dialer.db import Work
 from dialer.errors import BadInput
 from dialer.runtime import Runtime
 
@@ -38,6 +39,12 @@ class Tx:
     principal: Agent
     now: datetime
     runtime: Runtime
+    work: Work | None  # writing requests: the transaction, for hand-written SQL
+
+    @property
+    def writing(self) -> Work:
+        assert self.work is not None, "a read-only request has no write transaction"
+        return self.work
 
 
 class Ctx:
@@ -62,16 +69,23 @@ class Ctx:
     @contextmanager
     def tx(self) -> Iterator[Tx]:
         db = self.runtime.db
-        opener = db.read if self.method in ("GET", "HEAD") else db.write
-        with opener() as session:
-            # Again inside the transaction: a token revoked meanwhile does not act.
-            principal = self._principal(session)
-            yield Tx(
-                session=session,
-                principal=principal,
-                now=self.runtime.now_in(session),
-                runtime=self.runtime,
-            )
+        if self.method in ("GET", "HEAD"):
+            with db.read() as session:
+                yield self._tx(session, work=None)
+        else:
+            with db.work() as work:
+                yield self._tx(work.session, work=work)
+
+    def _tx(self, session: Session, *, work: Work | None) -> Tx:
+        # Again inside the transaction: a token revoked meanwhile does not act.
+        principal = self._principal(session)
+        return Tx(
+            session=session,
+            principal=principal,
+            now=self.runtime.now_in(session),
+            runtime=self.runtime,
+            work=work,
+        )
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -2,35 +2,42 @@
 
 The queue is a list of tiers, tried in order; each tier is one indexed query that
 returns candidates best-first. Promises (owned, then for anyone) slot in as tiers
-ahead of the retry and new-lead tiers, without touching these.
+ahead of the retry and new-lead tiers, without touching these. The order the
+tiers implement is stated as a pure rule in `dialer.agents.order`.
 
 Claims are atomic on both engines: on PostgreSQL the candidate row is taken with
 `FOR UPDATE SKIP LOCKED` (and the agent row locked so one agent's parallel
 requests serialize); on SQLite the whole transaction runs under `BEGIN IMMEDIATE`.
 Behind both, the `claim` table's unique keys on `lead_id` and `agent_id` make a
 lead held by two agents impossible rather than unlikely.
+
+Every agent asks for a lead all day long, so the claim runs as hand-written SQL
+on the request's own transaction (`RawSql`): seven short statements, no ORM
+objects, campaign rules cached per campaign version. The rare paths (a lead
+rejected at the last check) go through the ORM and the lead's history as usual.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from threading import Lock
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, false, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Select
 from sqlmodel import col
 
-from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim
+from dialer.agents.models import AgentState, Claim
 from dialer.calls.models import FINAL_CALL_STATUSES, Call
+from dialer.campaign.hours import CallingHours
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.service import calling_hours_of, retry_policy_of
-from dialer.db import affected
-from dialer.dnc.service import listed
+from dialer.db import RawSql, Work, affected
 from dialer.errors import Conflict, NotFound
 from dialer.leads import history
-from dialer.leads.models import Lead, LeadStatus, NextAttemptReason, Phone
+from dialer.leads.models import Lead, LeadStatus, NextAttemptReason
 
 # How many candidates one request will look at before saying "nothing now": the
 # dial-time checks (DNC, daily cap) reject a lead only after a race, so a handful
@@ -39,53 +46,78 @@ MAX_REJECTED_CANDIDATES = 20
 
 
 @dataclass(frozen=True, slots=True)
+class CampaignRules:
+    """What the queue needs of a campaign, built once per campaign version."""
+
+    campaign_id: int
+    hours_by_zone: dict[str, CallingHours]
+    max_attempts_per_day: int
+    # zone → (from, until, open): calling hours change state a few times a day, so
+    # the answer holds until the next change instead of being recomputed per claim.
+    _open_memo: dict[str, tuple[datetime, datetime | None, bool]] = field(default_factory=dict)
+
+    def is_open(self, zone: str, *, at: datetime) -> bool:
+        memo = self._open_memo.get(zone)
+        if memo is not None and memo[0] <= at and (memo[1] is None or at < memo[1]):
+            return memo[2]
+        hours = self.hours_by_zone[zone]
+        is_open = hours.is_open(at=at)
+        # None: never changes again within the search horizon.
+        until = hours.open_until(at=at) if is_open else hours.next_opening(at=at)
+        self._open_memo[zone] = (at, until, is_open)
+        return is_open
+
+
+@dataclass(frozen=True, slots=True)
 class Scope:
     """One campaign as the queue sees it now: the lead time zones that are open."""
 
-    campaign: Campaign
+    rules: CampaignRules
     open_zones: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    lead_id: int
+    campaign_id: int
+    status: str
+    timezone: str
+    day_attempts: int
+    day_attempts_date: str | None
 
 
 class Tier(Protocol):
     reason: str
 
-    def candidates(self, *, agent_id: int, scopes: list[Scope], now: datetime) -> Select[Any]:
-        """Leads this tier offers, best first."""
+    def candidate_sql(self, *, scope_sql: str) -> tuple[str, bool]:
+        """SELECT of `_CANDIDATE_COLUMNS` best first, with `scope_sql` in its WHERE;
+        and whether it binds `now` after the scope parameters."""
         ...
 
 
-def _in_scopes(scopes: list[Scope]) -> Any:
-    clauses = [
-        and_(col(Lead.campaign_id) == scope.campaign.id, col(Lead.timezone).in_(scope.open_zones))
-        for scope in scopes
-        if scope.open_zones
-    ]
-    return or_(*clauses) if clauses else false()
+_CANDIDATE_COLUMNS = "id, campaign_id, status, timezone, day_attempts, day_attempts_date"
 
 
 class RetryDue:
     reason = "retry"
 
-    def candidates(self, *, agent_id: int, scopes: list[Scope], now: datetime) -> Select[Any]:
+    def candidate_sql(self, *, scope_sql: str) -> tuple[str, bool]:
         return (
-            select(Lead)
-            .where(
-                _in_scopes(scopes),
-                col(Lead.status) == LeadStatus.scheduled,
-                col(Lead.next_attempt_at) <= now,
-            )
-            .order_by(col(Lead.next_attempt_at), col(Lead.id))
+            f"SELECT {_CANDIDATE_COLUMNS} FROM lead WHERE {scope_sql}"
+            f" AND status = '{LeadStatus.scheduled}' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at, id",
+            True,
         )
 
 
 class NewLeads:
     reason = "new"
 
-    def candidates(self, *, agent_id: int, scopes: list[Scope], now: datetime) -> Select[Any]:
+    def candidate_sql(self, *, scope_sql: str) -> tuple[str, bool]:
         return (
-            select(Lead)
-            .where(_in_scopes(scopes), col(Lead.status) == LeadStatus.new)
-            .order_by(col(Lead.priority).desc(), col(Lead.id))
+            f"SELECT {_CANDIDATE_COLUMNS} FROM lead WHERE {scope_sql}"
+            f" AND status = '{LeadStatus.new}' ORDER BY priority DESC, id",
+            False,
         )
 
 
@@ -94,106 +126,175 @@ TIERS: list[Tier] = [RetryDue(), NewLeads()]
 
 @dataclass(frozen=True, slots=True)
 class NextLead:
-    lead: Lead
+    lead_id: int
     reason: str
     claim_expires_at: datetime
 
 
-def open_scopes(session: Session, *, agent_id: int, now: datetime) -> list[Scope]:
-    campaigns = session.scalars(
-        select(Campaign)
-        .join(AgentCampaign, col(AgentCampaign.campaign_id) == col(Campaign.id))
-        .where(
-            col(AgentCampaign.agent_id) == agent_id, col(Campaign.status) == CampaignStatus.active
-        )
-        .order_by(col(Campaign.id))
+_rules_cache: dict[tuple[str, int, int], CampaignRules] = {}
+_rules_lock = Lock()
+
+
+def _rules(work: Work, *, campaign_id: int, version: int) -> CampaignRules:
+    """Campaign rules keyed by (database, id, version): every edit bumps the version,
+    so no worker is served stale hours."""
+    key = (work.url, campaign_id, version)
+    cached = _rules_cache.get(key)
+    if cached is not None:
+        return cached
+    campaign = work.session.get(Campaign, campaign_id)
+    assert campaign is not None
+    rules = CampaignRules(
+        campaign_id=campaign_id,
+        hours_by_zone={
+            zone: calling_hours_of(campaign, timezone=zone) for zone in campaign.lead_timezones
+        },
+        max_attempts_per_day=retry_policy_of(campaign).max_attempts_per_day,
     )
+    with _rules_lock:
+        if len(_rules_cache) > 1024:
+            _rules_cache.clear()
+        _rules_cache[key] = rules
+    return rules
+
+
+def _agent_sql(raw: RawSql) -> str:
+    return (
+        "SELECT a.state, cl.lead_id, cl.reason, cl.claim_expires_at,"
+        " c.id, c.status, c.version"
+        " FROM agent a"
+        " LEFT JOIN claim cl ON cl.agent_id = a.id"
+        " LEFT JOIN agent_campaign ac ON ac.agent_id = a.id"
+        " LEFT JOIN campaign c ON c.id = ac.campaign_id"
+        " WHERE a.id = ? AND a.role = 'agent'"
+    )
+
+
+def open_scopes(work: Work, *, rows: list[tuple[Any, ...]], now: datetime) -> list[Scope]:
     scopes = []
-    for campaign in campaigns:
-        zones = tuple(
-            zone
-            for zone in campaign.lead_timezones
-            if calling_hours_of(campaign, timezone=zone).is_open(at=now)
-        )
-        scopes.append(Scope(campaign=campaign, open_zones=zones))
+    for row in rows:
+        campaign_id, status, version = row[4:7]
+        if campaign_id is None or status != CampaignStatus.active:
+            continue
+        rules = _rules(work, campaign_id=campaign_id, version=version)
+        open_zones = tuple(zone for zone in rules.hours_by_zone if rules.is_open(zone, at=now))
+        scopes.append(Scope(rules=rules, open_zones=open_zones))
     return scopes
 
 
+def _scope_sql(scopes: list[Scope]) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    for scope in scopes:
+        if not scope.open_zones:
+            continue
+        marks = ", ".join("?" for _ in scope.open_zones)
+        clauses.append(f"(campaign_id = ? AND timezone IN ({marks}))")
+        params.extend([scope.rules.campaign_id, *scope.open_zones])
+    return "(" + " OR ".join(clauses) + ")", params
+
+
 def claim_next(
-    session: Session, *, agent_id: int, now: datetime, ttl: timedelta, for_update: bool
+    work: Work, *, agent_id: int, now: datetime, ttl: timedelta, for_update: bool
 ) -> NextLead | None:
-    agent_query = select(Agent).where(col(Agent.id) == agent_id)
+    """Claim the best lead for the agent, or return the one it holds already.
+    `for_update` locks rows (PostgreSQL); SQLite is serialized by BEGIN IMMEDIATE."""
+    work.flush()
+    raw = work.raw
     if for_update:
-        agent_query = agent_query.with_for_update()
-    agent = session.scalar(agent_query)
-    if agent is None:
+        # Serialize one agent's parallel requests. A statement of its own: a locking
+        # read re-checks only the locked row after the wait, not what it joined, so
+        # the held claim must be read by a later statement (a fresh snapshot).
+        raw.rows("SELECT id FROM agent WHERE id = ? FOR UPDATE", (agent_id,))
+    rows = raw.rows(_agent_sql(raw), (agent_id,))
+    if not rows:
         raise NotFound(f"agent {agent_id} does not exist", code="agent_not_found")
-    held = session.scalar(select(Claim).where(col(Claim.agent_id) == agent_id))
-    if held is not None:
-        lead = session.get(Lead, held.lead_id)
-        assert lead is not None
-        return NextLead(lead=lead, reason=held.reason, claim_expires_at=held.claim_expires_at)
-    if agent.state != AgentState.available:
+    state, held_lead, held_reason, held_expires = rows[0][:4]
+    if held_lead is not None:
+        return NextLead(
+            lead_id=held_lead, reason=held_reason, claim_expires_at=raw.read_instant(held_expires)
+        )
+    if state != AgentState.available:
         raise Conflict(
-            f"agent {agent_id} is {agent.state}; set the state to available to take leads",
+            f"agent {agent_id} is {state}; set the state to available to take leads",
             code="agent_not_available",
         )
-    scopes = open_scopes(session, agent_id=agent_id, now=now)
+    scopes = open_scopes(work, rows=rows, now=now)
     if not any(scope.open_zones for scope in scopes):
         return None
-    campaigns = {scope.campaign.id: scope.campaign for scope in scopes}
+    scope_sql, scope_params = _scope_sql(scopes)
+    rules_of = {scope.rules.campaign_id: scope.rules for scope in scopes}
     rejected: list[int] = []
     for tier in TIERS:
+        sql, binds_now = tier.candidate_sql(scope_sql=scope_sql)
         while len(rejected) < MAX_REJECTED_CANDIDATES:
-            query = tier.candidates(agent_id=agent_id, scopes=scopes, now=now).limit(1)
+            params = [*scope_params]
+            if binds_now:
+                params.append(raw.instant(now))
+            query = sql
             if rejected:
-                query = query.where(col(Lead.id).not_in(rejected))
-            if for_update:
-                query = query.with_for_update(skip_locked=True)
-            lead = session.scalar(query)
-            if lead is None:
+                query = query.replace(
+                    " ORDER BY", f" AND id NOT IN ({', '.join('?' for _ in rejected)}) ORDER BY"
+                )
+                params.extend(rejected)
+            found = raw.rows(
+                query + " LIMIT 1" + (raw.skip_locked if for_update else ""), tuple(params)
+            )
+            if not found:
                 break
-            assert lead.id is not None
+            candidate = Candidate(*found[0])
             if not _passes_dial_checks(
-                session, lead=lead, campaign=campaigns[lead.campaign_id], now=now
+                work,
+                candidate=candidate,
+                rules=rules_of[candidate.campaign_id],
+                now=now,
             ):
-                rejected.append(lead.id)
+                rejected.append(candidate.lead_id)
                 continue
             expires_at = now + ttl
-            _take(
-                session,
-                lead=lead,
+            if _take(
+                raw,
+                candidate=candidate,
                 agent_id=agent_id,
                 reason=tier.reason,
                 now=now,
                 expires_at=expires_at,
-            )
-            return NextLead(lead=lead, reason=tier.reason, claim_expires_at=expires_at)
+            ):
+                return NextLead(
+                    lead_id=candidate.lead_id, reason=tier.reason, claim_expires_at=expires_at
+                )
+            rejected.append(candidate.lead_id)
     return None
 
 
-def _passes_dial_checks(session: Session, *, lead: Lead, campaign: Campaign, now: datetime) -> bool:
+def _passes_dial_checks(
+    work: Work, *, candidate: Candidate, rules: CampaignRules, now: datetime
+) -> bool:
     """What the indexed tier query cannot see: the do-not-call list (which may have
     grown since the lead was queued) and the per-day cap on the lead's local day.
     A lead failing here is moved out of the way so the next request skips it."""
-    assert lead.id is not None
-    phones = [
-        number
-        for number, retired in session.execute(
-            select(col(Phone.number), col(Phone.retired)).where(col(Phone.lead_id) == lead.id)
-        )
-        if not retired
-    ]
-    if not phones or set(phones) <= listed(session, phones=phones):
-        status = LeadStatus.dnc if phones else LeadStatus.invalid
+    phones = work.raw.rows(
+        "SELECT p.retired, d.id FROM phone p LEFT JOIN dnc_entry d ON d.phone = p.number"
+        " WHERE p.lead_id = ?",
+        (candidate.lead_id,),
+    )
+    callable_phones = [1 for retired, dnc_id in phones if not retired and dnc_id is None]
+    hours = rules.hours_by_zone[candidate.timezone]
+    over_daily_cap = (
+        candidate.day_attempts_date == hours.local_date(now).isoformat()
+        and candidate.day_attempts >= rules.max_attempts_per_day
+    )
+    if callable_phones and not over_daily_cap:
+        return True
+    session = work.session
+    lead = session.get(Lead, candidate.lead_id)
+    assert lead is not None
+    if not callable_phones:
+        active = any(not retired for retired, _dnc in phones)
+        status = LeadStatus.dnc if active else LeadStatus.invalid
         history.set_status(
             session, lead=lead, status=status, actor="system", at=now, reason="queue check"
         )
-        return False
-    hours = calling_hours_of(campaign, timezone=lead.timezone)
-    policy = retry_policy_of(campaign)
-    today = hours.local_date(now).isoformat()
-    if lead.day_attempts_date == today and lead.day_attempts >= policy.max_attempts_per_day:
+    else:
         lead.next_attempt_at = hours.next_opening(at=hours.next_local_day_start(now))
         lead.next_attempt_reason = NextAttemptReason.daily_limit
         history.set_status(
@@ -204,38 +305,67 @@ def _passes_dial_checks(session: Session, *, lead: Lead, campaign: Campaign, now
             at=now,
             reason="daily_limit",
         )
-        return False
-    return True
+    session.flush()
+    return False
 
 
 def _take(
-    session: Session, *, lead: Lead, agent_id: int, reason: str, now: datetime, expires_at: datetime
-) -> None:
-    assert lead.id is not None
-    session.add(
-        Claim(
-            lead_id=lead.id,
-            agent_id=agent_id,
-            campaign_id=lead.campaign_id,
-            reason=reason,
-            prev_status=lead.status,
-            claimed_at=now,
-            claim_expires_at=expires_at,
+    raw: RawSql,
+    *,
+    candidate: Candidate,
+    agent_id: int,
+    reason: str,
+    now: datetime,
+    expires_at: datetime,
+) -> bool:
+    """Mark the lead claimed (only if it still has the status we saw), record the
+    claim and its event, in the same transaction: a claim never happens off the
+    record. On PostgreSQL the three writes go in one statement (one round trip)."""
+    at = raw.instant(now)
+    detail = json.dumps(
+        {
+            "reason": reason,
+            "old_status": candidate.status,
+            "claim_expires_at": expires_at.isoformat(),
+        }
+    )
+    claim_values = (agent_id, reason, candidate.status, at, raw.instant(expires_at))
+    event_values = (at, "claimed", f"agent:{agent_id}", detail)
+    if raw.postgres:
+        taken = raw.rows(
+            _TAKE_PG, (at, candidate.lead_id, candidate.status, *claim_values, *event_values)
         )
+        return bool(taken and taken[0][0] == 1)
+    changed = raw.run(
+        "UPDATE lead SET status = 'claimed', updated_at = ? WHERE id = ? AND status = ?",
+        (at, candidate.lead_id, candidate.status),
     )
-    history.record(
-        session,
-        lead_id=lead.id,
-        kind="claimed",
-        actor=f"agent:{agent_id}",
-        at=now,
-        reason=reason,
-        old_status=lead.status,
-        claim_expires_at=expires_at.isoformat(),
+    if changed != 1:
+        return False
+    raw.run(
+        "INSERT INTO claim (lead_id, campaign_id, agent_id, reason, prev_status, claimed_at,"
+        " claim_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (candidate.lead_id, candidate.campaign_id, *claim_values),
     )
-    lead.status = LeadStatus.claimed
-    lead.updated_at = now
-    session.flush()
+    raw.run(
+        "INSERT INTO event (lead_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)",
+        (candidate.lead_id, *event_values),
+    )
+    return True
+
+
+_TAKE_PG = (
+    "WITH taken AS ("
+    " UPDATE lead SET status = 'claimed', updated_at = %s WHERE id = %s AND status = %s"
+    " RETURNING id, campaign_id),"
+    " claimed AS ("
+    " INSERT INTO claim (lead_id, campaign_id, agent_id, reason, prev_status, claimed_at,"
+    " claim_expires_at) SELECT id, campaign_id, %s, %s, %s, %s, %s FROM taken),"
+    " recorded AS ("
+    " INSERT INTO event (lead_id, at, kind, actor, detail)"
+    " SELECT id, %s, %s, %s, CAST(%s AS jsonb) FROM taken)"
+    " SELECT count(*) FROM taken"
+)
 
 
 def claim_of(session: Session, *, lead_id: int) -> Claim | None:

@@ -17,7 +17,7 @@ from dialer.agents.schemas import (
     NextLeadOut,
 )
 from dialer.auth import require_self_or_manager
-from dialer.leads.service import lead_summary
+from dialer.leads.service import get_lead, lead_summary
 from dialer.web import CtxDep, Id, ManagerCtxDep
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
@@ -89,7 +89,7 @@ def next_lead(agent_id: Id, ctx: CtxDep) -> Any:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         service.get_agent(tx.session, agent_id=agent_id)
         got = queue.claim_next(
-            tx.session,
+            tx.writing,
             agent_id=agent_id,
             now=tx.now,
             ttl=tx.runtime.claim_ttl,
@@ -98,7 +98,7 @@ def next_lead(agent_id: Id, ctx: CtxDep) -> Any:
         if got is None:
             return Response(status_code=204)
         return {
-            "lead": lead_summary(tx.session, lead=got.lead),
+            "lead": lead_summary(tx.session, lead=get_lead(tx.session, lead_id=got.lead_id)),
             "reason": got.reason,
             "promise": None,
             "claim_expires_at": got.claim_expires_at,

@@ -40,5 +40,8 @@ class Campaign(SQLModel, table=True):
     # Every time zone a lead of this campaign lives in: the queue asks "which of
     # these are open now" instead of scanning leads for their zones.
     lead_timezones: list[str] = Field(sa_column=json_column())
+    # Bumped on every change: caches of campaign rules (the claim path's) key on it,
+    # since under a frozen simulated clock `updated_at` need not move.
+    version: int = 1
     created_at: datetime = Field(sa_column=instant_column(nullable=False))
     updated_at: datetime = Field(sa_column=instant_column(nullable=False))

@@ -71,6 +71,7 @@ def update_campaign(
     if campaign.timezone not in campaign.lead_timezones:
         campaign.lead_timezones = [*campaign.lead_timezones, campaign.timezone]
     campaign.updated_at = now
+    campaign.version += 1
     session.flush()
     return campaign
 

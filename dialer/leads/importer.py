@@ -303,6 +303,7 @@ def import_leads(
     flush_batch()
     if zones != set(campaign.lead_timezones):
         campaign.lead_timezones = sorted(zones)
+        campaign.version += 1
     lead_import.status = ImportStatus.done
     lead_import.finished_at = now
     session.flush()

@@ -5,8 +5,8 @@ the retry due), one phone each. 1, 16 and 64 agents (threads, one agent row each
 claim the next lead as fast as they can, on SQLite and on a throw-away PostgreSQL
 cluster, through two paths measured alternately on the same database:
 
-- service: `dialer.agents.queue.claim_next` inside `Database.write()`, as the API
-  runs it;
+- service: `dialer.agents.queue.claim_next` inside `Database.work()`, the write
+  transaction every API request runs in;
 - raw: the same transaction shape in hand-written SQL on a DBAPI connection held
   by the thread (BEGIN IMMEDIATE on SQLite, FOR UPDATE SKIP LOCKED on PostgreSQL):
   pick the best candidate (retry tier, then new tier), check its phones against
@@ -15,7 +15,8 @@ cluster, through two paths measured alternately on the same database:
   engine instead, with a pool checkout per claim as the service does.
 
 Latency is from before the transaction to after its commit. After every claim the
-agent releases the lead (untimed, the same statements on both paths): the claim
+agent releases the lead (untimed, the same statements on both paths, each on its
+own connections): the claim
 row goes and the lead becomes 'scheduled' a day ahead, so it leaves the pool and a
 lead claimed twice in one measurement is a real duplicate. Leads are restored
 between measurements, so every measurement starts from the same queue.
@@ -411,11 +412,11 @@ def service_claimer(bench: Bench, agent_id: int) -> Claimer:
     for_update = not db.is_sqlite
 
     def claim() -> int | None:
-        with db.write() as session:
+        with db.work() as work:
             got = claim_next(
-                session, agent_id=agent_id, now=wall_now(), ttl=TTL, for_update=for_update
+                work, agent_id=agent_id, now=wall_now(), ttl=TTL, for_update=for_update
             )
-            return got.lead.id if got is not None else None
+            return got.lead_id if got is not None else None
 
     return claim
 
@@ -484,6 +485,25 @@ def make_raw_claimer(bench: Bench, raw: RawConnection, agent_id: int) -> tuple[C
     return raw_claimer(bench, sql, agent_id), sql
 
 
+def service_releaser(bench: Bench, agent_id: int) -> Callable[[int], None]:
+    """The release, on the service's own engine: each path releases on the
+    connections it claims on, so neither finds its page cache (SQLite) or its
+    prepared statements (PostgreSQL) spoiled by the other's connection."""
+    db = bench.db
+
+    def release(lead_id: int) -> None:
+        now = wall_now()
+        with db.work() as work:
+            work.raw.run("DELETE FROM claim WHERE agent_id = ?", (agent_id,))
+            work.raw.run(
+                "UPDATE lead SET status = 'scheduled', next_attempt_at = ?,"
+                " next_attempt_reason = 'retry_delay', updated_at = ? WHERE id = ?",
+                (work.raw.instant(now + RELEASE_FOR), work.raw.instant(now), lead_id),
+            )
+
+    return release
+
+
 def releaser(raw: RawConnection, agent_id: int) -> Callable[[int], None]:
     def release(lead_id: int) -> None:
         now = wall_now()
@@ -528,9 +548,10 @@ def run_phase(
             raw = RawConnection(bench)
             if path == "service":
                 claim = service_claimer(bench, agent_id)
+                release = service_releaser(bench, agent_id)
             else:
                 claim, core = make_raw_claimer(bench, raw, agent_id)
-            release = releaser(raw, agent_id)
+                release = releaser(raw, agent_id)
             out = records[k]
             clock = time.perf_counter
             barrier.wait()
@@ -595,7 +616,7 @@ def profile_service(bench: Bench, *, claims: int) -> dict[str, Any]:
     agent_id = bench.agent_ids[0]
     claim = service_claimer(bench, agent_id)
     raw = RawConnection(bench)
-    release = releaser(raw, agent_id)
+    release = service_releaser(bench, agent_id)
     statements: list[str] = []
     sql_time = [0.0]
 

@@ -54,9 +54,10 @@ def _runtime(db_url: str, *, leads: int, agents: int) -> tuple[Runtime, list[int
 
 
 def _claim(runtime: Runtime, agent_id: int) -> NextLead | None:
-    with runtime.write() as (session, now):
+    with runtime.db.work() as work:
+        now = runtime.now_in(work.session)
         return claim_next(
-            session, agent_id=agent_id, now=now, ttl=TTL, for_update=not runtime.db.is_sqlite
+            work, agent_id=agent_id, now=now, ttl=TTL, for_update=not runtime.db.is_sqlite
         )
 
 
@@ -78,7 +79,7 @@ def test_many_agents_at_once_never_share_a_lead(db_url: str) -> None:
         try:
             barrier.wait()
             result = _claim(runtime, agent_id)
-            got[agent_id] = result.lead.id if result else None
+            got[agent_id] = result.lead_id if result else None
         except BaseException as exc:
             errors.append(exc)
 
@@ -108,12 +109,12 @@ def test_claim_release_loops_never_hand_one_lead_to_two_agents(db_url: str) -> N
                 if result is None:
                     return
                 with lock:
-                    claimed.append(result.lead.id or 0)
+                    claimed.append(result.lead_id or 0)
                 # Release: the lead leaves the pool (as after a final disposition).
                 with runtime.write() as (session, _now):
                     session.execute(delete(Claim).where(Claim.agent_id == agent_id))  # type: ignore[arg-type]
                     session.execute(
-                        update(Lead).where(Lead.id == result.lead.id).values(status="converted")
+                        update(Lead).where(Lead.id == result.lead_id).values(status="converted")
                     )  # type: ignore[arg-type]
         except BaseException as exc:
             errors.append(exc)
@@ -128,14 +129,19 @@ def test_one_agent_asking_in_parallel_gets_one_claim(db_url: str) -> None:
     runtime, agents = _runtime(db_url, leads=10, agents=1)
     barrier = threading.Barrier(8)
     seen: list[Any] = []
+    errors: list[BaseException] = []
 
     def work() -> None:
-        barrier.wait()
-        result = _claim(runtime, agents[0])
-        seen.append(result.lead.id if result else None)
+        try:
+            barrier.wait()
+            result = _claim(runtime, agents[0])
+            seen.append(result.lead_id if result else None)
+        except BaseException as exc:
+            errors.append(exc)
 
     _run([threading.Thread(target=work) for _ in range(8)])
-    assert len(set(seen)) == 1 and seen[0] is not None
+    assert errors == []
+    assert len(seen) == 8 and len(set(seen)) == 1 and seen[0] is not None
     with runtime.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Claim)) == 1
     runtime.close()

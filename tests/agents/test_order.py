@@ -154,3 +154,24 @@ def test_ordered_leaves_the_input_alone() -> None:
     candidates = [new(2), new(1)]
     assert [c.lead_id for c in ordered(candidates)] == [1, 2]
     assert [c.lead_id for c in candidates] == [2, 1]
+
+
+# --- the queue's memo of calling hours -------------------------------------------
+
+
+def test_rules_memo_follows_the_calling_hours_across_changes() -> None:
+    from dialer.agents.queue import CampaignRules
+    from dialer.campaign.hours import CallingHours
+
+    hours = CallingHours.from_spec(
+        rules=[{"days": "mon-fri", "start": "09:00", "end": "20:00"}],
+        timezone="Asia/Tokyo",
+        holiday_region="JP",
+    )
+    rules = CampaignRules(
+        campaign_id=1, hours_by_zone={"Asia/Tokyo": hours}, max_attempts_per_day=3
+    )
+    start = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)  # Tue 08:00 Tokyo
+    for minutes in range(0, 3 * 24 * 60, 7):
+        at = start + timedelta(minutes=minutes)
+        assert rules.is_open("Asia/Tokyo", at=at) is hours.is_open(at=at), at

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 08:08:59.852442
+Create Date: 2026-11-24 08:44:07.560294
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
             nullable=False,
         ),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", dialer.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", dialer.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
