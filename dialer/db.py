@@ -73,6 +73,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
             # The most recently used connection has the warmest page cache.
             pool_use_lifo=True,
             json_serializer=_json_dumps,
