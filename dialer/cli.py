@@ -73,7 +73,13 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
     if settings.clock == ClockMode.simulated and settings.clock_start is None:
         settings = settings.model_copy(update={"clock_start": demo_clock_start(wall_now())})
-    seed_demo(settings, campaigns_dir=Path(args.campaigns), leads=args.leads, out=Path(args.out))
+    seed_demo(
+        settings,
+        campaigns_dir=Path(args.campaigns),
+        leads=args.leads,
+        out=Path(args.out),
+        base_url=f"http://{args.host}:{args.port}",
+    )
     if args.serve:
         return _serve(args, settings)
     return 0

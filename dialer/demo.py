@@ -60,7 +60,9 @@ def demo_lead_csv(*, count: int, seed: int = 7) -> str:
     return out.getvalue()
 
 
-def seed_demo(settings: Settings, *, campaigns_dir: Path, leads: int, out: Path) -> None:
+def seed_demo(
+    settings: Settings, *, campaigns_dir: Path, leads: int, out: Path, base_url: str
+) -> None:
     runtime = Runtime(settings)
     runtime.start()
     try:
@@ -121,8 +123,9 @@ def seed_demo(settings: Settings, *, campaigns_dir: Path, leads: int, out: Path)
         for name, agent_id, token in tokens:
             print(f"  agent {agent_id} {name}: {token}")
         print(
-            "\nTry:  curl -s -X POST -H 'Authorization: Bearer <agent token>' http://127.0.0.1:8000/api/agents/<id>/next"
+            "\nTry:  curl -s -X POST -H 'Authorization: Bearer <agent token>' "
+            f"{base_url}/api/agents/<id>/next"
         )
-        print("API docs: http://127.0.0.1:8000/docs\n")
+        print(f"API docs: {base_url}/docs\n")
     finally:
         runtime.close()

@@ -76,7 +76,7 @@ class Ticker:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.leading = False
+        self.leading: bool | None = None  # unknown until the first tick says
         self._lock = threading.Lock()
 
     def tick(self) -> None:
@@ -127,6 +127,9 @@ def start_background(runtime: Runtime) -> tuple[BackgroundScheduler, Ticker]:
 
 def main(settings: Settings | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # One line per tick per second is noise; failures still log as errors.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     runtime = Runtime(settings or get_settings())
     runtime.start()
     ticker = Ticker(runtime)
