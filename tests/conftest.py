@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,6 +27,36 @@ from dialer.testing.postgres import PostgresCluster, find_pg_bin_dir
 MANAGER_TOKEN = "manager-token-for-tests"
 # Tuesday 1 December 2026, 10:00 in Tokyo: an ordinary working morning.
 CLOCK_START = "2026-12-01T10:00:00+09:00"
+
+JST = ZoneInfo("Asia/Tokyo")
+
+
+def jst(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=JST)
+
+
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+def expect_error(r: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    """Every error is JSON with a string `detail` (a sentence) and a string `code`."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json"), r.headers
+    body = r.json()
+    assert isinstance(body, dict), body
+    assert isinstance(body.get("detail"), str) and body["detail"].strip(), body
+    assert isinstance(body.get("code"), str) and re.fullmatch(r"[a-z][a-z0-9_]*", body["code"]), (
+        body
+    )
+    if code is not None:
+        assert body["code"] == code, body
+    return dict(body)
+
 
 _ENGINES = [
     e.strip()

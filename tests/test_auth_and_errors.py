@@ -7,25 +7,10 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Api, make_settings
+from conftest import Api, expect_error, make_settings
 from fastapi.testclient import TestClient
 
 from dialer.app import create_app
-
-
-def _error(r: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    """Every error is JSON with a string `detail` (a sentence) and a string `code`."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json"), r.headers
-    body = r.json()
-    assert isinstance(body, dict), body
-    assert isinstance(body.get("detail"), str) and body["detail"].strip(), body
-    assert isinstance(body.get("code"), str) and re.fullmatch(r"[a-z][a-z0-9_]*", body["code"]), (
-        body
-    )
-    if code is not None:
-        assert body["code"] == code, body
-    return dict(body)
 
 
 def _check_all(cases: list[tuple[str, Any, int, str | None]]) -> None:
@@ -33,7 +18,7 @@ def _check_all(cases: list[tuple[str, Any, int, str | None]]) -> None:
     problems = []
     for label, response, status, code in cases:
         try:
-            _error(response, status, code)
+            expect_error(response, status, code)
         except AssertionError as exc:
             problems.append(f"{label}: {exc}".splitlines()[0])
     assert not problems, "\n".join(problems)
@@ -94,11 +79,11 @@ def test_missing_malformed_and_unknown_tokens_are_401(api: Api) -> None:
 def test_rejected_token_writes_nothing(api: Api) -> None:
     for headers in ({}, {"Authorization": "Bearer nope"}):
         r = api.client.post("/api/campaigns", json={"name": "Sneaky"}, headers=headers)
-        _error(r, 401)
+        expect_error(r, 401)
         r = api.client.post("/api/dnc", json={"phone": "090-1234-5678"}, headers=headers)
-        _error(r, 401)
+        expect_error(r, 401)
         r = api.client.post("/api/admin/clock", json={"advance_seconds": 600}, headers=headers)
-        _error(r, 401)
+        expect_error(r, 401)
     assert _campaigns(api) == []
     assert api.get("/api/dnc").json()["items"] == []
     assert api.get("/api/admin/clock").json()["now"] == "2026-12-01T01:00:00+00:00"
@@ -110,14 +95,14 @@ def test_rejected_token_writes_nothing(api: Api) -> None:
 def test_authentication_comes_before_body_validation(api: Api, headers: dict[str, str]) -> None:
     """An anonymous caller learns nothing about the request schema: 401, not 422."""
     r = api.client.post("/api/campaigns", json={"cps": 0}, headers=headers)
-    _error(r, 401)
+    expect_error(r, 401)
     r = api.client.post("/api/dnc", json={}, headers=headers)
-    _error(r, 401)
+    expect_error(r, 401)
 
 
 def test_role_check_comes_before_body_validation(api: Api, world: dict[str, Any]) -> None:
     r = api.post("/api/campaigns", token=world["agent"]["token"], json={"cps": 0})
-    _error(r, 403)
+    expect_error(r, 403)
 
 
 # --- no token needed -------------------------------------------------------------
@@ -189,7 +174,7 @@ def test_agent_token_on_manager_endpoints_is_403_and_changes_nothing(
         r = api.client.request(
             method, path, json=body, headers={"Authorization": f"Bearer {token}"}
         )
-        _error(r, 403)
+        expect_error(r, 403)
     assert [c["name"] for c in _campaigns(api)] == ["Kanto"]
     assert _campaigns(api)[0]["status"] == "active"
     assert [a["name"] for a in api.get("/api/agents").json()["items"]] == ["Sato", "Suzuki"]
@@ -201,22 +186,22 @@ def test_agent_token_on_manager_endpoints_is_403_and_changes_nothing(
 def test_agent_may_not_act_for_another_agent(api: Api, world: dict[str, Any]) -> None:
     token = world["agent"]["token"]
     other = world["other"]["id"]
-    _error(api.post(f"/api/agents/{other}/next", token=token), 403)
-    _error(api.put(f"/api/agents/{other}/state", token=token, json={"state": "paused"}), 403)
-    _error(api.get(f"/api/agents/{other}", token=token), 403)
+    expect_error(api.post(f"/api/agents/{other}/next", token=token), 403)
+    expect_error(api.put(f"/api/agents/{other}/state", token=token, json={"state": "paused"}), 403)
+    expect_error(api.get(f"/api/agents/{other}", token=token), 403)
     assert api.get(f"/api/agents/{other}").json()["state"] == "available"
     # Nor read a lead it does not hold.
-    _error(api.get(f"/api/leads/{world['leads'][0]}", token=token), 403)
+    expect_error(api.get(f"/api/leads/{world['leads'][0]}", token=token), 403)
     got = api.next(world["agent"])
     assert got.status_code == 200, got.text
     held = got.json()["lead"]["id"]
     assert api.get(f"/api/leads/{held}", token=token).status_code == 200
-    _error(api.get(f"/api/leads/{held}", token=world["other"]["token"]), 403)
+    expect_error(api.get(f"/api/leads/{held}", token=world["other"]["token"]), 403)
     # The other agent may not dial it either.
     other_lead = next(i for i in world["leads"] if i != held)
     r = api.post(f"/api/leads/{held}/calls", token=world["other"]["token"], json={})
     assert r.status_code in (403, 409), r.text
-    _error(r, r.status_code)
+    expect_error(r, r.status_code)
     assert api.get(f"/api/leads/{held}").json()["calls"] == []
     assert api.get(f"/api/leads/{other_lead}").json()["status"] == "new"
 
@@ -261,11 +246,11 @@ def test_unknown_ids_are_404(api: Api) -> None:
 def test_ids_beyond_64_bits_are_4xx_not_500(api: Api, path: str) -> None:
     r = api.get(path)
     assert r.status_code in (404, 422), r.text
-    _error(r, r.status_code)
+    expect_error(r, r.status_code)
 
 
 def test_wrong_method_is_405_with_error_body(api: Api) -> None:
-    _error(api.delete("/api/campaigns"), 405)
+    expect_error(api.delete("/api/campaigns"), 405)
 
 
 # --- 422 -------------------------------------------------------------------------
@@ -295,7 +280,7 @@ def test_invalid_campaigns_are_422_naming_the_field_and_create_nothing(api: Api)
     for fields, field in INVALID_CAMPAIGNS:
         r = api.post("/api/campaigns", json={"name": "Bad", **fields})
         try:
-            out = _error(r, 422)
+            out = expect_error(r, 422)
             assert field in out["detail"], out
         except AssertionError as exc:
             problems.append(f"{fields}: {exc}".splitlines()[0])
@@ -304,7 +289,7 @@ def test_invalid_campaigns_are_422_naming_the_field_and_create_nothing(api: Api)
 
 
 def test_missing_name_is_422(api: Api) -> None:
-    out = _error(api.post("/api/campaigns", json={"cps": 2}), 422)
+    out = expect_error(api.post("/api/campaigns", json={"cps": 2}), 422)
     assert "name" in out["detail"]
     assert _campaigns(api) == []
 
@@ -314,9 +299,9 @@ def test_invalid_patch_changes_nothing(api: Api) -> None:
     cid = campaign["id"]
     before = api.get(f"/api/campaigns/{cid}").json()
     r = api.patch(f"/api/campaigns/{cid}", json={"status": "paused", "timezone": "Mars/Base"})
-    assert "timezone" in _error(r, 422)["detail"]
+    assert "timezone" in expect_error(r, 422)["detail"]
     r = api.patch(f"/api/campaigns/{cid}", json={"status": "paused", "unknown": 1})
-    assert "unknown" in _error(r, 422)["detail"]
+    assert "unknown" in expect_error(r, 422)["detail"]
     assert api.get(f"/api/campaigns/{cid}").json() == before
 
 
@@ -339,7 +324,7 @@ def test_malformed_body_is_4xx_not_500(api: Api, content: bytes, content_type: s
         headers={**api.manager, "Content-Type": content_type},
     )
     assert 400 <= r.status_code < 500, r.text
-    _error(r, r.status_code)
+    expect_error(r, r.status_code)
     assert _campaigns(api) == []
 
 
@@ -349,7 +334,7 @@ def test_malformed_json_error_does_not_name_a_character_offset_as_field(api: Api
         content=b'{"name": ',
         headers={**api.manager, "Content-Type": "application/json"},
     )
-    out = _error(r, r.status_code)
+    out = expect_error(r, r.status_code)
     assert not re.match(r"^\d+:", out["detail"]), out
     assert not str(out.get("field", "body")).isdigit(), out
 
@@ -366,14 +351,14 @@ def test_nul_character_in_a_string_field_is_not_a_server_error(
     r = api.post("/api/campaigns", json=fields)
     assert r.status_code in (201, 422), r.text
     if r.status_code == 422:
-        _error(r, 422)
+        expect_error(r, 422)
         assert _campaigns(api) == []
     else:
         assert {k: r.json()[k] for k in fields} == fields
 
 
 def test_non_integer_id_is_422_naming_it(api: Api) -> None:
-    out = _error(api.get("/api/campaigns/abc"), 422)
+    out = expect_error(api.get("/api/campaigns/abc"), 422)
     assert "campaign_id" in out["detail"]
 
 
@@ -440,8 +425,8 @@ def test_clock_endpoints_are_404_with_the_system_clock(db_url: str) -> None:
     settings = make_settings(db_url, DIALER_CLOCK="system")
     with TestClient(create_app(settings)) as client:
         api = Api(client)
-        _error(api.get("/api/admin/clock"), 404)
-        _error(api.post("/api/admin/clock", json={"advance_seconds": 600}), 404)
+        expect_error(api.get("/api/admin/clock"), 404)
+        expect_error(api.post("/api/admin/clock", json={"advance_seconds": 600}), 404)
         # The rest of the API is there.
         assert api.get("/api/campaigns").status_code == 200
         assert client.get("/healthz").json() == {"status": "ok", "db": "ok"}

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import jst, utc
 
 from dialer.calls.retry import RetryDecision, RetryKind, decide_next, ladder_delay
 from dialer.campaign.hours import CallingHours
 from dialer.campaign.schemas import RetryPolicy
 from dialer.leads.models import NextAttemptReason
-
-JST = ZoneInfo("Asia/Tokyo")
 
 DEFAULT_RULES = [
     {"days": "mon-fri", "start": "09:00", "end": "20:00"},
@@ -39,18 +37,6 @@ LADDERS = RetryPolicy(
     max_attempts=50,
     max_attempts_per_day=50,
 )
-
-
-def jst(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, tzinfo=JST)
-
-
-def utc(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

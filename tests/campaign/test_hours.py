@@ -3,14 +3,14 @@ holidays and daylight saving, judged on exact UTC instants."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import jst, utc
 
 from dialer.campaign.hours import CallingHours, HoursSpecError, parse_days, parse_time
 
-JST = ZoneInfo("Asia/Tokyo")
 NY = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
 
@@ -19,18 +19,6 @@ DEFAULT_RULES = [
     {"days": "mon-fri", "start": "09:00", "end": "20:00"},
     {"days": "sat", "start": "10:00", "end": "18:00"},
 ]
-
-
-def jst(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, tzinfo=JST)
-
-
-def utc(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def hours(

@@ -5,19 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Api
+from conftest import Api, expect_error
 
 ENTRY_KEYS = {"id", "phone", "reason", "source", "created_at"}
-
-
-def _error(r: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert isinstance(body["code"], str) and body["code"]
-    if code is not None:
-        assert body["code"] == code, body
-    return dict(body)
 
 
 def _dnc_items(api: Api, phone: str | None = None) -> list[dict[str, Any]]:
@@ -73,7 +63,7 @@ def test_delete_then_404(api: Api) -> None:
     assert r.status_code == 204, r.text
     assert r.content == b""
     assert _dnc_items(api, "090-1234-5678") == []
-    _error(api.delete("/api/dnc/090-1234-5678"), 404)
+    expect_error(api.delete("/api/dnc/090-1234-5678"), 404)
     # Only that entry went; E.164 in the path works too.
     assert [i["phone"] for i in _dnc_items(api)] == ["+81312345678"]
     assert api.delete("/api/dnc/+81312345678").status_code == 204
@@ -84,7 +74,7 @@ def test_delete_then_404(api: Api) -> None:
 
 @pytest.mark.parametrize("phone", ["03-12", "abc", "12345678901234567890", "+1 555"])
 def test_invalid_phone_names_the_field_and_writes_nothing(api: Api, phone: str) -> None:
-    body = _error(api.post("/api/dnc", json={"phone": phone, "reason": "r"}), 400)
+    body = expect_error(api.post("/api/dnc", json={"phone": phone, "reason": "r"}), 400)
     assert body["field"] == "phone"
     assert _dnc_items(api) == []
 
@@ -95,14 +85,16 @@ def test_invalid_phone_names_the_field_and_writes_nothing(api: Api, phone: str) 
     ids=["empty", "blank", "null", "number", "no-phone"],
 )
 def test_malformed_body_is_422_naming_phone(api: Api, payload: dict[str, Any]) -> None:
-    body = _error(api.post("/api/dnc", json=payload), 422)
+    body = expect_error(api.post("/api/dnc", json=payload), 422)
     assert body["detail"].startswith("phone")
     assert _dnc_items(api) == []
 
 
 def test_unknown_field_and_overlong_reason_are_422(api: Api) -> None:
-    _error(api.post("/api/dnc", json={"phone": "090-1234-5678", "why": "x"}), 422)
-    body = _error(api.post("/api/dnc", json={"phone": "090-1234-5678", "reason": "x" * 201}), 422)
+    expect_error(api.post("/api/dnc", json={"phone": "090-1234-5678", "why": "x"}), 422)
+    body = expect_error(
+        api.post("/api/dnc", json={"phone": "090-1234-5678", "reason": "x" * 201}), 422
+    )
     assert body["detail"].startswith("reason")
     assert _dnc_items(api) == []
 
@@ -111,7 +103,7 @@ def test_nul_in_reason_is_not_a_server_error(api: Api) -> None:
     r = api.post("/api/dnc", json={"phone": "090-1234-5678", "reason": "no\u0000more"})
     assert r.status_code in (201, 422), r.text
     if r.status_code == 422:
-        _error(r, 422)
+        expect_error(r, 422)
         assert _dnc_items(api) == []
     else:
         assert r.json()["reason"] == "no\u0000more"
@@ -120,10 +112,10 @@ def test_nul_in_reason_is_not_a_server_error(api: Api) -> None:
 def test_invalid_phone_in_lookup_and_delete_is_4xx(api: Api) -> None:
     r = api.get("/api/dnc", params={"phone": "03-12"})
     assert 400 <= r.status_code < 500, r.text
-    _error(r, r.status_code)
+    expect_error(r, r.status_code)
     r = api.delete("/api/dnc/03-12")
     assert 400 <= r.status_code < 500, r.text
-    _error(r, r.status_code)
+    expect_error(r, r.status_code)
 
 
 @pytest.fixture
@@ -195,7 +187,7 @@ def test_lead_with_another_callable_phone_stays_callable(api: Api, floor: dict[s
         token=floor["agent"]["token"],
         json={"phone": "090-9999-8888"},
     )
-    _error(refused, 409, "dnc")
+    expect_error(refused, 409, "dnc")
     assert api.next(floor["agent"]).json()["lead"]["id"] == floor["two"]
     # By default the call goes to the phone that is not listed.
     call = api.post(f"/api/leads/{floor['two']}/calls", token=floor["agent"]["token"], json={})
@@ -211,7 +203,7 @@ def test_listing_a_claimed_leads_phone_blocks_the_dial(api: Api, floor: dict[str
     assert got["lead"]["id"] == floor["one"]
     api.post("/api/dnc", json={"phone": "090-1234-5678", "reason": "asked"})
     r = api.post(f"/api/leads/{floor['one']}/calls", token=floor["agent"]["token"], json={})
-    _error(r, 409, "dnc")
+    expect_error(r, 409, "dnc")
     assert api.get(f"/api/leads/{floor['one']}").json()["calls"] == []
 
 
@@ -227,11 +219,11 @@ def test_dnc_holds_for_every_campaign(api: Api, floor: dict[str, Any]) -> None:
 
 def test_agents_get_403_and_write_nothing(api: Api, floor: dict[str, Any]) -> None:
     token = floor["agent"]["token"]
-    _error(api.post("/api/dnc", token=token, json={"phone": "090-1234-5678"}), 403)
+    expect_error(api.post("/api/dnc", token=token, json={"phone": "090-1234-5678"}), 403)
     assert _dnc_items(api) == []
     assert api.get(f"/api/leads/{floor['one']}").json()["status"] == "new"
-    _error(api.get("/api/dnc", token=token), 403)
-    _error(api.get("/api/dnc", token=token, params={"phone": "090-1234-5678"}), 403)
+    expect_error(api.get("/api/dnc", token=token), 403)
+    expect_error(api.get("/api/dnc", token=token, params={"phone": "090-1234-5678"}), 403)
     api.post("/api/dnc", json={"phone": "03-1234-5678"})
-    _error(api.delete("/api/dnc/03-1234-5678", token=token), 403)
+    expect_error(api.delete("/api/dnc/03-1234-5678", token=token), 403)
     assert [i["phone"] for i in _dnc_items(api)] == ["+81312345678"]

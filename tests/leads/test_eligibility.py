@@ -5,14 +5,12 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import JST, jst
 
 from dialer.campaign.hours import CallingHours
 from dialer.leads.eligibility import Block, LeadFacts, blocks, next_callable_at
-
-JST = ZoneInfo("Asia/Tokyo")
 
 HOURS = CallingHours.from_spec(
     rules=[
@@ -27,12 +25,6 @@ NOW = datetime(2026, 12, 1, 10, 0, tzinfo=JST)  # Tuesday morning, open
 WED_09 = datetime(2026, 12, 2, 9, 0, tzinfo=JST)  # next morning's opening
 PHONE_A = "+819012345678"
 PHONE_B = "+81312345678"
-
-
-def jst(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, tzinfo=JST)
 
 
 def later(minutes: int) -> datetime:

@@ -8,7 +8,7 @@ import io
 from typing import Any
 
 import pytest
-from conftest import MANAGER_TOKEN, Api
+from conftest import MANAGER_TOKEN, Api, expect_error
 
 # Row numbers count data rows from 1 (the header is row 0).
 MIXED = (
@@ -21,16 +21,6 @@ MIXED = (
     "03-12,無効 四郎,,\n"  # 6 invalid phone
     ",空 五郎,,\n"  # 7 invalid: empty phone
 )
-
-
-def _error(r: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert isinstance(body["code"], str) and body["code"]
-    if code is not None:
-        assert body["code"] == code, body
-    return dict(body)
 
 
 def _upload(api: Api, campaign_id: int, data: bytes, **kw: Any) -> Any:
@@ -361,35 +351,35 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\
 def test_refused_files_write_nothing(api: Api, data: bytes, status: int, code: str | None) -> None:
     campaign = api.campaign()
     r = _upload(api, campaign["id"], data)
-    _error(r, status, code)
+    expect_error(r, status, code)
     assert _leads(api, campaign["id"]) == []
     # No import row is visible either (the database is fresh: it would be 1).
-    _error(api.get("/api/imports/1"), 404)
+    expect_error(api.get("/api/imports/1"), 404)
     ok = api.import_csv(campaign["id"], "phone\n03-1111-2222\n")
     assert ok.status_code == 201, ok.text
     for earlier in range(1, ok.json()["id"]):
-        _error(api.get(f"/api/imports/{earlier}"), 404)
+        expect_error(api.get(f"/api/imports/{earlier}"), 404)
 
 
 def test_unknown_campaign_and_import_are_404(api: Api) -> None:
     r = api.import_csv(999, "phone\n03-1111-2222\n")
-    _error(r, 404)
-    _error(api.get("/api/imports/999"), 404)
-    _error(api.get("/api/imports/999/errors.csv"), 404)
+    expect_error(r, 404)
+    expect_error(api.get("/api/imports/999"), 404)
+    expect_error(api.get("/api/imports/999/errors.csv"), 404)
 
 
 def test_agents_may_not_import_or_read_imports(api: Api) -> None:
     campaign = api.campaign()
     agent = api.agent([campaign["id"]])
     r = _upload(api, campaign["id"], b"phone\n03-1111-2222\n", token=agent["token"])
-    _error(r, 403)
+    expect_error(r, 403)
     assert _leads(api, campaign["id"]) == []
     ok = api.import_csv(campaign["id"], "phone\n03-1111-2222\n")
     assert ok.status_code == 201, ok.text
     import_id = ok.json()["id"]
-    _error(api.get(f"/api/imports/{import_id}", token=agent["token"]), 403)
-    _error(api.get(f"/api/imports/{import_id}/errors.csv", token=agent["token"]), 403)
-    _error(api.get(f"/api/campaigns/{campaign['id']}/leads", token=agent["token"]), 403)
+    expect_error(api.get(f"/api/imports/{import_id}", token=agent["token"]), 403)
+    expect_error(api.get(f"/api/imports/{import_id}/errors.csv", token=agent["token"]), 403)
+    expect_error(api.get(f"/api/campaigns/{campaign['id']}/leads", token=agent["token"]), 403)
     # The manager's token still works (sanity check of the helper's default).
     assert api.get(f"/api/imports/{import_id}", token=MANAGER_TOKEN).status_code == 200
 
@@ -400,6 +390,6 @@ def test_missing_file_field_is_rejected(api: Api) -> None:
         f"/api/campaigns/{campaign['id']}/imports",
         files={"upload": ("leads.csv", b"phone\n03-1111-2222\n", "text/csv")},
     )
-    body = _error(r, 422)
+    body = expect_error(r, 422)
     assert "file" in body["detail"]
     assert _leads(api, campaign["id"]) == []
