@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dialer import __version__
@@ -107,6 +107,20 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         detail = exc.detail if isinstance(exc.detail, str) else code
         return JSONResponse(
             {"detail": detail, "code": code}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _concurrent_change(_request: Request, exc: IntegrityError) -> JSONResponse:
+        # The constraints are the last line against races (a phone imported twice at
+        # once, a lead claimed twice): the loser's whole transaction was rolled back.
+        log.warning("constraint refused a write: %s", exc.orig)
+        return JSONResponse(
+            {
+                "detail": "a concurrent change conflicted with this request; nothing was "
+                "written, retry it",
+                "code": "concurrent_change",
+            },
+            status_code=409,
         )
 
     @app.exception_handler(OperationalError)

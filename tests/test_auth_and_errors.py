@@ -435,3 +435,18 @@ def test_clock_endpoints_are_404_with_the_system_clock(db_url: str) -> None:
 @pytest.mark.skip(reason="DIALER_TELEPHONY=twilio is not implemented in this version")
 def test_sim_outcomes_are_404_with_twilio_telephony() -> None:
     """POST /api/admin/sim/outcomes → 404 when DIALER_TELEPHONY=twilio."""
+
+
+def test_a_constraint_refusing_a_racing_write_is_409_not_500(api: Api) -> None:
+    """The unique keys are the last guard against races (two imports of one phone,
+    two claims of one lead): whatever write they refuse answers 409, never 500.
+    A throw-away route raises the refusal, since a real race cannot be timed here."""
+    from sqlalchemy.exc import IntegrityError
+
+    app = api.client.app
+
+    @app.get("/api/_test/integrity")  # type: ignore[attr-defined,untyped-decorator]
+    def _raise() -> None:
+        raise IntegrityError("INSERT INTO phone ...", {}, Exception("duplicate key"))
+
+    expect_error(api.get("/api/_test/integrity"), 409, "concurrent_change")
