@@ -42,11 +42,16 @@ class Settings(BaseSettings):
         default=1.0, gt=0, alias="DIALER_SCHEDULER_INTERVAL_SECONDS"
     )
     auto_upgrade: bool | None = Field(default=None, alias="DIALER_AUTO_UPGRADE")
+    max_upload_mb: float = Field(default=200, gt=0, alias="DIALER_MAX_UPLOAD_MB")
 
     @field_validator("default_region")
     @classmethod
     def _upper_region(cls, value: str) -> str:
         return value.upper()
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from dialer.dnc import service
+from dialer.dnc import importer, service
 from dialer.dnc.models import DncEntry
+from dialer.errors import TooLarge
 from dialer.web import ManagerCtxDep, next_cursor, parse_cursor
 from dialer.wire import Input, Instant
 
@@ -30,6 +31,24 @@ class DncOut(BaseModel):
 class DncList(BaseModel):
     items: list[DncOut]
     next_cursor: str | None
+
+
+class DncImportError(BaseModel):
+    row: int
+    field: str
+    reason: str
+
+
+class DncImportOut(BaseModel):
+    rows: int
+    added: int
+    already_listed: int
+    invalid: int
+    errors: list[DncImportError]
+
+
+# A do-not-call file is a list of phones: far smaller than a lead list may be.
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
 
 def _out(entry: DncEntry) -> dict[str, Any]:
@@ -57,6 +76,29 @@ def add(body: DncIn, ctx: ManagerCtxDep) -> Any:
         if not created:
             return JSONResponse(DncOut.model_validate(_out(entry)).model_dump(mode="json"))
         return _out(entry)
+
+
+@router.post("/imports", status_code=201, response_model=DncImportOut)
+def import_entries(ctx: ManagerCtxDep, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+    data = file.file.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise TooLarge(f"the file is larger than {MAX_IMPORT_BYTES} bytes", field="file")
+    with ctx.tx() as tx:
+        report = importer.import_dnc(
+            tx.session,
+            data=data,
+            region=tx.runtime.settings.default_region,
+            actor=f"manager:{tx.principal.id}",
+            now=tx.now,
+            filename=file.filename,
+        )
+        return {
+            "rows": report.rows,
+            "added": report.added,
+            "already_listed": report.already_listed,
+            "invalid": report.invalid,
+            "errors": [{"row": e.row, "field": e.field, "reason": e.reason} for e in report.errors],
+        }
 
 
 @router.get("", response_model=DncList)

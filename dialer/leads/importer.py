@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from dialer.leads.models import (
     Phone,
     RowErrorKind,
 )
-from dialer.leads.phones import PhoneError, normalize_phone
+from dialer.leads.phones import PhoneError, phones_in_cell
 
 # Canonical columns and the header spellings managers' exports use for them.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -114,13 +115,44 @@ def sniff_delimiter(text: str) -> str:
         return ","
 
 
-def map_header(header: list[str]) -> dict[int, str]:
-    """Column index → canonical name; unknown columns keep their own header (extra)."""
+def map_header(header: list[str], *, overrides: dict[str, str] | None = None) -> dict[int, str]:
+    """Column index → canonical name; unknown columns keep their own header (extra).
+    `overrides` (header as written → canonical column) wins over the aliases, for
+    exports whose headers no alias list can guess ('TEL(日中)')."""
+    given = {
+        unicodedata.normalize("NFKC", k).strip().lower(): v for k, v in (overrides or {}).items()
+    }
     mapping: dict[int, str] = {}
     for index, title in enumerate(header):
         key = unicodedata.normalize("NFKC", title).strip().lower()
-        mapping[index] = _ALIAS_TO_COLUMN.get(key, title.strip())
+        mapping[index] = given.get(key) or _ALIAS_TO_COLUMN.get(key, title.strip())
     return mapping
+
+
+def parse_mapping(text: str | None) -> dict[str, str] | None:
+    """The `mapping` form field: a JSON object of header → column, checked whole."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"mapping is not JSON: {exc}", code="bad_mapping", field="mapping") from exc
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise BadInput(
+            'mapping must be an object of header → column, e.g. {"TEL(日中)": "phone"}',
+            code="bad_mapping",
+            field="mapping",
+        )
+    unknown = sorted(v for v in value.values() if v not in COLUMN_ALIASES)
+    if unknown:
+        raise BadInput(
+            f"mapping names unknown columns {unknown}; known: {sorted(COLUMN_ALIASES)}",
+            code="bad_mapping",
+            field="mapping",
+        )
+    return dict(value)
 
 
 @dataclass
@@ -131,7 +163,9 @@ class _Row:
     extra: dict[str, str]
 
 
-def _rows(text: str, delimiter: str) -> tuple[dict[int, str], Iterator[_Row]]:
+def _rows(
+    text: str, delimiter: str, *, overrides: dict[str, str] | None
+) -> tuple[dict[int, str], Iterator[_Row]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
@@ -139,7 +173,7 @@ def _rows(text: str, delimiter: str) -> tuple[dict[int, str], Iterator[_Row]]:
         raise BadInput("the file is empty", code="empty_file", field="file") from None
     except csv.Error as exc:
         raise BadInput(f"not CSV: {exc}", code="not_csv", field="file") from exc
-    mapping = map_header(header)
+    mapping = map_header(header, overrides=overrides)
     if "phone" not in mapping.values():
         raise BadInput(
             f"no phone column: the header row has {header!r}; name one 'phone' or '電話番号'",
@@ -190,11 +224,10 @@ def _validate(row: _Row, *, campaign: Campaign) -> _Candidate:
                 raise _RowInvalid("phone", "phone is empty")
             continue
         try:
-            number = normalize_phone(value, region=campaign.default_region)
+            numbers = phones_in_cell(value, region=campaign.default_region)
         except PhoneError as exc:
             raise _RowInvalid(column, str(exc)) from exc
-        if number not in phones:
-            phones.append(number)
+        phones.extend(n for n in numbers if n not in phones)
     timezone = row.values.get("timezone") or campaign.timezone
     try:
         ZoneInfo(timezone)
@@ -250,10 +283,11 @@ def import_leads(
     filename: str | None,
     actor: str,
     now: datetime,
+    mapping: dict[str, str] | None = None,
 ) -> ImportReport:
     text, encoding = decode(data)
     delimiter = sniff_delimiter(text)
-    _mapping, rows = _rows(text, delimiter)
+    _mapping, rows = _rows(text, delimiter, overrides=mapping)
     assert campaign.id is not None
     lead_import = LeadImport(
         campaign_id=campaign.id,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
 from dialer.campaign.service import get_campaign
@@ -14,18 +14,24 @@ from dialer.web import CtxDep, Id, ManagerCtxDep, next_cursor, parse_cursor
 
 router = APIRouter(tags=["leads"])
 
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
-
 
 @router.post("/api/campaigns/{campaign_id}/imports", status_code=201, response_model=ImportOut)
 def import_leads(
-    campaign_id: Id, ctx: ManagerCtxDep, file: Annotated[UploadFile, File()]
+    campaign_id: Id,
+    ctx: ManagerCtxDep,
+    file: Annotated[UploadFile, File()],
+    mapping: Annotated[
+        str | None,
+        Form(description='JSON object of header → column, e.g. {"TEL(日中)": "phone"}'),
+    ] = None,
 ) -> dict[str, Any]:
-    data = file.file.read(MAX_UPLOAD_BYTES + 1)
+    limit = ctx.runtime.settings.max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"the file is larger than the upload limit of {limit} bytes", field="file")
+    overrides = importer.parse_mapping(mapping)
     with ctx.tx() as tx:
         campaign = get_campaign(tx.session, campaign_id=campaign_id)
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise TooLarge(f"the file is larger than {MAX_UPLOAD_BYTES} bytes", field="file")
         report = importer.import_leads(
             tx.session,
             campaign=campaign,
@@ -33,6 +39,7 @@ def import_leads(
             filename=file.filename,
             actor=f"manager:{tx.principal.id}",
             now=tx.now,
+            mapping=overrides,
         )
         return importer.import_out(report)
 
