@@ -47,10 +47,6 @@ class DncImportOut(BaseModel):
     errors: list[DncImportError]
 
 
-# A do-not-call file is a list of phones: far smaller than a lead list may be.
-MAX_IMPORT_BYTES = 50 * 1024 * 1024
-
-
 def _out(entry: DncEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
@@ -80,9 +76,10 @@ def add(body: DncIn, ctx: ManagerCtxDep) -> Any:
 
 @router.post("/imports", status_code=201, response_model=DncImportOut)
 def import_entries(ctx: ManagerCtxDep, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
-    data = file.file.read(MAX_IMPORT_BYTES + 1)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise TooLarge(f"the file is larger than {MAX_IMPORT_BYTES} bytes", field="file")
+    limit = ctx.runtime.settings.max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"the file is larger than the upload limit of {limit} bytes", field="file")
     with ctx.tx() as tx:
         report = importer.import_dnc(
             tx.session,
