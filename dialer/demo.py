@@ -16,7 +16,7 @@ from sqlmodel import col
 from dialer.agents.models import Agent, Role
 from dialer.agents.service import create_agent, rotate_token, set_campaigns
 from dialer.campaign.service import apply_campaign_files, campaign_files
-from dialer.leads.importer import import_leads
+from dialer.leads.importer import get_import, start_import
 from dialer.leads.models import Lead
 from dialer.runtime import Runtime
 from dialer.settings import Settings
@@ -93,19 +93,26 @@ def seed_demo(
             has_leads = session.scalar(
                 select(func.count()).select_from(Lead).where(col(Lead.campaign_id) == primary.id)
             )
-            report = None
-            if not has_leads:
-                out.mkdir(parents=True, exist_ok=True)
-                path = out / "kanto-leads.csv"
-                path.write_text(demo_lead_csv(count=leads), encoding="utf-8")
-                report = import_leads(
-                    session,
-                    campaign=primary,
-                    data=path.read_bytes(),
-                    filename=path.name,
-                    actor="demo",
-                    now=now,
-                )
+        report = None
+        if not has_leads:
+            # Through the import managers use, once the campaigns are committed.
+            out.mkdir(parents=True, exist_ok=True)
+            path = out / "kanto-leads.csv"
+            path.write_text(demo_lead_csv(count=leads), encoding="utf-8")
+            assert primary.id is not None
+            import_id = start_import(
+                runtime.db,
+                runner=None,
+                campaign_id=primary.id,
+                path=path,
+                filename=path.name,
+                actor="demo",
+                now=now,
+                mapping=None,
+                sync_limit_bytes=0,
+            )
+            with runtime.db.read() as session:
+                report = get_import(session, import_id=import_id)
         print(
             f"\nDemo ready on {settings.database_url} "
             f"(clock: {settings.clock}, telephony: {settings.telephony})"
@@ -113,7 +120,7 @@ def seed_demo(
         for action, campaign in applied:
             print(f"  campaign {campaign.id} {action}: {campaign.name}")
         if report is not None:
-            li = report.lead_import
+            li = report
             print(
                 f"  imported {li.accepted} leads ({li.invalid} invalid, "
                 f"{li.duplicates} duplicates) from {out / 'kanto-leads.csv'}"

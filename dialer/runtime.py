@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from dialer.agents.queue import expire_claims, next_claim_expiry
 from dialer.clock import Clock, SimulatedClock, SystemClock, wall_now
 from dialer.db import Database
+from dialer.leads.importer import ImportRunner
 from dialer.metrics import DUE_WORK
 from dialer.settings import ClockMode, Settings, TelephonyMode
 from dialer.telephony.base import Telephony
@@ -65,6 +66,7 @@ class Runtime:
         else:
             self.clock = SystemClock()
         self.telephony = self._make_telephony()
+        self.imports = ImportRunner(self.db)
         self.claim_ttl = timedelta(seconds=settings.claim_ttl_seconds)
         # Order matters only within one instant: provider reports first, so a call
         # that ended at the same second as its claim's expiry releases the claim
@@ -155,4 +157,5 @@ class Runtime:
         return now
 
     def close(self) -> None:
+        self.imports.shutdown()
         self.db.dispose()

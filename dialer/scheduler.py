@@ -24,6 +24,7 @@ from sqlmodel import col
 
 from dialer.clock import wall_now
 from dialer.db import Database, affected
+from dialer.leads.importer import fail_stale_imports
 from dialer.metrics import SCHEDULER_TICKS
 from dialer.runtime import Runtime
 from dialer.settings import Settings, get_settings
@@ -93,6 +94,7 @@ class Ticker:
             with self.runtime.db.read() as session:
                 now = self.runtime.now_in(session)
             self.runtime.run_due_work(now=now)
+            fail_stale_imports(self.runtime.db, now=wall_now())
         except Exception:
             log.exception("scheduler tick failed; the next tick retries")
         finally:

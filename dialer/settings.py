@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     )
     auto_upgrade: bool | None = Field(default=None, alias="DIALER_AUTO_UPGRADE")
     max_upload_mb: float = Field(default=200, gt=0, alias="DIALER_MAX_UPLOAD_MB")
+    # Lead lists up to this size are imported before the upload is answered;
+    # larger ones run in the background (`status: running`).
+    import_sync_mb: float = Field(default=1, ge=0, alias="DIALER_IMPORT_SYNC_MB")
 
     @field_validator("default_region")
     @classmethod
@@ -52,6 +55,10 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def import_sync_bytes(self) -> int:
+        return int(self.import_sync_mb * 1024 * 1024)
 
     @property
     def is_sqlite(self) -> bool:

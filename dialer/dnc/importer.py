@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from dialer.dnc import service
 from dialer.dnc.models import DncEntry
 from dialer.errors import BadInput
-from dialer.leads.importer import MAX_REPORTED_ERRORS, decode, map_header, sniff_delimiter
+from dialer.leads.csvfile import decode, map_header, sniff_delimiter
+from dialer.leads.importer import MAX_REPORTED_ERRORS
 from dialer.leads.phones import PhoneError, normalize_phone
 
 # The lead importer reads 備考 as a lead's notes; on a do-not-call list the

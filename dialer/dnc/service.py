@@ -52,8 +52,12 @@ def _close_fully_listed_leads(session: Session, *, phone: str, actor: str, now: 
         if lead is None:
             continue
         history.record(session, lead_id=lead_id, kind="dnc_added", actor=actor, at=now, phone=phone)
-        if lead.status in TERMINAL_STATUSES or lead.status == LeadStatus.claimed:
-            # A claimed lead is refused at dial time; its claim decides what comes next.
+        if lead.status in TERMINAL_STATUSES or lead.status in (
+            LeadStatus.claimed,
+            LeadStatus.importing,
+        ):
+            # A claimed lead is refused at dial time, its claim decides what comes
+            # next; a staged one is not a lead yet, and is checked when claimed.
             continue
         active = [
             p.number

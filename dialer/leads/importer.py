@@ -1,34 +1,51 @@
-"""Lead-list import: CSV bytes in, leads (with phones, contacts, raw row and an
+"""Lead-list import: a CSV file in, leads (phones, contacts, raw row, an
 `imported` event) out, and a report a manager can act on.
 
-All-or-nothing: the import runs in the caller's transaction, so a failure midway
-leaves no lead behind. Phones are unique per campaign in the database itself, so
-two imports racing into one campaign cannot create the same household twice.
+A million-row list must neither stall the floor nor half-land. So the file is
+read as a stream and written in batches, each its own short transaction, as
+leads in the internal status `importing`, which nothing shows or dials. When the
+last batch is in, one statement makes them all `new`; if anything fails, the
+staged leads are removed and the import says why (`failed`). Either every
+accepted lead arrives, or none does — without holding SQLite's single write lock
+(or a PostgreSQL transaction) for the whole file.
+
+Phones are unique per campaign in the database, staged leads included, so two
+imports racing into one campaign cannot create the same household twice: the
+later one counts the phone as a duplicate.
 """
 
 from __future__ import annotations
 
-import codecs
+import contextlib
 import csv
 import io
-import json
+import os
+import tempfile
+import threading
 import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import islice
+from pathlib import Path
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.campaign.models import Campaign
+from dialer.clock import wall_now
+from dialer.db import Database
 from dialer.dnc.service import listed
-from dialer.errors import BadInput, UnsupportedMedia
-from dialer.leads import history
+from dialer.errors import NotFound, TooLarge
+from dialer.leads.csvfile import PHONE_COLUMNS, LeadFile, Row, open_lead_file
 from dialer.leads.models import (
     Contact,
+    Event,
     ImportRowError,
     ImportStatus,
     Lead,
@@ -39,445 +56,589 @@ from dialer.leads.models import (
 )
 from dialer.leads.phones import PhoneError, phones_in_cell
 
-# Canonical columns and the header spellings managers' exports use for them.
-COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "phone": ("phone", "tel", "telephone", "phone1", "電話番号", "電話", "電話番号1", "tel1"),
-    "phone2": ("phone2", "tel2", "mobile", "電話番号2", "携帯", "携帯電話", "携帯番号"),
-    "name": ("name", "氏名", "名前", "お名前", "顧客名"),
-    "contact_name": ("contact_name", "contact", "担当者", "担当者名"),
-    "company": ("company", "会社名", "法人名", "社名"),
-    "current_provider": ("current_provider", "provider", "現在の契約先", "契約会社", "現契約"),
-    "contract_number": ("contract_number", "契約番号", "供給地点特定番号", "お客様番号"),
-    "postal_code": ("postal_code", "zip", "postcode", "郵便番号"),
-    "prefecture": ("prefecture", "都道府県"),
-    "timezone": ("timezone", "time_zone", "tz", "タイムゾーン"),
-    "external_id": ("external_id", "id", "crm_id", "顧客id", "顧客番号", "外部id"),
-    "priority": ("priority", "優先度"),
-    "notes": ("notes", "note", "memo", "備考", "メモ"),
-}
-_ALIAS_TO_COLUMN = {
-    unicodedata.normalize("NFKC", alias).strip().lower(): column
-    for column, aliases in COLUMN_ALIASES.items()
-    for alias in aliases
-}
-PHONE_COLUMNS = ("phone", "phone2")
 MAX_REPORTED_ERRORS = 1000
-_BATCH = 500
+BATCH_ROWS = 2000
+# A running import whose heartbeat is older than this has lost its process.
+STALE_AFTER = timedelta(minutes=5)
+# Parameters per IN (...) query: under every engine's limit.
+_IN_CHUNK = 900
+
+_LEADS: Table = Lead.__table__  # type: ignore[attr-defined]
+_PHONES: Table = Phone.__table__  # type: ignore[attr-defined]
+_CONTACTS: Table = Contact.__table__  # type: ignore[attr-defined]
+_EVENTS: Table = Event.__table__  # type: ignore[attr-defined]
+_ROW_ERRORS: Table = ImportRowError.__table__  # type: ignore[attr-defined]
+
+# Column widths of the lead table: an over-long cell is the row's fault,
+# reported as such, not a database error that would sink the whole file.
+_MAX_LENGTHS: dict[str, int] = {
+    column.name: getattr(column.type, "length", 0)
+    for column in _LEADS.columns
+    if getattr(column.type, "length", None)
+}
+_CONTACT_NAME_MAX = 300
+_TEXT_FIELDS = (
+    "name",
+    "company",
+    "current_provider",
+    "contract_number",
+    "postal_code",
+    "prefecture",
+    "external_id",
+    "notes",
+)
 
 
-@dataclass
-class ImportReport:
-    lead_import: LeadImport
-    errors: list[ImportRowError] = field(default_factory=list)
+# --- one row --------------------------------------------------------------------------
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Text and the encoding it was read with. Never a silent guess: bytes that no
-    supported encoding reads are refused."""
-    if not data.strip():
-        raise BadInput("the file is empty", code="empty_file", field="file")
-    text, encoding = _decode(data)
-    if "\x00" in text:
-        # NUL is never text: a file with binary inside is refused whole.
-        raise UnsupportedMedia("the file is binary, not CSV text", code="not_text")
-    return text, encoding
-
-
-def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(codecs.BOM_UTF8):
-        return _strict(data[len(codecs.BOM_UTF8) :], "utf-8"), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _strict(data, "utf-16"), "utf-16"
-    if b"\x00" in data:
-        raise UnsupportedMedia("the file is binary, not CSV text", code="not_text")
-    for encoding in ("utf-8", "cp932"):
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise UnsupportedMedia("the file is neither UTF-8 nor Shift_JIS/CP932 text", code="undecodable")
-
-
-def _strict(data: bytes, encoding: str) -> str:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise UnsupportedMedia(
-            f"the file says it is {encoding} but byte {exc.start} is not", code="undecodable"
-        ) from exc
-
-
-def sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:20])
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",\t;").delimiter
-    except csv.Error:
-        return ","
-
-
-def map_header(header: list[str], *, overrides: dict[str, str] | None = None) -> dict[int, str]:
-    """Column index → canonical name; unknown columns keep their own header (extra).
-    `overrides` (header as written → canonical column) wins over the aliases, for
-    exports whose headers no alias list can guess ('TEL(日中)')."""
-    given = {
-        unicodedata.normalize("NFKC", k).strip().lower(): v for k, v in (overrides or {}).items()
-    }
-    mapping: dict[int, str] = {}
-    for index, title in enumerate(header):
-        key = unicodedata.normalize("NFKC", title).strip().lower()
-        mapping[index] = given.get(key) or _ALIAS_TO_COLUMN.get(key, title.strip())
-    return mapping
-
-
-def parse_mapping(text: str | None) -> dict[str, str] | None:
-    """The `mapping` form field: a JSON object of header → column, checked whole."""
-    if text is None or not text.strip():
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"mapping is not JSON: {exc}", code="bad_mapping", field="mapping") from exc
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise BadInput(
-            'mapping must be an object of header → column, e.g. {"TEL(日中)": "phone"}',
-            code="bad_mapping",
-            field="mapping",
-        )
-    unknown = sorted(v for v in value.values() if v not in COLUMN_ALIASES)
-    if unknown:
-        raise BadInput(
-            f"mapping names unknown columns {unknown}; known: {sorted(COLUMN_ALIASES)}",
-            code="bad_mapping",
-            field="mapping",
-        )
-    return dict(value)
-
-
-@dataclass
-class _Row:
-    number: int
-    raw: dict[str, str]
-    values: dict[str, str]
-    extra: dict[str, str]
-
-
-def _rows(
-    text: str, delimiter: str, *, overrides: dict[str, str] | None
-) -> tuple[dict[int, str], Iterator[_Row]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise BadInput("the file is empty", code="empty_file", field="file") from None
-    except csv.Error as exc:
-        raise BadInput(f"not CSV: {exc}", code="not_csv", field="file") from exc
-    mapping = map_header(header, overrides=overrides)
-    if "phone" not in mapping.values():
-        raise BadInput(
-            f"no phone column: the header row has {header!r}; name one 'phone' or '電話番号'",
-            code="no_phone_column",
-            field="file",
-        )
-
-    def generate() -> Iterator[_Row]:
-        for number, cells in enumerate(reader, start=1):
-            if not any(cell.strip() for cell in cells):
-                continue
-            raw = {
-                header[i] if i < len(header) else f"column_{i + 1}": c for i, c in enumerate(cells)
-            }
-            values: dict[str, str] = {}
-            extra: dict[str, str] = {}
-            for i, cell in enumerate(cells):
-                name = mapping.get(i, f"column_{i + 1}")
-                if name in COLUMN_ALIASES:
-                    values[name] = cell.strip()
-                elif cell.strip():
-                    extra[name] = cell.strip()
-            yield _Row(number=number, raw=raw, values=values, extra=extra)
-
-    return mapping, generate()
-
-
-@dataclass
-class _Candidate:
-    row: _Row
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    row: Row
     phones: list[str]
-    lead_fields: dict[str, Any]
+    fields: dict[str, Any]
+    contact_name: str | None
 
 
-class _RowInvalid(Exception):
+class RowInvalid(Exception):
     def __init__(self, field_name: str, reason: str) -> None:
         super().__init__(reason)
         self.field_name = field_name
         self.reason = reason
 
 
-def _validate(row: _Row, *, campaign: Campaign) -> _Candidate:
+def validate_row(row: Row, *, region: str, default_timezone: str) -> Candidate:
     phones: list[str] = []
     for column in PHONE_COLUMNS:
         value = row.values.get(column, "")
         if not value:
             if column == "phone":
-                raise _RowInvalid("phone", "phone is empty")
+                raise RowInvalid("phone", "phone is empty")
             continue
         try:
-            numbers = phones_in_cell(value, region=campaign.default_region)
+            numbers = phones_in_cell(value, region=region)
         except PhoneError as exc:
-            raise _RowInvalid(column, str(exc)) from exc
+            raise RowInvalid(column, str(exc)) from exc
         phones.extend(n for n in numbers if n not in phones)
-    timezone = row.values.get("timezone") or campaign.timezone
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise _RowInvalid("timezone", f"unknown time zone {timezone!r}") from None
+    timezone = row.values.get("timezone") or default_timezone
+    if timezone != default_timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise RowInvalid("timezone", f"unknown time zone {timezone!r}") from None
     priority_text = row.values.get("priority") or "0"
     try:
         priority = int(unicodedata.normalize("NFKC", priority_text))
     except ValueError:
-        raise _RowInvalid("priority", f"priority {priority_text!r} is not a whole number") from None
-    fields: dict[str, Any] = {
-        key: (row.values.get(key) or None)
-        for key in (
-            "name",
-            "company",
-            "current_provider",
-            "contract_number",
-            "postal_code",
-            "prefecture",
-            "external_id",
-            "notes",
-        )
-    }
+        raise RowInvalid("priority", f"priority {priority_text!r} is not a whole number") from None
+    fields: dict[str, Any] = {key: (row.values.get(key) or None) for key in _TEXT_FIELDS}
     fields.update(timezone=timezone, priority=priority)
     for key, value in fields.items():
         limit = _MAX_LENGTHS.get(key)
         if limit is not None and isinstance(value, str) and len(value) > limit:
-            raise _RowInvalid(key, f"{key} is longer than {limit} characters")
-    contact_name = row.values.get("contact_name") or ""
-    if len(contact_name) > _CONTACT_NAME_MAX:
-        raise _RowInvalid(
-            "contact_name", f"contact_name is longer than {_CONTACT_NAME_MAX} characters"
-        )
-    return _Candidate(row=row, phones=phones, lead_fields=fields)
+            raise RowInvalid(key, f"{key} is longer than {limit} characters")
+    contact_name = row.values.get("contact_name") or row.values.get("name") or None
+    if contact_name is not None and len(contact_name) > _CONTACT_NAME_MAX:
+        raise RowInvalid("contact_name", f"contact name is longer than {_CONTACT_NAME_MAX}")
+    return Candidate(row=row, phones=phones, fields=fields, contact_name=contact_name)
 
 
-_CONTACT_NAME_MAX = 300
+# --- the job --------------------------------------------------------------------------
 
-# Column widths of the lead table: an over-long cell is the row's fault, reported
-# as such, not a database error that would sink the whole file.
-_MAX_LENGTHS: dict[str, int] = {
-    column.name: column.type.length
-    for column in Lead.__table__.columns  # type: ignore[attr-defined]
-    if getattr(column.type, "length", None)
-}
+Progress = Callable[[LeadImport, float], None]
 
 
-def import_leads(
+@dataclass(frozen=True, slots=True)
+class ImportSpec:
+    """What an import needs besides its file; fixed when the import row is made."""
+
+    import_id: int
+    campaign_id: int
+    region: str
+    default_timezone: str
+    actor: str
+    now: datetime
+
+
+def create_import(
     session: Session,
     *,
     campaign: Campaign,
-    data: bytes,
+    lead_file: LeadFile,
     filename: str | None,
     actor: str,
     now: datetime,
-    mapping: dict[str, str] | None = None,
-) -> ImportReport:
-    text, encoding = decode(data)
-    delimiter = sniff_delimiter(text)
-    _mapping, rows = _rows(text, delimiter, overrides=mapping)
+) -> ImportSpec:
+    """The import row, `running` from the start: GET /api/imports/{id} follows it."""
     assert campaign.id is not None
     lead_import = LeadImport(
         campaign_id=campaign.id,
         status=ImportStatus.running,
         filename=filename,
-        encoding=encoding,
-        delimiter=delimiter,
+        encoding=lead_file.encoding,
+        delimiter=lead_file.delimiter,
         created_by=actor,
         created_at=now,
+        heartbeat_at=wall_now(),
     )
     session.add(lead_import)
     session.flush()
-    report = ImportReport(lead_import=lead_import)
-    seen: set[str] = set()
-    zones = set(campaign.lead_timezones)
-    batch: list[_Candidate] = []
+    assert lead_import.id is not None
+    return ImportSpec(
+        import_id=lead_import.id,
+        campaign_id=campaign.id,
+        region=campaign.default_region,
+        default_timezone=campaign.timezone,
+        actor=actor,
+        now=now,
+    )
 
-    def flush_batch() -> None:
-        _store_batch(
-            session,
-            campaign=campaign,
-            lead_import=lead_import,
-            batch=batch,
-            seen=seen,
-            report=report,
-            actor=actor,
-            now=now,
-            zones=zones,
-        )
-        batch.clear()
 
-    for row in rows:
-        lead_import.rows += 1
+class ImportJob:
+    def __init__(
+        self, db: Database, *, spec: ImportSpec, lead_file: LeadFile, progress: Progress | None
+    ) -> None:
+        self.db = db
+        self.spec = spec
+        self.file = lead_file
+        self.progress = progress
+        # Phones accepted so far in this file, as integers: a million of them fit
+        # in tens of megabytes where strings would take twice that.
+        self.seen: set[int] = set()
+        self.zones: set[str] = set()
+        self.counts = {"rows": 0, "accepted": 0, "duplicates": 0, "invalid": 0, "suppressed": 0}
+
+    def run(self) -> None:
         try:
-            batch.append(_validate(row, campaign=campaign))
-        except _RowInvalid as exc:
-            _reject(
-                session,
-                report,
-                row=row,
-                kind=RowErrorKind.invalid,
-                field_name=exc.field_name,
-                reason=exc.reason,
+            for rows in _batched(self.file.rows(), BATCH_ROWS):
+                self._stage(rows)
+            self._finish()
+        except BaseException as exc:
+            fail_import(self.db, import_id=self.spec.import_id, reason=_reason(exc))
+            raise
+        finally:
+            self.file.close()
+
+    def _stage(self, rows: list[Row]) -> None:
+        spec = self.spec
+        accepted: list[Candidate] = []
+        errors: list[dict[str, Any]] = []
+        candidates: list[Candidate] = []
+        for row in rows:
+            try:
+                candidates.append(
+                    validate_row(row, region=spec.region, default_timezone=spec.default_timezone)
+                )
+            except RowInvalid as exc:
+                errors.append(_error(row, RowErrorKind.invalid, exc.field_name, exc.reason))
+        with self.db.write() as session:
+            numbers = {n for c in candidates for n in c.phones}
+            held = _held_phones(session, campaign_id=spec.campaign_id, numbers=numbers)
+            on_dnc = listed(session, phones=numbers)
+            for candidate in candidates:
+                keys = [int(n[1:]) for n in candidate.phones]
+                dup = next(
+                    (
+                        n
+                        for n, k in zip(candidate.phones, keys, strict=True)
+                        if n in held or k in self.seen
+                    ),
+                    None,
+                )
+                if dup is not None:
+                    errors.append(
+                        _error(
+                            candidate.row,
+                            RowErrorKind.duplicate,
+                            "phone",
+                            f"{dup} is already a lead of this campaign",
+                        )
+                    )
+                    continue
+                blocked = next((n for n in candidate.phones if n in on_dnc), None)
+                if blocked is not None:
+                    errors.append(
+                        _error(
+                            candidate.row,
+                            RowErrorKind.suppressed,
+                            "phone",
+                            f"{blocked} is on the do-not-call list",
+                        )
+                    )
+                    continue
+                self.seen.update(keys)
+                accepted.append(candidate)
+            lost = self._insert(session, accepted)
+            for candidate in lost:
+                errors.append(
+                    _error(
+                        candidate.row,
+                        RowErrorKind.duplicate,
+                        "phone",
+                        "imported into this campaign by a concurrent import",
+                    )
+                )
+            if errors:
+                session.execute(
+                    insert(_ROW_ERRORS), [{**e, "import_id": spec.import_id} for e in errors]
+                )
+            self.counts["rows"] += len(rows)
+            self.counts["accepted"] += len(accepted) - len(lost)
+            for error in errors:
+                key = {"invalid": "invalid", "duplicate": "duplicates", "suppressed": "suppressed"}
+                self.counts[key[error["kind"]]] += 1
+            lead_import = session.get(LeadImport, spec.import_id)
+            assert lead_import is not None
+            if lead_import.status != ImportStatus.running:
+                raise ImportAborted(f"import {spec.import_id} is {lead_import.status}")
+            for name, value in self.counts.items():
+                setattr(lead_import, name, value)
+            lead_import.heartbeat_at = wall_now()
+        if self.progress is not None:
+            self.progress(lead_import, self.file.bytes_read / max(self.file.size, 1))
+
+    def _insert(self, session: Session, accepted: list[Candidate]) -> list[Candidate]:
+        """Stage the accepted leads; returns those whose phone a concurrent import
+        took between our check and our insert (their staged rows are removed)."""
+        if not accepted:
+            return []
+        spec = self.spec
+        now = spec.now
+        ids = session.scalars(
+            insert(_LEADS).returning(_LEADS.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "campaign_id": spec.campaign_id,
+                    "import_id": spec.import_id,
+                    "status": LeadStatus.importing,
+                    "failure_counts": {},
+                    "extra": c.row.extra,
+                    "raw": c.row.raw,
+                    "created_at": now,
+                    "updated_at": now,
+                    "attempts": 0,
+                    "unsolicited_attempts": 0,
+                    "day_attempts": 0,
+                    **c.fields,
+                }
+                for c in accepted
+            ],
+        ).all()
+        phone_rows = [
+            {
+                "lead_id": lead_id,
+                "campaign_id": spec.campaign_id,
+                "number": n,
+                "position": i,
+                "retired": False,
+            }
+            for lead_id, c in zip(ids, accepted, strict=True)
+            for i, n in enumerate(c.phones)
+        ]
+        inserted = session.scalars(_insert_phones_ignoring_taken(session), phone_rows).all()
+        expected: dict[int, int] = {}
+        for row in phone_rows:
+            expected[row["lead_id"]] = expected.get(row["lead_id"], 0) + 1
+        got: dict[int, int] = {}
+        for lead_id in inserted:
+            got[lead_id] = got.get(lead_id, 0) + 1
+        lost_ids = {lead_id for lead_id, n in expected.items() if got.get(lead_id, 0) != n}
+        if lost_ids:
+            session.execute(delete(_PHONES).where(_PHONES.c.lead_id.in_(lost_ids)))
+            session.execute(delete(_LEADS).where(_LEADS.c.id.in_(lost_ids)))
+        kept = [(i, c) for i, c in zip(ids, accepted, strict=True) if i not in lost_ids]
+        contacts = [
+            {"lead_id": i, "name": c.contact_name, "role": "registrant"}
+            for i, c in kept
+            if c.contact_name
+        ]
+        if contacts:
+            session.execute(insert(_CONTACTS), contacts)
+        if kept:
+            session.execute(
+                insert(_EVENTS),
+                [
+                    {
+                        "lead_id": i,
+                        "at": now,
+                        "kind": "imported",
+                        "actor": spec.actor,
+                        "detail": {"import_id": spec.import_id, "row": c.row.number},
+                    }
+                    for i, c in kept
+                ],
             )
-        if len(batch) >= _BATCH:
-            flush_batch()
-    flush_batch()
-    if zones != set(campaign.lead_timezones):
-        campaign.lead_timezones = sorted(zones)
-        campaign.version += 1
-    lead_import.status = ImportStatus.done
-    lead_import.finished_at = now
-    session.flush()
-    return report
+        self.zones.update(c.fields["timezone"] for _i, c in kept)
+        return [c for i, c in zip(ids, accepted, strict=True) if i in lost_ids]
+
+    def _finish(self) -> None:
+        spec = self.spec
+        with self.db.write() as session:
+            lead_import = session.get(LeadImport, spec.import_id)
+            assert lead_import is not None
+            if lead_import.status != ImportStatus.running:
+                raise ImportAborted(f"import {spec.import_id} is {lead_import.status}")
+            session.execute(
+                update(_LEADS)
+                .where(
+                    _LEADS.c.import_id == spec.import_id, _LEADS.c.status == LeadStatus.importing
+                )
+                .values(status=LeadStatus.new)
+            )
+            campaign = session.get(Campaign, spec.campaign_id)
+            assert campaign is not None
+            zones = set(campaign.lead_timezones) | self.zones
+            if zones != set(campaign.lead_timezones):
+                campaign.lead_timezones = sorted(zones)
+                campaign.version += 1
+            lead_import.status = ImportStatus.done
+            lead_import.finished_at = spec.now
+            lead_import.heartbeat_at = wall_now()
+        if self.progress is not None:
+            self.progress(lead_import, 1.0)
 
 
-def _reject(
-    session: Session,
-    report: ImportReport,
-    *,
-    row: _Row,
-    kind: RowErrorKind,
-    field_name: str | None,
-    reason: str,
-) -> None:
-    error = ImportRowError(
-        import_id=report.lead_import.id or 0,
-        row=row.number,
-        kind=kind,
-        field=field_name,
-        reason=reason,
-        raw=row.raw,
-    )
-    session.add(error)
-    counters = {
-        RowErrorKind.invalid: "invalid",
-        RowErrorKind.duplicate: "duplicates",
-        RowErrorKind.suppressed: "suppressed",
+class ImportAborted(Exception):
+    """The import row left `running` under us (failed by the stale-import sweep)."""
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[:500]
+
+
+def _error(row: Row, kind: RowErrorKind, field_name: str | None, reason: str) -> dict[str, Any]:
+    return {
+        "row": row.number,
+        "kind": kind.value,
+        "field": field_name,
+        "reason": reason,
+        "raw": row.raw,
     }
-    name = counters[kind]
-    setattr(report.lead_import, name, getattr(report.lead_import, name) + 1)
-    if kind == RowErrorKind.invalid and len(report.errors) < MAX_REPORTED_ERRORS:
-        report.errors.append(error)
 
 
-def _store_batch(
-    session: Session,
-    *,
-    campaign: Campaign,
-    lead_import: LeadImport,
-    batch: list[_Candidate],
-    seen: set[str],
-    report: ImportReport,
-    actor: str,
-    now: datetime,
-    zones: set[str],
-) -> None:
-    if not batch:
-        return
-    numbers = {n for c in batch for n in c.phones}
-    held = set(
-        session.scalars(
-            select(col(Phone.number)).where(
-                col(Phone.campaign_id) == campaign.id,
-                col(Phone.number).in_(numbers),
-            )
-        )
-    )
-    on_dnc = listed(session, phones=numbers)
-    accepted: list[tuple[_Candidate, Lead]] = []
-    for candidate in batch:
-        dup = next((n for n in candidate.phones if n in held or n in seen), None)
-        if dup is not None:
-            _reject(
-                session,
-                report,
-                row=candidate.row,
-                kind=RowErrorKind.duplicate,
-                field_name="phone",
-                reason=f"{dup} is already a lead of this campaign",
-            )
-            continue
-        blocked = next((n for n in candidate.phones if n in on_dnc), None)
-        if blocked is not None:
-            _reject(
-                session,
-                report,
-                row=candidate.row,
-                kind=RowErrorKind.suppressed,
-                field_name="phone",
-                reason=f"{blocked} is on the do-not-call list",
-            )
-            continue
-        seen.update(candidate.phones)
-        lead = Lead(
-            campaign_id=campaign.id or 0,
-            import_id=lead_import.id,
-            status=LeadStatus.new,
-            failure_counts={},
-            extra=candidate.row.extra,
-            raw=candidate.row.raw,
-            created_at=now,
-            updated_at=now,
-            **candidate.lead_fields,
-        )
-        zones.add(candidate.lead_fields["timezone"])
-        accepted.append((candidate, lead))
-    session.add_all([lead for _c, lead in accepted])
-    session.flush()
-    for candidate, lead in accepted:
-        assert lead.id is not None
-        for position, number in enumerate(candidate.phones):
-            session.add(
-                Phone(
-                    lead_id=lead.id, campaign_id=lead.campaign_id, number=number, position=position
+def _batched(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _held_phones(session: Session, *, campaign_id: int, numbers: set[str]) -> set[str]:
+    held: set[str] = set()
+    ordered = sorted(numbers)
+    for start in range(0, len(ordered), _IN_CHUNK):
+        chunk = ordered[start : start + _IN_CHUNK]
+        held.update(
+            session.scalars(
+                select(col(Phone.number)).where(
+                    col(Phone.campaign_id) == campaign_id, col(Phone.number).in_(chunk)
                 )
             )
-        contact_name = candidate.row.values.get("contact_name") or candidate.row.values.get("name")
-        if contact_name:
-            session.add(Contact(lead_id=lead.id, name=contact_name, role="registrant"))
-        history.record(
-            session,
-            lead_id=lead.id,
-            kind="imported",
-            actor=actor,
-            at=now,
-            import_id=lead_import.id,
-            row=candidate.row.number,
         )
-    lead_import.accepted += len(accepted)
-    session.flush()
+    return held
 
 
-def import_out(report: ImportReport) -> dict[str, Any]:
-    li = report.lead_import
-    return {
-        "id": li.id,
-        "campaign_id": li.campaign_id,
-        "status": li.status,
-        "filename": li.filename,
-        "encoding": li.encoding,
-        "delimiter": li.delimiter,
-        "rows": li.rows,
-        "accepted": li.accepted,
-        "duplicates": li.duplicates,
-        "invalid": li.invalid,
-        "suppressed": li.suppressed,
-        "error": li.error,
-        "errors": [{"row": e.row, "field": e.field, "reason": e.reason} for e in report.errors],
-    }
+def _insert_phones_ignoring_taken(session: Session) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING lead_id: a phone a concurrent
+    import has just taken is skipped, not an error that sinks the batch."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(_PHONES).on_conflict_do_nothing().returning(_PHONES.c.lead_id)
+
+
+def fail_import(db: Database, *, import_id: int, reason: str) -> None:
+    """Remove what the import staged and say why, in batches so a large failed
+    import does not hold the write lock for long."""
+    while True:
+        with db.write() as session:
+            staged = list(
+                session.scalars(
+                    select(_LEADS.c.id)
+                    .where(_LEADS.c.import_id == import_id, _LEADS.c.status == LeadStatus.importing)
+                    .limit(5000)
+                )
+            )
+            if not staged:
+                lead_import = session.get(LeadImport, import_id)
+                if lead_import is not None and lead_import.status == ImportStatus.running:
+                    lead_import.status = ImportStatus.failed
+                    lead_import.error = reason
+                    lead_import.heartbeat_at = wall_now()
+                return
+            for table in (_EVENTS, _CONTACTS, _PHONES):
+                session.execute(delete(table).where(table.c.lead_id.in_(staged)))
+            session.execute(delete(_LEADS).where(_LEADS.c.id.in_(staged)))
+
+
+def fail_stale_imports(db: Database, *, now: datetime) -> int:
+    """Imports whose process died (no heartbeat for STALE_AFTER) are failed and
+    their staged leads removed: a restart loses nothing and leaves nothing half."""
+    with db.read() as session:
+        stale = list(
+            session.scalars(
+                select(col(LeadImport.id)).where(
+                    col(LeadImport.status) == ImportStatus.running,
+                    col(LeadImport.heartbeat_at) < now - STALE_AFTER,
+                )
+            )
+        )
+    for import_id in stale:
+        assert import_id is not None
+        fail_import(
+            db,
+            import_id=import_id,
+            reason=f"the importing process stopped: no progress for {STALE_AFTER}",
+        )
+    return len(stale)
+
+
+# --- running imports: inline, in the background, from the CLI -----------------------
+
+
+def save_upload(source: BinaryIO, *, limit: int, directory: str | None = None) -> Path:
+    """Copy an upload to a file of our own (the job outlives the request), in
+    chunks, refusing it past `limit` bytes without reading on."""
+    fd, name = tempfile.mkstemp(prefix="dialer-import-", suffix=".csv", dir=directory)
+    path = Path(name)
+    total = 0
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            while chunk := source.read(1 << 20):
+                total += len(chunk)
+                if total > limit:
+                    raise TooLarge(
+                        f"the file is larger than the upload limit of {limit} bytes", field="file"
+                    )
+                handle.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+class ImportRunner:
+    """Background imports of this process. Large files return `running` at once
+    and finish here; `wait_idle` lets tests and the CLI join them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="import")
+        self._futures: set[Future[None]] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, job: ImportJob, *, cleanup: Path | None) -> None:
+        def run() -> None:
+            try:
+                job.run()
+            finally:
+                if cleanup is not None:
+                    cleanup.unlink(missing_ok=True)
+
+        future = self._pool.submit(run)
+        with self._lock:
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def wait_idle(self, *, timeout: float = 60) -> None:
+        with self._lock:
+            pending = list(self._futures)
+        for future in pending:
+            # A failed import is recorded on its row; waiting only needs it over.
+            with contextlib.suppress(Exception):
+                future.result(timeout=timeout)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def start_import(
+    db: Database,
+    *,
+    runner: ImportRunner | None,
+    campaign_id: int,
+    path: Path,
+    filename: str | None,
+    actor: str,
+    now: datetime,
+    mapping: dict[str, str] | None,
+    sync_limit_bytes: int,
+    progress: Progress | None = None,
+    remove_file: bool = False,
+) -> int:
+    """Refuse a bad file before anything is written, make the import row, then run
+    the job inline (small files, or no runner) or in the background. Returns the
+    import's id."""
+    lead_file = open_lead_file(path, overrides=mapping)
+    try:
+        with db.write() as session:
+            campaign = session.get(Campaign, campaign_id)
+            if campaign is None:
+                raise NotFound(f"campaign {campaign_id} does not exist", code="campaign_not_found")
+            spec = create_import(
+                session,
+                campaign=campaign,
+                lead_file=lead_file,
+                filename=filename,
+                actor=actor,
+                now=now,
+            )
+    except BaseException:
+        lead_file.close()
+        if remove_file:
+            path.unlink(missing_ok=True)
+        raise
+    job = ImportJob(db, spec=spec, lead_file=lead_file, progress=progress)
+    if runner is not None and lead_file.size > sync_limit_bytes:
+        runner.submit(job, cleanup=path if remove_file else None)
+        return spec.import_id
+    try:
+        job.run()
+    finally:
+        if remove_file:
+            path.unlink(missing_ok=True)
+    return spec.import_id
+
+
+def import_bytes(
+    db: Database,
+    *,
+    campaign_id: int,
+    data: bytes,
+    filename: str | None,
+    actor: str,
+    now: datetime,
+    mapping: dict[str, str] | None = None,
+) -> int:
+    """Inline import of bytes in memory (demo data, tests)."""
+    fd, name = tempfile.mkstemp(prefix="dialer-import-", suffix=".csv")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return start_import(
+        db,
+        runner=None,
+        campaign_id=campaign_id,
+        path=Path(name),
+        filename=filename,
+        actor=actor,
+        now=now,
+        mapping=mapping,
+        sync_limit_bytes=0,
+        remove_file=True,
+    )
+
+
+# --- reading an import ----------------------------------------------------------------
+
+
+def get_import(session: Session, *, import_id: int) -> LeadImport:
+    lead_import = session.get(LeadImport, import_id)
+    if lead_import is None:
+        raise NotFound(f"import {import_id} does not exist", code="import_not_found")
+    return lead_import
 
 
 def first_invalid_rows(session: Session, *, import_id: int) -> list[ImportRowError]:
@@ -492,6 +653,28 @@ def first_invalid_rows(session: Session, *, import_id: int) -> list[ImportRowErr
             .limit(MAX_REPORTED_ERRORS)
         )
     )
+
+
+def import_out(session: Session, *, lead_import: LeadImport) -> dict[str, Any]:
+    assert lead_import.id is not None
+    return {
+        "id": lead_import.id,
+        "campaign_id": lead_import.campaign_id,
+        "status": lead_import.status,
+        "filename": lead_import.filename,
+        "encoding": lead_import.encoding,
+        "delimiter": lead_import.delimiter,
+        "rows": lead_import.rows,
+        "accepted": lead_import.accepted,
+        "duplicates": lead_import.duplicates,
+        "invalid": lead_import.invalid,
+        "suppressed": lead_import.suppressed,
+        "error": lead_import.error,
+        "errors": [
+            {"row": e.row, "field": e.field, "reason": e.reason}
+            for e in first_invalid_rows(session, import_id=lead_import.id)
+        ],
+    }
 
 
 def errors_csv(session: Session, *, import_id: int) -> str:

@@ -11,6 +11,9 @@ from dialer.db import instant_column, json_column
 
 
 class LeadStatus(StrEnum):
+    # Internal, never shown: staged by an import that has not finished (see
+    # dialer.leads.importer). Listings, lookups and the queue all skip it.
+    importing = "importing"
     new = "new"
     scheduled = "scheduled"
     claimed = "claimed"
@@ -53,7 +56,7 @@ class Lead(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id")
-    import_id: int | None = Field(default=None, foreign_key="lead_import.id")
+    import_id: int | None = Field(default=None, foreign_key="lead_import.id", index=True)
     status: str = Field(default=LeadStatus.new, sa_type=String(24))
     name: str | None = Field(default=None, sa_type=String(300))
     company: str | None = Field(default=None, sa_type=String(300))
@@ -158,6 +161,9 @@ class LeadImport(SQLModel, table=True):
     created_by: str = Field(default="system", sa_type=String(64))
     created_at: datetime = Field(sa_column=instant_column(nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=instant_column())
+    # Wall-clock liveness of the process running the import (not domain time:
+    # a frozen simulated clock must not make a live import look dead).
+    heartbeat_at: datetime | None = Field(default=None, sa_column=instant_column())
 
 
 class RowErrorKind(StrEnum):

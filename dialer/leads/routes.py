@@ -6,9 +6,8 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
 from dialer.campaign.service import get_campaign
-from dialer.errors import BadInput, NotFound, TooLarge
-from dialer.leads import importer, service
-from dialer.leads.models import LeadImport
+from dialer.errors import BadInput
+from dialer.leads import csvfile, importer, service
 from dialer.leads.schemas import EligibilityOut, ImportOut, LeadDetail, LeadList, QueueOut
 from dialer.web import CtxDep, Id, ManagerCtxDep, next_cursor, parse_cursor
 
@@ -25,44 +24,42 @@ def import_leads(
         Form(description='JSON object of header → column, e.g. {"TEL(日中)": "phone"}'),
     ] = None,
 ) -> dict[str, Any]:
-    limit = ctx.runtime.settings.max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise TooLarge(f"the file is larger than the upload limit of {limit} bytes", field="file")
-    overrides = importer.parse_mapping(mapping)
+    """Small files are imported before the answer (`done`); larger ones answer
+    `running` at once: follow them at GET /api/imports/{id}."""
+    runtime = ctx.runtime
+    overrides = csvfile.parse_mapping(mapping)
     with ctx.tx() as tx:
-        campaign = get_campaign(tx.session, campaign_id=campaign_id)
-        report = importer.import_leads(
-            tx.session,
-            campaign=campaign,
-            data=data,
-            filename=file.filename,
-            actor=f"manager:{tx.principal.id}",
-            now=tx.now,
-            mapping=overrides,
-        )
-        return importer.import_out(report)
+        get_campaign(tx.session, campaign_id=campaign_id)
+        actor, now = f"manager:{tx.principal.id}", tx.now
+    path = importer.save_upload(file.file, limit=runtime.settings.max_upload_bytes)
+    import_id = importer.start_import(
+        runtime.db,
+        runner=runtime.imports,
+        campaign_id=campaign_id,
+        path=path,
+        filename=file.filename,
+        actor=actor,
+        now=now,
+        mapping=overrides,
+        sync_limit_bytes=runtime.settings.import_sync_bytes,
+        remove_file=True,
+    )
+    with ctx.tx() as tx:
+        lead_import = importer.get_import(tx.session, import_id=import_id)
+        return importer.import_out(tx.session, lead_import=lead_import)
 
 
 @router.get("/api/imports/{import_id}", response_model=ImportOut)
 def get_import(import_id: Id, ctx: ManagerCtxDep) -> dict[str, Any]:
     with ctx.tx() as tx:
-        lead_import = tx.session.get(LeadImport, import_id)
-        if lead_import is None:
-            raise NotFound(f"import {import_id} does not exist", code="import_not_found")
-        return importer.import_out(
-            importer.ImportReport(
-                lead_import=lead_import,
-                errors=importer.first_invalid_rows(tx.session, import_id=import_id),
-            )
-        )
+        lead_import = importer.get_import(tx.session, import_id=import_id)
+        return importer.import_out(tx.session, lead_import=lead_import)
 
 
 @router.get("/api/imports/{import_id}/errors.csv", response_class=Response)
 def import_errors_csv(import_id: Id, ctx: ManagerCtxDep) -> Response:
     with ctx.tx() as tx:
-        if tx.session.get(LeadImport, import_id) is None:
-            raise NotFound(f"import {import_id} does not exist", code="import_not_found")
+        importer.get_import(tx.session, import_id=import_id)
         body = importer.errors_csv(tx.session, import_id=import_id)
     return Response(
         content=body.encode("utf-8"),

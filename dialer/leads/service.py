@@ -24,7 +24,7 @@ from dialer.leads.models import TERMINAL_STATUSES, Contact, Event, Lead, LeadSta
 
 def get_lead(session: Session, *, lead_id: int) -> Lead:
     lead = session.get(Lead, lead_id)
-    if lead is None:
+    if lead is None or lead.status == LeadStatus.importing:
         raise NotFound(f"lead {lead_id} does not exist", code="lead_not_found")
     return lead
 
@@ -109,7 +109,10 @@ def list_leads(
 ) -> list[Lead]:
     get_campaign(session, campaign_id=campaign_id)
     query = (
-        select(Lead).where(col(Lead.campaign_id) == campaign_id).order_by(col(Lead.id)).limit(limit)
+        select(Lead)
+        .where(col(Lead.campaign_id) == campaign_id, col(Lead.status) != LeadStatus.importing)
+        .order_by(col(Lead.id))
+        .limit(limit)
     )
     if status:
         query = query.where(col(Lead.status) == status)
@@ -185,6 +188,8 @@ def queue_summary(session: Session, *, campaign_id: int, now: datetime) -> dict[
         blocked[rule] = blocked.get(rule, 0) + n
 
     for status, zone, is_due, reason, count in rows:
+        if status == LeadStatus.importing:
+            continue
         if status in TERMINAL_STATUSES or status == LeadStatus.awaiting_external:
             add("terminal_status", count)
             continue

@@ -15,7 +15,7 @@ from dialer.agents.queue import NextLead, claim_next
 from dialer.agents.service import create_agent
 from dialer.campaign.schemas import CampaignCreate
 from dialer.campaign.service import create_campaign
-from dialer.leads.importer import import_leads
+from dialer.leads.importer import get_import, import_bytes
 from dialer.leads.models import Lead
 from dialer.runtime import Runtime
 
@@ -35,21 +35,22 @@ def _runtime(db_url: str, *, leads: int, agents: int) -> tuple[Runtime, list[int
             ),
             now=now,
         )
-        report = import_leads(
-            session,
-            campaign=campaign,
-            data=f"name,phone\n{rows}\n".encode(),
-            filename=None,
-            actor="test",
-            now=now,
-        )
-        assert report.lead_import.accepted == leads
         ids = []
         for n in range(agents):
             agent, _token = create_agent(
                 session, name=f"A{n}", campaign_ids=[campaign.id or 0], endpoint=None, now=now
             )
             ids.append(agent.id or 0)
+    import_id = import_bytes(
+        runtime.db,
+        campaign_id=campaign.id or 0,
+        data=f"name,phone\n{rows}\n".encode(),
+        filename=None,
+        actor="test",
+        now=now,
+    )
+    with runtime.db.read() as session:
+        assert get_import(session, import_id=import_id).accepted == leads
     return runtime, ids
 
 
