@@ -21,10 +21,43 @@ def normalize_phone(raw: str, *, region: str) -> str:
     return numbers[0]
 
 
+# Regions whose plain national numbers ('0' + digits) we read without the full
+# parser: the national prefix is '0' and no national number begins '00' or '010'
+# (those are international dialling prefixes), so the parser would do nothing
+# but strip the '0'. Validity is still phonenumbers' own is_valid_number.
+_FAST_REGIONS: dict[str, int] = {"JP": 81}
+_SEPARATORS = str.maketrans("", "", " -()")
+
+
+def _fast_national(text: str, *, region: str) -> str | None:
+    """E.164 of a plain national number ('090-1234-5678', '0312345678'), or None
+    when the cheap reading does not apply or the number is not valid."""
+    country = _FAST_REGIONS.get(region)
+    if country is None:
+        return None
+    digits = text.translate(_SEPARATORS)
+    if (
+        not (10 <= len(digits) <= 11)
+        or not digits.isascii()
+        or not digits.isdigit()
+        or digits[0] != "0"
+        or digits[1] == "0"
+        or digits.startswith("010")
+    ):
+        return None
+    number = phonenumbers.PhoneNumber(country_code=country, national_number=int(digits[1:]))
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return f"+{country}{digits[1:]}"
+
+
 def phones_in_cell(raw: str, *, region: str) -> list[str]:
     """Every valid number in the cell, in E.164, in order; PhoneError when none."""
     # NFKC folds full-width digits and dashes (０９０－１２３４) into ASCII first.
     text = unicodedata.normalize("NFKC", raw).strip()
+    fast = _fast_national(text, region=region)
+    if fast is not None:
+        return [fast]
     if not text:
         # Quote what was given: a cell of spaces reads as empty, yet it is not ''.
         raise PhoneError(f"empty phone number: {raw!r}")

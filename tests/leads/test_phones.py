@@ -74,3 +74,40 @@ def test_unusable_numbers_say_why_quoting_the_raw_text(raw: str, reason: str) ->
 def test_phone_error_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="'abc'"):
         normalize_phone("abc", region="JP")
+
+
+# --- the cheap reading of plain national numbers agrees with the full parser ------
+
+
+def test_fast_national_reading_agrees_with_phonenumbers() -> None:
+    import random
+
+    import phonenumbers
+
+    from dialer.leads.phones import _fast_national
+
+    rng = random.Random(20261124)
+    samples = [
+        "0" + "".join(rng.choice("0123456789") for _ in range(rng.choice((9, 10))))
+        for _ in range(20000)
+    ]
+    samples += ["090-1234-5678", "03(1234)5678", "0120-123-456", "0570-000-111", "010-1234-5678"]
+    disagreements = []
+    for raw in samples:
+        fast = _fast_national(raw, region="JP")
+        try:
+            parsed = phonenumbers.parse(raw, "JP")
+            full = (
+                phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+                if phonenumbers.is_valid_number(parsed)
+                else None
+            )
+        except phonenumbers.NumberParseException:
+            full = None
+        # The cheap reading may decline (None) and leave it to the parser, but
+        # whatever it answers must be the parser's answer.
+        if fast is not None and fast != full:
+            disagreements.append((raw, fast, full))
+    assert disagreements == []
+    valid = sum(_fast_national(raw, region="JP") is not None for raw in samples)
+    assert valid > 1000  # it does take the common case
