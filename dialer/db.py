@@ -12,7 +12,7 @@ PostgreSQL: the same code; the claim query adds `FOR UPDATE SKIP LOCKED`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -269,6 +269,28 @@ class RawSql:
             return int(cursor.rowcount or 0)
         finally:
             cursor.close()
+
+    def many(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        cursor = self._dbapi.cursor()
+        try:
+            cursor.executemany(self._text(sql), rows)
+            return int(cursor.rowcount or 0)
+        finally:
+            cursor.close()
+
+    def copy(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
+        """PostgreSQL COPY … FROM STDIN: bulk rows at the server's own speed."""
+        assert self.postgres, "COPY is PostgreSQL's"
+        cursor = self._dbapi.cursor()
+        try:
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
+
+    def json(self, value: Any) -> str:
+        return _json_dumps(value)
 
     def instant(self, value: datetime) -> Any:
         if self.postgres:

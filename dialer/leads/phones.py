@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 
@@ -36,6 +40,10 @@ def _fast_national(text: str, *, region: str) -> str | None:
     if country is None:
         return None
     digits = text.translate(_SEPARATORS)
+    prefix = f"+{country}"
+    if digits.startswith(prefix):
+        # '+81 90 1234 5678': the same number written internationally.
+        digits = "0" + digits[len(prefix) :]
     if (
         not (10 <= len(digits) <= 11)
         or not digits.isascii()
@@ -45,10 +53,55 @@ def _fast_national(text: str, *, region: str) -> str | None:
         or digits.startswith("010")
     ):
         return None
-    number = phonenumbers.PhoneNumber(country_code=country, national_number=int(digits[1:]))
-    if not phonenumbers.is_valid_number(number):
+    if not _national_validator(region)(digits[1:]):
         return None
     return f"+{country}{digits[1:]}"
+
+
+_TYPE_DESCS = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+
+
+@lru_cache(maxsize=16)
+def _national_validator(region: str) -> Callable[[str], bool]:
+    """phonenumbers' own validity rule for a region's national numbers (general
+    description, then any number type; lengths first, then the pattern, matched
+    from the start to the end as phonenumbers matches it), with the region's
+    patterns compiled once instead of looked up per number and per type."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    assert metadata is not None
+
+    def compiled(desc: Any) -> tuple[frozenset[int], re.Pattern[str]] | None:
+        if desc is None or not desc.national_number_pattern:
+            return None
+        return frozenset(desc.possible_length), re.compile(desc.national_number_pattern)
+
+    general = compiled(metadata.general_desc)
+    types = [d for d in (compiled(getattr(metadata, name)) for name in _TYPE_DESCS) if d]
+
+    def matches(national: str, desc: tuple[frozenset[int], re.Pattern[str]]) -> bool:
+        lengths, pattern = desc
+        if lengths and len(national) not in lengths:
+            return False
+        found = pattern.match(national)
+        return found is not None and found.end() == len(national)
+
+    def valid(national: str) -> bool:
+        if general is None or not matches(national, general):
+            return False
+        return any(matches(national, desc) for desc in types)
+
+    return valid
 
 
 def phones_in_cell(raw: str, *, region: str) -> list[str]:

@@ -91,6 +91,8 @@ def test_fast_national_reading_agrees_with_phonenumbers() -> None:
         "0" + "".join(rng.choice("0123456789") for _ in range(rng.choice((9, 10))))
         for _ in range(20000)
     ]
+    samples += ["+81 " + raw[1:] for raw in samples[:5000]]
+    samples += ["+81 (0)3 1234 5678", "+810312345678", "+81-90-1234-5678", "+81 3 1234 5678"]
     samples += ["090-1234-5678", "03(1234)5678", "0120-123-456", "0570-000-111", "010-1234-5678"]
     disagreements = []
     for raw in samples:
