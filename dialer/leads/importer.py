@@ -650,7 +650,12 @@ def start_import(
     """Refuse a bad file before anything is written, make the import row, then run
     the job inline (small files, or no runner) or in the background. Returns the
     import's id."""
-    lead_file = open_lead_file(path, overrides=mapping)
+    try:
+        lead_file = open_lead_file(path, overrides=mapping)
+    except BaseException:
+        if remove_file:
+            path.unlink(missing_ok=True)
+        raise
     try:
         with db.write() as session:
             campaign = session.get(Campaign, campaign_id)

@@ -230,3 +230,18 @@ def test_cli_imports_with_progress_and_a_report(
         runtime.close()
     finally:
         get_settings.cache_clear()
+
+
+def test_a_refused_upload_leaves_no_temporary_file(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    c = api.campaign()
+    for data in (b"name\nA\n", b"\x89PNG\r\n\x1a\n\x00\x00", b""):
+        assert api.post(
+            f"/api/campaigns/{c['id']}/imports", files={"file": ("x.csv", data, "text/csv")}
+        ).status_code in (400, 415)
+    assert api.import_csv(c["id"], "name,phone\nA,090-1234-5678\n").status_code == 201
+    assert list(tmp_path.glob("dialer-import-*")) == []
