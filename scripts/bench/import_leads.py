@@ -624,7 +624,8 @@ def child_main(spec: dict[str, Any]) -> int:
             elapsed = time.perf_counter() - started
             print(
                 f"#   {label}: {fraction:>4.0%}  {lead_import.rows:>9,} rows"
-                f"  {lead_import.rows / elapsed:>8,.0f} rows/s  {elapsed:>6.1f}s",
+                f"  {lead_import.rows / elapsed:>8,.0f} rows/s  {elapsed:>6.1f}s"
+                f"  rss {_status_kb('VmRSS') / 1024:>4.0f} MB",
                 file=sys.stderr,
                 flush=True,
             )
