@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from dialer.dnc import importer, service
 from dialer.dnc.models import DncEntry
-from dialer.errors import TooLarge
+from dialer.leads.importer import upload_chunks
 from dialer.web import ManagerCtxDep, next_cursor, parse_cursor
 from dialer.wire import Input, Instant
 
@@ -77,9 +77,7 @@ def add(body: DncIn, ctx: ManagerCtxDep) -> Any:
 @router.post("/imports", status_code=201, response_model=DncImportOut)
 def import_entries(ctx: ManagerCtxDep, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
     limit = ctx.runtime.settings.max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise TooLarge(f"the file is larger than the upload limit of {limit} bytes", field="file")
+    data = b"".join(upload_chunks(file.file, limit=limit))
     with ctx.tx() as tx:
         report = importer.import_dnc(
             tx.session,
