@@ -284,8 +284,7 @@ class ImportJob:
             self.counts["rows"] += len(rows)
             self.counts["accepted"] += len(accepted) - len(lost)
             for error in errors:
-                key = {"invalid": "invalid", "duplicate": "duplicates", "suppressed": "suppressed"}
-                self.counts[key[error["kind"]]] += 1
+                self.counts[_COUNTER_OF_KIND[error["kind"]]] += 1
             lead_import = session.get(LeadImport, spec.import_id)
             assert lead_import is not None
             if lead_import.status != ImportStatus.running:
@@ -432,6 +431,9 @@ class ImportJob:
             lead_import.heartbeat_at = wall_now()
         if self.progress is not None:
             self.progress(lead_import, 1.0)
+
+
+_COUNTER_OF_KIND = {"invalid": "invalid", "duplicate": "duplicates", "suppressed": "suppressed"}
 
 
 class ImportAborted(Exception):
