@@ -25,6 +25,7 @@ from dialer.dnc.routes import router as dnc_router
 from dialer.errors import DialerError
 from dialer.leads.routes import router as leads_router
 from dialer.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
+from dialer.promises.routes import router as promises_router
 from dialer.runtime import Runtime
 from dialer.settings import Settings, get_settings
 
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         agents_router,
         calls_router,
         dnc_router,
+        promises_router,
         admin_router,
     ):
         app.include_router(router)

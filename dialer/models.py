@@ -1,17 +1,19 @@
 """Every table, imported once so SQLModel.metadata (and Alembic) sees them all."""
 
-from dialer.agents.models import Agent, AgentCampaign, Claim
+from dialer.agents.models import Agent, AgentCampaign, AgentEvent, Claim
 from dialer.calls.models import Call
 from dialer.campaign.models import Campaign
 from dialer.conversions.models import Conversion
 from dialer.dnc.models import DncEntry
 from dialer.leads.models import Contact, Event, ImportRowError, Lead, LeadImport, Phone
+from dialer.promises.models import Promise
 from dialer.system import ClockState, SchedulerLease
 from dialer.telephony.models import SimOutcome
 
 __all__ = [
     "Agent",
     "AgentCampaign",
+    "AgentEvent",
     "Call",
     "Campaign",
     "Claim",
@@ -24,6 +26,7 @@ __all__ = [
     "Lead",
     "LeadImport",
     "Phone",
+    "Promise",
     "SchedulerLease",
     "SimOutcome",
 ]

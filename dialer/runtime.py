@@ -10,11 +10,13 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from dialer.agents.events import EventHub
 from dialer.agents.queue import expire_claims, next_claim_expiry
 from dialer.clock import Clock, SimulatedClock, SystemClock, wall_now
 from dialer.db import Database
 from dialer.leads.importer import ImportRunner
 from dialer.metrics import DUE_WORK
+from dialer.promises import service as promises
 from dialer.settings import ClockMode, Settings, TelephonyMode
 from dialer.telephony.base import Telephony
 
@@ -56,6 +58,27 @@ class ProviderReports:
         return self.telephony.run_due(session, now=now)
 
 
+class PromiseDue:
+    name = "promise_due"
+
+    def next_due_at(self, session: Session) -> datetime | None:
+        return promises.next_due_notice_at(session)
+
+    def run(self, session: Session, *, now: datetime) -> int:
+        return promises.announce_due(session, now=now)
+
+
+class PromiseWindows:
+    name = "promise_windows"
+
+    def next_due_at(self, session: Session) -> datetime | None:
+        return promises.next_window_end(session)
+
+    def run(self, session: Session, *, now: datetime) -> int:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        return promises.close_windows(session, now=now, lock_rows=postgres)
+
+
 class Runtime:
     def __init__(self, settings: Settings, *, db: Database | None = None) -> None:
         self.settings = settings
@@ -68,11 +91,15 @@ class Runtime:
         self.telephony = self._make_telephony()
         self.imports = ImportRunner(self.db)
         self.claim_ttl = timedelta(seconds=settings.claim_ttl_seconds)
+        self.events = EventHub(self.db)
         # Order matters only within one instant: provider reports first, so a call
         # that ended at the same second as its claim's expiry releases the claim
-        # through its disposition rather than by expiry.
+        # through its disposition rather than by expiry; a promise is announced
+        # before a window ending at the same instant marks it missed.
         self.due_sources: list[DueSource] = [
             ProviderReports(self.telephony),
+            PromiseDue(),
+            PromiseWindows(),
             ClaimExpiry(ttl=self.claim_ttl),
         ]
 

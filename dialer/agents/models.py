@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
-from dialer.db import instant_column
+from dialer.db import instant_column, json_column
 
 
 class Role(StrEnum):
@@ -52,3 +53,19 @@ class Claim(SQLModel, table=True):
     prev_status: str = Field(sa_type=String(24))
     claimed_at: datetime = Field(sa_column=instant_column(nullable=False))
     claim_expires_at: datetime = Field(sa_column=instant_column(nullable=False, index=True))
+
+
+class AgentEvent(SQLModel, table=True):
+    """What an agent's event stream sends, written in the transaction that caused
+    it: every web worker serves the same events, and a restart loses none. Events
+    for everyone on a campaign (a promise for anyone) have no `agent_id`."""
+
+    __tablename__ = "agent_event"
+    __table_args__ = (Index("ix_agent_event_agent", "agent_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
+    kind: str = Field(sa_type=String(32))
+    at: datetime = Field(sa_column=instant_column(nullable=False))
+    payload: dict[str, Any] = Field(sa_column=json_column())

@@ -88,40 +88,85 @@ class Candidate:
 
 class Tier(Protocol):
     reason: str
+    # Customer-requested calls (promises and their follow-ups) are outside the caps.
+    capped: bool
 
-    def candidate_sql(self, *, scope_sql: str) -> tuple[str, bool]:
-        """SELECT of `_CANDIDATE_COLUMNS` best first, with `scope_sql` in its WHERE;
-        and whether it binds `now` after the scope parameters."""
+    def candidate_sql(self, *, scope_sql: str) -> str:
+        """SELECT of `_CANDIDATE_COLUMNS` best first, with `scope_sql` in its WHERE
+        followed by the parameters `params` gives."""
         ...
+
+    def params(self, *, now: Any, agent_id: int) -> list[Any]: ...
 
 
 _CANDIDATE_COLUMNS = "id, campaign_id, status, timezone, day_attempts, day_attempts_date"
+_DUE = f"status = '{LeadStatus.scheduled}' AND next_attempt_at <= ?"
+_PROMISE = f"next_attempt_reason = '{NextAttemptReason.promise}'"
+
+
+class OwnPromises:
+    """Promises this agent owns (and their follow-ups) that are due."""
+
+    reason = "promise"
+    capped = False
+
+    def candidate_sql(self, *, scope_sql: str) -> str:
+        return (
+            f"SELECT {_CANDIDATE_COLUMNS} FROM lead WHERE {scope_sql} AND reserved_agent_id = ?"
+            f" AND {_PROMISE} AND {_DUE} ORDER BY next_attempt_at, id"
+        )
+
+    def params(self, *, now: Any, agent_id: int) -> list[Any]:
+        return [agent_id, now]
+
+
+class AnyonePromises:
+    """Promises for anyone, and those whose owner let the window pass (reassign)."""
+
+    reason = "promise"
+    capped = False
+
+    def candidate_sql(self, *, scope_sql: str) -> str:
+        return (
+            f"SELECT {_CANDIDATE_COLUMNS} FROM lead WHERE {scope_sql} AND {_PROMISE}"
+            f" AND reserved_agent_id IS NULL AND {_DUE} ORDER BY next_attempt_at, id"
+        )
+
+    def params(self, *, now: Any, agent_id: int) -> list[Any]:
+        return [now]
 
 
 class RetryDue:
     reason = "retry"
+    capped = True
 
-    def candidate_sql(self, *, scope_sql: str) -> tuple[str, bool]:
+    def candidate_sql(self, *, scope_sql: str) -> str:
+        # A promise lead is never a plain retry: its owner has it first.
         return (
-            f"SELECT {_CANDIDATE_COLUMNS} FROM lead WHERE {scope_sql}"
-            f" AND status = '{LeadStatus.scheduled}' AND next_attempt_at <= ?"
-            " ORDER BY next_attempt_at, id",
-            True,
+            f"SELECT {_CANDIDATE_COLUMNS} FROM lead WHERE {scope_sql} AND {_DUE}"
+            f" AND (next_attempt_reason IS NULL OR NOT {_PROMISE})"
+            " ORDER BY next_attempt_at, id"
         )
+
+    def params(self, *, now: Any, agent_id: int) -> list[Any]:
+        return [now]
 
 
 class NewLeads:
     reason = "new"
+    capped = True
 
-    def candidate_sql(self, *, scope_sql: str) -> tuple[str, bool]:
+    def candidate_sql(self, *, scope_sql: str) -> str:
         return (
             f"SELECT {_CANDIDATE_COLUMNS} FROM lead WHERE {scope_sql}"
-            f" AND status = '{LeadStatus.new}' ORDER BY priority DESC, id",
-            False,
+            f" AND status = '{LeadStatus.new}' ORDER BY priority DESC, id"
         )
 
+    def params(self, *, now: Any, agent_id: int) -> list[Any]:
+        return []
 
-TIERS: list[Tier] = [RetryDue(), NewLeads()]
+
+TIERS: list[Tier] = [OwnPromises(), AnyonePromises(), RetryDue(), NewLeads()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,11 +270,10 @@ def claim_next(
     rules_of = {scope.rules.campaign_id: scope.rules for scope in scopes}
     rejected: list[int] = []
     for tier in TIERS:
-        sql, binds_now = tier.candidate_sql(scope_sql=scope_sql)
+        sql = tier.candidate_sql(scope_sql=scope_sql)
+        tier_params = tier.params(now=raw.instant(now), agent_id=agent_id)
         while len(rejected) < MAX_REJECTED_CANDIDATES:
-            params = [*scope_params]
-            if binds_now:
-                params.append(raw.instant(now))
+            params = [*scope_params, *tier_params]
             query = sql
             if rejected:
                 query = query.replace(
@@ -247,6 +291,7 @@ def claim_next(
                 candidate=candidate,
                 rules=rules_of[candidate.campaign_id],
                 now=now,
+                capped=tier.capped,
             ):
                 rejected.append(candidate.lead_id)
                 continue
@@ -267,7 +312,7 @@ def claim_next(
 
 
 def _passes_dial_checks(
-    work: Work, *, candidate: Candidate, rules: CampaignRules, now: datetime
+    work: Work, *, candidate: Candidate, rules: CampaignRules, now: datetime, capped: bool
 ) -> bool:
     """What the indexed tier query cannot see: the do-not-call list (which may have
     grown since the lead was queued) and the per-day cap on the lead's local day.
@@ -280,7 +325,8 @@ def _passes_dial_checks(
     callable_phones = [1 for retired, dnc_id in phones if not retired and dnc_id is None]
     hours = rules.hours_by_zone[candidate.timezone]
     over_daily_cap = (
-        candidate.day_attempts_date == hours.local_date(now).isoformat()
+        capped
+        and candidate.day_attempts_date == hours.local_date(now).isoformat()
         and candidate.day_attempts >= rules.max_attempts_per_day
     )
     if callable_phones and not over_daily_cap:

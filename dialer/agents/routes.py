@@ -18,6 +18,7 @@ from dialer.agents.schemas import (
 )
 from dialer.auth import require_self_or_manager
 from dialer.leads.service import get_lead, lead_summary
+from dialer.promises.service import get_promise, promise_out
 from dialer.web import CtxDep, Id, ManagerCtxDep
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
@@ -97,9 +98,13 @@ def next_lead(agent_id: Id, ctx: CtxDep) -> Any:
         )
         if got is None:
             return Response(status_code=204)
+        lead = get_lead(tx.session, lead_id=got.lead_id)
+        promise = None
+        if got.reason == "promise" and lead.promise_id is not None:
+            promise = promise_out(get_promise(tx.session, promise_id=lead.promise_id))
         return {
-            "lead": lead_summary(tx.session, lead=get_lead(tx.session, lead_id=got.lead_id)),
+            "lead": lead_summary(tx.session, lead=lead),
             "reason": got.reason,
-            "promise": None,
+            "promise": promise,
             "claim_expires_at": got.claim_expires_at,
         }

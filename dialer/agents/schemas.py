@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from dialer.leads.schemas import LeadOut
+from dialer.promises.schemas import PromiseOut
 from dialer.wire import Input, Instant
 
 
@@ -65,5 +66,5 @@ class AgentStateIn(Input):
 class NextLeadOut(BaseModel):
     lead: LeadOut
     reason: Literal["promise", "retry", "new"]
-    promise: dict[str, object] | None
+    promise: PromiseOut | None
     claim_expires_at: Instant

@@ -48,5 +48,6 @@ def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> dict[str, Any]:
                 promise=body.promise,
             ),
             now=tx.now,
+            lock_rows=not tx.runtime.db.is_sqlite,
         )
         return service.call_out(call)

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from dialer.calls.models import Outcome
+from dialer.promises.schemas import PromiseIn
 from dialer.wire import Input, Instant
 
 
@@ -48,7 +49,10 @@ class DispositionIn(Input):
     ]
     note: str | None = Field(default=None, max_length=10_000)
     contract_number: str | None = Field(default=None, max_length=64)
-    promise: dict[str, Any] | None = None
+    promise: PromiseIn | None = Field(
+        default=None,
+        description="with `callback`: the promise to book, as for POST /api/leads/{id}/promises",
+    )
 
     def outcome_enum(self) -> Outcome:
         return Outcome(self.outcome)

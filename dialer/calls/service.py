@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from dialer.agents.events import publish
 from dialer.agents.models import Agent, Role
 from dialer.agents.queue import claim_of, has_live_call, release
 from dialer.calls.models import (
@@ -44,6 +45,8 @@ from dialer.errors import (
 from dialer.leads import history
 from dialer.leads.models import Lead, LeadStatus, NextAttemptReason, Phone
 from dialer.leads.phones import PhoneError, normalize_phone
+from dialer.promises import service as promises
+from dialer.promises.schemas import PromiseIn
 from dialer.telephony.base import Telephony
 
 # Unanswered final statuses, and what the retry policy calls them.
@@ -169,6 +172,7 @@ def place_call(
         to=number,
         attempt=lead.attempts,
     )
+    promises.keep_on_call(session, lead=lead, call=call, now=now)
     telephony.place_call(session, call=call, campaign=campaign, now=now)
     session.flush()
     return call
@@ -228,6 +232,18 @@ def apply_status_update(
         status=status,
         answered_by=call.answered_by,
     )
+    if call.agent_id is not None:
+        publish(
+            session,
+            kind="call_status",
+            at=at,
+            agent_id=call.agent_id,
+            campaign_id=call.campaign_id,
+            call_id=call.id,
+            lead_id=call.lead_id,
+            status=status,
+            answered_by=call.answered_by,
+        )
     if status in FINAL_CALL_STATUSES and call.disposition is None:
         if call.answered_by == AnsweredBy.machine:
             _system_disposition(session, call=call, kind=RetryKind.machine, at=at)
@@ -251,8 +267,23 @@ def _system_disposition(session: Session, *, call: Call, kind: RetryKind, at: da
         call_id=call.id,
         outcome=kind.value,
     )
-    _schedule_retry(session, lead=lead, kind=kind, at=at, actor="system")
+    _after_unanswered(session, lead=lead, call=call, kind=kind, at=at, actor="system")
     release(session, lead=lead, actor="system", now=at, why=f"call {call.id} ended: {kind.value}")
+
+
+def _after_unanswered(
+    session: Session, *, lead: Lead, call: Call, kind: RetryKind, at: datetime, actor: str
+) -> None:
+    """The customer was not reached. A kept promise is followed up by its agent; a
+    promise not yet due stands as booked; otherwise the retry policy decides."""
+    if promises.follow_up(session, lead=lead, call=call, at=at, actor=actor):
+        lead.last_outcome = kind.value
+        return
+    if lead.promise_id is not None:
+        lead.last_outcome = kind.value
+        history.set_status(session, lead=lead, status=LeadStatus.scheduled, actor=actor, at=at)
+        return
+    _schedule_retry(session, lead=lead, kind=kind, at=at, actor=actor)
 
 
 def _schedule_retry(
@@ -307,11 +338,17 @@ class DispositionInput:
     outcome: Outcome
     note: str | None
     contract_number: str | None
-    promise: dict[str, Any] | None
+    promise: PromiseIn | None
 
 
 def dispose(
-    session: Session, *, principal: Agent, call_id: int, data: DispositionInput, now: datetime
+    session: Session,
+    *,
+    principal: Agent,
+    call_id: int,
+    data: DispositionInput,
+    now: datetime,
+    lock_rows: bool = False,
 ) -> Call:
     call = get_call(session, call_id=call_id)
     check_call_access(principal, call)
@@ -323,12 +360,8 @@ def dispose(
     campaign = session.get(Campaign, call.campaign_id)
     assert lead is not None and campaign is not None and lead.id is not None
     outcome = data.outcome
-    if outcome == Outcome.callback:
-        raise Invalid(
-            "callback needs promise booking, which this server does not offer yet",
-            code="outcome_not_supported",
-            field="outcome",
-        )
+    if data.promise is not None and outcome != Outcome.callback:
+        raise Invalid("promise goes with the callback outcome only", field="promise")
     if outcome == Outcome.failed:
         raise Invalid("'failed' is recorded by the system, not by agents", field="outcome")
     contract_number = (data.contract_number or "").strip() or None
@@ -356,6 +389,21 @@ def dispose(
         note=data.note,
         contract_number=contract_number,
     )
+    if outcome == Outcome.callback:
+        _book_callback(
+            session,
+            principal=principal,
+            call=call,
+            lead=lead,
+            data=data,
+            now=now,
+            lock_rows=lock_rows,
+            actor=actor,
+        )
+        release(session, lead=lead, actor=actor, now=now, why=f"call {call.id}: callback")
+        session.flush()
+        return call
+    _settle_promise(session, lead=lead, call=call, outcome=outcome, actor=actor, now=now)
     if outcome == Outcome.converted:
         _record_phone_conversion(
             session, call=call, lead=lead, contract_number=contract_number, now=now
@@ -386,6 +434,15 @@ def dispose(
         history.set_status(session, lead=lead, status=status, actor=actor, at=now)
     elif outcome == Outcome.wrong_number:
         _retire_phone(session, lead=lead, number=call.to, actor=actor, now=now)
+    elif outcome in _UNREACHED_OUTCOMES:
+        _after_unanswered(
+            session,
+            lead=lead,
+            call=call,
+            kind=_AGENT_RETRY_OUTCOMES[outcome],
+            at=now,
+            actor=actor,
+        )
     else:
         _schedule_retry(
             session, lead=lead, kind=_AGENT_RETRY_OUTCOMES[outcome], at=now, actor=actor
@@ -393,6 +450,70 @@ def dispose(
     release(session, lead=lead, actor=actor, now=now, why=f"call {call.id}: {outcome.value}")
     session.flush()
     return call
+
+
+# The agent says the customer was not reached: like an unanswered call.
+_UNREACHED_OUTCOMES = frozenset({Outcome.no_answer, Outcome.busy, Outcome.machine})
+
+
+def _book_callback(
+    session: Session,
+    *,
+    principal: Agent,
+    call: Call,
+    lead: Lead,
+    data: DispositionInput,
+    now: datetime,
+    lock_rows: bool,
+    actor: str,
+) -> None:
+    """Book (or confirm) the promise in the disposition's transaction: a refused
+    booking refuses the disposition with it."""
+    assert lead.id is not None
+    if data.promise is not None:
+        promise = promises.book(
+            session,
+            principal=principal,
+            lead_id=lead.id,
+            request=data.promise.request(),
+            now=now,
+            lock_rows=lock_rows,
+            during_call=call,
+        )
+    else:
+        promise = promises.confirm_for_call(session, lead=lead, call=call)
+    lead.last_outcome = Outcome.callback.value
+    history.set_status(
+        session,
+        lead=lead,
+        status=LeadStatus.scheduled,
+        actor=actor,
+        at=now,
+        reason="callback",
+        promise_id=promise.id,
+    )
+
+
+def _settle_promise(
+    session: Session, *, lead: Lead, call: Call, outcome: Outcome, actor: str, now: datetime
+) -> None:
+    """Any answer but `callback` settles the lead's promise: one still open is
+    cancelled (the conversation superseded it), and a promise being called leaves
+    the promise tiers. Not reaching the customer settles nothing: see
+    `_after_unanswered`."""
+    assert lead.id is not None
+    if outcome in _UNREACHED_OUTCOMES:
+        return
+    pending = promises.open_promise(session, lead_id=lead.id)
+    if pending is not None:
+        promises.cancel_open(
+            session,
+            promise=pending,
+            actor=actor,
+            now=now,
+            reason=f"call {call.id} dispositioned {outcome.value}",
+        )
+    promises.clear_lead_promise(lead)
 
 
 def _end_call(session: Session, *, call: Call, now: datetime) -> None:

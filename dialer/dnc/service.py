@@ -14,6 +14,7 @@ from dialer.errors import BadInput, NotFound
 from dialer.leads import history
 from dialer.leads.models import TERMINAL_STATUSES, Lead, LeadStatus, Phone
 from dialer.leads.phones import PhoneError, normalize_phone
+from dialer.promises.service import cancel_for_dnc
 
 
 def parse_dnc_phone(raw: str, *, region: str) -> str:
@@ -41,6 +42,7 @@ def add(
     entry = DncEntry(phone=phone, reason=reason, source=source, created_at=now)
     session.add(entry)
     session.flush()
+    cancel_for_dnc(session, phone=phone, actor=actor, now=now)
     _close_fully_listed_leads(session, phone=phone, actor=actor, now=now)
     return entry, True
 

@@ -52,6 +52,16 @@ class Lead(SQLModel, table=True):
         Index("ix_lead_queue_retry", "campaign_id", "status", "next_attempt_at", "id"),
         Index("ix_lead_campaign_external", "campaign_id", "external_id"),
         Index("ix_lead_campaign_contract", "campaign_id", "contract_number"),
+        # Promise tiers: "due for anyone" and "due for me".
+        Index(
+            "ix_lead_queue_promise",
+            "campaign_id",
+            "status",
+            "next_attempt_reason",
+            "next_attempt_at",
+        ),
+        Index("ix_lead_reserved", "reserved_agent_id", "next_attempt_at"),
+        Index("ix_lead_reserved_until", "reserved_until"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -77,6 +87,12 @@ class Lead(SQLModel, table=True):
     failure_counts: dict[str, int] = Field(sa_column=json_column())
     next_attempt_at: datetime | None = Field(default=None, sa_column=instant_column())
     next_attempt_reason: str | None = Field(default=None, sa_type=String(24))
+    # The promise that governs the next attempt (open, missed, or being followed
+    # up); set exactly when `next_attempt_reason` is `promise`.
+    promise_id: int | None = Field(default=None)
+    # Only this agent may take the lead, until `reserved_until` (None: no end).
+    reserved_agent_id: int | None = Field(default=None)
+    reserved_until: datetime | None = Field(default=None, sa_column=instant_column())
     last_attempt_at: datetime | None = Field(default=None, sa_column=instant_column())
     last_outcome: str | None = Field(default=None, sa_type=String(24))
     extra: dict[str, Any] = Field(sa_column=json_column())

@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from dialer.calls.schemas import CallOut
+from dialer.promises.schemas import PromiseOut
 from dialer.wire import Instant
 
 LeadStatusLiteral = Literal[
@@ -62,6 +63,9 @@ class LeadOut(BaseModel):
     next_attempt_at: Instant | None
     last_attempt_at: Instant | None
     last_outcome: str | None
+    promise_id: int | None = None
+    reserved_agent_id: int | None = None
+    reserved_until: Instant | None = None
     import_id: int | None
     extra: dict[str, Any]
     raw: dict[str, Any]
@@ -88,7 +92,7 @@ class LeadConversionOut(BaseModel):
 
 class LeadDetail(LeadOut):
     calls: list[CallOut]
-    promises: list[dict[str, Any]]
+    promises: list[PromiseOut]
     conversions: list[LeadConversionOut]
     events: list[EventOut]
 

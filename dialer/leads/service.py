@@ -19,7 +19,16 @@ from dialer.conversions.models import Conversion
 from dialer.dnc.service import listed
 from dialer.errors import Forbidden, NotFound
 from dialer.leads.eligibility import Block, LeadFacts, blocks, next_callable_at
-from dialer.leads.models import TERMINAL_STATUSES, Contact, Event, Lead, LeadStatus, Phone
+from dialer.leads.models import (
+    TERMINAL_STATUSES,
+    Contact,
+    Event,
+    Lead,
+    LeadStatus,
+    NextAttemptReason,
+    Phone,
+)
+from dialer.promises.service import list_promises, promise_out
 
 
 def get_lead(session: Session, *, lead_id: int) -> Lead:
@@ -67,6 +76,9 @@ def lead_summary(session: Session, *, lead: Lead) -> dict[str, Any]:
         "next_attempt_at": lead.next_attempt_at,
         "last_attempt_at": lead.last_attempt_at,
         "last_outcome": lead.last_outcome,
+        "promise_id": lead.promise_id,
+        "reserved_agent_id": lead.reserved_agent_id,
+        "reserved_until": lead.reserved_until,
         "import_id": lead.import_id,
         "extra": lead.extra,
         "raw": lead.raw,
@@ -85,7 +97,7 @@ def lead_detail(session: Session, *, lead: Lead) -> dict[str, Any]:
         select(Event).where(col(Event.lead_id) == lead.id).order_by(col(Event.id))
     )
     out["calls"] = [call_out(c) for c in calls]
-    out["promises"] = []
+    out["promises"] = [promise_out(p) for p in list_promises(session, lead_id=lead.id, limit=1000)]
     out["conversions"] = [
         {
             "id": c.id,
@@ -187,7 +199,10 @@ def queue_summary(session: Session, *, campaign_id: int, now: datetime) -> dict[
     def add(rule: str, n: int) -> None:
         blocked[rule] = blocked.get(rule, 0) + n
 
+    promises_due = 0
     for status, zone, is_due, reason, count in rows:
+        if status == LeadStatus.scheduled and is_due and reason == NextAttemptReason.promise:
+            promises_due += count
         if status == LeadStatus.importing:
             continue
         if status in TERMINAL_STATUSES or status == LeadStatus.awaiting_external:
@@ -225,6 +240,6 @@ def queue_summary(session: Session, *, campaign_id: int, now: datetime) -> dict[
         "campaign_id": campaign_id,
         "callable_now": callable_now,
         "blocked": blocked,
-        "promises_due": 0,
+        "promises_due": promises_due,
         "next_due_at": upcoming,
     }

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from dialer.promises.models import MadeBy, PromiseOwner
+from dialer.promises.service import PromiseRequest
+from dialer.wire import Input, Instant
+
+
+class WindowIn(Input):
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class PromiseIn(Input):
+    """Exactly one of `in_minutes`, `at`, `window`."""
+
+    in_minutes: int | None = Field(default=None, ge=0, le=60 * 24 * 366)
+    at: AwareDatetime | None = None
+    window: WindowIn | None = None
+    owner: Literal["me", "anyone"] | None = None
+    agent_id: int | None = Field(
+        default=None, ge=1, le=2**63 - 1, description="managers: the agent who owns it"
+    )
+    made_by: Literal["agent", "customer"] = "agent"
+    note: str | None = Field(default=None, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> PromiseIn:
+        given = [f for f in ("in_minutes", "at", "window") if getattr(self, f) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of in_minutes, at or window")
+        return self
+
+    def request(self) -> PromiseRequest:
+        window = None
+        if self.window is not None:
+            window = (self.window.start.astimezone(UTC), self.window.end.astimezone(UTC))
+        return PromiseRequest(
+            in_minutes=self.in_minutes,
+            at=self.at.astimezone(UTC) if self.at is not None else None,
+            window=window,
+            owner=PromiseOwner(self.owner) if self.owner is not None else None,
+            agent_id=self.agent_id,
+            made_by=MadeBy(self.made_by),
+            note=self.note,
+        )
+
+
+class PromiseOut(BaseModel):
+    id: int
+    lead_id: int
+    campaign_id: int
+    agent_id: int | None
+    owner: Literal["agent", "anyone"]
+    booked_by: str
+    made_by: Literal["agent", "customer"]
+    kind: Literal["in_minutes", "at", "window"]
+    note: str | None
+    due_at: Instant
+    window_end: Instant
+    slot_start: Instant
+    status: Literal["scheduled", "kept", "missed", "cancelled", "rescheduled"]
+    call_id: int | None
+    kept_call_id: int | None
+    followups: int
+    replaced_by_id: int | None
+    closed_at: Instant | None
+    closed_reason: str | None
+    created_at: Instant
+
+
+class PromiseList(BaseModel):
+    items: list[PromiseOut]
+    next_cursor: str | None = None
+
+
+class PromiseCancelIn(Input):
+    reason: str | None = Field(default=None, max_length=2000)

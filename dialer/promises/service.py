@@ -1,0 +1,739 @@
+"""Promises: booked callbacks that are kept.
+
+A promise puts its schedule on the lead row, where the queue reads it:
+`next_attempt_at` = due time, `next_attempt_reason` = promise, `reserved_agent_id`
+= the owner (None for anyone), `reserved_until` = the end of the window. Until
+`due_at` nobody gets the lead; from `due_at` to `reserved_until` only the owner;
+then the window sweep marks an uncalled promise missed and applies `on_missed`.
+Every step is a row change in one transaction, so the scheduler tick and the
+simulated clock drive it alike, and a restart loses nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from dialer.agents.events import publish
+from dialer.agents.models import Agent, AgentCampaign, Claim, Role
+from dialer.calls.models import Call
+from dialer.campaign.models import Campaign
+from dialer.campaign.schemas import PromisePolicy
+from dialer.campaign.service import calling_hours_of
+from dialer.db import affected
+from dialer.dnc.models import DncEntry
+from dialer.errors import Conflict, Forbidden, Invalid, NotClaimed, NotFound, OnDoNotCallList
+from dialer.leads import history
+from dialer.leads.models import TERMINAL_STATUSES, Lead, LeadStatus, NextAttemptReason, Phone
+from dialer.promises.models import (
+    SLOT_HOLDING_STATUSES,
+    MadeBy,
+    Promise,
+    PromiseOwner,
+    PromiseStatus,
+)
+from dialer.promises.slots import Refusal, Timing, check_booking, slot_start, timing_of
+
+# Statuses a promise can be booked on: an exhausted lead can still be called back
+# when the customer asks (promise calls are outside the caps); a closed one cannot.
+_CLOSED_FOR_PROMISES = TERMINAL_STATUSES - {LeadStatus.exhausted}
+
+# How far ahead a promise may be booked.
+_BOOKING_HORIZON = timedelta(days=366)
+# Suggestions look this far ahead for free slots.
+_SUGGESTION_HORIZON = timedelta(days=8)
+
+
+class SlotRefused(Conflict):
+    """409 with `suggestions`: the slot is full, or the time is outside calling hours."""
+
+
+class PromiseClosed(Conflict):
+    code = "promise_closed"
+
+
+def policy_of(campaign: Campaign) -> PromisePolicy:
+    return PromisePolicy.model_validate(campaign.promise_policy or {})
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseRequest:
+    in_minutes: int | None = None
+    at: datetime | None = None
+    window: tuple[datetime, datetime] | None = None
+    owner: PromiseOwner | None = None
+    agent_id: int | None = None  # managers: book for this agent
+    made_by: MadeBy = MadeBy.agent
+    note: str | None = None
+
+
+def get_promise(session: Session, *, promise_id: int) -> Promise:
+    promise = session.get(Promise, promise_id)
+    if promise is None:
+        raise NotFound(f"promise {promise_id} does not exist", code="promise_not_found")
+    return promise
+
+
+def open_promise(session: Session, *, lead_id: int) -> Promise | None:
+    return session.scalar(
+        select(Promise).where(
+            col(Promise.lead_id) == lead_id, col(Promise.status) == PromiseStatus.scheduled
+        )
+    )
+
+
+def _actor(principal: Agent) -> str:
+    return f"{principal.role}:{principal.id}"
+
+
+def _owner_of(session: Session, *, principal: Agent, request: PromiseRequest) -> int | None:
+    if principal.role == Role.manager:
+        if request.agent_id is not None:
+            agent = session.get(Agent, request.agent_id)
+            if agent is None or agent.role != Role.agent:
+                raise Invalid(
+                    f"agent {request.agent_id} does not exist",
+                    code="agent_not_found",
+                    field="agent_id",
+                )
+            return agent.id
+        if request.owner == PromiseOwner.me:
+            raise Invalid(
+                "a manager books for anyone, or for an agent given as agent_id", field="owner"
+            )
+        return None
+    if request.agent_id is not None and request.agent_id != principal.id:
+        raise Invalid("agents book promises for themselves or for anyone", field="agent_id")
+    return None if request.owner == PromiseOwner.anyone else principal.id
+
+
+def _check_callable_phone(session: Session, *, lead: Lead) -> None:
+    active = [
+        p.number
+        for p in session.scalars(select(Phone).where(col(Phone.lead_id) == lead.id))
+        if not p.retired
+    ]
+    if not active:
+        raise Conflict(f"lead {lead.id} has no active phone", code="no_phone")
+    listed = set(
+        session.scalars(select(col(DncEntry.phone)).where(col(DncEntry.phone).in_(active)))
+    )
+    if set(active) <= listed:
+        raise OnDoNotCallList(f"every phone of lead {lead.id} is on the do-not-call list")
+
+
+def _timing(request: PromiseRequest, *, policy: PromisePolicy, now: datetime) -> Timing:
+    if request.at is not None and request.at < now:
+        raise Invalid(f"at {request.at.isoformat()} is in the past", field="at")
+    for name, value in (
+        ("at", request.at),
+        ("window.start", request.window[0] if request.window else None),
+        ("window.end", request.window[1] if request.window else None),
+    ):
+        if value is not None and value > now + _BOOKING_HORIZON:
+            raise Invalid(
+                f"{name} is more than {_BOOKING_HORIZON.days} days ahead; "
+                "a callback that far out is a new lead list, not a promise",
+                field=name,
+            )
+    window = request.window
+    if window is not None:
+        start, end = window
+        if end <= start:
+            raise Invalid("window.end must be after window.start", field="window.end")
+        if end <= now:
+            raise Invalid("the window has already ended", field="window.end")
+        # A window already begun ("call during lunch", asked at 12:20) is due now.
+        window = (max(start, now), end)
+    return timing_of(
+        now=now,
+        grace=timedelta(minutes=policy.grace_minutes),
+        in_minutes=request.in_minutes,
+        at=request.at,
+        window=window,
+    )
+
+
+def _slot_counter(
+    session: Session,
+    *,
+    campaign_id: int,
+    owner_id: int | None,
+    from_slot: datetime,
+    replacing: Promise | None,
+) -> Callable[[datetime], int]:
+    """Booked promises per slot of this owner (or of the campaign's `anyone` pool)
+    over the suggestion horizon, in one query."""
+    query = (
+        select(col(Promise.slot_start), func.count())
+        .where(
+            col(Promise.status).in_(SLOT_HOLDING_STATUSES),
+            col(Promise.slot_start) >= from_slot,
+            col(Promise.slot_start) < from_slot + _SUGGESTION_HORIZON,
+        )
+        .group_by(col(Promise.slot_start))
+    )
+    if owner_id is not None:
+        query = query.where(col(Promise.agent_id) == owner_id)
+    else:
+        query = query.where(
+            col(Promise.campaign_id) == campaign_id, col(Promise.agent_id).is_(None)
+        )
+    if replacing is not None:
+        # Moving one's own promise must not collide with itself.
+        query = query.where(col(Promise.id) != replacing.id)
+    counts: dict[datetime, int] = {at: n for at, n in session.execute(query)}
+    return lambda at: counts.get(at, 0)
+
+
+def _capacity(
+    session: Session, *, policy: PromisePolicy, campaign_id: int, owner_id: int | None
+) -> int:
+    if owner_id is not None:
+        return policy.per_agent_per_slot
+    # Promises for anyone are kept by the whole team: its capacity is the team's.
+    agents = session.scalar(
+        select(func.count()).where(col(AgentCampaign.campaign_id) == campaign_id)
+    )
+    return policy.per_agent_per_slot * max(1, agents or 0)
+
+
+def _lock_booking_scope(
+    session: Session, *, campaign_id: int, owner_id: int | None, lock_rows: bool
+) -> None:
+    """Serialize bookings that compete for the same slots (PostgreSQL; SQLite's
+    write transactions are serialized already): two bookings at once can never
+    both see the last free place."""
+    if not lock_rows:
+        return
+    if owner_id is not None:
+        session.execute(select(col(Agent.id)).where(col(Agent.id) == owner_id).with_for_update())
+    else:
+        session.execute(
+            select(col(Campaign.id)).where(col(Campaign.id) == campaign_id).with_for_update()
+        )
+
+
+def book(
+    session: Session,
+    *,
+    principal: Agent,
+    lead_id: int,
+    request: PromiseRequest,
+    now: datetime,
+    lock_rows: bool,
+    during_call: Call | None = None,
+) -> Promise:
+    query = select(Lead).where(col(Lead.id) == lead_id)
+    if lock_rows:
+        query = query.with_for_update()
+    lead = session.scalar(query)
+    if lead is None or lead.status == LeadStatus.importing:
+        raise NotFound(f"lead {lead_id} does not exist", code="lead_not_found")
+    assert lead.id is not None
+    claim = session.scalar(select(Claim).where(col(Claim.lead_id) == lead_id))
+    if principal.role != Role.manager and (claim is None or claim.agent_id != principal.id):
+        raise NotClaimed(f"agent {principal.id} holds no claim on lead {lead_id}")
+    if lead.status in _CLOSED_FOR_PROMISES:
+        raise Conflict(f"lead {lead_id} is {lead.status}", code="lead_closed")
+    owner_id = _owner_of(session, principal=principal, request=request)
+    campaign = session.get(Campaign, lead.campaign_id)
+    assert campaign is not None and campaign.id is not None
+    policy = policy_of(campaign)
+    timing = _timing(request, policy=policy, now=now)
+    _check_callable_phone(session, lead=lead)
+    hours = calling_hours_of(campaign, timezone=lead.timezone)
+    _lock_booking_scope(session, campaign_id=campaign.id, owner_id=owner_id, lock_rows=lock_rows)
+    replacing = open_promise(session, lead_id=lead.id)
+    asked_slot = slot_start(timing.due_at, slot_minutes=policy.slot_minutes, tz=hours.tz)
+    refusal, suggestions = check_booking(
+        asked_at=timing.due_at,
+        hours=hours,
+        slot_minutes=policy.slot_minutes,
+        capacity=_capacity(session, policy=policy, campaign_id=campaign.id, owner_id=owner_id),
+        booked_in_slot=_slot_counter(
+            session,
+            campaign_id=campaign.id,
+            owner_id=owner_id,
+            from_slot=asked_slot,
+            replacing=replacing,
+        ),
+    )
+    if refusal is not None:
+        detail = (
+            f"{timing.due_at.isoformat()} is outside calling hours in {lead.timezone}"
+            if refusal == Refusal.outside_calling_hours
+            else f"the {policy.slot_minutes}-minute slot at {asked_slot.isoformat()} is full"
+        )
+        raise SlotRefused(
+            detail, code=refusal.value, suggestions=[s.isoformat() for s in suggestions]
+        )
+    call_id = during_call.id if during_call is not None else _current_call(session, claim=claim)
+    promise = Promise(
+        lead_id=lead.id,
+        campaign_id=campaign.id,
+        agent_id=owner_id,
+        booked_by_agent_id=principal.id if principal.role == Role.agent else None,
+        booked_by=_actor(principal),
+        made_by=request.made_by,
+        kind=timing.kind,
+        note=request.note,
+        due_at=timing.due_at,
+        window_end=timing.window_end,
+        slot_start=asked_slot,
+        status=PromiseStatus.scheduled,
+        call_id=call_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(promise)
+    session.flush()
+    assert promise.id is not None
+    if replacing is not None:
+        _close(
+            session,
+            promise=replacing,
+            status=PromiseStatus.rescheduled,
+            actor=_actor(principal),
+            now=now,
+            reason=f"replaced by promise {promise.id}",
+            replaced_by_id=promise.id,
+        )
+    history.record(
+        session,
+        lead_id=lead.id,
+        kind="promise_booked",
+        actor=_actor(principal),
+        at=now,
+        promise_id=promise.id,
+        owner_agent_id=owner_id,
+        due_at=promise.due_at.isoformat(),
+        window_end=promise.window_end.isoformat(),
+        made_by=promise.made_by,
+        note=promise.note,
+        call_id=call_id,
+    )
+    _hold_lead(session, lead=lead, promise=promise, actor=_actor(principal), now=now)
+    return promise
+
+
+def _current_call(session: Session, *, claim: Claim | None) -> int | None:
+    """The call of the claim in progress, if any: the one this booking happens in."""
+    if claim is None:
+        return None
+    return session.scalar(
+        select(col(Call.id))
+        .where(
+            col(Call.lead_id) == claim.lead_id,
+            col(Call.agent_id) == claim.agent_id,
+            col(Call.created_at) >= claim.claimed_at,
+        )
+        .order_by(col(Call.id).desc())
+        .limit(1)
+    )
+
+
+def _hold_lead(
+    session: Session, *, lead: Lead, promise: Promise, actor: str, now: datetime
+) -> None:
+    lead.promise_id = promise.id
+    lead.next_attempt_at = promise.due_at
+    lead.next_attempt_reason = NextAttemptReason.promise
+    lead.reserved_agent_id = promise.agent_id
+    lead.reserved_until = promise.window_end
+    lead.updated_at = now
+    if lead.status != LeadStatus.claimed:
+        # A lead claimed mid-call becomes `scheduled` when the claim is released.
+        history.set_status(
+            session, lead=lead, status=LeadStatus.scheduled, actor=actor, at=now, reason="promise"
+        )
+
+
+def clear_lead_promise(lead: Lead) -> None:
+    """The lead leaves the promise tiers (the caller sets what comes next)."""
+    lead.promise_id = None
+    lead.reserved_agent_id = None
+    lead.reserved_until = None
+    if lead.next_attempt_reason == NextAttemptReason.promise:
+        lead.next_attempt_reason = None
+        lead.next_attempt_at = None
+
+
+def _close(
+    session: Session,
+    *,
+    promise: Promise,
+    status: PromiseStatus,
+    actor: str,
+    now: datetime,
+    reason: str,
+    replaced_by_id: int | None = None,
+) -> None:
+    promise.status = status
+    promise.closed_at = now
+    promise.closed_reason = reason
+    promise.updated_at = now
+    if replaced_by_id is not None:
+        promise.replaced_by_id = replaced_by_id
+    history.record(
+        session,
+        lead_id=promise.lead_id,
+        kind=f"promise_{status.value}",
+        actor=actor,
+        at=now,
+        promise_id=promise.id,
+        reason=reason,
+    )
+
+
+def cancel(
+    session: Session, *, principal: Agent, promise_id: int, now: datetime, reason: str | None
+) -> Promise:
+    promise = get_promise(session, promise_id=promise_id)
+    owned = promise.agent_id == principal.id or promise.booked_by_agent_id == principal.id
+    if principal.role != Role.manager and not owned:
+        raise Forbidden("this promise belongs to another agent", code="not_your_resource")
+    if promise.status != PromiseStatus.scheduled:
+        raise PromiseClosed(
+            f"promise {promise_id} is {promise.status}; only a scheduled one can be cancelled"
+        )
+    cancel_open(
+        session, promise=promise, actor=_actor(principal), now=now, reason=reason or "cancelled"
+    )
+    return promise
+
+
+def cancel_open(
+    session: Session, *, promise: Promise, actor: str, now: datetime, reason: str
+) -> None:
+    """Cancel a scheduled promise and give its lead back to the pool: callable at
+    once by the retry rules (the customer's request is gone, not the lead)."""
+    _close(
+        session,
+        promise=promise,
+        status=PromiseStatus.cancelled,
+        actor=actor,
+        now=now,
+        reason=reason,
+    )
+    lead = session.get(Lead, promise.lead_id)
+    assert lead is not None
+    if lead.promise_id != promise.id:
+        return
+    clear_lead_promise(lead)
+    lead.updated_at = now
+    if lead.status == LeadStatus.scheduled:
+        if lead.attempts == 0:
+            history.set_status(
+                session,
+                lead=lead,
+                status=LeadStatus.new,
+                actor=actor,
+                at=now,
+                reason="promise cancelled",
+            )
+        else:
+            lead.next_attempt_at = now
+            lead.next_attempt_reason = NextAttemptReason.retry_delay
+
+
+def cancel_for_dnc(session: Session, *, phone: str, actor: str, now: datetime) -> None:
+    """A phone joining the do-not-call list cancels the open promises of its leads."""
+    lead_ids = select(col(Phone.lead_id)).where(col(Phone.number) == phone)
+    for promise in session.scalars(
+        select(Promise).where(
+            col(Promise.lead_id).in_(lead_ids), col(Promise.status) == PromiseStatus.scheduled
+        )
+    ):
+        cancel_open(
+            session,
+            promise=promise,
+            actor=actor,
+            now=now,
+            reason=f"{phone} added to the do-not-call list",
+        )
+
+
+def confirm_for_call(session: Session, *, lead: Lead, call: Call) -> Promise:
+    """A `callback` disposition without a promise body confirms the one booked
+    during this very call."""
+    assert lead.id is not None
+    promise = open_promise(session, lead_id=lead.id)
+    if promise is None or promise.call_id != call.id:
+        raise Invalid(
+            "callback needs a promise: send `promise`, or book one during this call first",
+            code="promise_required",
+            field="promise",
+        )
+    return promise
+
+
+def keep_on_call(session: Session, *, lead: Lead, call: Call, now: datetime) -> None:
+    """A call placed to the lead between `due_at` and `window_end` keeps its promise."""
+    if lead.promise_id is None:
+        return
+    promise = session.get(Promise, lead.promise_id)
+    if promise is None or promise.status != PromiseStatus.scheduled:
+        return
+    if not promise.due_at <= now <= promise.window_end:
+        return
+    promise.status = PromiseStatus.kept
+    promise.kept_call_id = call.id
+    promise.closed_at = now
+    promise.updated_at = now
+    lead.reserved_until = None
+    history.record(
+        session,
+        lead_id=promise.lead_id,
+        kind="promise_kept",
+        actor=f"agent:{call.agent_id}",
+        at=now,
+        promise_id=promise.id,
+        call_id=call.id,
+    )
+
+
+def follow_up(session: Session, *, lead: Lead, call: Call, at: datetime, actor: str) -> bool:
+    """The customer did not answer a kept promise's call: try again with the same
+    agent at the `no_answer_retry` delays. False when the follow-ups are used up
+    (or this was not a promise call): the retry policy decides from here."""
+    if not call.for_promise or lead.promise_id is None:
+        return False
+    promise = session.get(Promise, lead.promise_id)
+    if promise is None or promise.status != PromiseStatus.kept:
+        clear_lead_promise(lead)
+        return False
+    campaign = session.get(Campaign, lead.campaign_id)
+    assert campaign is not None
+    policy = policy_of(campaign)
+    if promise.followups >= len(policy.no_answer_retry):
+        clear_lead_promise(lead)
+        return False
+    delay = policy.no_answer_retry[promise.followups]
+    hours = calling_hours_of(campaign, timezone=lead.timezone)
+    due = hours.next_opening(at=at + timedelta(seconds=delay))
+    if due is None:
+        clear_lead_promise(lead)
+        return False
+    promise.followups += 1
+    promise.updated_at = at
+    owner = promise.agent_id if promise.agent_id is not None else call.agent_id
+    lead.next_attempt_at = due
+    lead.next_attempt_reason = NextAttemptReason.promise
+    lead.reserved_agent_id = owner
+    lead.reserved_until = due + timedelta(minutes=policy.grace_minutes)
+    lead.updated_at = at
+    assert lead.id is not None
+    history.record(
+        session,
+        lead_id=lead.id,
+        kind="promise_follow_up_scheduled",
+        actor=actor,
+        at=at,
+        promise_id=promise.id,
+        follow_up=promise.followups,
+        next_attempt_at=due.isoformat(),
+        agent_id=owner,
+    )
+    history.set_status(session, lead=lead, status=LeadStatus.scheduled, actor=actor, at=at)
+    return True
+
+
+# --- due work: the scheduler tick and the simulated clock -----------------------
+
+
+def next_due_notice_at(session: Session) -> datetime | None:
+    return session.scalar(
+        select(func.min(col(Promise.due_at))).where(
+            col(Promise.status) == PromiseStatus.scheduled, col(Promise.due_notified_at).is_(None)
+        )
+    )
+
+
+def announce_due(session: Session, *, now: datetime, limit: int = 1000) -> int:
+    """`promise_due` to the owner (or the campaign's agents) once per promise. The
+    conditional update makes a second runner, or a re-run, announce nothing twice."""
+    due = list(
+        session.execute(
+            select(
+                col(Promise.id),
+                col(Promise.lead_id),
+                col(Promise.campaign_id),
+                col(Promise.agent_id),
+                col(Promise.due_at),
+                col(Promise.window_end),
+            )
+            .where(
+                col(Promise.status) == PromiseStatus.scheduled,
+                col(Promise.due_notified_at).is_(None),
+                col(Promise.due_at) <= now,
+            )
+            .order_by(col(Promise.due_at), col(Promise.id))
+            .limit(limit)
+        )
+    )
+    announced = 0
+    for promise_id, lead_id, campaign_id, agent_id, due_at, window_end in due:
+        taken = session.execute(
+            update(Promise)
+            .where(col(Promise.id) == promise_id, col(Promise.due_notified_at).is_(None))
+            .values(due_notified_at=now)
+        )
+        if affected(taken) != 1:
+            continue
+        publish(
+            session,
+            kind="promise_due",
+            at=now,
+            agent_id=agent_id,
+            campaign_id=campaign_id,
+            promise_id=promise_id,
+            lead_id=lead_id,
+            due_at=due_at.isoformat(),
+            window_end=window_end.isoformat(),
+        )
+        announced += 1
+    session.flush()
+    return announced
+
+
+def next_window_end(session: Session) -> datetime | None:
+    return session.scalar(select(func.min(col(Lead.reserved_until))))
+
+
+def close_windows(session: Session, *, now: datetime, lock_rows: bool, limit: int = 1000) -> int:
+    """Windows that ended: an uncalled promise is `missed` (final, counted against
+    its owner) and the lead follows `on_missed` — to anyone at the top of their
+    queues, or kept by the owner. A follow-up nobody took lapses the same way."""
+    query = (
+        select(Lead)
+        .where(col(Lead.reserved_until) <= now)
+        .order_by(col(Lead.reserved_until), col(Lead.id))
+        .limit(limit)
+    )
+    if lock_rows:
+        query = query.with_for_update(skip_locked=True)
+    leads = list(session.scalars(query))
+    for lead in leads:
+        assert lead.id is not None
+        promise = session.get(Promise, lead.promise_id) if lead.promise_id is not None else None
+        campaign = session.get(Campaign, lead.campaign_id)
+        assert campaign is not None
+        on_missed = policy_of(campaign).on_missed
+        lead.reserved_until = None
+        lead.updated_at = now
+        if on_missed == "reassign":
+            lead.reserved_agent_id = None
+        if promise is None or promise.status != PromiseStatus.scheduled:
+            history.record(
+                session,
+                lead_id=lead.id,
+                kind="promise_reservation_lapsed",
+                actor="system",
+                at=now,
+                promise_id=lead.promise_id,
+                on_missed=on_missed,
+            )
+            continue
+        promise.status = PromiseStatus.missed
+        promise.closed_at = now
+        promise.closed_reason = "window ended with no call"
+        promise.updated_at = now
+        history.record(
+            session,
+            lead_id=lead.id,
+            kind="promise_missed",
+            actor="system",
+            at=now,
+            promise_id=promise.id,
+            owner_agent_id=promise.agent_id,
+            window_end=promise.window_end.isoformat(),
+            on_missed=on_missed,
+        )
+        payload: dict[str, Any] = {
+            "promise_id": promise.id,
+            "lead_id": lead.id,
+            "due_at": promise.due_at.isoformat(),
+            "window_end": promise.window_end.isoformat(),
+            "on_missed": on_missed,
+        }
+        publish(
+            session,
+            kind="promise_missed",
+            at=now,
+            agent_id=promise.agent_id,
+            campaign_id=promise.campaign_id,
+            **payload,
+        )
+        if promise.agent_id is not None and on_missed == "reassign":
+            # Everyone on the campaign may now take it: tell them, not only the owner.
+            publish(
+                session,
+                kind="promise_due",
+                at=now,
+                agent_id=None,
+                campaign_id=promise.campaign_id,
+                reassigned=True,
+                **payload,
+            )
+    session.flush()
+    return len(leads)
+
+
+# --- reading ---------------------------------------------------------------------
+
+
+def promise_out(promise: Promise) -> dict[str, Any]:
+    return {
+        "id": promise.id,
+        "lead_id": promise.lead_id,
+        "campaign_id": promise.campaign_id,
+        "agent_id": promise.agent_id,
+        "owner": "agent" if promise.agent_id is not None else "anyone",
+        "booked_by": promise.booked_by,
+        "made_by": promise.made_by,
+        "kind": promise.kind,
+        "note": promise.note,
+        "due_at": promise.due_at,
+        "window_end": promise.window_end,
+        "slot_start": promise.slot_start,
+        "status": promise.status,
+        "call_id": promise.call_id,
+        "kept_call_id": promise.kept_call_id,
+        "followups": promise.followups,
+        "replaced_by_id": promise.replaced_by_id,
+        "closed_at": promise.closed_at,
+        "closed_reason": promise.closed_reason,
+        "created_at": promise.created_at,
+    }
+
+
+def list_promises(
+    session: Session,
+    *,
+    agent_id: int | None = None,
+    campaign_id: int | None = None,
+    lead_id: int | None = None,
+    status: PromiseStatus | None = None,
+    limit: int = 500,
+    after_id: int | None = None,
+) -> list[Promise]:
+    query = select(Promise).order_by(col(Promise.id)).limit(limit)
+    if agent_id is not None:
+        query = query.where(
+            (col(Promise.agent_id) == agent_id) | (col(Promise.booked_by_agent_id) == agent_id)
+        )
+    if campaign_id is not None:
+        query = query.where(col(Promise.campaign_id) == campaign_id)
+    if lead_id is not None:
+        query = query.where(col(Promise.lead_id) == lead_id)
+    if status is not None:
+        query = query.where(col(Promise.status) == status)
+    if after_id is not None:
+        query = query.where(col(Promise.id) > after_id)
+    return list(session.scalars(query))
