@@ -71,30 +71,51 @@ def release_lead(db: Database, *, holder: str) -> None:
         )
 
 
+# A leader renews its lease this often (the lease lasts LEASE_TTL); ticks in
+# between only read. Stale imports are looked for at the same pace.
+RENEW_EVERY = timedelta(seconds=1)
+
+
 class Ticker:
-    """One tick: lead or idle; when leading, do every due source's work at `now`."""
+    """One tick: lead or idle; when leading, do every due source's work at `now`.
+
+    Ticks are frequent (a promise must reach its agent within a second of being
+    due) and cheap: a read of the next due instant, and write transactions only
+    when something is due or the lease needs renewing."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.leading: bool | None = None  # unknown until the first tick says
+        self._renewed_at: datetime | None = None
         self._lock = threading.Lock()
+
+    def _lead(self) -> bool:
+        wall = wall_now()
+        if self.leading and self._renewed_at and wall - self._renewed_at < RENEW_EVERY:
+            return True
+        leading = try_lead(self.runtime.db, holder=self.holder, now=wall)
+        if leading != self.leading:
+            log.info("scheduler %s %s", self.holder, "leads" if leading else "idles")
+            self.leading = leading
+        if leading:
+            self._renewed_at = wall
+            fail_stale_imports(self.runtime.db, now=wall)
+        return leading
 
     def tick(self) -> None:
         if not self._lock.acquire(blocking=False):
             return
         try:
-            leading = try_lead(self.runtime.db, holder=self.holder, now=wall_now())
-            if leading != self.leading:
-                log.info("scheduler %s %s", self.holder, "leads" if leading else "idles")
-                self.leading = leading
+            leading = self._lead()
             SCHEDULER_TICKS.labels("yes" if leading else "no").inc()
             if not leading:
                 return
             with self.runtime.db.read() as session:
                 now = self.runtime.now_in(session)
-            self.runtime.run_due_work(now=now)
-            fail_stale_imports(self.runtime.db, now=wall_now())
+            due = self.runtime.next_due_at()
+            if due is not None and due <= now:
+                self.runtime.run_due_work(now=now)
         except Exception:
             log.exception("scheduler tick failed; the next tick retries")
         finally:

@@ -38,8 +38,10 @@ class Settings(BaseSettings):
     twilio_http_timeout: float = Field(default=10.0, gt=0, alias="TWILIO_HTTP_TIMEOUT")
     # Not in the API table: operational knobs with safe defaults.
     claim_ttl_seconds: int = Field(default=900, gt=0, alias="DIALER_CLAIM_TTL_SECONDS")
+    # Ticks only read unless something is due, so they can be frequent: a promise
+    # reaches its agent within a tick (plus the event stream's poll) of `due_at`.
     scheduler_interval_seconds: float = Field(
-        default=1.0, gt=0, alias="DIALER_SCHEDULER_INTERVAL_SECONDS"
+        default=0.25, gt=0, alias="DIALER_SCHEDULER_INTERVAL_SECONDS"
     )
     auto_upgrade: bool | None = Field(default=None, alias="DIALER_AUTO_UPGRADE")
     max_upload_mb: float = Field(default=200, gt=0, alias="DIALER_MAX_UPLOAD_MB")

@@ -232,6 +232,17 @@ def apply_status_update(
         status=status,
         answered_by=call.answered_by,
     )
+    _announce_status(session, call=call, at=at)
+    if status in FINAL_CALL_STATUSES and call.disposition is None:
+        if call.answered_by == AnsweredBy.machine:
+            _system_disposition(session, call=call, kind=RetryKind.machine, at=at)
+        elif status in _UNANSWERED_KIND:
+            _system_disposition(session, call=call, kind=_UNANSWERED_KIND[status], at=at)
+    return True
+
+
+def _announce_status(session: Session, *, call: Call, at: datetime) -> None:
+    """The agent's screen follows its call through the event stream."""
     if call.agent_id is not None:
         publish(
             session,
@@ -241,15 +252,9 @@ def apply_status_update(
             campaign_id=call.campaign_id,
             call_id=call.id,
             lead_id=call.lead_id,
-            status=status,
+            status=call.status,
             answered_by=call.answered_by,
         )
-    if status in FINAL_CALL_STATUSES and call.disposition is None:
-        if call.answered_by == AnsweredBy.machine:
-            _system_disposition(session, call=call, kind=RetryKind.machine, at=at)
-        elif status in _UNANSWERED_KIND:
-            _system_disposition(session, call=call, kind=_UNANSWERED_KIND[status], at=at)
-    return True
 
 
 def _system_disposition(session: Session, *, call: Call, kind: RetryKind, at: datetime) -> None:
@@ -535,6 +540,7 @@ def _end_call(session: Session, *, call: Call, now: datetime) -> None:
         status=final,
         answered_by=call.answered_by,
     )
+    _announce_status(session, call=call, at=now)
 
 
 def _active_numbers(session: Session, *, lead_id: int) -> list[str]:

@@ -25,7 +25,6 @@ from dialer.calls.models import Call
 from dialer.campaign.models import Campaign
 from dialer.campaign.schemas import PromisePolicy
 from dialer.campaign.service import calling_hours_of
-from dialer.db import affected
 from dialer.dnc.models import DncEntry
 from dialer.errors import Conflict, Forbidden, Invalid, NotClaimed, NotFound, OnDoNotCallList
 from dialer.leads import history
@@ -555,37 +554,38 @@ def next_due_notice_at(session: Session) -> datetime | None:
     )
 
 
-def announce_due(session: Session, *, now: datetime, limit: int = 1000) -> int:
-    """`promise_due` to the owner (or the campaign's agents) once per promise. The
-    conditional update makes a second runner, or a re-run, announce nothing twice."""
-    due = list(
-        session.execute(
-            select(
-                col(Promise.id),
-                col(Promise.lead_id),
-                col(Promise.campaign_id),
-                col(Promise.agent_id),
-                col(Promise.due_at),
-                col(Promise.window_end),
-            )
-            .where(
-                col(Promise.status) == PromiseStatus.scheduled,
-                col(Promise.due_notified_at).is_(None),
-                col(Promise.due_at) <= now,
-            )
-            .order_by(col(Promise.due_at), col(Promise.id))
-            .limit(limit)
+def announce_due(session: Session, *, now: datetime, limit: int = 2000) -> int:
+    """`promise_due` to the owner (or the campaign's agents) once per promise. One
+    conditional UPDATE … RETURNING claims the batch, so a second runner, or a
+    re-run after a crash, announces nothing twice; a burst of a thousand promises
+    due in the same second costs two statements, not two thousand."""
+    due_ids = (
+        select(col(Promise.id))
+        .where(
+            col(Promise.status) == PromiseStatus.scheduled,
+            col(Promise.due_notified_at).is_(None),
+            col(Promise.due_at) <= now,
         )
+        .order_by(col(Promise.due_at), col(Promise.id))
+        .limit(limit)
     )
-    announced = 0
-    for promise_id, lead_id, campaign_id, agent_id, due_at, window_end in due:
-        taken = session.execute(
-            update(Promise)
-            .where(col(Promise.id) == promise_id, col(Promise.due_notified_at).is_(None))
-            .values(due_notified_at=now)
+    claimed = session.execute(
+        update(Promise)
+        .where(col(Promise.id).in_(due_ids), col(Promise.due_notified_at).is_(None))
+        .values(due_notified_at=now)
+        .returning(
+            col(Promise.id),
+            col(Promise.lead_id),
+            col(Promise.campaign_id),
+            col(Promise.agent_id),
+            col(Promise.due_at),
+            col(Promise.window_end),
         )
-        if affected(taken) != 1:
-            continue
+        .execution_options(synchronize_session=False)
+    ).all()
+    for promise_id, lead_id, campaign_id, agent_id, due_at, window_end in sorted(
+        claimed, key=lambda row: (row[4], row[0])
+    ):
         publish(
             session,
             kind="promise_due",
@@ -597,9 +597,8 @@ def announce_due(session: Session, *, now: datetime, limit: int = 1000) -> int:
             due_at=due_at.isoformat(),
             window_end=window_end.isoformat(),
         )
-        announced += 1
     session.flush()
-    return announced
+    return len(claimed)
 
 
 def next_window_end(session: Session) -> datetime | None:
