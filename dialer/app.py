@@ -26,6 +26,7 @@ from dialer.errors import DialerError
 from dialer.leads.routes import router as leads_router
 from dialer.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
 from dialer.promises.routes import router as promises_router
+from dialer.reports.routes import router as reports_router
 from dialer.runtime import Runtime
 from dialer.settings import Settings, get_settings
 
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         calls_router,
         dnc_router,
         promises_router,
+        reports_router,
         admin_router,
     ):
         app.include_router(router)

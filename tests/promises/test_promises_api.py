@@ -387,3 +387,42 @@ def test_manager_lists_and_queue_summary(api: Api) -> None:
     assert len(mine) == 1
     other_agent = api.agent([c["id"]], name="Ito")
     expect_error(api.get(f"/api/agents/{owner['id']}/promises", token=other_agent["token"]), 403)
+
+
+def test_report_counts_promises_made_kept_missed_per_agent(api: Api) -> None:
+    c, owner, other = _floor(api, TWO + "Ito,090-7777-0003\n")
+    # Owner books three: keeps the first, misses the second, the third is for anyone
+    # and kept by the other agent.
+    first, call1 = _talk(api, owner)
+    assert _callback(api, owner, call1, in_minutes=10).status_code == 200
+    second, call2 = _talk(api, owner)
+    assert _callback(api, owner, call2, in_minutes=60).status_code == 200
+    third, call3 = _talk(api, owner)
+    assert _callback(api, owner, call3, in_minutes=30, owner="anyone").status_code == 200
+    api.advance(600)
+    assert api.next(owner).json()["lead"]["id"] == first["id"]
+    kept_call = _dial(api, owner, first["id"], "answered")
+    r = api.post(
+        f"/api/calls/{kept_call['id']}/disposition",
+        token=owner["token"],
+        json={"outcome": "not_interested"},
+    )
+    assert r.status_code == 200, r.text
+    api.advance(1200)  # 10:30: the anyone-promise is due
+    got = api.next(other).json()
+    assert got["lead"]["id"] == third["id"]
+    _dial(api, other, third["id"], "no-answer")
+    api.put(f"/api/agents/{owner['id']}/state", token=owner["token"], json={"state": "offline"})
+    api.advance(3600)  # the second promise's window passes
+    report = api.get(f"/api/reports/agents?campaign_id={c['id']}&since=2026-12-01&until=2026-12-01")
+    assert report.status_code == 200, report.text
+    rows = {row["agent_id"]: row for row in report.json()["agents"]}
+    assert rows[owner["id"]]["promises"] == {"made": 3, "kept": 1, "missed": 1, "kept_rate": 0.5}
+    assert rows[other["id"]]["promises"] == {"made": 0, "kept": 1, "missed": 0, "kept_rate": 1.0}
+    assert rows[owner["id"]]["calls"] == 4 and rows[owner["id"]]["contacts"] == 4
+    assert rows[other["id"]]["calls"] == 1 and rows[other["id"]]["contacts"] == 0
+    # The next day holds none of it; bad bounds are a 400 naming the field.
+    empty = api.get(f"/api/reports/agents?campaign_id={c['id']}&since=2026-12-02").json()
+    assert all(r["promises"]["made"] == 0 and r["calls"] == 0 for r in empty["agents"])
+    expect_error(api.get("/api/reports/agents?since=yesterday"), 400)
+    expect_error(api.get("/api/reports/agents", token=owner["token"]), 403)
