@@ -605,10 +605,13 @@ def next_window_end(session: Session) -> datetime | None:
     return session.scalar(select(func.min(col(Lead.reserved_until))))
 
 
-def close_windows(session: Session, *, now: datetime, lock_rows: bool, limit: int = 1000) -> int:
+def close_windows(session: Session, *, now: datetime, lock_rows: bool, limit: int = 200) -> int:
     """Windows that ended: an uncalled promise is `missed` (final, counted against
     its owner) and the lead follows `on_missed` — to anyone at the top of their
-    queues, or kept by the owner. A follow-up nobody took lapses the same way."""
+    queues, or kept by the owner. A follow-up nobody took lapses the same way.
+
+    A bounded batch per run: a thousand windows ending in the same second must not
+    hold up the next tick's `promise_due` announcements; the rest follow a tick later."""
     query = (
         select(Lead)
         .where(col(Lead.reserved_until) <= now)
@@ -618,70 +621,84 @@ def close_windows(session: Session, *, now: datetime, lock_rows: bool, limit: in
     if lock_rows:
         query = query.with_for_update(skip_locked=True)
     leads = list(session.scalars(query))
+    promise_ids = [lead.promise_id for lead in leads if lead.promise_id is not None]
+    promises_by_id = {
+        p.id: p for p in session.scalars(select(Promise).where(col(Promise.id).in_(promise_ids)))
+    }
+    on_missed_of: dict[int, str] = {}
     for lead in leads:
         assert lead.id is not None
-        promise = session.get(Promise, lead.promise_id) if lead.promise_id is not None else None
-        campaign = session.get(Campaign, lead.campaign_id)
-        assert campaign is not None
-        on_missed = policy_of(campaign).on_missed
-        lead.reserved_until = None
-        lead.updated_at = now
-        if on_missed == "reassign":
-            lead.reserved_agent_id = None
-        if promise is None or promise.status != PromiseStatus.scheduled:
-            history.record(
-                session,
-                lead_id=lead.id,
-                kind="promise_reservation_lapsed",
-                actor="system",
-                at=now,
-                promise_id=lead.promise_id,
-                on_missed=on_missed,
-            )
-            continue
-        promise.status = PromiseStatus.missed
-        promise.closed_at = now
-        promise.closed_reason = "window ended with no call"
-        promise.updated_at = now
+        if lead.campaign_id not in on_missed_of:
+            campaign = session.get(Campaign, lead.campaign_id)
+            assert campaign is not None
+            on_missed_of[lead.campaign_id] = policy_of(campaign).on_missed
+        on_missed = on_missed_of[lead.campaign_id]
+        promise = promises_by_id.get(lead.promise_id)
+        _lapse(session, lead=lead, promise=promise, on_missed=on_missed, now=now)
+    session.flush()
+    return len(leads)
+
+
+def _lapse(
+    session: Session, *, lead: Lead, promise: Promise | None, on_missed: str, now: datetime
+) -> None:
+    assert lead.id is not None
+    lead.reserved_until = None
+    lead.updated_at = now
+    if on_missed == "reassign":
+        lead.reserved_agent_id = None
+    if promise is None or promise.status != PromiseStatus.scheduled:
         history.record(
             session,
             lead_id=lead.id,
-            kind="promise_missed",
+            kind="promise_reservation_lapsed",
             actor="system",
             at=now,
-            promise_id=promise.id,
-            owner_agent_id=promise.agent_id,
-            window_end=promise.window_end.isoformat(),
+            promise_id=lead.promise_id,
             on_missed=on_missed,
         )
-        payload: dict[str, Any] = {
-            "promise_id": promise.id,
-            "lead_id": lead.id,
-            "due_at": promise.due_at.isoformat(),
-            "window_end": promise.window_end.isoformat(),
-            "on_missed": on_missed,
-        }
+        return
+    promise.status = PromiseStatus.missed
+    promise.closed_at = now
+    promise.closed_reason = "window ended with no call"
+    promise.updated_at = now
+    history.record(
+        session,
+        lead_id=lead.id,
+        kind="promise_missed",
+        actor="system",
+        at=now,
+        promise_id=promise.id,
+        owner_agent_id=promise.agent_id,
+        window_end=promise.window_end.isoformat(),
+        on_missed=on_missed,
+    )
+    payload: dict[str, Any] = {
+        "promise_id": promise.id,
+        "lead_id": lead.id,
+        "due_at": promise.due_at.isoformat(),
+        "window_end": promise.window_end.isoformat(),
+        "on_missed": on_missed,
+    }
+    publish(
+        session,
+        kind="promise_missed",
+        at=now,
+        agent_id=promise.agent_id,
+        campaign_id=promise.campaign_id,
+        **payload,
+    )
+    if promise.agent_id is not None and on_missed == "reassign":
+        # Everyone on the campaign may now take it: tell them, not only the owner.
         publish(
             session,
-            kind="promise_missed",
+            kind="promise_due",
             at=now,
-            agent_id=promise.agent_id,
+            agent_id=None,
             campaign_id=promise.campaign_id,
+            reassigned=True,
             **payload,
         )
-        if promise.agent_id is not None and on_missed == "reassign":
-            # Everyone on the campaign may now take it: tell them, not only the owner.
-            publish(
-                session,
-                kind="promise_due",
-                at=now,
-                agent_id=None,
-                campaign_id=promise.campaign_id,
-                reassigned=True,
-                **payload,
-            )
-    session.flush()
-    return len(leads)
 
 
 # --- reading ---------------------------------------------------------------------
