@@ -1,7 +1,6 @@
 """Demo data for the embedded default: the campaigns in `campaigns/`, three agents
-whose tokens are printed, and a generated lead list imported through the same
-from sqlmodel import col
-import path managers use."""
+whose tokens are printed, a generated lead list imported through the same
+import path managers use, and one promise coming due ten minutes in."""
 
 from __future__ import annotations
 
@@ -18,6 +17,8 @@ from dialer.agents.service import create_agent, rotate_token, set_campaigns
 from dialer.campaign.service import apply_campaign_files, campaign_files
 from dialer.leads.importer import get_import, start_import
 from dialer.leads.models import Lead
+from dialer.promises.models import Promise
+from dialer.promises.service import PromiseRequest, book
 from dialer.runtime import Runtime
 from dialer.settings import Settings
 
@@ -94,6 +95,7 @@ def seed_demo(
                 select(func.count()).select_from(Lead).where(col(Lead.campaign_id) == primary.id)
             )
         report = None
+        promised: Promise | None = None
         if not has_leads:
             # Through the import managers use, once the campaigns are committed.
             out.mkdir(parents=True, exist_ok=True)
@@ -113,6 +115,7 @@ def seed_demo(
             )
             with runtime.db.read() as session:
                 report = get_import(session, import_id=import_id)
+            promised = _demo_promise(runtime, campaign_id=primary.id, agent_id=tokens[0][1])
         print(
             f"\nDemo ready on {settings.database_url} "
             f"(clock: {settings.clock}, telephony: {settings.telephony})"
@@ -125,6 +128,11 @@ def seed_demo(
                 f"  imported {li.accepted} leads ({li.invalid} invalid, "
                 f"{li.duplicates} duplicates) from {out / 'kanto-leads.csv'}"
             )
+        if promised is not None:
+            print(
+                f"  promise: lead {promised.lead_id} is due for {tokens[0][0]} at "
+                f"{promised.due_at.isoformat()} (advance the clock to see it first in the queue)"
+            )
         if settings.bootstrap_token:
             print(f"  manager token: {settings.bootstrap_token}")
         for name, agent_id, token in tokens:
@@ -136,3 +144,27 @@ def seed_demo(
         print(f"API docs: {base_url}/docs\n")
     finally:
         runtime.close()
+
+
+def _demo_promise(runtime: Runtime, *, campaign_id: int, agent_id: int) -> Promise | None:
+    """A customer asked the first agent to call back in ten minutes: booked by the
+    manager into that agent's calendar, through the same rules as any booking."""
+    with runtime.write() as (session, now):
+        manager = session.scalar(select(Agent).where(col(Agent.role) == Role.manager).limit(1))
+        lead_id = session.scalar(
+            select(func.min(col(Lead.id))).where(
+                col(Lead.campaign_id) == campaign_id, col(Lead.status) == "new"
+            )
+        )
+        if manager is None or lead_id is None:
+            return None
+        return book(
+            session,
+            principal=manager,
+            lead_id=lead_id,
+            request=PromiseRequest(
+                in_minutes=10, agent_id=agent_id, note="demo: needs the invoice"
+            ),
+            now=now,
+            lock_rows=not runtime.db.is_sqlite,
+        )

@@ -97,5 +97,9 @@ def test_demo_seed(env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
     agents = [line.split() for line in out.splitlines() if line.startswith("  agent ")]
     assert len(agents) == 3 and "imported 59 leads (1 invalid" in out
     agent_id, token = int(agents[0][1]), agents[0][3]
+    assert "  promise: lead " in out
+    promises = api.get(f"/api/agents/{agent_id}/promises?status=scheduled", token=token).json()
+    assert len(promises["items"]) == 1
     r = api.post(f"/api/agents/{agent_id}/next", token=token)
     assert r.status_code == 200, r.text
+    assert r.json()["lead"]["id"] != promises["items"][0]["lead_id"]  # not due yet

@@ -470,10 +470,13 @@ def expire_claims(session: Session, *, now: datetime, ttl: timedelta) -> int:
             claimed_at=claim.claimed_at.isoformat(),
         )
         if lead.status == LeadStatus.claimed:
+            # A promise booked while the lead was held decides what comes next,
+            # not the status the lead had before the claim.
+            back = LeadStatus.scheduled if lead.promise_id is not None else claim.prev_status
             history.set_status(
                 session,
                 lead=lead,
-                status=claim.prev_status,
+                status=back,
                 actor="system",
                 at=now,
                 reason="claim_expired",

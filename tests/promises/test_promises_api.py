@@ -343,14 +343,26 @@ def test_promise_for_anyone_goes_to_the_first_agent_to_ask(api: Api) -> None:
     assert _promise(api, lead["id"])["status"] == "kept"
 
 
-def test_own_promise_comes_before_anyone_retry_and_new(api: Api) -> None:
-    c, owner, other = _floor(api, TWO + "Ito,090-7777-0003\n")
-    lead, call = _talk(api, owner)
+def test_queue_serves_own_promise_anyone_promise_retry_then_new(api: Api) -> None:
+    """The SQL tiers held to `dialer.agents.order`: all four kinds due at once."""
+    csv_text = "name,phone\nA,090-7300-0001\nB,090-7300-0002\nC,090-7300-0003\nD,090-7300-0004\n"
+    c, owner, b = _floor(api, csv_text)
+    c2 = api.agent([c["id"]], name="Tanaka")
+    d = api.agent([c["id"]], name="Ito")
+    lead_a, call = _talk(api, owner)
     assert _callback(api, owner, call, in_minutes=10).status_code == 200
-    api.advance(600)
-    # Owner is on another call when the promise comes due? It is waiting for them.
-    got = api.next(owner).json()
-    assert got["reason"] == "promise" and got["lead"]["id"] == lead["id"]
+    lead_b, call = _talk(api, owner)
+    assert _callback(api, owner, call, in_minutes=5, owner="anyone").status_code == 200
+    lead_c = api.next(owner).json()["lead"]
+    _dial(api, owner, lead_c["id"], "busy")
+    api.advance(25)  # busy: retry in 600 s
+    api.post("/api/admin/clock", json={"to": "2026-12-01T10:12:00+09:00"})
+    assert api.next(b).json()["lead"]["id"] == lead_b["id"]  # not A: that one is Sato's
+    got_c = api.next(c2).json()
+    assert (got_c["reason"], got_c["lead"]["id"]) == ("retry", lead_c["id"])
+    assert api.next(d).json()["reason"] == "new"
+    got_a = api.next(owner).json()
+    assert (got_a["reason"], got_a["lead"]["id"]) == ("promise", lead_a["id"])
 
 
 def test_concurrent_bookings_never_overfill_a_slot(api: Api) -> None:
@@ -426,3 +438,18 @@ def test_report_counts_promises_made_kept_missed_per_agent(api: Api) -> None:
     assert all(r["promises"]["made"] == 0 and r["calls"] == 0 for r in empty["agents"])
     expect_error(api.get("/api/reports/agents?since=yesterday"), 400)
     expect_error(api.get("/api/reports/agents", token=owner["token"]), 403)
+
+
+def test_promise_booked_before_dialing_survives_the_claim_expiring(api: Api) -> None:
+    """The customer wrote in: the agent books a callback without calling, walks away,
+    and the claim expires. The lead must wait for its promise, not go back to `new`."""
+    _c, owner, other = _floor(api)
+    lead = api.next(owner).json()["lead"]
+    r = api.post(f"/api/leads/{lead['id']}/promises", token=owner["token"], json={"in_minutes": 30})
+    assert r.status_code == 201 and r.json()["call_id"] is None
+    api.advance(15 * 60)  # the claim's TTL
+    after = _lead(api, lead["id"])
+    assert after["status"] == "scheduled" and after["promise_id"] == r.json()["id"]
+    assert api.next(other).status_code == 204
+    api.advance(15 * 60)
+    assert api.next(owner).json()["reason"] == "promise"
