@@ -104,36 +104,25 @@ _DUE = f"status = '{LeadStatus.scheduled}' AND next_attempt_at <= ?"
 _PROMISE = f"next_attempt_reason = '{NextAttemptReason.promise}'"
 
 
-class OwnPromises:
-    """Promises this agent owns (and their follow-ups) that are due."""
+class PromisesDue:
+    """Due promises this agent may take: its own first (`dialer.agents.order` tiers
+    1 and 2), then those for anyone, including those whose owner let the window
+    pass. One query: promise leads due at any moment are few, and every claim
+    pays for this tier, promise or not."""
 
     reason = "promise"
     capped = False
 
     def candidate_sql(self, *, scope_sql: str) -> str:
         return (
-            f"SELECT {_CANDIDATE_COLUMNS} FROM lead WHERE {scope_sql} AND reserved_agent_id = ?"
-            f" AND {_PROMISE} AND {_DUE} ORDER BY next_attempt_at, id"
+            f"SELECT {_CANDIDATE_COLUMNS} FROM lead WHERE {scope_sql} AND {_PROMISE} AND {_DUE}"
+            " AND (reserved_agent_id = ? OR reserved_agent_id IS NULL)"
+            " ORDER BY CASE WHEN reserved_agent_id IS NULL THEN 1 ELSE 0 END,"
+            " next_attempt_at, id"
         )
 
     def params(self, *, now: Any, agent_id: int) -> list[Any]:
-        return [agent_id, now]
-
-
-class AnyonePromises:
-    """Promises for anyone, and those whose owner let the window pass (reassign)."""
-
-    reason = "promise"
-    capped = False
-
-    def candidate_sql(self, *, scope_sql: str) -> str:
-        return (
-            f"SELECT {_CANDIDATE_COLUMNS} FROM lead WHERE {scope_sql} AND {_PROMISE}"
-            f" AND reserved_agent_id IS NULL AND {_DUE} ORDER BY next_attempt_at, id"
-        )
-
-    def params(self, *, now: Any, agent_id: int) -> list[Any]:
-        return [now]
+        return [now, agent_id]
 
 
 class RetryDue:
@@ -166,7 +155,7 @@ class NewLeads:
         return []
 
 
-TIERS: list[Tier] = [OwnPromises(), AnyonePromises(), RetryDue(), NewLeads()]
+TIERS: list[Tier] = [PromisesDue(), RetryDue(), NewLeads()]
 
 
 @dataclass(frozen=True, slots=True)

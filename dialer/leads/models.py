@@ -52,7 +52,7 @@ class Lead(SQLModel, table=True):
         Index("ix_lead_queue_retry", "campaign_id", "status", "next_attempt_at", "id"),
         Index("ix_lead_campaign_external", "campaign_id", "external_id"),
         Index("ix_lead_campaign_contract", "campaign_id", "contract_number"),
-        # Promise tiers: "due for anyone" and "due for me".
+        # The promise tier: promises due in a campaign (own and anyone's, few at a time).
         Index(
             "ix_lead_queue_promise",
             "campaign_id",
@@ -60,7 +60,6 @@ class Lead(SQLModel, table=True):
             "next_attempt_reason",
             "next_attempt_at",
         ),
-        Index("ix_lead_reserved", "reserved_agent_id", "next_attempt_at"),
         Index("ix_lead_reserved_until", "reserved_until"),
     )
 

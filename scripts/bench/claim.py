@@ -9,7 +9,7 @@ cluster, through two paths measured alternately on the same database:
   transaction every API request runs in;
 - raw: the same transaction shape in hand-written SQL on a DBAPI connection held
   by the thread (BEGIN IMMEDIATE on SQLite, FOR UPDATE SKIP LOCKED on PostgreSQL):
-  pick the best candidate (retry tier, then new tier), check its phones against
+  pick the best candidate (promise, retry, then new tier), check its phones against
   the DNC list, mark it claimed, insert the claim and the event, commit. With
   `--raw core` the same SQL goes through SQLAlchemy Core text() on the service's
   engine instead, with a pool checkout per claim as the service does.
@@ -261,8 +261,16 @@ def _setup(engine: str, url: str, *, leads: int, agents: int, sqlite_path: Path 
 
 _SCOPE = "campaign_id = :campaign_id AND timezone IN (:timezone)"
 RAW_SQL = {
+    # Due promises this agent may take, its own first (issue 4).
+    "promise": f"SELECT id, status FROM lead WHERE {_SCOPE} AND next_attempt_reason = 'promise'"
+    " AND status = 'scheduled' AND next_attempt_at <= :now"
+    " AND (reserved_agent_id = :agent_id OR reserved_agent_id IS NULL)"
+    " ORDER BY CASE WHEN reserved_agent_id IS NULL THEN 1 ELSE 0 END, next_attempt_at, id"
+    " LIMIT 1",
     "retry": f"SELECT id, status FROM lead WHERE {_SCOPE} AND status = 'scheduled'"
-    " AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT 1",
+    " AND next_attempt_at <= :now"
+    " AND (next_attempt_reason IS NULL OR NOT next_attempt_reason = 'promise')"
+    " ORDER BY next_attempt_at, id LIMIT 1",
     "new": f"SELECT id, status FROM lead WHERE {_SCOPE} AND status = 'new'"
     " ORDER BY priority DESC, id LIMIT 1",
     # The phones still callable: not retired and not on the do-not-call list.
@@ -280,7 +288,7 @@ RAW_SQL = {
     "reschedule": "UPDATE lead SET status = 'scheduled', next_attempt_at = :due,"
     " next_attempt_reason = 'retry_delay', updated_at = :now WHERE id = :lead_id",
 }
-_LOCKED = ("retry", "new")  # FOR UPDATE SKIP LOCKED on PostgreSQL
+_LOCKED = ("promise", "retry", "new")  # FOR UPDATE SKIP LOCKED on PostgreSQL
 _INSTANTS = ("now", "expires", "due")
 
 
@@ -422,16 +430,20 @@ def service_claimer(bench: Bench, agent_id: int) -> Claimer:
 
 
 def raw_claimer(bench: Bench, sql: Executor, agent_id: int) -> Claimer:
-    """Best candidate (retry tier, then new tier), its phones against the DNC list,
+    """Best candidate (promise, retry, then new tier), its phones against the DNC list,
     mark it claimed, insert the claim and the event: one transaction."""
     campaign_id = bench.campaign_id
     actor = f"agent:{agent_id}"
     scope = {"campaign_id": campaign_id, "timezone": TIMEZONE}
 
     def pick(now: datetime) -> tuple[int, str, str] | None:
-        for reason in ("retry", "new"):
+        for reason in ("promise", "retry", "new"):
             while True:
-                params = {**scope, "now": now} if reason == "retry" else dict(scope)
+                params: dict[str, Any] = dict(scope)
+                if reason == "promise":
+                    params.update(now=now, agent_id=agent_id)
+                elif reason == "retry":
+                    params["now"] = now
                 row = sql.execute(reason, params).fetchone()
                 if row is None:
                     break
