@@ -137,7 +137,11 @@ def agents_report(
         session,
         scoped(
             select(col(Promise.booked_by_agent_id), func.count())
-            .where(*period.where(col(Promise.created_at)))
+            # Moving a promise to another time is the same promise to the customer.
+            .where(
+                col(Promise.status) != PromiseStatus.rescheduled,
+                *period.where(col(Promise.created_at)),
+            )
             .group_by(col(Promise.booked_by_agent_id)),
             col(Promise.campaign_id),
         ),

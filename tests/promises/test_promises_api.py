@@ -267,6 +267,10 @@ def test_one_open_promise_per_lead_replace_and_cancel(api: Api) -> None:
     assert api.next(other).json()["lead"]["id"] == lead["id"]  # back in the pool
     kinds = [e["kind"] for e in after["events"]]
     assert {"promise_booked", "promise_rescheduled", "promise_cancelled"} <= set(kinds)
+    # Moved once, then cancelled: one promise made, neither kept nor missed.
+    rows = api.get(f"/api/reports/agents?campaign_id={_c['id']}").json()["agents"]
+    mine = next(r for r in rows if r["agent_id"] == owner["id"])
+    assert mine["promises"] == {"made": 1, "kept": 0, "missed": 0, "kept_rate": None}
 
 
 def test_callback_without_a_promise_needs_one(api: Api) -> None:
