@@ -21,6 +21,7 @@ from dialer.admin import router as admin_router
 from dialer.agents.routes import router as agents_router
 from dialer.calls.routes import router as calls_router
 from dialer.campaign.routes import router as campaign_router
+from dialer.conversions.routes import router as conversions_router
 from dialer.dnc.routes import router as dnc_router
 from dialer.errors import DialerError
 from dialer.leads.routes import router as leads_router
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         leads_router,
         agents_router,
         calls_router,
+        conversions_router,
         dnc_router,
         promises_router,
         reports_router,

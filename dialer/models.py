@@ -3,7 +3,7 @@
 from dialer.agents.models import Agent, AgentCampaign, AgentEvent, Claim
 from dialer.calls.models import Call
 from dialer.campaign.models import Campaign
-from dialer.conversions.models import Conversion
+from dialer.conversions.models import Conversion, CreditEntry
 from dialer.dnc.models import DncEntry
 from dialer.leads.models import Contact, Event, ImportRowError, Lead, LeadImport, Phone
 from dialer.promises.models import Promise
@@ -20,6 +20,7 @@ __all__ = [
     "ClockState",
     "Contact",
     "Conversion",
+    "CreditEntry",
     "DncEntry",
     "Event",
     "ImportRowError",

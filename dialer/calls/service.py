@@ -6,7 +6,6 @@ closed while the agent read the script."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +28,7 @@ from dialer.calls.models import (
 from dialer.calls.retry import RetryKind, decide_next
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.service import calling_hours_of, retry_policy_of
-from dialer.conversions.models import Channel, Conversion
+from dialer.conversions import service as conversions
 from dialer.dnc import service as dnc
 from dialer.errors import (
     AlreadyDispositioned,
@@ -369,14 +368,7 @@ def dispose(
         raise Invalid("promise goes with the callback outcome only", field="promise")
     if outcome == Outcome.failed:
         raise Invalid("'failed' is recorded by the system, not by agents", field="outcome")
-    contract_number = (data.contract_number or "").strip() or None
-    pattern = campaign.contract_number_pattern
-    if contract_number and pattern and not re.fullmatch(pattern, contract_number):
-        raise Invalid(
-            f"contract_number {contract_number!r} does not match the campaign's pattern",
-            code="bad_contract_number",
-            field="contract_number",
-        )
+    contract_number = conversions.check_contract_number(campaign, data.contract_number)
     actor = f"agent:{principal.id}" if principal.role == Role.agent else f"manager:{principal.id}"
     _end_call(session, call=call, now=now)
     call.disposition = outcome.value
@@ -394,6 +386,12 @@ def dispose(
         note=data.note,
         contract_number=contract_number,
     )
+    if lead.status in _CLOSED_BY_OTHERS and outcome not in (Outcome.refused, Outcome.dnc):
+        # The customer signed up by another channel while on this call: the call is
+        # on record, the lead stays converted (and is counted once).
+        release(session, lead=lead, actor=actor, now=now, why=f"call {call.id}: lead closed")
+        session.flush()
+        return call
     if outcome == Outcome.callback:
         _book_callback(
             session,
@@ -410,7 +408,7 @@ def dispose(
         return call
     _settle_promise(session, lead=lead, call=call, outcome=outcome, actor=actor, now=now)
     if outcome == Outcome.converted:
-        _record_phone_conversion(
+        conversions.record_phone_conversion(
             session, call=call, lead=lead, contract_number=contract_number, now=now
         )
         if contract_number and not lead.contract_number:
@@ -456,6 +454,9 @@ def dispose(
     session.flush()
     return call
 
+
+# Closed while the agent was on the call: the outcome is recorded, not applied.
+_CLOSED_BY_OTHERS = frozenset({LeadStatus.converted, LeadStatus.dnc, LeadStatus.refused})
 
 # The agent says the customer was not reached: like an unanswered call.
 _UNREACHED_OUTCOMES = frozenset({Outcome.no_answer, Outcome.busy, Outcome.machine})
@@ -585,38 +586,6 @@ def _retire_phone(session: Session, *, lead: Lead, number: str, actor: str, now:
             at=now,
             reason="no phone left",
         )
-
-
-def _record_phone_conversion(
-    session: Session, *, call: Call, lead: Lead, contract_number: str | None, now: datetime
-) -> None:
-    conversion = Conversion(
-        campaign_id=call.campaign_id,
-        reference=f"call-{call.id}",
-        channel=Channel.phone,
-        lead_id=lead.id,
-        agent_id=call.agent_id,
-        call_id=call.id,
-        attribution="call",
-        contract_number=contract_number,
-        phone=call.to,
-        external_id=lead.external_id,
-        occurred_at=now,
-        created_at=now,
-    )
-    session.add(conversion)
-    session.flush()
-    assert lead.id is not None
-    history.record(
-        session,
-        lead_id=lead.id,
-        kind="conversion",
-        actor=f"agent:{call.agent_id}",
-        at=now,
-        conversion_id=conversion.id,
-        channel=Channel.phone.value,
-        reference=conversion.reference,
-    )
 
 
 def call_out(call: Call) -> dict[str, Any]:

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
-from dialer.db import instant_column
+from dialer.db import instant_column, json_column
 
 
 class Channel(StrEnum):
@@ -18,10 +19,16 @@ class Channel(StrEnum):
 
 class ConversionStatus(StrEnum):
     active = "active"
+    # Cooling-off: the customer withdrew. Kept, and its credit reversed.
     cancelled = "cancelled"
+    # A second report of a sign-up already counted (the web form after the phone
+    # call): kept for the record, never counted.
+    duplicate = "duplicate"
 
 
 class Conversion(SQLModel, table=True):
+    __table_args__ = (Index("ix_conversion_campaign_occurred", "campaign_id", "occurred_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     reference: str = Field(sa_type=String(128), unique=True)
@@ -36,3 +43,38 @@ class Conversion(SQLModel, table=True):
     external_id: str | None = Field(default=None, sa_type=String(128))
     occurred_at: datetime = Field(sa_column=instant_column(nullable=False))
     created_at: datetime = Field(sa_column=instant_column(nullable=False))
+    # Where the report came from: `call:<id>`, `api`, `import:<file>`.
+    source: str = Field(default="api", sa_type=String(200))
+    duplicate_of_id: int | None = Field(default=None)
+    matched_at: datetime | None = Field(default=None, sa_column=instant_column())
+    matched_by: str | None = Field(default=None, sa_type=String(64))
+    cancelled_at: datetime | None = Field(default=None, sa_column=instant_column())
+    cancel_reason: str | None = Field(default=None, sa_type=String(2000))
+    # The report as received (an imported row, or the API body).
+    raw: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+
+
+class CreditKind(StrEnum):
+    credit = "credit"
+    reversal = "reversal"
+
+
+class CreditEntry(SQLModel, table=True):
+    """The credit ledger: append-only, one +1 when a conversion is credited to an
+    agent, one -1 when that credit is taken back. Every conversion figure of an
+    agent is a sum over these rows, so each number can be traced to its entries."""
+
+    __tablename__ = "credit_entry"
+    __table_args__ = (Index("ix_credit_agent_occurred", "agent_id", "occurred_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversion_id: int = Field(foreign_key="conversion.id", index=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    agent_id: int = Field(foreign_key="agent.id")
+    channel: str = Field(sa_type=String(16))
+    kind: str = Field(sa_type=String(16))
+    amount: int
+    # The conversion's time: reports select a period by when the sign-up happened.
+    occurred_at: datetime = Field(sa_column=instant_column(nullable=False))
+    at: datetime = Field(sa_column=instant_column(nullable=False))
+    reason: str = Field(sa_type=String(200))

@@ -35,3 +35,30 @@ class AgentsReport(BaseModel):
     since: Instant | None
     until: Instant | None
     agents: list[AgentRow]
+
+
+class ChannelCounts(BaseModel):
+    gross: int
+    net: int
+    cancelled: int
+    duplicate: int
+
+
+class HourRate(BaseModel):
+    hour: int
+    calls: int
+    answered: int
+    answer_rate: float | None
+
+
+class CampaignReport(BaseModel):
+    campaign_id: int
+    timezone: str
+    since: Instant | None
+    until: Instant | None
+    leads_by_status: dict[str, int]
+    calls_by_status: dict[str, int]
+    promises_by_status: dict[str, int]
+    conversions_by_channel: dict[str, ChannelCounts]
+    answer_rate_by_hour: list[HourRate]
+    median_days_to_conversion: float | None

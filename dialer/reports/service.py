@@ -6,20 +6,25 @@ Tokyo reads "1 December" as Tokyo's day) or as instants."""
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+import statistics
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Integer, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from dialer.agents.models import Agent, AgentCampaign, Role
 from dialer.calls.models import AnsweredBy, Call
 from dialer.campaign.service import get_campaign
-from dialer.conversions.models import Channel, Conversion, ConversionStatus
+from dialer.conversions.models import Channel, Conversion, ConversionStatus, CreditEntry, CreditKind
 from dialer.errors import BadInput
+from dialer.leads.models import Lead, LeadStatus
 from dialer.promises.models import Promise, PromiseStatus
 
 
@@ -117,21 +122,24 @@ def agents_report(
         if agent_id is not None
     }
 
-    def conversions(*where: Any) -> dict[int, int]:
+    # Conversions from the credit ledger: net of reversals, by the sign-up's time.
+    def ledger(*where: Any, total: Any = None) -> dict[int, int]:
         return _per_agent(
             session,
             scoped(
-                select(col(Conversion.agent_id), func.count())
-                .where(*period.where(col(Conversion.occurred_at)), *where)
-                .group_by(col(Conversion.agent_id)),
-                col(Conversion.campaign_id),
+                select(
+                    col(CreditEntry.agent_id),
+                    total if total is not None else func.sum(col(CreditEntry.amount)),
+                )
+                .where(*period.where(col(CreditEntry.occurred_at)), *where)
+                .group_by(col(CreditEntry.agent_id)),
+                col(CreditEntry.campaign_id),
             ),
         )
 
-    active = col(Conversion.status) == ConversionStatus.active
-    phone = conversions(active, col(Conversion.channel) == Channel.phone)
-    external = conversions(active, col(Conversion.channel) != Channel.phone)
-    cancelled = conversions(col(Conversion.status) == ConversionStatus.cancelled)
+    phone = ledger(col(CreditEntry.channel) == Channel.phone)
+    external = ledger(col(CreditEntry.channel) != Channel.phone)
+    cancelled = ledger(col(CreditEntry.kind) == CreditKind.reversal, total=func.count())
 
     made = _per_agent(
         session,
@@ -200,3 +208,188 @@ def agents_report(
             }
         )
     return rows
+
+
+# A quarter of an hour divides every UTC offset in use (+05:45 included), so
+# counting calls per 15-minute bucket in SQL and naming each bucket's local hour
+# here gives exact local hours, DST included, without moving rows to Python.
+_BUCKET_SECONDS = 900
+
+
+def _bucket(session: Session, column: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.floor(func.extract("epoch", column) / _BUCKET_SECONDS)
+    return func.cast(func.strftime("%s", column), Integer) / _BUCKET_SECONDS
+
+
+def campaign_report(session: Session, *, campaign_id: int, period: Period) -> dict[str, Any]:
+    campaign = get_campaign(session, campaign_id=campaign_id)
+    tz = ZoneInfo(campaign.timezone)
+    funnel = {
+        status: int(n)
+        for status, n in session.execute(
+            select(col(Lead.status), func.count())
+            .where(col(Lead.campaign_id) == campaign_id, col(Lead.status) != LeadStatus.importing)
+            .group_by(col(Lead.status))
+        )
+    }
+    in_campaign = col(Call.campaign_id) == campaign_id
+    call_period = period.where(col(Call.created_at))
+    calls_by_status = {
+        status: int(n)
+        for status, n in session.execute(
+            select(col(Call.status), func.count())
+            .where(in_campaign, *call_period)
+            .group_by(col(Call.status))
+        )
+    }
+    promises_by_status = {
+        status: int(n)
+        for status, n in session.execute(
+            select(col(Promise.status), func.count())
+            .where(col(Promise.campaign_id) == campaign_id, *period.where(col(Promise.due_at)))
+            .group_by(col(Promise.status))
+        )
+    }
+    conversions: dict[str, dict[str, int]] = {}
+    for channel, status, n in session.execute(
+        select(col(Conversion.channel), col(Conversion.status), func.count())
+        .where(
+            col(Conversion.campaign_id) == campaign_id, *period.where(col(Conversion.occurred_at))
+        )
+        .group_by(col(Conversion.channel), col(Conversion.status))
+    ):
+        conversions.setdefault(channel, {"gross": 0, "net": 0, "cancelled": 0, "duplicate": 0})
+        row = conversions[channel]
+        if status == ConversionStatus.duplicate:
+            row["duplicate"] += int(n)
+            continue
+        row["gross"] += int(n)
+        if status == ConversionStatus.cancelled:
+            row["cancelled"] += int(n)
+        else:
+            row["net"] += int(n)
+    bucket = _bucket(session, col(Call.created_at))
+    by_hour: dict[int, list[int]] = {}
+    for slot, n, answered in session.execute(
+        select(bucket, func.count(), func.count().filter(col(Call.answered_by) == AnsweredBy.human))
+        .where(in_campaign, *call_period)
+        .group_by(bucket)
+    ):
+        at = datetime.fromtimestamp(int(slot) * _BUCKET_SECONDS, UTC)
+        counts = by_hour.setdefault(at.astimezone(tz).hour, [0, 0])
+        counts[0] += int(n)
+        counts[1] += int(answered)
+    return {
+        "campaign_id": campaign_id,
+        "timezone": campaign.timezone,
+        "since": period.since,
+        "until": period.until,
+        "leads_by_status": funnel,
+        "calls_by_status": calls_by_status,
+        "promises_by_status": promises_by_status,
+        "conversions_by_channel": conversions,
+        "answer_rate_by_hour": [
+            {"hour": hour, "calls": c, "answered": a, "answer_rate": _rate(a, c)}
+            for hour, (c, a) in sorted(by_hour.items())
+        ],
+        "median_days_to_conversion": _median_days_to_conversion(
+            session, campaign_id=campaign_id, period=period
+        ),
+    }
+
+
+def _median_days_to_conversion(
+    session: Session, *, campaign_id: int, period: Period
+) -> float | None:
+    """From a lead's first call to its (counted) conversion, for conversions in the
+    period: how long persuasion takes, postcards included."""
+    first_call = (
+        select(col(Call.lead_id), func.min(col(Call.created_at)).label("first_at"))
+        .where(col(Call.campaign_id) == campaign_id)
+        .group_by(col(Call.lead_id))
+        .subquery()
+    )
+    rows = session.execute(
+        select(col(Conversion.occurred_at), first_call.c.first_at)
+        .join(first_call, first_call.c.lead_id == col(Conversion.lead_id))
+        .where(
+            col(Conversion.campaign_id) == campaign_id,
+            col(Conversion.status) == ConversionStatus.active,
+            *period.where(col(Conversion.occurred_at)),
+        )
+    ).all()
+    days = [
+        (_aware(occurred) - _aware(first)).total_seconds() / 86400
+        for occurred, first in rows
+        if _aware(first) <= _aware(occurred)
+    ]
+    return round(statistics.median(days), 2) if days else None
+
+
+def _aware(value: datetime) -> datetime:
+    # Aggregates (min) skip the column type, so SQLite hands back a naive UTC value.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _safe_cell(value: Any) -> str:
+    """Excel runs a cell starting with = + - @ as a formula: prefix it with '."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def to_csv(rows: list[list[Any]]) -> bytes:
+    """UTF-8 with BOM, so Excel opens Japanese names right; formulas defused."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([_safe_cell(v) for v in row])
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
+
+
+AGENT_CSV_HEADER = [
+    "agent_id", "name", "calls", "contacts", "talk_seconds", "conversions_total",
+    "conversions_phone", "conversions_external", "conversions_cancelled", "conversion_rate",
+    "promises_made", "promises_kept", "promises_missed", "kept_rate",
+]  # fmt: skip
+
+
+def agents_csv(rows: list[dict[str, Any]]) -> bytes:
+    return to_csv(
+        [AGENT_CSV_HEADER]
+        + [
+            [
+                r["agent_id"],
+                r["name"],
+                r["calls"],
+                r["contacts"],
+                r["talk_seconds"],
+                r["conversions"]["total"],
+                r["conversions"]["phone"],
+                r["conversions"]["external"],
+                r["conversions"]["cancelled"],
+                r["conversion_rate"],
+                r["promises"]["made"],
+                r["promises"]["kept"],
+                r["promises"]["missed"],
+                r["promises"]["kept_rate"],
+            ]
+            for r in rows
+        ]
+    )
+
+
+def campaign_csv(report: dict[str, Any]) -> bytes:
+    """The campaign report as `section, key, value` rows: one sheet, every figure."""
+    rows: list[list[Any]] = [["section", "key", "value"]]
+    for section in ("leads_by_status", "calls_by_status", "promises_by_status"):
+        rows += [[section, k, v] for k, v in sorted(report[section].items())]
+    for channel, counts in sorted(report["conversions_by_channel"].items()):
+        rows += [["conversions_by_channel", f"{channel}.{k}", v] for k, v in counts.items()]
+    for hour in report["answer_rate_by_hour"]:
+        for key in ("calls", "answered", "answer_rate"):
+            rows.append(["answer_rate_by_hour", f"{hour['hour']:02d}.{key}", hour[key]])
+    rows.append(["median_days_to_conversion", "", report["median_days_to_conversion"]])
+    return to_csv(rows)

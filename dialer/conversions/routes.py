@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import JSONResponse
+
+from dialer.conversions import importer, service
+from dialer.conversions.models import ConversionStatus
+from dialer.conversions.schemas import (
+    CancelIn,
+    ConversionImportOut,
+    ConversionIn,
+    ConversionList,
+    ConversionOut,
+    MatchIn,
+)
+from dialer.leads.importer import upload_chunks
+from dialer.web import Id, ManagerCtxDep, next_cursor, parse_cursor
+
+router = APIRouter(tags=["conversions"])
+
+
+def _actor(principal_id: int | None) -> str:
+    return f"manager:{principal_id}"
+
+
+@router.post(
+    "/api/conversions",
+    status_code=201,
+    response_model=ConversionOut,
+    responses={200: {"model": ConversionOut, "description": "reference seen before"}},
+)
+def report_conversion(body: ConversionIn, ctx: ManagerCtxDep) -> Any:
+    """An external sign-up. 201 when new; 200 with the first result when this
+    `reference` was reported before (retries and re-sent files are safe)."""
+    with ctx.tx() as tx:
+        conversion, created = service.record_external(
+            tx.session,
+            report=body.report(),
+            actor=_actor(tx.principal.id),
+            source="api",
+            now=tx.now,
+        )
+        out = ConversionOut.model_validate(service.conversion_out(tx.session, conversion))
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+
+
+@router.get("/api/conversions", response_model=ConversionList)
+def list_conversions(
+    ctx: ManagerCtxDep,
+    campaign_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    status: ConversionStatus | None = None,
+    unmatched: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    with ctx.tx() as tx:
+        found = service.list_conversions(
+            tx.session,
+            campaign_id=campaign_id,
+            status=status,
+            unmatched=unmatched,
+            limit=limit,
+            after_id=parse_cursor(cursor),
+        )
+        return {
+            "items": [service.conversion_out(tx.session, c) for c in found],
+            "next_cursor": next_cursor(found, limit=limit),
+        }
+
+
+@router.get("/api/conversions/{conversion_id}", response_model=ConversionOut)
+def get_conversion(conversion_id: Id, ctx: ManagerCtxDep) -> dict[str, Any]:
+    with ctx.tx() as tx:
+        conversion = service.get_conversion(tx.session, conversion_id=conversion_id)
+        return service.conversion_out(tx.session, conversion)
+
+
+@router.post("/api/conversions/{conversion_id}/cancel", response_model=ConversionOut)
+def cancel_conversion(conversion_id: Id, body: CancelIn, ctx: ManagerCtxDep) -> dict[str, Any]:
+    """Cooling-off cancellation: kept as `cancelled`, its credit reversed."""
+    with ctx.tx() as tx:
+        conversion = service.cancel(
+            tx.session,
+            conversion_id=conversion_id,
+            reason=body.reason,
+            actor=_actor(tx.principal.id),
+            now=tx.now,
+        )
+        return service.conversion_out(tx.session, conversion)
+
+
+@router.post("/api/conversions/{conversion_id}/match", response_model=ConversionOut)
+def match_conversion(conversion_id: Id, body: MatchIn, ctx: ManagerCtxDep) -> dict[str, Any]:
+    """A manager matches a stored unmatched conversion to its lead; credit is then
+    decided as for any matched conversion."""
+    with ctx.tx() as tx:
+        conversion = service.match(
+            tx.session,
+            conversion_id=conversion_id,
+            lead_id=body.lead_id,
+            actor=_actor(tx.principal.id),
+            now=tx.now,
+        )
+        return service.conversion_out(tx.session, conversion)
+
+
+@router.post(
+    "/api/campaigns/{campaign_id}/conversions/imports",
+    status_code=201,
+    response_model=ConversionImportOut,
+)
+def import_conversions(
+    campaign_id: Id, ctx: ManagerCtxDep, file: Annotated[UploadFile, File()]
+) -> dict[str, Any]:
+    limit = ctx.runtime.settings.max_upload_bytes
+    data = b"".join(upload_chunks(file.file, limit=limit))
+    with ctx.tx() as tx:
+        report = importer.import_conversions(
+            tx.session,
+            campaign_id=campaign_id,
+            data=data,
+            actor=_actor(tx.principal.id),
+            now=tx.now,
+            filename=file.filename,
+        )
+        return {
+            "encoding": report.encoding,
+            "delimiter": report.delimiter,
+            "rows": report.rows,
+            "created": report.created,
+            "already_reported": report.already_reported,
+            "matched": report.matched,
+            "unmatched": report.unmatched,
+            "duplicates": report.duplicates,
+            "invalid": report.invalid,
+            "errors": [{"row": e.row, "field": e.field, "reason": e.reason} for e in report.errors],
+        }

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from dialer.conversions.models import Channel
+from dialer.conversions.service import ConversionReport
+from dialer.wire import Input, Instant
+
+
+class ConversionIn(Input):
+    campaign_id: int = Field(ge=1, le=2**63 - 1)
+    reference: str = Field(min_length=1, max_length=128, examples=["WEB-2026-000123"])
+    channel: Literal["web", "postcard", "phone", "other"]
+    phone: str | None = Field(default=None, max_length=64)
+    contract_number: str | None = Field(default=None, max_length=64)
+    external_id: str | None = Field(default=None, max_length=128)
+    occurred_at: AwareDatetime | None = Field(default=None, description="default: now")
+
+    def report(self) -> ConversionReport:
+        return ConversionReport(
+            campaign_id=self.campaign_id,
+            reference=self.reference,
+            channel=Channel(self.channel),
+            occurred_at=self.occurred_at.astimezone(UTC) if self.occurred_at else None,
+            phone=self.phone,
+            contract_number=self.contract_number,
+            external_id=self.external_id,
+            raw=self.model_dump(mode="json", exclude_none=True),
+        )
+
+
+class CreditOut(BaseModel):
+    agent_id: int
+    kind: Literal["credit", "reversal"]
+    amount: int
+    at: Instant
+    reason: str
+
+
+class ConversionOut(BaseModel):
+    id: int
+    campaign_id: int
+    reference: str
+    channel: Literal["web", "postcard", "phone", "other"]
+    lead_id: int | None
+    agent_id: int | None
+    attribution: Literal[
+        "call", "will_self_apply", "promise_owner", "last_contact", "none", "unmatched"
+    ]
+    status: Literal["active", "cancelled", "duplicate"]
+    occurred_at: Instant
+    phone: str | None
+    contract_number: str | None
+    external_id: str | None
+    call_id: int | None
+    duplicate_of_id: int | None
+    source: str
+    matched_at: Instant | None
+    cancelled_at: Instant | None
+    cancel_reason: str | None
+    created_at: Instant
+    credit: list[CreditOut]
+
+
+class ConversionList(BaseModel):
+    items: list[ConversionOut]
+    next_cursor: str | None = None
+
+
+class CancelIn(Input):
+    reason: str = Field(min_length=1, max_length=2000, examples=["cooling-off (クーリングオフ)"])
+
+
+class MatchIn(Input):
+    lead_id: int = Field(ge=1, le=2**63 - 1)
+
+
+class RowErrorOut(BaseModel):
+    row: int
+    field: str
+    reason: str
+
+
+class ConversionImportOut(BaseModel):
+    encoding: str
+    delimiter: str
+    rows: int
+    created: int
+    already_reported: int
+    matched: int
+    unmatched: int
+    duplicates: int
+    invalid: int
+    errors: list[RowErrorOut]
