@@ -100,17 +100,19 @@ def _fast_noted(text: str, *, region: str) -> str | None:
     return _fast_national(text[:end], region=region)
 
 
+# The number types phonenumbers checks, the common ones first: a number is
+# valid when any type matches, and most numbers are fixed lines or mobiles.
 _TYPE_DESCS = (
-    "premium_rate",
+    "fixed_line",
+    "mobile",
     "toll_free",
+    "premium_rate",
     "shared_cost",
     "voip",
     "personal_number",
     "pager",
     "uan",
     "voicemail",
-    "fixed_line",
-    "mobile",
 )
 
 
