@@ -362,6 +362,24 @@ class RawSql:
         finally:
             cursor.close()
 
+    def copy_unless_duplicate(
+        self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+    ) -> bool:
+        """COPY the rows, or none of them if one would break a unique constraint
+        (False; the transaction goes on as before the attempt). For rows that
+        are unique but for a rare race: the COPY is the fast path, a per-row
+        ON CONFLICT the caller's fallback."""
+        from psycopg.errors import UniqueViolation
+
+        self.run("SAVEPOINT copy_unless_duplicate")
+        try:
+            self.copy(table, columns, rows)
+        except UniqueViolation:
+            self.run("ROLLBACK TO SAVEPOINT copy_unless_duplicate")
+            return False
+        self.run("RELEASE SAVEPOINT copy_unless_duplicate")
+        return True
+
     def column_in(
         self, sql: str, values: Collection[Any], params: tuple[Any, ...] = ()
     ) -> list[Any]:

@@ -11,7 +11,11 @@ accepted lead arrives, or none does — without holding SQLite's single write lo
 
 Phones are unique per campaign in the database, staged leads included, so two
 imports racing into one campaign cannot create the same household twice: the
-later one counts the phone as a duplicate.
+later one counts the phone as a duplicate. The same lookup finds a phone an
+earlier batch of the file staged, so no set of the file's phones is kept.
+
+Large files are read, checked and normalized in a worker process
+(dialer.leads.pipeline) while this one writes the batch before.
 """
 
 from __future__ import annotations
@@ -309,13 +313,16 @@ class ImportJob:
         lost: set[int] = set()
         if raw.postgres:
             raw.copy("lead", _LEAD_COLUMNS, lead_rows)
-            inserted = [
-                row[0]
-                for row in raw.rows(
-                    _PG_PHONES, tuple(list(column) for column in zip(*phone_rows, strict=True))
-                )
-            ]
-            if len(inserted) != len(phone_rows):
+            # The phones were checked free in this transaction; only a concurrent
+            # import can have taken one since. COPY them, and only when it fails
+            # on one, insert them skipping the taken ones.
+            if not raw.copy_unless_duplicate("phone", _PHONE_COLUMNS, phone_rows):
+                inserted = [
+                    row[0]
+                    for row in raw.rows(
+                        _PG_PHONES, tuple(list(column) for column in zip(*phone_rows, strict=True))
+                    )
+                ]
                 lost = _incomplete(phone_rows, inserted)
         else:
             raw.many(_SQLITE_LEADS, lead_rows)
@@ -420,9 +427,8 @@ _LEAD_COLUMNS = (
 _SQLITE_LEADS = (
     f"INSERT INTO lead ({', '.join(_LEAD_COLUMNS)}) VALUES ({', '.join('?' * len(_LEAD_COLUMNS))})"
 )
-_SQLITE_PHONES = (
-    "INSERT INTO phone (lead_id, campaign_id, number, position, retired) VALUES (?, ?, ?, ?, ?)"
-)
+_PHONE_COLUMNS = ("lead_id", "campaign_id", "number", "position", "retired")
+_SQLITE_PHONES = f"INSERT INTO phone ({', '.join(_PHONE_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
 # A phone a concurrent import has just taken is skipped, not an error that sinks
 # the batch; RETURNING tells which went in.
 _PG_PHONES = (
