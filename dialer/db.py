@@ -12,7 +12,7 @@ PostgreSQL: the same code; the claim query adds `FOR UPDATE SKIP LOCKED`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -25,6 +25,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Parameters per `IN (...)` on SQLite: well under its limit.
+_IN_CHUNK = 900
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -125,13 +127,17 @@ class Work:
     """One write transaction on one pooled connection: hand-written SQL through
     `raw`, and an ORM session on the same connection and transaction, made only
     when asked for. The claim path runs on `raw` alone and pays nothing for the
-    ORM or for SQLAlchemy's connection bookkeeping."""
+    ORM or for SQLAlchemy's connection bookkeeping.
 
-    def __init__(self, engine: Engine) -> None:
+    `held`: a pooled connection the caller keeps across transactions (Bulk);
+    otherwise one is checked out now and handed back at the end."""
+
+    def __init__(self, engine: Engine, *, held: Any = None) -> None:
         self._engine = engine
         self.url = str(engine.url)
         self.postgres = engine.dialect.name == "postgresql"
-        self._pooled = engine.raw_connection()
+        self._held = held is not None
+        self._pooled = held if held is not None else engine.raw_connection()
         dbapi: Any = self._pooled.driver_connection
         if not self.postgres:
             # Take the write lock now; see the module docstring. psycopg opens its
@@ -139,7 +145,8 @@ class Work:
             try:
                 dbapi.execute("BEGIN IMMEDIATE")
             except BaseException:
-                self._pooled.close()
+                if not self._held:
+                    self._pooled.close()
                 raise
         self._dbapi = dbapi
         self.raw = RawSql(dbapi, postgres=self.postgres)
@@ -171,9 +178,73 @@ class Work:
     def _close(self) -> None:
         if self._session is not None:
             self._session.close()
+        if self._held:
+            return  # the holder hands the connection back
         if self._connection is not None:
             self._connection.close()  # hands the pooled connection back
         else:
+            self._pooled.close()
+
+
+@contextmanager
+def _transaction(work: Work) -> Iterator[Work]:
+    try:
+        yield work
+        work._commit()
+    except BaseException:
+        work._rollback()
+        raise
+    finally:
+        work._close()
+
+
+# A bulk job (a lead import: a million rows in short transactions) on SQLite gets
+# a page cache that holds a large campaign's phone indexes, where the default 2 MB
+# makes every insert into them read and write pages, and checkpoints the WAL
+# every 64 MB instead of every 4 MB (nearly every batch), then once at the end.
+BULK_SQLITE_CACHE_KIB = 64 * 1024
+BULK_SQLITE_AUTOCHECKPOINT_PAGES = 16_384
+
+
+class Bulk:
+    """One pooled connection held for a bulk job's many short transactions, set
+    up for writing much (see above) and set back when handed back."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        self._pooled = engine.raw_connection()
+        self._restore: list[str] = []
+        if not self.postgres:
+            dbapi: Any = self._pooled.driver_connection
+            try:
+                (cache,) = dbapi.execute("PRAGMA cache_size").fetchone()
+                (pages,) = dbapi.execute("PRAGMA wal_autocheckpoint").fetchone()
+                self._restore = [
+                    f"PRAGMA cache_size={int(cache)}",
+                    f"PRAGMA wal_autocheckpoint={int(pages)}",
+                ]
+                dbapi.execute(f"PRAGMA cache_size=-{BULK_SQLITE_CACHE_KIB}")
+                dbapi.execute(f"PRAGMA wal_autocheckpoint={BULK_SQLITE_AUTOCHECKPOINT_PAGES}")
+            except BaseException:
+                self._pooled.close()
+                raise
+
+    @contextmanager
+    def work(self) -> Iterator[Work]:
+        with _transaction(Work(self._engine, held=self._pooled)) as work:
+            yield work
+
+    def close(self) -> None:
+        try:
+            if self._restore:
+                dbapi: Any = self._pooled.driver_connection
+                # What the job left in the WAL goes to the database now, not in
+                # the middle of the next request's commit.
+                dbapi.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                for statement in self._restore:
+                    dbapi.execute(statement)
+        finally:
             self._pooled.close()
 
 
@@ -182,7 +253,8 @@ class Database:
 
     `write()`/`work()` are for anything that may write (every non-GET request,
     every scheduler job); `read()` for pure reads, which on SQLite must not take
-    the write lock or they would queue behind the claim traffic."""
+    the write lock or they would queue behind the claim traffic. `bulk()` holds
+    one connection for a bulk job's many transactions."""
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = normalize_url(url)
@@ -193,15 +265,16 @@ class Database:
 
     @contextmanager
     def work(self) -> Iterator[Work]:
-        work = Work(self._write_engine)
-        try:
+        with _transaction(Work(self._write_engine)) as work:
             yield work
-            work._commit()
-        except BaseException:
-            work._rollback()
-            raise
+
+    @contextmanager
+    def bulk(self) -> Iterator[Bulk]:
+        bulk = Bulk(self._write_engine)
+        try:
+            yield bulk
         finally:
-            work._close()
+            bulk.close()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -288,6 +361,43 @@ class RawSql:
                     copy.write_row(row)
         finally:
             cursor.close()
+
+    def copy_unless_duplicate(
+        self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+    ) -> bool:
+        """COPY the rows, or none of them if one would break a unique constraint
+        (False; the transaction goes on as before the attempt). For rows that
+        are unique but for a rare race: the COPY is the fast path, a per-row
+        ON CONFLICT the caller's fallback."""
+        from psycopg.errors import UniqueViolation
+
+        self.run("SAVEPOINT copy_unless_duplicate")
+        try:
+            self.copy(table, columns, rows)
+        except UniqueViolation:
+            self.run("ROLLBACK TO SAVEPOINT copy_unless_duplicate")
+            return False
+        self.run("RELEASE SAVEPOINT copy_unless_duplicate")
+        return True
+
+    def column_in(
+        self, sql: str, values: Collection[Any], params: tuple[Any, ...] = ()
+    ) -> list[Any]:
+        """The first column of `sql`'s rows, where `sql` ends in a condition on
+        the `values`, written `{in_}`: `... WHERE number {in_}`. PostgreSQL gets
+        one array parameter; SQLite a list of parameters in chunks under its limit."""
+        if not values:
+            return []
+        if self.postgres:
+            query = sql.format(in_="= ANY(?)")
+            return [row[0] for row in self.rows(query, (*params, list(values)))]
+        ordered = list(values)
+        found: list[Any] = []
+        for start in range(0, len(ordered), _IN_CHUNK):
+            chunk = tuple(ordered[start : start + _IN_CHUNK])
+            query = sql.format(in_=f"IN ({', '.join('?' * len(chunk))})")
+            found.extend(row[0] for row in self.rows(query, (*params, *chunk)))
+        return found
 
     def json(self, value: Any) -> str:
         return _json_dumps(value)

@@ -111,7 +111,7 @@ def seed_demo(
                 actor="demo",
                 now=now,
                 mapping=None,
-                sync_limit_bytes=0,
+                sync_limit_bytes=runtime.settings.import_sync_bytes,
             )
             with runtime.db.read() as session:
                 report = get_import(session, import_id=import_id)

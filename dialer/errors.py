@@ -21,6 +21,15 @@ class DialerError(Exception):
     def body(self) -> dict[str, Any]:
         return {"detail": self.detail, "code": self.code, **self.extra}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword arguments survive pickling (an import's worker process reports
+        # a refused file with its code): Exception's default keeps `args` only.
+        return (_rebuild, (type(self), self.detail, self.code, self.extra))
+
+
+def _rebuild(cls: type[DialerError], detail: str, code: str, extra: dict[str, Any]) -> DialerError:
+    return cls(detail, code=code, **extra)
+
 
 class BadInput(DialerError):
     status = 400

@@ -183,6 +183,8 @@ class Row:
 class LeadFile:
     """An opened lead list: what was detected, and its rows as a stream."""
 
+    path: Path
+    overrides: dict[str, str] | None
     encoding: str
     delimiter: str
     header: list[str]
@@ -197,24 +199,37 @@ class LeadFile:
 
     def rows(self) -> Iterator[Row]:
         reader = csv.reader(self._text, delimiter=self.delimiter)
-        header, columns = self.header, self.columns
+        header = self.header
+        width = len(header)
+        # Each header column once, in order: (index, name, a known column?). The
+        # per-row loop then does no lookups; a million rows go through it.
+        plan = [(i, name, name in COLUMN_ALIASES) for i, name in sorted(self.columns.items())]
         try:
             for number, cells in enumerate(reader, start=1):
-                if not any(cell.strip() for cell in cells):
+                if not "".join(cells).strip():
                     continue
-                raw = {
-                    header[i] if i < len(header) else f"column_{i + 1}": cell
-                    for i, cell in enumerate(cells)
-                }
+                count = len(cells)
+                if count <= width:
+                    raw = dict(zip(header, cells, strict=False))
+                else:
+                    raw = {
+                        header[i] if i < width else f"column_{i + 1}": cell
+                        for i, cell in enumerate(cells)
+                    }
                 values: dict[str, str] = {}
                 extra: dict[str, str] = {}
-                for i, cell in enumerate(cells):
-                    name = columns.get(i, f"column_{i + 1}")
-                    text = cell.strip()
-                    if name in COLUMN_ALIASES:
+                for i, name, known in plan:
+                    if i >= count:
+                        break
+                    text = cells[i].strip()
+                    if known:
                         values[name] = text
                     elif text:
                         extra[name] = text
+                for i in range(width, count):
+                    text = cells[i].strip()
+                    if text:
+                        extra[f"column_{i + 1}"] = text
                 yield Row(number=number, raw=raw, values=values, extra=extra)
         except csv.Error as exc:
             raise BadInput(f"not CSV after row {reader.line_num}: {exc}", code="not_csv") from exc
@@ -244,13 +259,23 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-def open_lead_file(path: Path, *, overrides: dict[str, str] | None = None) -> LeadFile:
+def open_lead_file(
+    path: Path,
+    *,
+    overrides: dict[str, str] | None = None,
+    detected: tuple[str, str] | None = None,
+) -> LeadFile:
     """Detect, check the header, and open the rows as a stream. Refusals (empty,
-    binary, undecodable, no phone column) come before anything is written."""
-    encoding = detect_file_encoding(path)
-    with path.open("r", encoding=encoding, newline="") as handle:
-        sample = handle.read(_SNIFF_CHARS)
-    delimiter = sniff_delimiter(sample)
+    binary, undecodable, no phone column) come before anything is written.
+    `detected` (encoding, delimiter) reopens a file already detected, without
+    decoding all of it again."""
+    if detected is not None:
+        encoding, delimiter = detected
+    else:
+        encoding = detect_file_encoding(path)
+        with path.open("r", encoding=encoding, newline="") as handle:
+            sample = handle.read(_SNIFF_CHARS)
+        delimiter = sniff_delimiter(sample)
     counter = _CountingReader(path.open("rb"))
     text = io.TextIOWrapper(io.BufferedReader(counter, _CHUNK), encoding=encoding, newline="")
     try:
@@ -270,6 +295,8 @@ def open_lead_file(path: Path, *, overrides: dict[str, str] | None = None) -> Le
             field="file",
         )
     return LeadFile(
+        path=path,
+        overrides=overrides,
         encoding=encoding,
         delimiter=delimiter,
         header=header,

@@ -11,7 +11,11 @@ accepted lead arrives, or none does — without holding SQLite's single write lo
 
 Phones are unique per campaign in the database, staged leads included, so two
 imports racing into one campaign cannot create the same household twice: the
-later one counts the phone as a duplicate.
+later one counts the phone as a duplicate. The same lookup finds a phone an
+earlier batch of the file staged, so no set of the file's phones is kept.
+
+Large files are read, checked and normalized in a worker process
+(dialer.leads.pipeline) while this one writes the batch before.
 """
 
 from __future__ import annotations
@@ -22,15 +26,12 @@ import io
 import os
 import tempfile
 import threading
-import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
@@ -38,10 +39,10 @@ from sqlmodel import col
 
 from dialer.campaign.models import Campaign
 from dialer.clock import wall_now
-from dialer.db import Database, RawSql
-from dialer.dnc.service import listed
+from dialer.db import Bulk, Database, RawSql
+from dialer.dnc.service import listed_numbers
 from dialer.errors import NotFound, TooLarge
-from dialer.leads.csvfile import PHONE_COLUMNS, LeadFile, Row, open_lead_file
+from dialer.leads.csvfile import LeadFile, open_lead_file
 from dialer.leads.models import (
     Contact,
     Event,
@@ -53,20 +54,26 @@ from dialer.leads.models import (
     Phone,
     RowErrorKind,
 )
-from dialer.leads.phones import PhoneError, phones_in_cell
+from dialer.leads.pipeline import WorkerBatches, can_start_worker
+from dialer.leads.prepare import (
+    FIELD_COLUMNS,
+    Accepted,
+    PreparedBatch,
+    PrepareSpec,
+    prepare_batches,
+)
 
 MAX_REPORTED_ERRORS = 1000
-BATCH_ROWS = 2000
+# Rows per batch: per transaction, and per message from the worker process. On
+# SQLite a batch holds the write lock while it is written (~0.1 s at this size).
+BATCH_ROWS = 5000
 # A running import whose heartbeat is older than this has lost its process.
 STALE_AFTER = timedelta(minutes=5)
-# Parameters per IN (...) query: under every engine's limit.
-_IN_CHUNK = 900
 
 _LEADS: Table = Lead.__table__  # type: ignore[attr-defined]
 _PHONES: Table = Phone.__table__  # type: ignore[attr-defined]
 _CONTACTS: Table = Contact.__table__  # type: ignore[attr-defined]
 _EVENTS: Table = Event.__table__  # type: ignore[attr-defined]
-_ROW_ERRORS: Table = ImportRowError.__table__  # type: ignore[attr-defined]
 
 # Column widths of the lead table: an over-long cell is the row's fault,
 # reported as such, not a database error that would sink the whole file.
@@ -75,71 +82,9 @@ _MAX_LENGTHS: dict[str, int] = {
     for column in _LEADS.columns
     if getattr(column.type, "length", None)
 }
-_CONTACT_NAME_MAX = 300
-_TEXT_FIELDS = (
-    "name",
-    "company",
-    "current_provider",
-    "contract_number",
-    "postal_code",
-    "prefecture",
-    "external_id",
-    "notes",
-)
 
-
-# --- one row --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    row: Row
-    phones: list[str]
-    fields: dict[str, Any]
-    contact_name: str | None
-
-
-class RowInvalid(Exception):
-    def __init__(self, field_name: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field_name = field_name
-        self.reason = reason
-
-
-def validate_row(row: Row, *, region: str, default_timezone: str) -> Candidate:
-    phones: list[str] = []
-    for column in PHONE_COLUMNS:
-        value = row.values.get(column, "")
-        if not value:
-            if column == "phone":
-                raise RowInvalid("phone", "phone is empty")
-            continue
-        try:
-            numbers = phones_in_cell(value, region=region)
-        except PhoneError as exc:
-            raise RowInvalid(column, str(exc)) from exc
-        phones.extend(n for n in numbers if n not in phones)
-    timezone = row.values.get("timezone") or default_timezone
-    if timezone != default_timezone:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise RowInvalid("timezone", f"unknown time zone {timezone!r}") from None
-    priority_text = row.values.get("priority") or "0"
-    try:
-        priority = int(unicodedata.normalize("NFKC", priority_text))
-    except ValueError:
-        raise RowInvalid("priority", f"priority {priority_text!r} is not a whole number") from None
-    fields: dict[str, Any] = {key: (row.values.get(key) or None) for key in _TEXT_FIELDS}
-    fields.update(timezone=timezone, priority=priority)
-    for key, value in fields.items():
-        limit = _MAX_LENGTHS.get(key)
-        if limit is not None and isinstance(value, str) and len(value) > limit:
-            raise RowInvalid(key, f"{key} is longer than {limit} characters")
-    contact_name = row.values.get("contact_name") or row.values.get("name") or None
-    if contact_name is not None and len(contact_name) > _CONTACT_NAME_MAX:
-        raise RowInvalid("contact_name", f"contact name is longer than {_CONTACT_NAME_MAX}")
-    return Candidate(row=row, phones=phones, fields=fields, contact_name=contact_name)
+# A rejected row as stored: (row number, kind, field, reason, the raw row as JSON).
+RowError = tuple[int, str, str | None, str, str]
 
 
 # --- the job --------------------------------------------------------------------------
@@ -194,98 +139,140 @@ def create_import(
 
 
 class ImportJob:
+    """One import from its opened file to `done` (or `failed`, with nothing left).
+
+    `in_worker`: rows are prepared (dialer.leads.prepare) in a worker process
+    while this one writes (dialer.leads.pipeline), for large files; small ones are
+    prepared here, where starting a process would cost more than it saves."""
+
     def __init__(
-        self, db: Database, *, spec: ImportSpec, lead_file: LeadFile, progress: Progress | None
+        self,
+        db: Database,
+        *,
+        spec: ImportSpec,
+        lead_file: LeadFile,
+        progress: Progress | None,
+        in_worker: bool = False,
     ) -> None:
         self.db = db
         self.spec = spec
         self.file = lead_file
         self.progress = progress
-        # Phones accepted so far in this file, as integers: a million of them fit
-        # in tens of megabytes where strings would take twice that.
-        self.seen: set[int] = set()
+        self.in_worker = in_worker and can_start_worker()
         self.zones: set[str] = set()
         self.counts = {"rows": 0, "accepted": 0, "duplicates": 0, "invalid": 0, "suppressed": 0}
+        self._bulk: Bulk | None = None
 
     def run(self) -> None:
         try:
-            for number, rows in enumerate(_batched(self.file.rows(), BATCH_ROWS), start=1):
-                self._stage(rows)
-                if number & (number - 1) == 0:
-                    self._refresh_statistics()
-            self._finish()
+            with contextlib.ExitStack() as stack:
+                batches = self._batches(stack)
+                self._bulk = stack.enter_context(self.db.bulk())
+                for number, batch in enumerate(batches, start=1):
+                    self._stage(batch)
+                    if number & (number - 1) == 0:
+                        self._refresh_statistics()
+                self._finish()
         except BaseException as exc:
             fail_import(self.db, import_id=self.spec.import_id, reason=_reason(exc))
             raise
         finally:
+            self._bulk = None
             self.file.close()
 
-    def _stage(self, rows: list[Row]) -> None:
+    def _batches(self, stack: contextlib.ExitStack) -> Iterator[PreparedBatch]:
         spec = self.spec
-        accepted: list[Candidate] = []
-        errors: list[dict[str, Any]] = []
-        candidates: list[Candidate] = []
-        for row in rows:
-            try:
-                candidates.append(
-                    validate_row(row, region=spec.region, default_timezone=spec.default_timezone)
+        prepare = PrepareSpec(
+            import_id=spec.import_id,
+            region=spec.region,
+            default_timezone=spec.default_timezone,
+            max_lengths=_MAX_LENGTHS,
+        )
+        if not self.in_worker:
+            return prepare_batches(self.file, spec=prepare, batch_rows=BATCH_ROWS)
+        lead_file = self.file
+        return iter(
+            stack.enter_context(
+                WorkerBatches(
+                    path=lead_file.path,
+                    detected=(lead_file.encoding, lead_file.delimiter),
+                    overrides=lead_file.overrides,
+                    spec=prepare,
+                    batch_rows=BATCH_ROWS,
                 )
-            except RowInvalid as exc:
-                errors.append(_error(row, RowErrorKind.invalid, exc.field_name, exc.reason))
-        with self.db.work() as work:
-            session = work.session
-            numbers = {n for c in candidates for n in c.phones}
-            held = _held_phones(session, campaign_id=spec.campaign_id, numbers=numbers)
-            on_dnc = listed(session, phones=numbers)
-            for candidate in candidates:
-                keys = [int(n[1:]) for n in candidate.phones]
-                dup = next(
-                    (
-                        n
-                        for n, k in zip(candidate.phones, keys, strict=True)
-                        if n in held or k in self.seen
-                    ),
-                    None,
+            )
+        )
+
+    @property
+    def bulk(self) -> Bulk:
+        assert self._bulk is not None, "only while the job runs"
+        return self._bulk
+
+    def _stage(self, batch: PreparedBatch) -> None:
+        spec = self.spec
+        errors: list[RowError] = [
+            (row, RowErrorKind.invalid.value, field_name, reason, raw)
+            for row, field_name, reason, raw in batch.invalid
+        ]
+        with self.bulk.work() as work:
+            raw_sql = work.raw
+            numbers = {n for candidate in batch.accepted for n in candidate[1]}
+            # Phones of earlier batches of this file are staged leads by now, so
+            # the campaign's phones include them: only this batch's are kept here.
+            held = set(
+                raw_sql.column_in(
+                    "SELECT number FROM phone WHERE campaign_id = ? AND number {in_}",
+                    numbers,
+                    (spec.campaign_id,),
                 )
+            )
+            on_dnc = listed_numbers(raw_sql, phones=numbers)
+            accepted: list[Accepted] = []
+            for candidate in batch.accepted:
+                phones = candidate[1]
+                dup = next((n for n in phones if n in held), None)
                 if dup is not None:
                     errors.append(
-                        _error(
-                            candidate.row,
-                            RowErrorKind.duplicate,
+                        (
+                            candidate[0],
+                            RowErrorKind.duplicate.value,
                             "phone",
                             f"{dup} is already a lead of this campaign",
+                            candidate[2][-1],
                         )
                     )
                     continue
-                blocked = next((n for n in candidate.phones if n in on_dnc), None)
+                blocked = next((n for n in phones if n in on_dnc), None)
                 if blocked is not None:
                     errors.append(
-                        _error(
-                            candidate.row,
-                            RowErrorKind.suppressed,
+                        (
+                            candidate[0],
+                            RowErrorKind.suppressed.value,
                             "phone",
                             f"{blocked} is on the do-not-call list",
+                            candidate[2][-1],
                         )
                     )
                     continue
-                self.seen.update(keys)
+                held.update(phones)
                 accepted.append(candidate)
-            lost = self._insert(work.raw, accepted)
+            lost = self._insert(raw_sql, accepted)
             for candidate in lost:
                 errors.append(
-                    _error(
-                        candidate.row,
-                        RowErrorKind.duplicate,
+                    (
+                        candidate[0],
+                        RowErrorKind.duplicate.value,
                         "phone",
                         "imported into this campaign by a concurrent import",
+                        candidate[2][-1],
                     )
                 )
-            _insert_row_errors(work.raw, import_id=spec.import_id, errors=errors)
-            self.counts["rows"] += len(rows)
+            _insert_row_errors(raw_sql, import_id=spec.import_id, errors=errors)
+            self.counts["rows"] += batch.rows
             self.counts["accepted"] += len(accepted) - len(lost)
             for error in errors:
-                self.counts[_COUNTER_OF_KIND[error["kind"]]] += 1
-            lead_import = session.get(LeadImport, spec.import_id)
+                self.counts[_COUNTER_OF_KIND[error[1]]] += 1
+            lead_import = work.session.get(LeadImport, spec.import_id)
             assert lead_import is not None
             if lead_import.status != ImportStatus.running:
                 raise ImportAborted(f"import {spec.import_id} is {lead_import.status}")
@@ -293,9 +280,9 @@ class ImportJob:
                 setattr(lead_import, name, value)
             lead_import.heartbeat_at = wall_now()
         if self.progress is not None:
-            self.progress(lead_import, self.file.bytes_read / max(self.file.size, 1))
+            self.progress(lead_import, batch.bytes_read / max(self.file.size, 1))
 
-    def _insert(self, raw: RawSql, accepted: list[Candidate]) -> list[Candidate]:
+    def _insert(self, raw: RawSql, accepted: list[Accepted]) -> list[Accepted]:
         """Stage the accepted leads; returns those whose phone a concurrent import
         took between our check and our insert (their staged rows are removed).
 
@@ -306,84 +293,49 @@ class ImportJob:
         spec = self.spec
         at = raw.instant(spec.now)
         ids = _new_lead_ids(raw, len(accepted))
-        lead_rows = [
-            (
-                lead_id,
-                spec.campaign_id,
-                spec.import_id,
-                LeadStatus.importing.value,
-                c.fields["name"],
-                c.fields["company"],
-                c.fields["priority"],
-                c.fields["current_provider"],
-                c.fields["contract_number"],
-                c.fields["postal_code"],
-                c.fields["prefecture"],
-                c.fields["timezone"],
-                c.fields["external_id"],
-                c.fields["notes"],
-                0,
-                0,
-                0,
-                "{}",
-                raw.json(c.row.extra),
-                raw.json(c.row.raw),
-                at,
-                at,
-            )
-            for lead_id, c in zip(ids, accepted, strict=True)
-        ]
+        fixed = (
+            spec.campaign_id,
+            spec.import_id,
+            LeadStatus.importing.value,
+            0,
+            0,
+            0,
+            "{}",
+            at,
+            at,
+        )
+        lead_rows = [(i, *fixed, *c[2]) for i, c in zip(ids, accepted, strict=True)]
         phone_rows = [
-            (lead_id, spec.campaign_id, number, position, False)
-            for lead_id, c in zip(ids, accepted, strict=True)
-            for position, number in enumerate(c.phones)
+            (i, spec.campaign_id, number, position, False)
+            for i, c in zip(ids, accepted, strict=True)
+            for position, number in enumerate(c[1])
         ]
+        lost: set[int] = set()
         if raw.postgres:
             raw.copy("lead", _LEAD_COLUMNS, lead_rows)
-            inserted = [
-                row[0]
-                for row in raw.rows(
-                    _PG_PHONES, tuple(list(column) for column in zip(*phone_rows, strict=True))
-                )
-            ]
+            # The phones were checked free in this transaction; only a concurrent
+            # import can have taken one since. COPY them, and only when it fails
+            # on one, insert them skipping the taken ones.
+            if not raw.copy_unless_duplicate("phone", _PHONE_COLUMNS, phone_rows):
+                inserted = [
+                    row[0]
+                    for row in raw.rows(
+                        _PG_PHONES, tuple(list(column) for column in zip(*phone_rows, strict=True))
+                    )
+                ]
+                lost = _incomplete(phone_rows, inserted)
         else:
-            raw.many(
-                f"INSERT INTO lead ({', '.join(_LEAD_COLUMNS)})"
-                f" VALUES ({', '.join('?' for _ in _LEAD_COLUMNS)})",
-                lead_rows,
-            )
+            raw.many(_SQLITE_LEADS, lead_rows)
             # One writer at a time on SQLite: the phones were checked free in this
             # very transaction, so none can have been taken since.
-            raw.many(
-                f"INSERT INTO phone ({', '.join(_PHONE_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
-                phone_rows,
-            )
-            inserted = [row[0] for row in phone_rows]
-        expected: dict[int, int] = {}
-        for row in phone_rows:
-            expected[row[0]] = expected.get(row[0], 0) + 1
-        got: dict[int, int] = {}
-        for lead_id in inserted:
-            got[lead_id] = got.get(lead_id, 0) + 1
-        lost_ids = sorted(i for i, n in expected.items() if got.get(i, 0) != n)
-        for start in range(0, len(lost_ids), _IN_CHUNK):
-            chunk = lost_ids[start : start + _IN_CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            raw.run(f"DELETE FROM phone WHERE lead_id IN ({marks})", tuple(chunk))
-            raw.run(f"DELETE FROM lead WHERE id IN ({marks})", tuple(chunk))
-        lost = set(lost_ids)
+            raw.many(_SQLITE_PHONES, phone_rows)
+        if lost:
+            # PostgreSQL only: SQLite has no concurrent writer to lose a phone to.
+            raw.run("DELETE FROM phone WHERE lead_id = ANY(?)", (sorted(lost),))
+            raw.run("DELETE FROM lead WHERE id = ANY(?)", (sorted(lost),))
         kept = [(i, c) for i, c in zip(ids, accepted, strict=True) if i not in lost]
-        contact_rows = [(i, c.contact_name, "registrant") for i, c in kept if c.contact_name]
-        event_rows = [
-            (
-                i,
-                at,
-                "imported",
-                spec.actor,
-                raw.json({"import_id": spec.import_id, "row": c.row.number}),
-            )
-            for i, c in kept
-        ]
+        contact_rows = [(i, c[3], "registrant") for i, c in kept if c[3]]
+        event_rows = [(i, at, "imported", spec.actor, c[4]) for i, c in kept]
         if raw.postgres:
             raw.copy("contact", ("lead_id", "name", "role"), contact_rows)
             raw.copy("event", ("lead_id", "at", "kind", "actor", "detail"), event_rows)
@@ -393,22 +345,23 @@ class ImportJob:
                 "INSERT INTO event (lead_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)",
                 event_rows,
             )
-        self.zones.update(c.fields["timezone"] for _i, c in kept)
+        self.zones.update(c[2][_TIMEZONE] for _i, c in kept)
         return [c for i, c in zip(ids, accepted, strict=True) if i in lost]
 
     def _refresh_statistics(self) -> None:
         """PostgreSQL plans the duplicate check from table statistics; a campaign
         growing from nothing to a million phones in one import would be planned
         as a tiny table (sequential scans, each batch slower than the last).
-        Re-analyze as the tables double; SQLite needs no such help."""
-        with self.db.work() as work:
+        Re-analyze phones as they double (the import queries no other table);
+        SQLite needs no such help."""
+        with self.bulk.work() as work:
             if work.raw.postgres:
                 work.raw.run("ANALYZE phone")
-                work.raw.run("ANALYZE lead")
 
     def _finish(self) -> None:
         spec = self.spec
-        with self.db.write() as session:
+        with self.bulk.work() as work:
+            session = work.session
             lead_import = session.get(LeadImport, spec.import_id)
             assert lead_import is not None
             if lead_import.status != ImportStatus.running:
@@ -434,6 +387,7 @@ class ImportJob:
 
 
 _COUNTER_OF_KIND = {"invalid": "invalid", "duplicate": "duplicates", "suppressed": "suppressed"}
+_TIMEZONE = FIELD_COLUMNS.index("timezone")
 
 
 class ImportAborted(Exception):
@@ -445,62 +399,36 @@ def _reason(exc: BaseException) -> str:
     return text[:500]
 
 
-def _error(row: Row, kind: RowErrorKind, field_name: str | None, reason: str) -> dict[str, Any]:
-    return {
-        "row": row.number,
-        "kind": kind.value,
-        "field": field_name,
-        "reason": reason,
-        "raw": row.raw,
-    }
+def _incomplete(phone_rows: list[tuple[Any, ...]], inserted: list[int]) -> set[int]:
+    """Leads not all of whose phones went in."""
+    expected: dict[int, int] = {}
+    for row in phone_rows:
+        expected[row[0]] = expected.get(row[0], 0) + 1
+    got: dict[int, int] = {}
+    for lead_id in inserted:
+        got[lead_id] = got.get(lead_id, 0) + 1
+    return {i for i, n in expected.items() if got.get(i, 0) != n}
 
 
-def _batched(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
-    iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-def _held_phones(session: Session, *, campaign_id: int, numbers: set[str]) -> set[str]:
-    held: set[str] = set()
-    ordered = sorted(numbers)
-    for start in range(0, len(ordered), _IN_CHUNK):
-        chunk = ordered[start : start + _IN_CHUNK]
-        held.update(
-            session.scalars(
-                select(col(Phone.number)).where(
-                    col(Phone.campaign_id) == campaign_id, col(Phone.number).in_(chunk)
-                )
-            )
-        )
-    return held
-
-
+# The leads' columns: the ones an import fixes, then the row's own (FIELD_COLUMNS).
 _LEAD_COLUMNS = (
     "id",
     "campaign_id",
     "import_id",
     "status",
-    "name",
-    "company",
-    "priority",
-    "current_provider",
-    "contract_number",
-    "postal_code",
-    "prefecture",
-    "timezone",
-    "external_id",
-    "notes",
     "attempts",
     "unsolicited_attempts",
     "day_attempts",
     "failure_counts",
-    "extra",
-    "raw",
     "created_at",
     "updated_at",
+    *FIELD_COLUMNS,
+)
+_SQLITE_LEADS = (
+    f"INSERT INTO lead ({', '.join(_LEAD_COLUMNS)}) VALUES ({', '.join('?' * len(_LEAD_COLUMNS))})"
 )
 _PHONE_COLUMNS = ("lead_id", "campaign_id", "number", "position", "retired")
+_SQLITE_PHONES = f"INSERT INTO phone ({', '.join(_PHONE_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
 # A phone a concurrent import has just taken is skipped, not an error that sinks
 # the batch; RETURNING tells which went in.
 _PG_PHONES = (
@@ -508,21 +436,20 @@ _PG_PHONES = (
     " SELECT * FROM unnest(%s::int[], %s::int[], %s::text[], %s::int[], %s::bool[])"
     " ON CONFLICT DO NOTHING RETURNING lead_id"
 )
+_ROW_ERROR_COLUMNS = ("import_id", "row", "kind", "field", "reason", "raw")
 
 
-def _insert_row_errors(raw: RawSql, *, import_id: int, errors: list[dict[str, Any]]) -> None:
+def _insert_row_errors(raw: RawSql, *, import_id: int, errors: list[RowError]) -> None:
     if not errors:
         return
-    columns = ("import_id", "row", "kind", "field", "reason", "raw")
-    rows = [
-        (import_id, e["row"], e["kind"], e["field"], e["reason"], raw.json(e["raw"]))
-        for e in errors
-    ]
+    rows = [(import_id, *error) for error in errors]
     if raw.postgres:
-        raw.copy("import_row_error", columns, rows)
+        raw.copy("import_row_error", _ROW_ERROR_COLUMNS, rows)
     else:
         raw.many(
-            f"INSERT INTO import_row_error ({', '.join(columns)}) VALUES (?, ?, ?, ?, ?, ?)", rows
+            f"INSERT INTO import_row_error ({', '.join(_ROW_ERROR_COLUMNS)})"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
         )
 
 
@@ -695,8 +622,11 @@ def start_import(
         if remove_file:
             path.unlink(missing_ok=True)
         raise
-    job = ImportJob(db, spec=spec, lead_file=lead_file, progress=progress)
-    if runner is not None and lead_file.size > sync_limit_bytes:
+    # Large files are prepared in a worker process beside this one (two cores);
+    # for small ones, starting a process would cost more than it saves.
+    large = lead_file.size > sync_limit_bytes
+    job = ImportJob(db, spec=spec, lead_file=lead_file, progress=progress, in_worker=large)
+    if runner is not None and large:
         runner.submit(job, cleanup=path if remove_file else None)
         return spec.import_id
     try:
@@ -717,7 +647,8 @@ def import_bytes(
     now: datetime,
     mapping: dict[str, str] | None = None,
 ) -> int:
-    """Inline import of bytes in memory (demo data, tests)."""
+    """Inline import of bytes in memory (demo data, tests), prepared in this
+    process: what fits in memory is small enough."""
     fd, name = tempfile.mkstemp(prefix="dialer-import-", suffix=".csv")
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
@@ -730,7 +661,7 @@ def import_bytes(
         actor=actor,
         now=now,
         mapping=mapping,
-        sync_limit_bytes=0,
+        sync_limit_bytes=len(data),
         remove_file=True,
     )
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from dialer import cli
 from dialer.app import create_app
 from dialer.clock import wall_now
+from dialer.errors import BadInput
 from dialer.leads import importer
 from dialer.leads.models import Event, ImportStatus, Lead, LeadImport, Phone
 from dialer.runtime import Runtime
@@ -245,3 +246,84 @@ def test_a_refused_upload_leaves_no_temporary_file(
         ).status_code in (400, 415)
     assert api.import_csv(c["id"], "name,phone\nA,090-1234-5678\n").status_code == 201
     assert list(tmp_path.glob("dialer-import-*")) == []
+
+
+# --- large files: prepared in a worker process -----------------------------------------
+
+
+def _start(runtime: Runtime, campaign_id: int, data: bytes, *, in_worker: bool) -> int:
+    """An inline import, its rows prepared in a worker process or in this one."""
+    path = importer.save_upload(io.BytesIO(data), limit=10**8)
+    return importer.start_import(
+        runtime.db,
+        runner=None,
+        campaign_id=campaign_id,
+        path=path,
+        filename="x.csv",
+        actor="t",
+        now=wall_now(),
+        mapping=None,
+        sync_limit_bytes=0 if in_worker else len(data),
+        remove_file=True,
+    )
+
+
+def test_a_worker_prepared_import_reports_as_an_inline_one(api: Api, small_batches: None) -> None:
+    runtime: Runtime = api.client.app.state.runtime  # type: ignore[attr-defined]
+    data = (
+        _csv(30)
+        + b"L-bad,03-12\nL-dup,090-1000-0003\nL-extra,09019999999,x\n"
+        + "Ｌ,０９０１９９９９９９８（自宅）\n".encode()
+    )
+    reports = []
+    for in_worker in (False, True):
+        c = api.campaign()
+        import_id = _start(runtime, c["id"], data, in_worker=in_worker)
+        report = api.get(f"/api/imports/{import_id}").json()
+        del report["id"], report["campaign_id"]
+        reports.append(report)
+    assert reports[0] == reports[1]
+    assert (reports[1]["accepted"], reports[1]["invalid"], reports[1]["duplicates"]) == (32, 1, 1)
+    import multiprocessing
+
+    assert multiprocessing.active_children() == []
+
+
+def test_a_failure_midway_stops_the_worker_and_leaves_nothing(
+    api: Api, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    runtime: Runtime = api.client.app.state.runtime  # type: ignore[attr-defined]
+    c = api.campaign()
+    real_stage = importer.ImportJob._stage
+    calls = {"n": 0}
+
+    def failing_stage(self: importer.ImportJob, batch: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk full (injected)")
+        real_stage(self, batch)
+
+    monkeypatch.setattr(importer.ImportJob, "_stage", failing_stage)
+    with pytest.raises(RuntimeError, match="injected"):
+        _start(runtime, c["id"], _csv(2000), in_worker=True)
+    assert multiprocessing.active_children() == []
+    assert _count(runtime, Lead) == 0 and _count(runtime, Phone) == 0
+    with runtime.db.read() as session:
+        lead_import = session.scalars(select(LeadImport)).one()
+    assert (lead_import.status, lead_import.error) == (ImportStatus.failed, "disk full (injected)")
+
+
+def test_a_file_broken_midway_fails_in_the_worker_with_its_reason(api: Api) -> None:
+    runtime: Runtime = api.client.app.state.runtime  # type: ignore[attr-defined]
+    c = api.campaign()
+    # A cell past the csv module's field limit: the file stops being CSV at row 31.
+    data = _csv(30) + b'L,"' + b"x" * 200_000 + b'"\n' + _csv(5, start=100)[len("name,phone\n") :]
+    with pytest.raises(BadInput) as info:
+        _start(runtime, c["id"], data, in_worker=True)
+    assert info.value.code == "not_csv" and "after row 31" in info.value.detail
+    assert _count(runtime, Lead) == 0
+    with runtime.db.read() as session:
+        lead_import = session.scalars(select(LeadImport)).one()
+    assert lead_import.status == ImportStatus.failed and "not CSV" in (lead_import.error or "")

@@ -92,6 +92,8 @@ def test_fast_national_reading_agrees_with_phonenumbers() -> None:
         for _ in range(20000)
     ]
     samples += ["+81 " + raw[1:] for raw in samples[:5000]]
+    samples += ["+81 (0)" + raw[1:] for raw in samples[:5000]]
+    samples += ["+81" + raw for raw in samples[5000:10000]]
     samples += ["+81 (0)3 1234 5678", "+810312345678", "+81-90-1234-5678", "+81 3 1234 5678"]
     samples += ["090-1234-5678", "03(1234)5678", "0120-123-456", "0570-000-111", "010-1234-5678"]
     disagreements = []
@@ -113,3 +115,49 @@ def test_fast_national_reading_agrees_with_phonenumbers() -> None:
     assert disagreements == []
     valid = sum(_fast_national(raw, region="JP") is not None for raw in samples)
     assert valid > 1000  # it does take the common case
+
+
+def _full_search(raw: str, region: str) -> list[str] | None:
+    """The reading without any cheap path: parse whole, else search the cell."""
+    import unicodedata
+
+    import phonenumbers
+
+    text = unicodedata.normalize("NFKC", raw).strip()
+    e164 = phonenumbers.PhoneNumberFormat.E164
+    try:
+        parsed = phonenumbers.parse(text, region)
+        if phonenumbers.is_valid_number(parsed):
+            return [phonenumbers.format_number(parsed, e164)]
+    except phonenumbers.NumberParseException:
+        pass
+    found = [
+        phonenumbers.format_number(m.number, e164)
+        for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+    ]
+    return list(dict.fromkeys(found)) or None
+
+
+def test_numbers_with_a_note_read_as_the_full_search_reads_them() -> None:
+    import random
+
+    from dialer.leads.phones import PhoneError, phones_in_cell
+
+    rng = random.Random(20261125)
+    numbers = ["090-1234-5678", "03(1234)5678", "0312345678", "+81 (0)3 1234 5678",
+               "０９０－１２３４－５６７８", "06 1234 5678", "03-12", "010-1234-5678"]  # fmt: skip
+    notes = [" (自宅)", "（自宅）", " (携帯)", "(会社)", " 内線12", " 内線 1234", " ※日中のみ",
+             "自宅", " 〒100-0001", " 内線12345678", " (1)", "x12", " ext. 12", "¥", " %",
+             "é", "円", " / 080-1111-2222", "、0312345678", "／03-1234-5678", " 090",
+             "-", ".5", "٣", " 12:30", " 1/2", "（２）", " 〇", "ー", " ー1234"]  # fmt: skip
+    cells = [n + note for n in numbers for note in notes]
+    cells += [rng.choice(numbers) + rng.choice(notes) + rng.choice(notes) for _ in range(2000)]
+    disagreements = []
+    for cell in cells:
+        try:
+            got: list[str] | None = phones_in_cell(cell, region="JP")
+        except PhoneError:
+            got = None
+        if got != _full_search(cell, "JP"):
+            disagreements.append((cell, got, _full_search(cell, "JP")))
+    assert disagreements == []
