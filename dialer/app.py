@@ -30,6 +30,7 @@ from dialer.promises.routes import router as promises_router
 from dialer.reports.routes import router as reports_router
 from dialer.runtime import Runtime
 from dialer.settings import Settings, get_settings
+from dialer.telephony.routes import router as twilio_router
 
 log = logging.getLogger("dialer")
 
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         promises_router,
         reports_router,
         admin_router,
+        twilio_router,
     ):
         app.include_router(router)
 

@@ -8,7 +8,7 @@ from dialer.dnc.models import DncEntry
 from dialer.leads.models import Contact, Event, ImportRowError, Lead, LeadImport, Phone
 from dialer.promises.models import Promise
 from dialer.system import ClockState, SchedulerLease
-from dialer.telephony.models import SimOutcome
+from dialer.telephony.models import DialPacing, SimOutcome
 
 __all__ = [
     "Agent",
@@ -21,6 +21,7 @@ __all__ = [
     "Contact",
     "Conversion",
     "CreditEntry",
+    "DialPacing",
     "DncEntry",
     "Event",
     "ImportRowError",

@@ -3,7 +3,9 @@ web worker or the scheduler process runs with."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -19,6 +21,19 @@ from dialer.metrics import DUE_WORK
 from dialer.promises import service as promises
 from dialer.settings import ClockMode, Settings, TelephonyMode
 from dialer.telephony.base import Telephony
+
+log = logging.getLogger("dialer.runtime")
+
+
+# Threads asking the provider to place progressive calls: enough to keep the
+# campaign's calls per second with a slow provider answering in about a second.
+DIAL_THREADS = 32
+
+
+def _log_failed_dial(future: Future[None]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("progressive dial failed: %r", exc)
 
 
 class DueSource(Protocol):
@@ -92,6 +107,7 @@ class Runtime:
         self.imports = ImportRunner(self.db)
         self.claim_ttl = timedelta(seconds=settings.claim_ttl_seconds)
         self.events = EventHub(self.db)
+        self._dials = ThreadPoolExecutor(max_workers=DIAL_THREADS, thread_name_prefix="dial")
         # Order matters only within one instant: provider reports first, so a call
         # that ended at the same second as its claim's expiry releases the claim
         # through its disposition rather than by expiry; a promise is announced
@@ -110,8 +126,23 @@ class Runtime:
             return SimulatedTelephony(
                 answer_rate=self.settings.sim_answer_rate, seed=self.settings.sim_seed
             )
-        raise RuntimeError(
-            "DIALER_TELEPHONY=twilio is not available in this version; use 'simulated'"
+        from dialer.telephony.twilio import TwilioApi, TwilioTelephony
+
+        settings = self.settings
+        if not settings.twilio_account_sid or not settings.twilio_auth_token:
+            raise RuntimeError(
+                "DIALER_TELEPHONY=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+            )
+        return TwilioTelephony(
+            api=TwilioApi(
+                account_sid=settings.twilio_account_sid,
+                auth_token=settings.twilio_auth_token,
+                api_base=settings.twilio_api_base,
+                timeout=settings.twilio_http_timeout,
+            ),
+            public_url=settings.public_url,
+            ring_timeout=settings.ring_timeout_seconds,
+            account_cps=settings.account_cps,
         )
 
     @property
@@ -158,6 +189,32 @@ class Runtime:
             done += handled
         return done
 
+    def run_progressive(self) -> int:
+        """One progressive round: claim and place a call for each free agent. The
+        provider is asked off this thread (pacing may make a create wait), so the
+        tick goes on; the simulated provider has placed them already."""
+        from dialer.calls.progressive import dial_round
+
+        placed = dial_round(
+            self.db, telephony=self.telephony, now_in=self.now_in, claim_ttl=self.claim_ttl
+        )
+        for call_id in placed:
+            future = self._dials.submit(
+                self.telephony.dial, self.db, call_id=call_id, now_in=self.now_in
+            )
+            future.add_done_callback(_log_failed_dial)
+        return len(placed)
+
+    def wait_dials(self) -> None:
+        """Until every dial handed off so far has its answer (tests, shutdown)."""
+        self._dials.shutdown(wait=True)
+        self._dials = ThreadPoolExecutor(max_workers=DIAL_THREADS, thread_name_prefix="dial")
+
+    def run_provider_work(self) -> int:
+        """What needs the provider's network (reconciliation): outside any
+        transaction, on the scheduler's tick only."""
+        return self.telephony.reconcile(self.db, now_in=self.now_in)
+
     def next_due_at(self) -> datetime | None:
         with self.db.read() as session:
             instants = [s.next_due_at(session) for s in self.due_sources]
@@ -177,12 +234,15 @@ class Runtime:
             with self.db.write() as session:
                 sim.set_in(session, to=due)
             self.run_due_work(now=max(due, sim.now()))
+            self.run_progressive()
         with self.db.write() as session:
             sim.set_in(session, to=to)
         now = sim.now()
         self.run_due_work(now=now)
+        self.run_progressive()
         return now
 
     def close(self) -> None:
+        self._dials.shutdown(wait=True)
         self.imports.shutdown()
         self.db.dispose()

@@ -74,6 +74,8 @@ def release_lead(db: Database, *, holder: str) -> None:
 # A leader renews its lease this often (the lease lasts LEASE_TTL); ticks in
 # between only read. Stale imports are looked for at the same pace.
 RENEW_EVERY = timedelta(seconds=1)
+# Asking the provider about unfinished calls: network round trips, so not every tick.
+RECONCILE_EVERY = timedelta(seconds=5)
 
 
 class Ticker:
@@ -88,6 +90,7 @@ class Ticker:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.leading: bool | None = None  # unknown until the first tick says
         self._renewed_at: datetime | None = None
+        self._reconciled_at: datetime | None = None
         self._lock = threading.Lock()
 
     def _lead(self) -> bool:
@@ -116,6 +119,11 @@ class Ticker:
             due = self.runtime.next_due_at()
             if due is not None and due <= now:
                 self.runtime.run_due_work(now=now)
+            self.runtime.run_progressive()
+            wall = wall_now()
+            if self._reconciled_at is None or wall - self._reconciled_at >= RECONCILE_EVERY:
+                self._reconciled_at = wall
+                self.runtime.run_provider_work()
         except Exception:
             log.exception("scheduler tick failed; the next tick retries")
         finally:

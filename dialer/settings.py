@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = Field(default=None, alias="TWILIO_AUTH_TOKEN")
     twilio_api_base: str = Field(default="https://api.twilio.com", alias="TWILIO_API_BASE")
     twilio_http_timeout: float = Field(default=10.0, gt=0, alias="TWILIO_HTTP_TIMEOUT")
+    # Calls created per second for the whole provider account, on top of each
+    # campaign's own `cps`.
+    account_cps: float = Field(default=1.0, gt=0, le=1000, alias="DIALER_ACCOUNT_CPS")
+    # How long a call may ring (Twilio's `Timeout`); a call with no final status
+    # this long after it was placed, plus a margin, is looked up at the provider.
+    ring_timeout_seconds: int = Field(default=25, ge=5, le=600, alias="DIALER_RING_TIMEOUT_SECONDS")
     # Not in the API table: operational knobs with safe defaults.
     claim_ttl_seconds: int = Field(default=900, gt=0, alias="DIALER_CLAIM_TTL_SECONDS")
     # Ticks only read unless something is due, so they can be frequent: a promise

@@ -228,7 +228,13 @@ def _scope_sql(scopes: list[Scope]) -> tuple[str, list[Any]]:
 
 
 def claim_next(
-    work: Work, *, agent_id: int, now: datetime, ttl: timedelta, for_update: bool
+    work: Work,
+    *,
+    agent_id: int,
+    now: datetime,
+    ttl: timedelta,
+    for_update: bool,
+    only_campaigns: frozenset[int] | None = None,
 ) -> NextLead | None:
     """Claim the best lead for the agent, or return the one it holds already.
     `for_update` locks rows (PostgreSQL); SQLite is serialized by BEGIN IMMEDIATE."""
@@ -253,6 +259,9 @@ def claim_next(
             code="agent_not_available",
         )
     scopes = open_scopes(work, rows=rows, now=now)
+    if only_campaigns is not None:
+        # The progressive dialer claims only from the campaigns it dials for.
+        scopes = [scope for scope in scopes if scope.rules.campaign_id in only_campaigns]
     if not any(scope.open_zones for scope in scopes):
         return None
     scope_sql, scope_params = _scope_sql(scopes)

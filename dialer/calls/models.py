@@ -61,6 +61,8 @@ class Outcome(StrEnum):
     busy = "busy"
     machine = "machine"
     failed = "failed"
+    # The customer answered and no agent could take the call (progressive dialing).
+    abandoned = "abandoned"
 
 
 class Call(SQLModel, table=True):
@@ -89,6 +91,12 @@ class Call(SQLModel, table=True):
     dispositioned_at: datetime | None = Field(default=None, sa_column=instant_column())
     dispositioned_by: str | None = Field(default=None, sa_type=String(64))
     note: str | None = None
+    # The provider's last applied SequenceNumber: callbacks arrive repeated and out
+    # of order, and one older than what was applied changes nothing.
+    provider_seq: int | None = None
+    # Why the provider could not be asked, or its answer is not known (a create
+    # that timed out): the reconciliation tick settles the latter.
+    provider_error: str | None = Field(default=None, sa_type=String(500))
     # Simulated telephony: when the scripted/unscripted unanswered outcome lands.
     sim_outcome: str | None = Field(default=None, sa_type=String(16))
     sim_final_at: datetime | None = Field(default=None, sa_column=instant_column())

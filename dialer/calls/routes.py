@@ -13,6 +13,8 @@ router = APIRouter(tags=["calls"])
 
 @router.post("/api/leads/{lead_id}/calls", status_code=201, response_model=CallOut)
 def place_call(lead_id: Id, ctx: CtxDep, body: CallCreate | None = None) -> dict[str, Any]:
+    """The attempt is committed first, then sent to the provider: a crash between
+    the two leaves a row the reconciliation settles, never an unrecorded call."""
     with ctx.tx() as tx:
         call = service.place_call(
             tx.session,
@@ -23,7 +25,12 @@ def place_call(lead_id: Id, ctx: CtxDep, body: CallCreate | None = None) -> dict
             telephony=tx.runtime.telephony,
             lock_rows=not tx.runtime.db.is_sqlite,
         )
-        return service.call_out(call)
+        call_id = call.id
+    assert call_id is not None
+    runtime = ctx.runtime
+    runtime.telephony.dial(runtime.db, call_id=call_id, now_in=runtime.now_in)
+    with runtime.db.read() as session:
+        return service.call_out(service.get_call(session, call_id=call_id))
 
 
 @router.get("/api/calls/{call_id}", response_model=CallOut)

@@ -290,6 +290,27 @@ def _after_unanswered(
     _schedule_retry(session, lead=lead, kind=kind, at=at, actor=actor)
 
 
+def abandon(session: Session, *, call: Call, at: datetime, why: str) -> None:
+    """The customer answered and nobody could take them: said sorry and hung up.
+    Recorded as such (managers watch the abandon rate) and retried like a call
+    nobody answered."""
+    if call.disposition is not None:
+        return
+    lead = session.get(Lead, call.lead_id)
+    assert lead is not None and call.id is not None
+    call.disposition = Outcome.abandoned.value
+    call.dispositioned_at = at
+    call.dispositioned_by = "system"
+    history.record(
+        session, lead_id=call.lead_id, kind="call_abandoned", actor="system", at=at,
+        call_id=call.id, why=why,
+    )  # fmt: skip
+    _after_unanswered(
+        session, lead=lead, call=call, kind=RetryKind.no_answer, at=at, actor="system"
+    )
+    release(session, lead=lead, actor="system", now=at, why=f"call {call.id} abandoned: {why}")
+
+
 def _schedule_retry(
     session: Session, *, lead: Lead, kind: RetryKind, at: datetime, actor: str
 ) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -7,6 +8,10 @@ from sqlalchemy.orm import Session
 
 from dialer.calls.models import Call
 from dialer.campaign.models import Campaign
+from dialer.db import Database
+
+# The domain clock as a transaction sees it (simulated or system).
+NowIn = Callable[[Session], datetime]
 
 
 class Telephony(Protocol):
@@ -28,4 +33,13 @@ class Telephony(Protocol):
 
     def run_due(self, session: Session, *, now: datetime) -> int:
         """Report what has come due by `now`; returns how many calls moved."""
+        ...
+
+    def dial(self, db: Database, *, call_id: int, now_in: NowIn) -> None:
+        """After the attempt is committed: ask the provider to place the call.
+        Nothing to do for a provider that placed it inside the transaction."""
+        ...
+
+    def reconcile(self, db: Database, *, now_in: NowIn) -> int:
+        """Settle calls the provider never finished reporting; returns how many."""
         ...

@@ -20,3 +20,14 @@ class SimOutcome(SQLModel, table=True):
     outcome: str = Field(sa_type=String(16))
     consumed: bool = False
     created_at: datetime = Field(sa_column=instant_column(nullable=False))
+
+
+class DialPacing(SQLModel, table=True):
+    """Calls-per-second budgets shared by every process that dials: the next free
+    send slot per key (`account`, `campaign:<id>`), in wall-clock time, because the
+    provider counts real seconds even when the dialer's clock is simulated."""
+
+    __tablename__ = "dial_pacing"
+
+    key: str = Field(sa_type=String(64), primary_key=True)
+    next_at: datetime = Field(sa_column=instant_column(nullable=False))

@@ -1,0 +1,105 @@
+"""Progressive dialing: the dialer, not the agent, presses dial.
+
+Each round, every available agent of an active progressive campaign who holds no
+lead gets one: the lead is claimed for that agent first (so nobody else can take
+it, and the answered call has its agent), then the call is placed. One call per
+free agent, never more: nobody is ever left waiting on a line for an agent,
+unless that agent walked away between the dial and the answer (then the voice
+webhook apologises and records the call as abandoned)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim, Role
+from dialer.agents.queue import claim_next
+from dialer.calls.service import place_call
+from dialer.campaign.models import Campaign, CampaignStatus
+from dialer.db import Database
+from dialer.errors import DialerError
+from dialer.telephony.base import NowIn, Telephony
+
+log = logging.getLogger("dialer.progressive")
+
+
+def free_agents(db: Database) -> tuple[list[int], frozenset[int]]:
+    """Agents to dial for now, and the progressive campaigns to dial from."""
+    with db.read() as session:
+        campaigns = frozenset(
+            cid
+            for cid in session.scalars(
+                select(col(Campaign.id)).where(
+                    col(Campaign.dial_mode) == "progressive",
+                    col(Campaign.status) == CampaignStatus.active,
+                )
+            )
+            if cid is not None
+        )
+        if not campaigns:
+            return [], campaigns
+        agents = [
+            aid
+            for aid in session.scalars(
+                select(col(Agent.id))
+                .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
+                .outerjoin(Claim, col(Claim.agent_id) == col(Agent.id))
+                .where(
+                    col(Agent.role) == Role.agent,
+                    col(Agent.state) == AgentState.available,
+                    col(AgentCampaign.campaign_id).in_(campaigns),
+                    col(Claim.id).is_(None),
+                )
+                .distinct()
+                .order_by(col(Agent.id))
+            )
+            if aid is not None
+        ]
+    return agents, campaigns
+
+
+def dial_round(
+    db: Database, *, telephony: Telephony, now_in: NowIn, claim_ttl: timedelta
+) -> list[int]:
+    """Claim and place one call for each free agent; returns the attempts placed,
+    committed and ready for `telephony.dial`."""
+    agent_ids, campaigns = free_agents(db)
+    placed: list[int] = []
+    for agent_id in agent_ids:
+        try:
+            with db.work() as work:
+                session = work.session
+                now = now_in(session)
+                got = claim_next(
+                    work,
+                    agent_id=agent_id,
+                    now=now,
+                    ttl=claim_ttl,
+                    for_update=not db.is_sqlite,
+                    only_campaigns=campaigns,
+                )
+                if got is None:
+                    continue
+                agent = session.get(Agent, agent_id)
+                assert agent is not None
+                if agent.state != AgentState.available:
+                    continue
+                call = place_call(
+                    session,
+                    principal=agent,
+                    lead_id=got.lead_id,
+                    phone=None,
+                    now=now,
+                    telephony=telephony,
+                    lock_rows=not db.is_sqlite,
+                )
+                assert call.id is not None
+                placed.append(call.id)
+        except DialerError as exc:
+            # Another request got there first (the agent pressed dial, a claim
+            # moved): nothing was written; the next round tries again.
+            log.info("progressive dial for agent %s skipped: %s", agent_id, exc.detail)
+    return placed

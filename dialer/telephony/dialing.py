@@ -1,0 +1,213 @@
+"""Placing a committed attempt with the provider, and settling what it never
+finished reporting. Runs outside any transaction while the provider is asked
+(SQLite's one write lock must not wait on a network), then records the answer in
+a short transaction of its own."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
+from dialer.calls.service import apply_status_update
+from dialer.campaign.models import Campaign
+from dialer.db import Database, affected
+from dialer.leads import history
+from dialer.telephony.base import NowIn
+from dialer.telephony.webhooks import answered_by_of, status_of
+
+if TYPE_CHECKING:
+    from dialer.telephony.twilio import ProviderCall, TwilioTelephony
+
+log = logging.getLogger("dialer.dialing")
+
+# A call with no final status this long after its ring timeout is looked up.
+RECONCILE_MARGIN = timedelta(seconds=60)
+
+
+def adopt(session: Session, *, call: Call, sid: str, now_in: NowIn, how: str) -> bool:
+    """Bind a provider CallSid to the attempt, once: a status callback and the
+    create's answer may race to do it, and a sid belongs to one attempt only."""
+    if call.provider_sid is not None:
+        return call.provider_sid == sid
+    taken = session.scalar(select(col(Call.id)).where(col(Call.provider_sid) == sid))
+    if taken is not None:
+        return False
+    bound = session.execute(
+        update(Call)
+        .where(col(Call.id) == call.id, col(Call.provider_sid).is_(None))
+        .values(provider_sid=sid, provider_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    if affected(bound) != 1:
+        return False
+    call.provider_sid = sid
+    call.provider_error = None
+    assert call.id is not None
+    history.record(
+        session,
+        lead_id=call.lead_id,
+        kind="call_sent",
+        actor=f"provider:{call.provider}",
+        at=now_in(session),
+        call_id=call.id,
+        provider_sid=sid,
+        how=how,
+    )
+    return True
+
+
+def _fail(session: Session, *, call: Call, reason: str, now_in: NowIn) -> None:
+    """No call exists at the provider: the attempt ends `failed` and the retry
+    policy takes it from there, as for any failed call."""
+    call.provider_error = reason[:500]
+    apply_status_update(
+        session, call=call, status=CallStatus.failed, answered_by=None, at=now_in(session)
+    )
+
+
+def _apply_found(session: Session, *, call: Call, found: ProviderCall, now_in: NowIn) -> None:
+    status = status_of(found.status)
+    if status is None:
+        return
+    apply_status_update(
+        session,
+        call=call,
+        status=status,
+        answered_by=answered_by_of(found.answered_by),
+        at=now_in(session),
+        duration=found.duration,
+    )
+
+
+def dial(db: Database, telephony: TwilioTelephony, *, call_id: int, now_in: NowIn) -> None:
+    from dialer.telephony.twilio import CreateNotPlaced, CreateUnknown
+
+    with db.read() as session:
+        call = session.get(Call, call_id)
+        if call is None or call.provider_sid is not None or call.status in FINAL_CALL_STATUSES:
+            return
+        campaign = session.get(Campaign, call.campaign_id)
+        assert campaign is not None
+        params = telephony.create_params(call=call, campaign=campaign)
+    if not campaign.caller_id:
+        with db.write() as session:
+            locked = session.get(Call, call_id)
+            assert locked is not None
+            _fail(session, call=locked, reason="the campaign has no caller_id", now_in=now_in)
+        return
+    try:
+        sid = telephony.send_create(db, params=params, campaign=campaign)
+    except CreateNotPlaced as exc:
+        log.warning("call %s not placed: %s", call_id, exc)
+        with db.write() as session:
+            locked = session.get(Call, call_id)
+            assert locked is not None
+            if locked.provider_sid is None:
+                _fail(session, call=locked, reason=str(exc), now_in=now_in)
+        return
+    except CreateUnknown as exc:
+        log.warning(
+            "call %s: create outcome unknown (%s); looking it up, not re-sending", call_id, exc
+        )
+        _settle_unknown(db, telephony, call_id=call_id, reason=str(exc), now_in=now_in)
+        return
+    with db.write() as session:
+        locked = session.get(Call, call_id)
+        assert locked is not None
+        adopt(session, call=locked, sid=sid, now_in=now_in, how="created")
+
+
+def _settle_unknown(
+    db: Database, telephony: TwilioTelephony, *, call_id: int, reason: str, now_in: NowIn
+) -> None:
+    with db.read() as session:
+        call = session.get(Call, call_id)
+        assert call is not None
+        if call.provider_sid is not None:
+            return  # a status callback already told us
+        taken = _adopted_sids(session, to=call.to)
+    try:
+        found = telephony.look_up(call=call, taken=taken)
+    except Exception as exc:  # the provider is unwell: the reconciliation tick retries
+        log.warning("call %s: look-up failed: %s", call_id, exc)
+        found = None
+    with db.write() as session:
+        locked = session.get(Call, call_id)
+        assert locked is not None
+        if found is not None and adopt(
+            session, call=locked, sid=found.sid, now_in=now_in, how="looked up"
+        ):
+            _apply_found(session, call=locked, found=found, now_in=now_in)
+        elif locked.provider_sid is None:
+            locked.provider_error = f"unknown: {reason}"[:500]
+
+
+def _adopted_sids(session: Session, *, to: str) -> list[str]:
+    return [
+        sid
+        for sid in session.scalars(
+            select(col(Call.provider_sid)).where(
+                col(Call.to) == to, col(Call.provider_sid).is_not(None)
+            )
+        )
+        if sid
+    ]
+
+
+def reconcile(db: Database, telephony: TwilioTelephony, *, now_in: NowIn) -> int:
+    """Calls still without a final status well after they should have ended: ask
+    the provider and settle them. Not found at all: the attempt failed."""
+    with db.read() as session:
+        now = now_in(session)
+        cutoff = now - timedelta(seconds=telephony.ring_timeout) - RECONCILE_MARGIN
+        stale = [
+            (c.id, c.provider_sid)
+            for c in session.scalars(
+                select(Call)
+                .where(
+                    col(Call.provider) == telephony.name,
+                    col(Call.status).not_in(FINAL_CALL_STATUSES),
+                    col(Call.created_at) <= cutoff,
+                    # An answered call talks as long as it talks.
+                    col(Call.answered_at).is_(None),
+                )
+                .order_by(col(Call.id))
+                .limit(50)
+            )
+        ]
+    settled = 0
+    for call_id, sid in stale:
+        assert call_id is not None
+        try:
+            if sid is not None:
+                found: ProviderCall | None = telephony.api.fetch(sid)
+            else:
+                with db.read() as session:
+                    call = session.get(Call, call_id)
+                    assert call is not None
+                    taken = _adopted_sids(session, to=call.to)
+                found = telephony.look_up(call=call, taken=taken)
+        except Exception as exc:
+            log.warning("reconcile call %s: %s", call_id, exc)
+            continue
+        with db.write() as session:
+            locked = session.get(Call, call_id)
+            assert locked is not None
+            if locked.status in FINAL_CALL_STATUSES:
+                continue
+            if found is None:
+                _fail(
+                    session, call=locked, reason="unknown: not found at the provider", now_in=now_in
+                )
+            else:
+                if locked.provider_sid is None:
+                    adopt(session, call=locked, sid=found.sid, now_in=now_in, how="reconciled")
+                _apply_found(session, call=locked, found=found, now_in=now_in)
+            settled += 1
+    return settled

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from dialer.errors import Forbidden, NotFound
+from dialer.runtime import Runtime
+from dialer.telephony import webhooks
+from dialer.telephony.twilio import signature_valid
+from dialer.web import get_runtime
+
+log = logging.getLogger("dialer.webhooks")
+
+router = APIRouter(prefix="/webhooks/twilio", tags=["twilio webhooks"])
+
+T = TypeVar("T")
+
+_FORM = {
+    "requestBody": {
+        "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}
+    }
+}
+
+
+async def _verified(request: Request, runtime: Runtime) -> dict[str, str]:
+    """The form, once `X-Twilio-Signature` matches DIALER_PUBLIC_URL + path + query
+    exactly as given to Twilio, over every parameter, blank ones included."""
+    body = (await request.body()).decode("utf-8", "replace")
+    params: dict[str, list[str]] = {}
+    for key, value in parse_qsl(body, keep_blank_values=True):
+        params.setdefault(key, []).append(value)
+    query = request.url.query
+    url = (
+        runtime.settings.public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+    )
+    signature = request.headers.get("x-twilio-signature")
+    if not signature_valid(
+        auth_token=runtime.settings.twilio_auth_token, url=url, params=params, signature=signature
+    ):
+        log.warning("rejected %s: %s X-Twilio-Signature", request.url.path,
+                    "bad" if signature else "no")  # fmt: skip
+        raise Forbidden("X-Twilio-Signature does not match this request", code="bad_signature")
+    return {key: values[-1] for key, values in params.items()}
+
+
+async def _in_transaction(
+    runtime: Runtime, work: Callable[[Session, dict[str, str]], T], params: dict[str, str]
+) -> T:
+    """One write transaction, off the event loop."""
+
+    def run() -> T:
+        with runtime.db.write() as session:
+            return work(session, params)
+
+    try:
+        return await run_in_threadpool(run)
+    except NotFound:
+        log.warning("webhook for an unknown call: CallSid=%s", params.get("CallSid"))
+        raise
+
+
+@router.post("/status", status_code=204, response_class=Response, openapi_extra=_FORM)
+async def status_callback(request: Request) -> Response:
+    """Twilio's StatusCallback: call progress, idempotent and order-proof."""
+    runtime = get_runtime(request)
+    params = await _verified(request, runtime)
+
+    def apply(session: Session, params: dict[str, str]) -> bool:
+        call = webhooks.find_call(
+            session, call_param=request.query_params.get("call"), call_sid=params.get("CallSid")
+        )
+        return webhooks.on_status(session, call=call, params=params, now_in=runtime.now_in)
+
+    await _in_transaction(runtime, apply, params)
+    return Response(status_code=204)
+
+
+@router.post("/amd", status_code=204, response_class=Response, openapi_extra=_FORM)
+async def amd_callback(request: Request) -> Response:
+    """Async answering-machine detection: a machine is hung up on."""
+    runtime = get_runtime(request)
+    params = await _verified(request, runtime)
+
+    def apply(session: Session, params: dict[str, str]) -> str | None:
+        call = webhooks.find_call(
+            session, call_param=request.query_params.get("call"), call_sid=params.get("CallSid")
+        )
+        machine = webhooks.on_amd(session, call=call, params=params, now_in=runtime.now_in)
+        return call.provider_sid if machine else None
+
+    hang_up_sid = await _in_transaction(runtime, apply, params)
+    hang_up = getattr(runtime.telephony, "hang_up", None)
+    if hang_up_sid and hang_up is not None:
+        await run_in_threadpool(hang_up, hang_up_sid)
+    return Response(status_code=204)
+
+
+@router.post("/voice", response_class=Response, openapi_extra=_FORM,
+             responses={200: {"content": {"application/xml": {}}}})  # fmt: skip
+async def voice(request: Request) -> Response:
+    """The call was answered: TwiML bridging the customer to the agent."""
+    runtime = get_runtime(request)
+    params = await _verified(request, runtime)
+
+    def answer(session: Session, params: dict[str, str]) -> str:
+        call = webhooks.find_call(
+            session, call_param=request.query_params.get("call"), call_sid=params.get("CallSid")
+        )
+        return webhooks.voice_twiml(
+            session,
+            call=call,
+            now_in=runtime.now_in,
+            ring_timeout=runtime.settings.ring_timeout_seconds,
+        )
+
+    twiml = await _in_transaction(runtime, answer, params)
+    return Response(twiml, media_type="application/xml")

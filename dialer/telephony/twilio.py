@@ -1,0 +1,332 @@
+"""Twilio, through the official SDK. The only module that imports `twilio`.
+
+Never dial twice by accident. Twilio's call create has no idempotency key, so:
+- the attempt (the `call` row) is committed before the API is asked, and its id
+  is in every callback URL, so whatever Twilio reports can find it;
+- tenacity retries only what cannot have created a call: a connection that was
+  never made, and HTTP 429 (error 20429, honouring Retry-After), a few times;
+- a timeout or a 5xx may have created the call. It is not sent again: the call
+  is looked up (calls to that number since the attempt started) and adopted, or
+  left `provider_error = "unknown"` for status callbacks and the reconciliation
+  tick to settle;
+- every create, first or retried, waits for a pacing slot (`pacing.py`).
+
+The REST client is per thread: the SDK's client keeps the last response on
+itself, and several threads dial at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from sqlalchemy.orm import Session
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+)
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.voice_response import Dial, VoiceResponse
+
+from dialer.calls.models import Call
+from dialer.campaign.models import Campaign
+from dialer.db import Database
+from dialer.telephony.base import NowIn
+from dialer.telephony.pacing import Budget, wait_for_slot
+
+log = logging.getLogger("dialer.twilio")
+
+STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# A create is tried at most this many times, and never for longer than this.
+MAX_CREATE_TRIES = 5
+MAX_CREATE_SECONDS = 60.0
+# Looking a call up after an unknown answer: creates are seconds apart at most.
+LOOKUP_SKEW = timedelta(seconds=120)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCall:
+    sid: str
+    to: str
+    status: str
+    answered_by: str | None
+    duration: int | None
+    created_at: datetime | None
+
+
+class _HeaderKeepingClient(TwilioHttpClient):  # type: ignore[misc]  # untyped SDK
+    """Keeps the last response's headers where this thread can read them: a 429's
+    Retry-After lives there, and the SDK's exception does not carry it."""
+
+    def __init__(self, *, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.last_headers: Mapping[str, str] = {}
+
+    def request(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().request(*args, **kwargs)
+        self.last_headers = dict(response.headers or {})
+        return response
+
+
+class CreateNotPlaced(Exception):
+    """The provider refused the create: no call exists."""
+
+
+class CreateUnknown(Exception):
+    """The create may or may not have placed a call (timeout, 5xx, broken reply)."""
+
+
+def _never_connected(exc: BaseException) -> bool:
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        # "Connection refused" or no route: the request never left. A connection
+        # dropped after sending ("Connection aborted") may have created a call.
+        text = repr(exc)
+        return "NewConnectionError" in text or "Connection refused" in text
+    return False
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, TwilioRestException):
+        return bool(exc.status == 429 or exc.code == 20429)
+    return _never_connected(exc)
+
+
+class TwilioApi:
+    def __init__(self, *, account_sid: str, auth_token: str, api_base: str, timeout: float) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.api_base = api_base.rstrip("/")
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def _client(self) -> tuple[Client, _HeaderKeepingClient]:
+        if not hasattr(self._local, "client"):
+            http = _HeaderKeepingClient(timeout=self.timeout)
+            client = Client(self.account_sid, self.auth_token, http_client=http)
+            # TWILIO_API_BASE: the Api domain's base URL (a test server in tests).
+            client.api.base_url = self.api_base
+            self._local.client = (client, http)
+        found: tuple[Client, _HeaderKeepingClient] = self._local.client
+        return found
+
+    def retry_after(self) -> float | None:
+        _client, http = self._client()
+        value = {k.lower(): v for k, v in http.last_headers.items()}.get("retry-after")
+        try:
+            return float(value) if value is not None else None
+        except ValueError:
+            return None
+
+    def create(self, params: dict[str, Any]) -> str:
+        client, _http = self._client()
+        created = client.calls.create(**params)
+        return str(created.sid)
+
+    def find(self, *, to: str, since: datetime) -> list[ProviderCall]:
+        client, _http = self._client()
+        found = client.calls.list(to=to, start_time_after=since, limit=50)
+        return [_provider_call(c) for c in found]
+
+    def fetch(self, sid: str) -> ProviderCall:
+        client, _http = self._client()
+        return _provider_call(client.calls(sid).fetch())
+
+    def hang_up(self, sid: str) -> None:
+        client, _http = self._client()
+        client.calls(sid).update(status="completed")
+
+
+def _provider_call(resource: Any) -> ProviderCall:
+    created = resource.date_created
+    if isinstance(created, str):
+        created = parsedate_to_datetime(created)
+    duration = resource.duration
+    return ProviderCall(
+        sid=str(resource.sid),
+        to=str(resource.to),
+        status=str(resource.status),
+        answered_by=resource.answered_by,
+        duration=int(duration) if duration not in (None, "") else None,
+        created_at=created,
+    )
+
+
+class TwilioTelephony:
+    name = "twilio"
+
+    def __init__(
+        self,
+        *,
+        api: TwilioApi,
+        public_url: str,
+        ring_timeout: int,
+        account_cps: float,
+    ) -> None:
+        self.api = api
+        self.public_url = public_url.rstrip("/")
+        self.ring_timeout = ring_timeout
+        self.account_cps = account_cps
+
+    # --- in the request's transaction: the attempt is a row, nothing is sent ---
+
+    def place_call(
+        self, session: Session, *, call: Call, campaign: Campaign, now: datetime
+    ) -> None:
+        """Nothing leaves the process inside a transaction: `dial` sends after the
+        attempt is committed."""
+
+    def next_due_at(self, session: Session) -> datetime | None:
+        return None
+
+    def run_due(self, session: Session, *, now: datetime) -> int:
+        return 0
+
+    # --- after commit ---
+
+    def callback_urls(self, call_id: int) -> dict[str, str]:
+        return {
+            "url": f"{self.public_url}/webhooks/twilio/voice?call={call_id}",
+            "status_callback": f"{self.public_url}/webhooks/twilio/status?call={call_id}",
+            "async_amd_status_callback": f"{self.public_url}/webhooks/twilio/amd?call={call_id}",
+        }
+
+    def create_params(self, *, call: Call, campaign: Campaign) -> dict[str, Any]:
+        assert call.id is not None
+        urls = self.callback_urls(call.id)
+        params: dict[str, Any] = {
+            "to": call.to,
+            "from_": campaign.caller_id,
+            "url": urls["url"],
+            "method": "POST",
+            "status_callback": urls["status_callback"],
+            "status_callback_method": "POST",
+            "status_callback_event": STATUS_EVENTS,
+            "timeout": self.ring_timeout,
+        }
+        if campaign.machine_detection:
+            params.update(
+                machine_detection="Enable",
+                async_amd="true",
+                async_amd_status_callback=urls["async_amd_status_callback"],
+                async_amd_status_callback_method="POST",
+            )
+        return params
+
+    def send_create(self, db: Database, *, params: dict[str, Any], campaign: Campaign) -> str:
+        """Create the call, paced, retrying only what cannot have placed one.
+        Raises CreateNotPlaced or CreateUnknown; returns the CallSid."""
+        budgets = [
+            Budget("account", self.account_cps),
+            Budget(f"campaign:{campaign.id}", float(campaign.cps)),
+        ]
+
+        def attempt() -> str:
+            wait_for_slot(db, budgets=budgets)
+            return self.api.create(params)
+
+        def wait(state: RetryCallState) -> float:
+            told = self.api.retry_after()
+            if told is not None:
+                return min(told, 30.0)
+            return float(min(0.5 * 2 ** (state.attempt_number - 1), 8.0))
+
+        retrying = Retrying(
+            retry=retry_if_exception(_retryable),
+            stop=stop_after_attempt(MAX_CREATE_TRIES) | stop_after_delay(MAX_CREATE_SECONDS),
+            wait=wait,
+            reraise=True,
+        )
+        try:
+            return str(retrying(attempt))
+        except TwilioRestException as exc:
+            if exc.status is not None and exc.status >= 500:
+                raise CreateUnknown(f"Twilio answered {exc.status}: {exc.msg}") from exc
+            raise CreateNotPlaced(
+                f"Twilio refused the call ({exc.status}/{exc.code}): {exc.msg}"
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            if _never_connected(exc):
+                raise CreateNotPlaced(f"Twilio unreachable: {exc}") from exc
+            raise CreateUnknown(f"no answer from Twilio: {type(exc).__name__}") from exc
+
+    def look_up(self, *, call: Call, taken: Iterable[str]) -> ProviderCall | None:
+        """After an unknown create: the call to this number that started with the
+        attempt and that no other attempt has adopted."""
+        since = call.created_at - LOOKUP_SKEW
+        taken_sids = set(taken)
+        found = [c for c in self.api.find(to=call.to, since=since) if c.sid not in taken_sids]
+        found.sort(key=lambda c: c.created_at or since)
+        return found[0] if found else None
+
+    # --- after commit, outside any transaction (see dialer.telephony.dialing) ---
+
+    def dial(self, db: Database, *, call_id: int, now_in: NowIn) -> None:
+        from dialer.telephony.dialing import dial
+
+        dial(db, self, call_id=call_id, now_in=now_in)
+
+    def reconcile(self, db: Database, *, now_in: NowIn) -> int:
+        from dialer.telephony.dialing import reconcile
+
+        return reconcile(db, self, now_in=now_in)
+
+    def hang_up(self, sid: str) -> None:
+        try:
+            self.api.hang_up(sid)
+        except (TwilioRestException, requests.exceptions.RequestException) as exc:
+            # The call ends anyway when the machine hangs up; the agent is told.
+            log.warning("could not hang up %s: %s", sid, exc)
+
+
+# --- webhooks: signature and TwiML ---
+
+
+def signature_valid(
+    *, auth_token: str | None, url: str, params: Mapping[str, list[str]], signature: str | None
+) -> bool:
+    if not auth_token or not signature:
+        return False
+    return bool(RequestValidator(auth_token).validate(url, _MultiParams(params), signature))
+
+
+class _MultiParams(dict[str, list[str]]):
+    """Form parameters as the SDK's validator reads repeated ones (`getlist`);
+    blank values stay: they are part of what Twilio signed."""
+
+    def getlist(self, name: str) -> list[str]:
+        return self[name]
+
+
+def bridge_twiml(*, endpoint: str, caller_id: str | None, timeout: int) -> str:
+    response = VoiceResponse()
+    dial = Dial(caller_id=caller_id, timeout=timeout, answer_on_bridge=True)
+    if endpoint.startswith("client:"):
+        dial.client(endpoint.removeprefix("client:"))
+    elif endpoint.startswith("sip:"):
+        dial.sip(endpoint)
+    else:
+        dial.number(endpoint)
+    response.append(dial)
+    return str(response)
+
+
+def apology_twiml(*, message: str, language: str) -> str:
+    response = VoiceResponse()
+    response.say(message, language=language)
+    response.hangup()
+    return str(response)

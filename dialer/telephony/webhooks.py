@@ -1,0 +1,162 @@
+"""Twilio's webhooks: call progress, async answering-machine detection, and the
+voice URL that bridges an answered call to its agent.
+
+Every request is checked against `X-Twilio-Signature` before anything is read
+(403, nothing changed, otherwise). Callbacks come repeated and out of order:
+`SequenceNumber` and the status rank (`apply_status_update`) make a repeat or a
+late one change nothing. The `call` query parameter is our attempt id, put in
+the URLs before the create was sent, so even a call whose create answer was lost
+is found and adopted by its first callback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from dialer.agents.models import Agent, AgentState
+from dialer.calls.models import AnsweredBy, Call, CallStatus
+from dialer.calls.service import abandon, apply_status_update
+from dialer.campaign.models import Campaign
+from dialer.errors import NotFound
+from dialer.leads import history
+from dialer.telephony.base import NowIn
+
+log = logging.getLogger("dialer.webhooks")
+
+_STATUS: dict[str, CallStatus] = {
+    "queued": CallStatus.queued,
+    "initiated": CallStatus.queued,
+    "ringing": CallStatus.ringing,
+    "in-progress": CallStatus.in_progress,
+    "answered": CallStatus.in_progress,
+    "completed": CallStatus.completed,
+    "busy": CallStatus.busy,
+    "no-answer": CallStatus.no_answer,
+    "failed": CallStatus.failed,
+    "canceled": CallStatus.canceled,
+}
+
+APOLOGY_JA = (
+    "お電話ありがとうございます。ただいま担当者が対応できません。"
+    "改めてご連絡いたします。失礼いたします。"
+)
+
+
+def status_of(value: str | None) -> CallStatus | None:
+    return _STATUS.get((value or "").strip().lower())
+
+
+def answered_by_of(value: str | None) -> AnsweredBy | None:
+    """Twilio's AnsweredBy: `human`, `machine_start`, `machine_end_beep`,
+    `machine_end_silence`, `machine_end_other`, `fax`, `unknown`."""
+    if not value:
+        return None
+    value = value.strip().lower()
+    if value == "human":
+        return AnsweredBy.human
+    if value.startswith("machine") or value == "fax":
+        return AnsweredBy.machine
+    return AnsweredBy.unknown
+
+
+def find_call(session: Session, *, call_param: str | None, call_sid: str | None) -> Call:
+    """By our attempt id when the URL carries it (checked against the CallSid once
+    one is bound), else by CallSid. Unknown → 404, and the caller logs it."""
+    call: Call | None = None
+    if call_param and call_param.isdigit() and len(call_param) < 19:
+        call = session.get(Call, int(call_param))
+        if call is not None and call_sid and call.provider_sid not in (None, call_sid):
+            call = None
+    elif call_sid:
+        call = session.scalar(select(Call).where(col(Call.provider_sid) == call_sid))
+    if call is None:
+        raise NotFound(
+            f"unknown call (call={call_param!r}, CallSid={call_sid!r})", code="unknown_call"
+        )
+    return call
+
+
+def on_status(session: Session, *, call: Call, params: Mapping[str, str], now_in: NowIn) -> bool:
+    """Apply one status callback; returns whether anything changed."""
+    from dialer.telephony.dialing import adopt
+
+    sid = params.get("CallSid")
+    if sid and call.provider_sid is None:
+        adopt(session, call=call, sid=sid, now_in=now_in, how="status callback")
+    sequence = _int(params.get("SequenceNumber"))
+    if sequence is not None and call.provider_seq is not None and sequence <= call.provider_seq:
+        return False
+    if sequence is not None:
+        call.provider_seq = sequence
+    status = status_of(params.get("CallStatus"))
+    if status is None:
+        log.warning("call %s: unknown CallStatus %r ignored", call.id, params.get("CallStatus"))
+        return False
+    duration = _int(params.get("CallDuration")) or _int(params.get("Duration"))
+    changed = apply_status_update(
+        session,
+        call=call,
+        status=status,
+        answered_by=answered_by_of(params.get("AnsweredBy")),
+        at=now_in(session),
+        duration=duration,
+    )
+    if changed and call.provider_error and call.provider_error.startswith("unknown"):
+        call.provider_error = None
+    return changed
+
+
+def on_amd(session: Session, *, call: Call, params: Mapping[str, str], now_in: NowIn) -> bool:
+    """Async answering-machine detection: record who answered. True when it was a
+    machine, so the caller hangs up (an agent must not talk to a voicemail); the
+    completed callback then ends it as `machine` and the retry policy decides."""
+    answered_by = answered_by_of(params.get("AnsweredBy"))
+    if answered_by is None or call.answered_by == answered_by:
+        return False
+    call.answered_by = answered_by
+    assert call.id is not None
+    history.record(
+        session,
+        lead_id=call.lead_id,
+        kind="answered_by",
+        actor=f"provider:{call.provider}",
+        at=now_in(session),
+        call_id=call.id,
+        answered_by=answered_by,
+        raw=params.get("AnsweredBy"),
+    )
+    return answered_by == AnsweredBy.machine
+
+
+def voice_twiml(session: Session, *, call: Call, now_in: NowIn, ring_timeout: int) -> str:
+    """The customer answered: bridge them to the agent's endpoint with the
+    campaign's caller id; with no agent free, apologise, hang up, and record the
+    call as abandoned (retried by policy)."""
+    from dialer.telephony.twilio import apology_twiml, bridge_twiml
+
+    campaign = session.get(Campaign, call.campaign_id)
+    agent = session.get(Agent, call.agent_id) if call.agent_id is not None else None
+    if agent is not None and agent.endpoint and agent.state == AgentState.available:
+        return bridge_twiml(
+            endpoint=agent.endpoint,
+            caller_id=campaign.caller_id if campaign else None,
+            timeout=ring_timeout,
+        )
+    abandon(
+        session,
+        call=call,
+        at=now_in(session),
+        why="no agent free" if agent is None or agent.endpoint else "the agent has no endpoint",
+    )
+    return apology_twiml(message=APOLOGY_JA, language="ja-JP")
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
