@@ -190,3 +190,57 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def api(client: TestClient) -> Api:
     return Api(client)
+
+
+class LiveServer:
+    """The app served by uvicorn on a free port, in a thread: for what needs a real
+    HTTP server (event streams, provider callbacks). Its own Runtime, so two of
+    them on one database are two web workers."""
+
+    def __init__(self, settings: Settings, *, port: int | None = None) -> None:
+        import socket
+        import threading
+        import time
+
+        import httpx
+        import uvicorn
+
+        from dialer.runtime import Runtime
+
+        if port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = int(s.getsockname()[1])
+        self.runtime = Runtime(settings)
+        config = uvicorn.Config(
+            create_app(settings, runtime=self.runtime),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        self.http = httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {MANAGER_TOKEN}"}, timeout=30
+        )
+
+    def close(self) -> None:
+        self.http.close()
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.runtime.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -432,9 +432,20 @@ def test_clock_endpoints_are_404_with_the_system_clock(db_url: str) -> None:
         assert client.get("/healthz").json() == {"status": "ok", "db": "ok"}
 
 
-@pytest.mark.skip(reason="DIALER_TELEPHONY=twilio is not implemented in this version")
-def test_sim_outcomes_are_404_with_twilio_telephony() -> None:
+def test_sim_outcomes_are_404_with_twilio_telephony(db_url: str) -> None:
     """POST /api/admin/sim/outcomes → 404 when DIALER_TELEPHONY=twilio."""
+    settings = make_settings(
+        db_url,
+        DIALER_TELEPHONY="twilio",
+        TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+        TWILIO_AUTH_TOKEN="token",
+        TWILIO_API_BASE="http://127.0.0.1:9",  # never asked: nothing is dialled here
+    )
+    with TestClient(create_app(settings)) as client:
+        api = Api(client)
+        r = api.post("/api/admin/sim/outcomes", json={"phone": "090-1234-5678", "outcomes": ["busy"]})
+        expect_error(r, 404)
+        assert api.get("/api/campaigns").status_code == 200
 
 
 def test_a_constraint_refusing_a_racing_write_is_409_not_500(api: Api) -> None:

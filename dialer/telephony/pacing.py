@@ -64,10 +64,15 @@ def reserve(session: Session, *, budgets: list[Budget], now: datetime, lock_rows
     return slot
 
 
+# Even an idle budget hands out a slot this far ahead: the reserving transaction's
+# commit happens before the slot, not between the slot and the send.
+LEAD = timedelta(milliseconds=20)
+
+
 def wait_for_slot(db: Database, *, budgets: list[Budget]) -> datetime:
     """Reserve a slot and sleep until it; returns the slot."""
     with db.write() as session:
-        slot = reserve(session, budgets=budgets, now=wall_now(), lock_rows=not db.is_sqlite)
+        slot = reserve(session, budgets=budgets, now=wall_now() + LEAD, lock_rows=not db.is_sqlite)
     delay = (slot - wall_now()).total_seconds()
     if delay > 0:
         time.sleep(delay)

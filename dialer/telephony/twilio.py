@@ -43,6 +43,7 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from dialer.calls.models import Call
 from dialer.campaign.models import Campaign
+from dialer.clock import wall_now
 from dialer.db import Database
 from dialer.telephony.base import NowIn
 from dialer.telephony.pacing import Budget, wait_for_slot
@@ -120,9 +121,16 @@ class TwilioApi:
             client = Client(self.account_sid, self.auth_token, http_client=http)
             # TWILIO_API_BASE: the Api domain's base URL (a test server in tests).
             client.api.base_url = self.api_base
+            # An edge or region (also from TWILIO_EDGE/TWILIO_REGION) makes the SDK
+            # rewrite the host name, which would undo TWILIO_API_BASE.
+            client.edge = None
+            client.region = None
             self._local.client = (client, http)
         found: tuple[Client, _HeaderKeepingClient] = self._local.client
         return found
+
+    def warm(self) -> None:
+        self._client()
 
     def retry_after(self) -> float | None:
         _client, http = self._client()
@@ -236,6 +244,9 @@ class TwilioTelephony:
         ]
 
         def attempt() -> str:
+            # Ready before the slot: what runs between the slot and the send is
+            # what can put one create too many into a second.
+            self.api.warm()
             wait_for_slot(db, budgets=budgets)
             return self.api.create(params)
 
@@ -243,7 +254,7 @@ class TwilioTelephony:
             told = self.api.retry_after()
             if told is not None:
                 return min(told, 30.0)
-            return float(min(0.5 * 2 ** (state.attempt_number - 1), 8.0))
+            return float(min(0.2 * 2 ** (state.attempt_number - 1), 2.0))
 
         retrying = Retrying(
             retry=retry_if_exception(_retryable),
@@ -267,7 +278,9 @@ class TwilioTelephony:
     def look_up(self, *, call: Call, taken: Iterable[str]) -> ProviderCall | None:
         """After an unknown create: the call to this number that started with the
         attempt and that no other attempt has adopted."""
-        since = call.created_at - LOOKUP_SKEW
+        # Wall time, not the call's domain time: the provider stamps calls with the
+        # real clock, and the dialer's may be simulated.
+        since = min(call.created_at, wall_now()) - LOOKUP_SKEW
         taken_sids = set(taken)
         found = [c for c in self.api.find(to=call.to, since=since) if c.sid not in taken_sids]
         found.sort(key=lambda c: c.created_at or since)

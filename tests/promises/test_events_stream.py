@@ -14,10 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from conftest import MANAGER_TOKEN, LiveServer, make_settings
 from sqlalchemy import func, select
 
-from conftest import MANAGER_TOKEN, make_settings
 from dialer.agents import events
 from dialer.agents.models import AgentEvent
 from dialer.app import create_app
@@ -33,34 +32,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Worker:
+def Worker(db_url: str) -> LiveServer:
     """One web worker: its own Runtime (and event hub) in a uvicorn thread."""
-
-    def __init__(self, db_url: str) -> None:
-        self.runtime = Runtime(make_settings(db_url))
-        port = _free_port()
-        config = uvicorn.Config(
-            create_app(self.runtime.settings, runtime=self.runtime),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            timeout_graceful_shutdown=1,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        self.http = httpx.Client(base_url=self.url, headers=H, timeout=10)
-
-    def close(self) -> None:
-        self.http.close()
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.runtime.close()
+    return LiveServer(make_settings(db_url))
 
 
 class Listener:
@@ -121,7 +95,7 @@ class Listener:
 
 
 @pytest.fixture
-def workers(db_url: str) -> Iterator[tuple[Worker, Worker]]:
+def workers(db_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
     first = Worker(db_url)
     second = Worker(db_url)
     try:
@@ -131,7 +105,7 @@ def workers(db_url: str) -> Iterator[tuple[Worker, Worker]]:
         first.close()
 
 
-def _setup(w: Worker) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _setup(w: LiveServer) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     c = w.http.post("/api/campaigns", json={"name": "Stream"}).json()
     files = {"file": ("l.csv", b"name,phone\nYamada,090-6666-0001\n", "text/csv")}
     assert w.http.post(f"/api/campaigns/{c['id']}/imports", files=files).status_code == 201
@@ -143,7 +117,7 @@ def _setup(w: Worker) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
 
 
 def test_promise_events_reach_the_agent_through_another_worker(
-    workers: tuple[Worker, Worker],
+    workers: tuple[LiveServer, LiveServer],
 ) -> None:
     a, b = workers
     _c, owner, other = _setup(a)
@@ -204,7 +178,7 @@ def test_promise_events_reach_the_agent_through_another_worker(
 
 
 def test_stream_auth_and_heartbeat(
-    workers: tuple[Worker, Worker], monkeypatch: pytest.MonkeyPatch
+    workers: tuple[LiveServer, LiveServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, _b = workers
     _c, owner, other = _setup(a)

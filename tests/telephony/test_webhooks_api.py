@@ -8,10 +8,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from conftest import Api, expect_error, make_settings
 from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from conftest import Api, expect_error, make_settings
 from dialer.app import create_app
 
 TOKEN = "webhook-test-auth-token"

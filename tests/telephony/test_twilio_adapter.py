@@ -1,0 +1,188 @@
+"""The Twilio adapter end to end: the app in twilio mode, served over real HTTP,
+talking through the official SDK to the local Twilio-compatible server, which
+checks every create against Twilio's OpenAPI description and calls back signed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fake_twilio import FakeTwilio
+
+from conftest import LiveServer, free_port, make_settings
+
+ACCOUNT = "AC" + "1" * 32
+TOKEN = "adapter-test-token"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTwilio]:
+    with FakeTwilio(account_sid=ACCOUNT, auth_token=TOKEN) as server:
+        yield server
+
+
+def _serve(db_url: str, fake: FakeTwilio, **env: Any) -> LiveServer:
+    port = free_port()
+    settings = make_settings(
+        db_url,
+        DIALER_TELEPHONY="twilio",
+        TWILIO_ACCOUNT_SID=ACCOUNT,
+        TWILIO_AUTH_TOKEN=TOKEN,
+        TWILIO_API_BASE=fake.base_url,
+        DIALER_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        **env,
+    )
+    return LiveServer(settings, port=port)
+
+
+@pytest.fixture
+def live(db_url: str, fake: FakeTwilio, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    env = getattr(request, "param", {})
+    server = _serve(db_url, fake, **env)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def _floor(live: LiveServer, *, leads: int = 1, agents: int = 1, **campaign: Any) -> tuple[
+    dict[str, Any], list[dict[str, Any]]
+]:
+    fields = {"name": "Twilio floor", "caller_id": "+81312345678", **campaign}
+    c = live.http.post("/api/campaigns", json=fields).json()
+    rows = "".join(f"L{i},090-4600-{i:04d}\n" for i in range(leads))
+    files = {"file": ("l.csv", ("name,phone\n" + rows).encode(), "text/csv")}
+    assert live.http.post(f"/api/campaigns/{c['id']}/imports", files=files).status_code == 201
+    crew = [
+        live.http.post(
+            "/api/agents",
+            json={"name": f"A{k}", "campaign_ids": [c["id"]], "endpoint": f"client:a{k}"},
+        ).json()
+        for k in range(agents)
+    ]
+    return c, crew
+
+
+def _dial(live: LiveServer, agent: dict[str, Any]) -> Any:
+    auth = {"Authorization": f"Bearer {agent['token']}"}
+    lead = live.http.post(f"/api/agents/{agent['id']}/next", headers=auth).json()["lead"]
+    return live.http.post(f"/api/leads/{lead['id']}/calls", headers=auth, json={})
+
+
+def test_create_sends_what_twilio_documents(live: LiveServer, fake: FakeTwilio) -> None:
+    _c, (agent,) = _floor(live, machine_detection=True)
+    r = _dial(live, agent)
+    assert r.status_code == 201, r.text
+    call = r.json()
+    assert len(fake.creates) == 1 and fake.creates[0].status_code == 201
+    params = fake.creates[0].params
+    assert params["To"] == ["+819046000000"] and params["From"] == ["+81312345678"]
+    assert params["Url"] == [f"{live.url}/webhooks/twilio/voice?call={call['id']}"]
+    assert params["StatusCallback"] == [f"{live.url}/webhooks/twilio/status?call={call['id']}"]
+    assert params["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
+    assert params["Timeout"] == ["25"]
+    assert params["MachineDetection"] == ["Enable"] and params["AsyncAmd"] == ["true"]
+    assert call["provider_sid"] == fake.creates[0].sid
+    # Async AMD says machine: recorded, and the call is hung up at Twilio.
+    assert fake.send_amd(call["provider_sid"], "machine_start").status_code == 204
+    assert live.http.get(f"/api/calls/{call['id']}").json()["answered_by"] == "machine"
+    assert fake.calls[call["provider_sid"]]["status"] == "completed"
+
+
+def test_signed_callbacks_from_twilio_move_the_call(live: LiveServer, fake: FakeTwilio) -> None:
+    _c, (agent,) = _floor(live)
+    call = _dial(live, agent).json()
+    sid = call["provider_sid"]
+    assert fake.send_status(sid, "ringing").status_code == 204
+    assert fake.send_status(sid, "in-progress", answered_by="human").status_code == 204
+    assert fake.send_status(sid, "ringing", sequence_number=0).status_code == 204  # late
+    assert fake.send_status(sid, "completed", sign=False).status_code == 403
+    got = live.http.get(f"/api/calls/{call['id']}").json()
+    assert got["status"] == "in-progress" and got["answered_by"] == "human"
+    assert fake.send_status(sid, "completed", duration=33).status_code == 204
+    got = live.http.get(f"/api/calls/{call['id']}").json()
+    assert got["status"] == "completed" and got["duration"] == 33
+
+
+def test_429_is_retried_after_the_time_twilio_asks(live: LiveServer, fake: FakeTwilio) -> None:
+    _c, (agent,) = _floor(live)
+    fake.fail_next(status=429, retry_after=1.0)
+    started = time.monotonic()
+    r = _dial(live, agent)
+    assert r.status_code == 201, r.text
+    assert [a.status_code for a in fake.creates] == [429, 201]
+    assert fake.creates[1].at - fake.creates[0].at >= 1.0
+    assert time.monotonic() - started >= 1.0
+    assert len(fake.calls) == 1
+
+
+@pytest.mark.parametrize("live", [{"TWILIO_HTTP_TIMEOUT": 0.5}], indirect=True)
+def test_timeout_is_looked_up_never_sent_twice(live: LiveServer, fake: FakeTwilio) -> None:
+    _c, (agent,) = _floor(live)
+    fake.timeout_next_create(delay=1.5, create=True)
+    r = _dial(live, agent)
+    assert r.status_code == 201, r.text
+    assert len(fake.creates) == 1, "a create that may have placed a call is not re-sent"
+    (sid,) = fake.calls
+    assert r.json()["provider_sid"] == sid  # found by listing calls to the number
+    events = live.http.get(f"/api/leads/{r.json()['lead_id']}").json()["events"]
+    sent = [e for e in events if e["kind"] == "call_sent"]
+    assert sent[0]["detail"]["how"] == "looked up"
+
+
+def test_5xx_is_not_resent_and_reconciliation_settles_it(
+    live: LiveServer, fake: FakeTwilio
+) -> None:
+    _c, (agent,) = _floor(live)
+    fake.fail_next(status=500)
+    r = _dial(live, agent)
+    assert r.status_code == 201, r.text
+    call = r.json()
+    assert call["provider_sid"] is None and len(fake.creates) == 1
+    # Past the ring timeout and the margin, the tick asks Twilio: no such call.
+    live.http.post("/api/admin/clock", json={"advance_seconds": 25 + 61})
+    assert live.runtime.run_provider_work() == 1
+    got = live.http.get(f"/api/calls/{call['id']}").json()
+    assert got["status"] == "failed" and got["disposition"] == "failed"
+    assert len(fake.creates) == 1
+    lead = live.http.get(f"/api/leads/{call['lead_id']}").json()
+    assert lead["status"] == "scheduled"
+
+
+def test_unreachable_twilio_fails_the_attempt(db_url: str, fake: FakeTwilio) -> None:
+    server = LiveServer(
+        make_settings(
+            db_url,
+            DIALER_TELEPHONY="twilio",
+            TWILIO_ACCOUNT_SID=ACCOUNT,
+            TWILIO_AUTH_TOKEN=TOKEN,
+            TWILIO_API_BASE=f"http://127.0.0.1:{free_port()}",  # nobody listens
+        )
+    )
+    try:
+        _c, (agent,) = _floor(server)
+        r = _dial(server, agent)
+        assert r.status_code == 201
+        got = r.json()
+        assert got["status"] == "failed" and got["provider_sid"] is None
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("live", [{"DIALER_ACCOUNT_CPS": 2}], indirect=True)
+def test_creates_never_exceed_the_cps(live: LiveServer, fake: FakeTwilio) -> None:
+    _c, agents = _floor(live, leads=6, agents=6, cps=5)
+    fake.latency = (0.05, 0.2)
+    threads = [threading.Thread(target=_dial, args=(live, a)) for a in agents]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    times = sorted(a.at for a in fake.creates)
+    assert len(times) == 6
+    for i, at in enumerate(times):
+        in_window = [t for t in times[i:] if t < at + 1.0]
+        assert len(in_window) <= 2, times
