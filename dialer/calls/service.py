@@ -192,6 +192,60 @@ def _count_attempt(*, lead: Lead, call: Call, hours_date: str, now: datetime) ->
     lead.day_attempts += 1
 
 
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """What one progress report does to a call: its new fields, and whether the
+    system must now record the attempt as unanswered (`system_kind`)."""
+
+    status: str
+    answered_by: str | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    duration: int | None
+    system_kind: RetryKind | None
+
+
+def status_change(
+    *,
+    status_now: str,
+    answered_by_now: str | None,
+    answered_at_now: datetime | None,
+    duration_now: int | None,
+    dispositioned: bool,
+    status: str,
+    answered_by: str | None,
+    at: datetime,
+    duration: int | None,
+) -> StatusChange | None:
+    """Pure: a status only ever moves forward, so a repeated or late report is
+    None (changes nothing). A call ending unanswered, or answered by a machine,
+    is the system's to disposition."""
+    if (
+        status_now in FINAL_CALL_STATUSES
+        or CALL_STATUS_RANK[status] <= CALL_STATUS_RANK[status_now]
+    ):
+        return None
+    new_answered_by = answered_by if answered_by is not None else answered_by_now
+    answered_at = answered_at_now
+    if status == CallStatus.in_progress and answered_at is None:
+        answered_at = at
+    ended_at, new_duration, kind = None, duration_now, None
+    if status in FINAL_CALL_STATUSES:
+        ended_at = at
+        if duration is not None:
+            new_duration = duration
+        elif answered_at is not None:
+            new_duration = int((at - answered_at).total_seconds())
+        else:
+            new_duration = 0
+        if not dispositioned:
+            if new_answered_by == AnsweredBy.machine:
+                kind = RetryKind.machine
+            elif status in _UNANSWERED_KIND:
+                kind = _UNANSWERED_KIND[status]
+    return StatusChange(status, new_answered_by, answered_at, ended_at, new_duration, kind)
+
+
 def apply_status_update(
     session: Session,
     *,
@@ -203,23 +257,25 @@ def apply_status_update(
 ) -> bool:
     """Move a call forward. Repeated and late reports change nothing; returns
     whether anything changed. An unanswered end is dispositioned at once."""
-    if call.status in FINAL_CALL_STATUSES:
+    change = status_change(
+        status_now=call.status,
+        answered_by_now=call.answered_by,
+        answered_at_now=call.answered_at,
+        duration_now=call.duration,
+        dispositioned=call.disposition is not None,
+        status=status,
+        answered_by=answered_by,
+        at=at,
+        duration=duration,
+    )
+    if change is None:
         return False
-    if CALL_STATUS_RANK[status] <= CALL_STATUS_RANK[call.status]:
-        return False
-    call.status = status
-    if answered_by is not None:
-        call.answered_by = answered_by
-    if status == CallStatus.in_progress and call.answered_at is None:
-        call.answered_at = at
-    if status in FINAL_CALL_STATUSES:
-        call.ended_at = at
-        if duration is not None:
-            call.duration = duration
-        elif call.answered_at is not None:
-            call.duration = int((at - call.answered_at).total_seconds())
-        else:
-            call.duration = 0
+    call.status = change.status
+    call.answered_by = change.answered_by
+    call.answered_at = change.answered_at
+    if change.ended_at is not None:
+        call.ended_at = change.ended_at
+        call.duration = change.duration
     assert call.id is not None
     history.record(
         session,
@@ -232,11 +288,8 @@ def apply_status_update(
         answered_by=call.answered_by,
     )
     _announce_status(session, call=call, at=at)
-    if status in FINAL_CALL_STATUSES and call.disposition is None:
-        if call.answered_by == AnsweredBy.machine:
-            _system_disposition(session, call=call, kind=RetryKind.machine, at=at)
-        elif status in _UNANSWERED_KIND:
-            _system_disposition(session, call=call, kind=_UNANSWERED_KIND[status], at=at)
+    if change.system_kind is not None:
+        _system_disposition(session, call=call, kind=change.system_kind, at=at)
     return True
 
 

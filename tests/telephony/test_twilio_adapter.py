@@ -183,6 +183,43 @@ def test_creates_never_exceed_the_cps(live: LiveServer, fake: FakeTwilio) -> Non
         t.join()
     times = sorted(a.at for a in fake.creates)
     assert len(times) == 6
+    # Slots are 1/cps apart plus 0.8%; what a loaded test machine adds between a
+    # slot and the server's clock (thread wake-up, GIL) is not the pacing's. The
+    # strict one-second check, with Twilio in its own process, is the benchmark's
+    # (scripts/bench/pacing.py).
     for i, at in enumerate(times):
-        in_window = [t for t in times[i:] if t < at + 1.0]
+        in_window = [t for t in times[i:] if t < at + 0.97]
         assert len(in_window) <= 2, times
+    assert times[-1] - times[0] >= 2.0 * 1.0  # six creates at 2 per second
+
+
+def test_slots_from_many_processes_are_spaced(db_url: str) -> None:
+    """The reservation itself, raced by threads on their own connections: every
+    slot of a budget is at least 1/cps after the one before, on both engines."""
+    from datetime import timedelta
+
+    from dialer.db import Database
+    from dialer.telephony.pacing import Budget, reserve
+    from dialer.clock import wall_now
+
+    db = Database(db_url)
+    budgets = [Budget("account", 20.0), Budget("campaign:1", 50.0)]
+    slots: list[Any] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        for _ in range(10):
+            with db.write() as session:
+                slot = reserve(session, budgets=budgets, now=wall_now(), lock_rows=not db.is_sqlite)
+            with lock:
+                slots.append(slot)
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    db.dispose()
+    slots.sort()
+    gaps = [b - a for a, b in zip(slots, slots[1:], strict=False)]
+    assert len(slots) == 80 and min(gaps) >= timedelta(seconds=1 / 20)
