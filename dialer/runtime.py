@@ -205,11 +205,6 @@ class Runtime:
             future.add_done_callback(_log_failed_dial)
         return len(placed)
 
-    def wait_dials(self) -> None:
-        """Until every dial handed off so far has its answer (tests, shutdown)."""
-        self._dials.shutdown(wait=True)
-        self._dials = ThreadPoolExecutor(max_workers=DIAL_THREADS, thread_name_prefix="dial")
-
     def run_provider_work(self) -> int:
         """What needs the provider's network (reconciliation): outside any
         transaction, on the scheduler's tick only."""

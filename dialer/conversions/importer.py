@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from dialer.campaign.service import get_campaign
 from dialer.conversions.models import Channel, Conversion, ConversionStatus
 from dialer.conversions.service import ConversionReport, record_external
+from dialer.dnc.importer import RowError
 from dialer.errors import BadInput, DialerError
 from dialer.leads.csvfile import decode, sniff_delimiter
 from dialer.leads.importer import MAX_REPORTED_ERRORS
@@ -53,13 +54,6 @@ _CHANNELS = {
     "other": Channel.other,
     "その他": Channel.other,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    row: int
-    field: str
-    reason: str
 
 
 @dataclass(slots=True)

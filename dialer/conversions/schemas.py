@@ -7,6 +7,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from dialer.conversions.models import Channel
 from dialer.conversions.service import ConversionReport
+from dialer.leads.schemas import RowErrorOut
 from dialer.wire import Input, Instant
 
 
@@ -76,12 +77,6 @@ class CancelIn(Input):
 
 class MatchIn(Input):
     lead_id: int = Field(ge=1, le=2**63 - 1)
-
-
-class RowErrorOut(BaseModel):
-    row: int
-    field: str
-    reason: str
 
 
 class ConversionImportOut(BaseModel):

@@ -15,19 +15,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
-from sqlmodel import col
-
 from dialer.clock import wall_now
-from dialer.db import Database
-from dialer.telephony.models import DialPacing
+from dialer.db import Database, Work
 
-# Slots sit 0.8% wider than 1/cps: the margin, per second, that absorbs a late
-# wake-up; achieved rates stay above 99% of the target.
-SPACING_MARGIN = 1.008
+# Slots sit 0.95% wider than 1/cps: 9.5 ms per second to absorb a sender that
+# reaches the provider late; achieved rates stay above 99% of the target.
+SPACING_MARGIN = 1.0095
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,34 +38,46 @@ def first_free(*, now: datetime, next_free: list[datetime]) -> datetime:
     return max([now, *next_free])
 
 
-def reserve(session: Session, *, budgets: list[Budget], now: datetime, lock_rows: bool) -> datetime:
-    """Take the next send slot in all `budgets` at once; returns its instant."""
+def reserve(work: Work, *, budgets: list[Budget], now: datetime) -> datetime:
+    """Take the next send slot in all `budgets` at once; returns its instant.
+
+    Hand-written SQL in three round trips (lock, update, commit): at 50 creates a
+    second every reservation waits on the same rows, so their lock is held for as
+    short a time as a transaction can be."""
+    raw = work.raw
     keys = sorted(b.key for b in budgets)
-    # The rows exist before they are locked: two processes creating the same budget
-    # at once must not collide on its key.
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    for key in keys:
-        session.execute(insert(DialPacing).values(key=key, next_at=now).on_conflict_do_nothing())
-    query = select(DialPacing).where(col(DialPacing.key).in_(keys)).order_by(col(DialPacing.key))
-    if lock_rows:
-        query = query.with_for_update()
-    rows = {row.key: row for row in session.scalars(query)}
-    slot = first_free(now=now, next_free=[rows[k].next_at for k in keys])
-    for budget in budgets:
-        rows[budget.key].next_at = slot + budget.interval
-    session.flush()
+    marks = ", ".join("?" for _ in keys)
+    lock = " ORDER BY key FOR UPDATE" if raw.postgres else ""
+    select_sql = f"SELECT key, next_at FROM dial_pacing WHERE key IN ({marks}){lock}"
+    found = {key: raw.read_instant(at) for key, at in raw.rows(select_sql, tuple(keys))}
+    if len(found) < len(keys):
+        # First use of a budget: create its row without colliding with another
+        # process doing the same, then lock what exists.
+        conflict = " ON CONFLICT (key) DO NOTHING" if raw.postgres else ""
+        verb = "INSERT" if raw.postgres else "INSERT OR IGNORE"
+        for key in keys:
+            if key not in found:
+                raw.run(f"{verb} INTO dial_pacing (key, next_at) VALUES (?, ?){conflict}",
+                        (key, raw.instant(now)))  # fmt: skip
+        found = {key: raw.read_instant(at) for key, at in raw.rows(select_sql, tuple(keys))}
+    slot = first_free(now=now, next_free=[found[k] for k in keys])
+    raw.many(
+        "UPDATE dial_pacing SET next_at = ? WHERE key = ?",
+        [(raw.instant(slot + b.interval), b.key) for b in budgets],
+    )
     return slot
 
 
-# Even an idle budget hands out a slot this far ahead: the reserving transaction's
-# commit happens before the slot, not between the slot and the send.
-LEAD = timedelta(milliseconds=20)
+# Even an idle budget hands out a slot this far ahead: the reserving transaction
+# (a new pool connection, a lock wait) happens before the slot, not between the
+# slot and the send, where it would make a create late and its successor early.
+LEAD = timedelta(milliseconds=100)
 
 
 def wait_for_slot(db: Database, *, budgets: list[Budget]) -> datetime:
     """Reserve a slot and sleep until it; returns the slot."""
-    with db.write() as session:
-        slot = reserve(session, budgets=budgets, now=wall_now() + LEAD, lock_rows=not db.is_sqlite)
+    with db.work() as work:
+        slot = reserve(work, budgets=budgets, now=wall_now() + LEAD)
     delay = (slot - wall_now()).total_seconds()
     if delay > 0:
         time.sleep(delay)

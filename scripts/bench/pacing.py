@@ -112,7 +112,7 @@ def run_rate(db: Database, fake: RemoteFake, *, cps: int, seconds: float) -> dic
     fake.call("clear")
     stop_at = time.monotonic() + seconds
     # Enough senders to keep `cps` creates in flight at 450 ms, plus 429 back-offs.
-    threads = max(4, int(cps * 0.6) + 4)
+    threads = max(4, int(cps * 1.2) + 4)
     counter = iter(range(10**9))
     lock = threading.Lock()
     outcomes = {"ok": 0, "failed": 0}
