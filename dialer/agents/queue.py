@@ -163,6 +163,8 @@ class NextLead:
     lead_id: int
     reason: str
     claim_expires_at: datetime
+    # False when this is the claim the agent held already.
+    fresh: bool = True
 
 
 _rules_cache: dict[tuple[str, int, int], CampaignRules] = {}
@@ -251,7 +253,10 @@ def claim_next(
     state, held_lead, held_reason, held_expires = rows[0][:4]
     if held_lead is not None:
         return NextLead(
-            lead_id=held_lead, reason=held_reason, claim_expires_at=raw.read_instant(held_expires)
+            lead_id=held_lead,
+            reason=held_reason,
+            claim_expires_at=raw.read_instant(held_expires),
+            fresh=False,
         )
     if state != AgentState.available:
         raise Conflict(

@@ -26,19 +26,18 @@ from dialer.telephony.base import NowIn, Telephony
 log = logging.getLogger("dialer.progressive")
 
 
-def free_agents(db: Database) -> tuple[list[int], frozenset[int]]:
-    """Agents to dial for now, and the progressive campaigns to dial from."""
+def free_agents(db: Database, *, needs_caller_id: bool) -> tuple[list[int], frozenset[int]]:
+    """Agents to dial for now, and the progressive campaigns to dial from. A
+    campaign the provider would refuse (no caller id) is not dialled at all:
+    each refused call would count an attempt and wear its leads out."""
     with db.read() as session:
-        campaigns = frozenset(
-            cid
-            for cid in session.scalars(
-                select(col(Campaign.id)).where(
-                    col(Campaign.dial_mode) == "progressive",
-                    col(Campaign.status) == CampaignStatus.active,
-                )
-            )
-            if cid is not None
+        query = select(col(Campaign.id)).where(
+            col(Campaign.dial_mode) == "progressive",
+            col(Campaign.status) == CampaignStatus.active,
         )
+        if needs_caller_id:
+            query = query.where(col(Campaign.caller_id).is_not(None))
+        campaigns = frozenset(cid for cid in session.scalars(query) if cid is not None)
         if not campaigns:
             return [], campaigns
         agents = [
@@ -66,7 +65,7 @@ def dial_round(
 ) -> list[int]:
     """Claim and place one call for each free agent; returns the attempts placed,
     committed and ready for `telephony.dial`."""
-    agent_ids, campaigns = free_agents(db)
+    agent_ids, campaigns = free_agents(db, needs_caller_id=telephony.name != "simulated")
     placed: list[int] = []
     for agent_id in agent_ids:
         try:
@@ -81,12 +80,13 @@ def dial_round(
                     for_update=not db.is_sqlite,
                     only_campaigns=campaigns,
                 )
-                if got is None:
+                if got is None or not got.fresh:
+                    # A lead the agent took meanwhile (maybe to read, in preview):
+                    # the dialer never calls what it did not claim itself.
                     continue
+                # claim_next took a fresh claim only for an available agent.
                 agent = session.get(Agent, agent_id)
                 assert agent is not None
-                if agent.state != AgentState.available:
-                    continue
                 call = place_call(
                     session,
                     principal=agent,

@@ -43,7 +43,10 @@ def get_call(call_id: Id, ctx: CtxDep) -> dict[str, Any]:
 
 @router.post("/api/calls/{call_id}/disposition", response_model=CallOut)
 def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> dict[str, Any]:
+    """Recording the outcome ends the call; a call still ringing or talking at the
+    provider is hung up once the outcome is committed (the agent has moved on)."""
     with ctx.tx() as tx:
+        was_live = service.is_live(tx.session, call_id=call_id)
         call = service.dispose(
             tx.session,
             principal=tx.principal,
@@ -57,4 +60,7 @@ def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> dict[str, Any]:
             now=tx.now,
             lock_rows=not tx.runtime.db.is_sqlite,
         )
-        return service.call_out(call)
+        out = service.call_out(call)
+    if was_live and call.provider_sid:
+        ctx.runtime.telephony.hang_up(call.provider_sid, answered=call.answered_at is not None)
+    return out

@@ -71,6 +71,11 @@ def get_call(session: Session, *, call_id: int) -> Call:
     return call
 
 
+def is_live(session: Session, *, call_id: int) -> bool:
+    call = session.get(Call, call_id)
+    return call is not None and call.status not in FINAL_CALL_STATUSES
+
+
 def check_call_access(principal: Agent, call: Call) -> None:
     if principal.role != Role.manager and call.agent_id != principal.id:
         raise Forbidden("this call belongs to another agent", code="not_your_resource")
@@ -428,7 +433,13 @@ def dispose(
     now: datetime,
     lock_rows: bool = False,
 ) -> Call:
-    call = get_call(session, call_id=call_id)
+    # Once per call, also for two clicks at once and a provider report racing the
+    # agent: the second waits for the first and then sees its disposition.
+    query = select(Call).where(col(Call.id) == call_id)
+    found = session.scalar(query.with_for_update() if lock_rows else query)
+    if found is None:
+        raise NotFound(f"call {call_id} does not exist", code="call_not_found")
+    call = found
     check_call_access(principal, call)
     if call.disposition is not None:
         raise AlreadyDispositioned(

@@ -13,7 +13,7 @@ import csv
 import io
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -22,10 +22,8 @@ from sqlalchemy.orm import Session
 from dialer.campaign.service import get_campaign
 from dialer.conversions.models import Channel, Conversion, ConversionStatus
 from dialer.conversions.service import ConversionReport, record_external
-from dialer.dnc.importer import RowError
 from dialer.errors import BadInput, DialerError
-from dialer.leads.csvfile import decode, sniff_delimiter
-from dialer.leads.importer import MAX_REPORTED_ERRORS
+from dialer.leads.csvfile import RowReport, decode, sniff_delimiter
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "reference": ("reference", "ref", "受付番号", "申込番号", "申込id", "受付id"),
@@ -57,22 +55,15 @@ _CHANNELS = {
 
 
 @dataclass(slots=True)
-class ConversionImportReport:
-    encoding: str
-    delimiter: str
+class ConversionImportReport(RowReport):
+    encoding: str = ""
+    delimiter: str = ","
     rows: int = 0
     created: int = 0
     already_reported: int = 0
     matched: int = 0
     unmatched: int = 0
     duplicates: int = 0
-    invalid: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    def reject(self, *, row: int, field_name: str, reason: str) -> None:
-        self.invalid += 1
-        if len(self.errors) < MAX_REPORTED_ERRORS:
-            self.errors.append(RowError(row=row, field=field_name, reason=reason))
 
     def count(self, conversion: Conversion, *, created: bool) -> None:
         if not created:

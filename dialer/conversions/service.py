@@ -60,8 +60,16 @@ class ConversionReport:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-def get_conversion(session: Session, *, conversion_id: int) -> Conversion:
-    conversion = session.get(Conversion, conversion_id)
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def get_conversion(session: Session, *, conversion_id: int, lock: bool = False) -> Conversion:
+    """`lock`: for a change (match, cancel) that two managers may make at once."""
+    query = select(Conversion).where(col(Conversion.id) == conversion_id)
+    if lock and _postgres(session):
+        query = query.with_for_update()
+    conversion = session.scalar(query)
     if conversion is None:
         raise NotFound(f"conversion {conversion_id} does not exist", code="conversion_not_found")
     return conversion
@@ -124,19 +132,12 @@ def find_lead(
     a number the household stopped answering is still the household's)."""
     live = col(Lead.status) != LeadStatus.importing
     in_campaign = col(Lead.campaign_id) == campaign_id
-    if external_id:
+    for column, value in ((Lead.external_id, external_id), (Lead.contract_number, contract_number)):
+        if not value:
+            continue
         lead = session.scalar(
             select(Lead)
-            .where(in_campaign, live, col(Lead.external_id) == external_id)
-            .order_by(col(Lead.id))
-            .limit(1)
-        )
-        if lead is not None:
-            return lead
-    if contract_number:
-        lead = session.scalar(
-            select(Lead)
-            .where(in_campaign, live, col(Lead.contract_number) == contract_number)
+            .where(in_campaign, live, col(column) == value)
             .order_by(col(Lead.id))
             .limit(1)
         )
@@ -203,6 +204,9 @@ def _attach(
     """Credit a conversion matched to `lead` (or mark it a duplicate of the one
     already counted), and close the lead as converted."""
     assert lead.id is not None and conversion.id is not None
+    if _postgres(session):
+        # Two reports of one sign-up at once must not both find nothing counted.
+        session.execute(select(col(Lead.id)).where(col(Lead.id) == lead.id).with_for_update())
     conversion.lead_id = lead.id
     counted = session.scalar(
         select(Conversion)
@@ -273,12 +277,24 @@ def close_lead_as_converted(session: Session, *, lead: Lead, actor: str, now: da
     release(session, lead=lead, actor=actor, now=now, why="converted")
 
 
+def _same_campaign(seen: Conversion, report: ConversionReport) -> None:
+    """A reference names one sign-up; the same one reported for another campaign
+    is a mistake to show, not the first campaign's conversion to hand back."""
+    if seen.campaign_id != report.campaign_id:
+        raise Conflict(
+            f"reference {seen.reference!r} was reported for campaign {seen.campaign_id}",
+            code="reference_in_other_campaign",
+            field="reference",
+        )
+
+
 def record_external(
     session: Session, *, report: ConversionReport, actor: str, source: str, now: datetime
 ) -> tuple[Conversion, bool]:
     """(conversion, created). A reference seen before returns the first result."""
     seen = by_reference(session, reference=report.reference.strip())
     if seen is not None:
+        _same_campaign(seen, report)
         return seen, False
     campaign = get_campaign(session, campaign_id=report.campaign_id)
     clean = _clean(report, campaign=campaign, now=now)
@@ -306,6 +322,7 @@ def record_external(
         seen = by_reference(session, reference=clean.reference)
         if seen is None:
             raise
+        _same_campaign(seen, report)
         return seen, False
     lead = find_lead(
         session,
@@ -365,7 +382,7 @@ def record_phone_conversion(
 def match(
     session: Session, *, conversion_id: int, lead_id: int, actor: str, now: datetime
 ) -> Conversion:
-    conversion = get_conversion(session, conversion_id=conversion_id)
+    conversion = get_conversion(session, conversion_id=conversion_id, lock=True)
     if conversion.lead_id is not None:
         raise ConversionClosed(
             f"conversion {conversion_id} is already matched to lead {conversion.lead_id}"
@@ -393,7 +410,7 @@ def cancel(
     session: Session, *, conversion_id: int, reason: str, actor: str, now: datetime
 ) -> Conversion:
     """Cooling-off: the record stays, its credit is reversed by a -1 entry."""
-    conversion = get_conversion(session, conversion_id=conversion_id)
+    conversion = get_conversion(session, conversion_id=conversion_id, lock=True)
     if conversion.status != ConversionStatus.active:
         raise ConversionClosed(f"conversion {conversion_id} is {conversion.status}")
     conversion.status = ConversionStatus.cancelled

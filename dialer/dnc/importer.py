@@ -13,7 +13,7 @@ import csv
 import io
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session
 from dialer.dnc import service
 from dialer.dnc.models import DncEntry
 from dialer.errors import BadInput
-from dialer.leads.csvfile import decode, map_header, sniff_delimiter
-from dialer.leads.importer import MAX_REPORTED_ERRORS
+from dialer.leads.csvfile import RowReport, decode, map_header, sniff_delimiter
 from dialer.leads.phones import PhoneError, normalize_phone
 
 # The lead importer reads 備考 as a lead's notes; on a do-not-call list the
@@ -36,25 +35,11 @@ _REASON_MAX = DncEntry.__table__.columns["reason"].type.length  # type: ignore[a
 _SOURCE_MAX = DncEntry.__table__.columns["source"].type.length  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True, slots=True)
-class RowError:
-    row: int
-    field: str
-    reason: str
-
-
 @dataclass(slots=True)
-class DncImportReport:
+class DncImportReport(RowReport):
     rows: int = 0
     added: int = 0
     already_listed: int = 0
-    invalid: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    def reject(self, *, row: int, field_name: str, reason: str) -> None:
-        self.invalid += 1
-        if len(self.errors) < MAX_REPORTED_ERRORS:
-            self.errors.append(RowError(row=row, field=field_name, reason=reason))
 
 
 @dataclass(frozen=True, slots=True)

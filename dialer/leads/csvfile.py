@@ -18,7 +18,7 @@ import io
 import json
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -305,3 +305,28 @@ def open_lead_file(
         _text=text,
         _counter=counter,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int
+    field: str
+    reason: str
+
+
+@dataclass(slots=True)
+class RowReport:
+    """The rejected rows of an upload report (DNC lists, conversion lists): every
+    one counted, the first `MAX_ROW_ERRORS` kept with row, field and reason."""
+
+    invalid: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def reject(self, *, row: int, field_name: str, reason: str) -> None:
+        self.invalid += 1
+        if len(self.errors) < MAX_ROW_ERRORS:
+            self.errors.append(RowError(row=row, field=field_name, reason=reason))
+
+
+# As many row errors as the lead import's response lists.
+MAX_ROW_ERRORS = 1000

@@ -42,7 +42,7 @@ from dialer.clock import wall_now
 from dialer.db import Bulk, Database, RawSql
 from dialer.dnc.service import listed_numbers
 from dialer.errors import NotFound, TooLarge
-from dialer.leads.csvfile import LeadFile, open_lead_file
+from dialer.leads.csvfile import MAX_ROW_ERRORS, LeadFile, open_lead_file
 from dialer.leads.models import (
     Contact,
     Event,
@@ -63,7 +63,8 @@ from dialer.leads.prepare import (
     prepare_batches,
 )
 
-MAX_REPORTED_ERRORS = 1000
+# The response lists this many invalid rows; errors.csv has them all.
+MAX_REPORTED_ERRORS = MAX_ROW_ERRORS
 # Rows per batch: per transaction, and per message from the worker process. On
 # SQLite a batch holds the write lock while it is written (~0.1 s at this size).
 BATCH_ROWS = 5000

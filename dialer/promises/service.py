@@ -111,6 +111,18 @@ def _owner_of(session: Session, *, principal: Agent, request: PromiseRequest) ->
     return None if request.owner == PromiseOwner.anyone else principal.id
 
 
+def _assigned(session: Session, *, agent_id: int, campaign_id: int) -> bool:
+    return (
+        session.scalar(
+            select(col(AgentCampaign.agent_id)).where(
+                col(AgentCampaign.agent_id) == agent_id,
+                col(AgentCampaign.campaign_id) == campaign_id,
+            )
+        )
+        is not None
+    )
+
+
 def _check_callable_phone(session: Session, *, lead: Lead) -> None:
     active = [
         p.number
@@ -243,6 +255,13 @@ def book(
     owner_id = _owner_of(session, principal=principal, request=request)
     campaign = session.get(Campaign, lead.campaign_id)
     assert campaign is not None and campaign.id is not None
+    if owner_id is not None and not _assigned(session, agent_id=owner_id, campaign_id=campaign.id):
+        # It could never take the lead: the promise would be missed by design.
+        raise Invalid(
+            f"agent {owner_id} is not assigned to campaign {campaign.id}",
+            code="agent_not_on_campaign",
+            field="agent_id",
+        )
     policy = policy_of(campaign)
     timing = _timing(request, policy=policy, now=now)
     _check_callable_phone(session, lead=lead)
@@ -252,6 +271,7 @@ def book(
     asked_slot = slot_start(timing.due_at, slot_minutes=policy.slot_minutes, tz=hours.tz)
     refusal, suggestions = check_booking(
         asked_at=timing.due_at,
+        until=asked_slot + _SUGGESTION_HORIZON,
         hours=hours,
         slot_minutes=policy.slot_minutes,
         capacity=_capacity(session, policy=policy, campaign_id=campaign.id, owner_id=owner_id),
@@ -476,6 +496,9 @@ def keep_on_call(session: Session, *, lead: Lead, call: Call, now: datetime) -> 
     """A call placed to the lead between `due_at` and `window_end` keeps its promise."""
     if lead.promise_id is None:
         return
+    if call.for_promise:
+        # The owner took it (a promise or its follow-up): no window left to lapse.
+        lead.reserved_until = None
     promise = session.get(Promise, lead.promise_id)
     if promise is None or promise.status != PromiseStatus.scheduled:
         return

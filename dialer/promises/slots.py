@@ -64,14 +64,14 @@ def slot_start(at: datetime, *, slot_minutes: int, tz: ZoneInfo) -> datetime:
 
 
 def candidate_times(
-    *, asked_at: datetime, hours: CallingHours, slot_minutes: int
+    *, asked_at: datetime, hours: CallingHours, slot_minutes: int, until: datetime | None = None
 ) -> Iterator[datetime]:
     """The asked time if it is open, then each later slot start inside calling
     hours (or the opening of hours that start mid-slot), earliest first."""
     step = timedelta(minutes=slot_minutes)
     at: datetime | None = hours.next_opening(at=asked_at)
     for _ in range(MAX_CANDIDATES):
-        if at is None:
+        if at is None or (until is not None and at >= until):
             return
         yield at
         boundary = slot_start(at, slot_minutes=slot_minutes, tz=hours.tz) + step
@@ -85,9 +85,11 @@ def check_booking(
     slot_minutes: int,
     capacity: int,
     booked_in_slot: Callable[[datetime], int],
+    until: datetime | None = None,
 ) -> tuple[Refusal | None, list[datetime]]:
     """None and no suggestions when `asked_at` can be booked; else why not, and the
-    up to three earliest bookable times at or after it."""
+    up to three earliest bookable times at or after it (before `until`: as far as
+    `booked_in_slot` knows the calendar)."""
     refusal: Refusal | None = None
     if not hours.is_open(at=asked_at):
         refusal = Refusal.outside_calling_hours
@@ -96,7 +98,9 @@ def check_booking(
     if refusal is None:
         return None, []
     suggestions: list[datetime] = []
-    for at in candidate_times(asked_at=asked_at, hours=hours, slot_minutes=slot_minutes):
+    for at in candidate_times(
+        asked_at=asked_at, hours=hours, slot_minutes=slot_minutes, until=until
+    ):
         if booked_in_slot(slot_start(at, slot_minutes=slot_minutes, tz=hours.tz)) < capacity:
             suggestions.append(at)
             if len(suggestions) == SUGGESTIONS:

@@ -43,3 +43,7 @@ class Telephony(Protocol):
     def reconcile(self, db: Database, *, now_in: NowIn) -> int:
         """Settle calls the provider never finished reporting; returns how many."""
         ...
+
+    def hang_up(self, sid: str, *, answered: bool) -> None:
+        """End a live call at the provider (its outcome is recorded already)."""
+        ...

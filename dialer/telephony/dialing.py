@@ -15,10 +15,14 @@ from sqlmodel import col
 
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
 from dialer.calls.service import apply_status_update
-from dialer.campaign.models import Campaign
+from dialer.campaign.models import Campaign, CampaignStatus
+from dialer.campaign.service import calling_hours_of
 from dialer.db import Database, affected
+from dialer.dnc.service import listed
 from dialer.leads import history
+from dialer.leads.models import Lead
 from dialer.telephony.base import NowIn
+from dialer.telephony.twilio import SENDING
 from dialer.telephony.webhooks import answered_by_of, status_of
 
 if TYPE_CHECKING:
@@ -28,6 +32,8 @@ log = logging.getLogger("dialer.dialing")
 
 # A call with no final status this long after its ring timeout is looked up.
 RECONCILE_MARGIN = timedelta(seconds=60)
+# Longer than any pacing backlog plus create retries.
+SENDING_GRACE = timedelta(minutes=10)
 
 
 def adopt(session: Session, *, call: Call, sid: str, now_in: NowIn, how: str) -> bool:
@@ -102,7 +108,12 @@ def dial(db: Database, telephony: TwilioTelephony, *, call_id: int, now_in: NowI
             _fail(session, call=locked, reason="the campaign has no caller_id", now_in=now_in)
         return
     try:
-        sid = telephony.send_create(db, params=params, campaign=campaign)
+        sid = telephony.send_create(
+            db,
+            params=params,
+            campaign=campaign,
+            still_wanted=lambda: _reason_not_to_send(db, call_id=call_id, now_in=now_in),
+        )
     except CreateNotPlaced as exc:
         log.warning("call %s not placed: %s", call_id, exc)
         with db.write() as session:
@@ -121,6 +132,24 @@ def dial(db: Database, telephony: TwilioTelephony, *, call_id: int, now_in: NowI
         locked = session.get(Call, call_id)
         assert locked is not None
         adopt(session, call=locked, sid=sid, now_in=now_in, how="created")
+
+
+def _reason_not_to_send(db: Database, *, call_id: int, now_in: NowIn) -> str | None:
+    """The dial-time rules, once more at the very moment of sending."""
+    with db.read() as session:
+        call = session.get(Call, call_id)
+        if call is None or call.disposition is not None or call.status in FINAL_CALL_STATUSES:
+            return "the attempt was closed meanwhile"
+        campaign = session.get(Campaign, call.campaign_id)
+        lead = session.get(Lead, call.lead_id)
+        assert campaign is not None and lead is not None
+        if campaign.status != CampaignStatus.active:
+            return "the campaign was paused"
+        if listed(session, phones=[call.to]):
+            return f"{call.to} is on the do-not-call list"
+        if not calling_hours_of(campaign, timezone=lead.timezone).is_open(at=now_in(session)):
+            return "calling hours have closed"
+    return None
 
 
 def _settle_unknown(
@@ -176,6 +205,11 @@ def reconcile(db: Database, telephony: TwilioTelephony, *, now_in: NowIn) -> int
                     col(Call.created_at) <= cutoff,
                     # An answered call talks as long as it talks.
                     col(Call.answered_at).is_(None),
+                    # A create still waiting for its slot is not lost; one marked
+                    # sending for this long belonged to a process that died.
+                    (col(Call.provider_error).is_(None))
+                    | (col(Call.provider_error) != SENDING)
+                    | (col(Call.created_at) <= cutoff - SENDING_GRACE),
                 )
                 .order_by(col(Call.id))
                 .limit(50)

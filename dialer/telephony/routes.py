@@ -110,9 +110,8 @@ async def amd_callback(request: Request) -> Response:
         return call.provider_sid if machine else None
 
     hang_up_sid = await _in_transaction(runtime, apply, params)
-    hang_up = getattr(runtime.telephony, "hang_up", None)
-    if hang_up_sid and hang_up is not None:
-        await run_in_threadpool(hang_up, hang_up_sid)
+    if hang_up_sid:
+        await run_in_threadpool(lambda: runtime.telephony.hang_up(hang_up_sid, answered=True))
     return Response(status_code=204)
 
 

@@ -146,3 +146,6 @@ class SimulatedTelephony:
 
     def reconcile(self, db: Database, *, now_in: NowIn) -> int:
         return 0
+
+    def hang_up(self, sid: str, *, answered: bool) -> None:
+        """A simulated call ends when it is dispositioned; nothing to tell."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -51,6 +51,8 @@ from dialer.telephony.pacing import Budget, wait_for_slot
 log = logging.getLogger("dialer.twilio")
 
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# `provider_error` of an attempt whose create has not been answered yet.
+SENDING = "sending"
 # A create is tried at most this many times, and never for longer than this.
 MAX_CREATE_TRIES = 5
 MAX_CREATE_SECONDS = 60.0
@@ -154,9 +156,10 @@ class TwilioApi:
         client, _http = self._client()
         return _provider_call(client.calls(sid).fetch())
 
-    def hang_up(self, sid: str) -> None:
+    def hang_up(self, sid: str, *, answered: bool) -> None:
+        """Twilio ends a ringing call with `canceled`, an answered one with `completed`."""
         client, _http = self._client()
-        client.calls(sid).update(status="completed")
+        client.calls(sid).update(status="completed" if answered else "canceled")
 
 
 def _provider_call(resource: Any) -> ProviderCall:
@@ -196,7 +199,10 @@ class TwilioTelephony:
         self, session: Session, *, call: Call, campaign: Campaign, now: datetime
     ) -> None:
         """Nothing leaves the process inside a transaction: `dial` sends after the
-        attempt is committed."""
+        attempt is committed. Until it has Twilio's answer the attempt is marked
+        `sending`, so reconciliation leaves a create that is still waiting for
+        its pacing slot alone."""
+        call.provider_error = SENDING
 
     def next_due_at(self, session: Session) -> datetime | None:
         return None
@@ -235,8 +241,18 @@ class TwilioTelephony:
             )
         return params
 
-    def send_create(self, db: Database, *, params: dict[str, Any], campaign: Campaign) -> str:
+    def send_create(
+        self,
+        db: Database,
+        *,
+        params: dict[str, Any],
+        campaign: Campaign,
+        still_wanted: Callable[[], str | None] = lambda: None,
+    ) -> str:
         """Create the call, paced, retrying only what cannot have placed one.
+        `still_wanted` is asked after each pacing wait, right before sending: the
+        wait can be long, and the do-not-call list, the calling hours or the
+        agent may have changed meanwhile (a reason not to send, or None).
         Raises CreateNotPlaced or CreateUnknown; returns the CallSid."""
         budgets = [
             Budget("account", self.account_cps),
@@ -248,6 +264,9 @@ class TwilioTelephony:
             # what can put one create too many into a second.
             self.api.warm()
             wait_for_slot(db, budgets=budgets)
+            reason = still_wanted()
+            if reason is not None:
+                raise CreateNotPlaced(f"not sent: {reason}")
             return self.api.create(params)
 
         def wait(state: RetryCallState) -> float:
@@ -298,9 +317,9 @@ class TwilioTelephony:
 
         return reconcile(db, self, now_in=now_in)
 
-    def hang_up(self, sid: str) -> None:
+    def hang_up(self, sid: str, *, answered: bool) -> None:
         try:
-            self.api.hang_up(sid)
+            self.api.hang_up(sid, answered=answered)
         except (TwilioRestException, requests.exceptions.RequestException) as exc:
             # The call ends anyway when the machine hangs up; the agent is told.
             log.warning("could not hang up %s: %s", sid, exc)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from dialer.agents.models import Agent, AgentState
+from dialer.agents.models import Agent, AgentState, Claim
 from dialer.calls.models import AnsweredBy, Call, CallStatus
 from dialer.calls.service import abandon, apply_status_update, status_change
 from dialer.campaign.models import Campaign
@@ -65,16 +65,31 @@ def answered_by_of(value: str | None) -> AnsweredBy | None:
     return AnsweredBy.unknown
 
 
+def _answered_by(
+    params: Mapping[str, str], *, status: CallStatus, detecting: bool
+) -> AnsweredBy | None:
+    """Twilio says who answered only when machine detection is on. Without it, a
+    call picked up is a person: contacts, talk time and credit depend on it."""
+    told = answered_by_of(params.get("AnsweredBy"))
+    if told is None and status == CallStatus.in_progress and not detecting:
+        return AnsweredBy.human
+    return told
+
+
 def find_call(session: Session, *, call_param: str | None, call_sid: str | None) -> Call:
     """By our attempt id when the URL carries it (checked against the CallSid once
     one is bound), else by CallSid. Unknown → 404, and the caller logs it."""
     call: Call | None = None
+    postgres = session.get_bind().dialect.name == "postgresql"
+    query = None
     if call_param and call_param.isdigit() and len(call_param) < 19:
-        call = session.get(Call, int(call_param))
+        query = select(Call).where(col(Call.id) == int(call_param))
+    elif call_sid:
+        query = select(Call).where(col(Call.provider_sid) == call_sid)
+    if query is not None:
+        call = session.scalar(query.with_for_update() if postgres else query)
         if call is not None and call_sid and call.provider_sid not in (None, call_sid):
             call = None
-    elif call_sid:
-        call = session.scalar(select(Call).where(col(Call.provider_sid) == call_sid))
     if call is None:
         raise NotFound(
             f"unknown call (call={call_param!r}, CallSid={call_sid!r})", code="unknown_call"
@@ -99,11 +114,14 @@ def on_status(session: Session, *, call: Call, params: Mapping[str, str], now_in
         log.warning("call %s: unknown CallStatus %r ignored", call.id, params.get("CallStatus"))
         return False
     duration = _int(params.get("CallDuration")) or _int(params.get("Duration"))
+    campaign = session.get(Campaign, call.campaign_id)
     changed = apply_status_update(
         session,
         call=call,
         status=status,
-        answered_by=answered_by_of(params.get("AnsweredBy")),
+        answered_by=_answered_by(
+            params, status=status, detecting=bool(campaign and campaign.machine_detection)
+        ),
         at=now_in(session),
         duration=duration,
     )
@@ -113,8 +131,9 @@ def on_status(session: Session, *, call: Call, params: Mapping[str, str], now_in
 
 
 _CALL_COLUMNS = (
-    "id, lead_id, campaign_id, agent_id, status, answered_by, answered_at, duration,"
-    " provider, provider_sid, provider_seq, provider_error, disposition"
+    "call.id, call.lead_id, call.campaign_id, call.agent_id, call.status, call.answered_by,"
+    " call.answered_at, call.duration, call.provider, call.provider_sid, call.provider_seq,"
+    " call.provider_error, call.disposition, campaign.machine_detection"
 )
 
 
@@ -152,11 +171,20 @@ def on_status_fast(
     if not (call_param and call_param.isdigit() and len(call_param) < 19):
         return None
     raw = work.raw
-    found = raw.rows(f"SELECT {_CALL_COLUMNS} FROM call WHERE id = ?", (int(call_param),))
+    # Two callbacks of one call at once (in-progress and completed): the second
+    # waits for the first's commit and decides on what it wrote (PostgreSQL;
+    # SQLite's write transactions are serialized already).
+    lock = " FOR UPDATE OF call" if raw.postgres else ""
+    found = raw.rows(
+        f"SELECT {_CALL_COLUMNS} FROM call JOIN campaign ON campaign.id = call.campaign_id"
+        f" WHERE call.id = ?{lock}",
+        (int(call_param),),
+    )
     if not found:
         return None
     (call_id, lead_id, campaign_id, agent_id, status_now, answered_by_now, answered_at_now,
-     duration_now, provider, sid, seq_now, provider_error, disposition) = found[0]  # fmt: skip
+     duration_now, provider, sid, seq_now, provider_error, disposition,
+     detecting) = found[0]  # fmt: skip
     if sid is None or sid != params.get("CallSid") or provider_error is not None:
         return None
     sequence = _int(params.get("SequenceNumber"))
@@ -172,7 +200,7 @@ def on_status_fast(
         duration_now=duration_now,
         dispositioned=disposition is not None,
         status=status,
-        answered_by=answered_by_of(params.get("AnsweredBy")),
+        answered_by=_answered_by(params, status=status, detecting=bool(detecting)),
         at=now,
         duration=_int(params.get("CallDuration")) or _int(params.get("Duration")),
     )
@@ -238,7 +266,14 @@ def voice_twiml(session: Session, *, call: Call, now_in: NowIn, ring_timeout: in
 
     campaign = session.get(Campaign, call.campaign_id)
     agent = session.get(Agent, call.agent_id) if call.agent_id is not None else None
-    if agent is not None and agent.endpoint and agent.state == AgentState.available:
+    # The agent must still be on this lead: a call dispositioned (or a claim gone)
+    # before the customer picked up is not theirs to bridge any more.
+    holding = (
+        session.scalar(select(col(Claim.agent_id)).where(col(Claim.lead_id) == call.lead_id))
+        == call.agent_id
+        and call.disposition is None
+    )
+    if holding and agent is not None and agent.endpoint and agent.state == AgentState.available:
         return bridge_twiml(
             endpoint=agent.endpoint,
             caller_id=campaign.caller_id if campaign else None,

@@ -163,6 +163,13 @@ async def _connection(port: int, requests: list[bytes], deadline: float, load: L
             writer.write(request)
             await writer.drain()
             status_line = await reader.readline()
+            if not status_line:
+                # The server closed an idle keep-alive connection: reconnect, resend.
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(request)
+                await writer.drain()
+                status_line = await reader.readline()
             length = 0
             while True:
                 line = await reader.readline()

@@ -78,6 +78,11 @@ def test_will_self_apply_then_web_sign_up_is_credited_to_the_agent(api: Api) -> 
     again = _report(api, c, reference="WEB-1", channel="postcard", phone="090-8800-0002")
     assert again.status_code == 200 and again.json() == body
     assert len(api.get(f"/api/conversions?campaign_id={c['id']}").json()["items"]) == 1
+    # The same reference for another campaign is a mistake, not that conversion.
+    other = api.campaign(name="Other")
+    r = api.post("/api/conversions", json={"campaign_id": other["id"], "reference": "WEB-1",
+                                           "channel": "web", "phone": "090-8800-0001"})  # fmt: skip
+    expect_error(r, 409, "reference_in_other_campaign")
     _ = suzuki
 
 

@@ -334,6 +334,9 @@ def test_booking_rules_and_validation(api: Api) -> None:
     r = api.post(url, json={"in_minutes": 10})
     assert r.status_code == 201 and r.json()["agent_id"] is None and r.json()["owner"] == "anyone"
     expect_error(api.post("/api/leads/999999/promises", json={"in_minutes": 10}), 404)
+    stranger = api.agent([api.campaign()["id"]], name="Elsewhere")
+    r = api.post(url, json={"in_minutes": 20, "agent_id": stranger["id"]})
+    expect_error(r, 422, "agent_not_on_campaign")
 
 
 def test_promise_for_anyone_goes_to_the_first_agent_to_ask(api: Api) -> None:

@@ -97,7 +97,8 @@ def test_signed_callbacks_from_twilio_move_the_call(live: LiveServer, fake: Fake
     call = _dial(live, agent).json()
     sid = call["provider_sid"]
     assert fake.send_status(sid, "ringing").status_code == 204
-    assert fake.send_status(sid, "in-progress", answered_by="human").status_code == 204
+    # No AMD on this campaign: Twilio says nothing of who answered; a person did.
+    assert fake.send_status(sid, "in-progress").status_code == 204
     assert fake.send_status(sid, "ringing", sequence_number=0).status_code == 204  # late
     assert fake.send_status(sid, "completed", sign=False).status_code == 403
     got = live.http.get(f"/api/calls/{call['id']}").json()
@@ -105,6 +106,21 @@ def test_signed_callbacks_from_twilio_move_the_call(live: LiveServer, fake: Fake
     assert fake.send_status(sid, "completed", duration=33).status_code == 204
     got = live.http.get(f"/api/calls/{call['id']}").json()
     assert got["status"] == "completed" and got["duration"] == 33
+
+
+def test_an_outcome_hangs_up_and_a_late_answer_is_not_bridged(
+    live: LiveServer, fake: FakeTwilio
+) -> None:
+    _c, (agent,) = _floor(live)
+    call = _dial(live, agent).json()
+    sid = call["provider_sid"]
+    fake.send_status(sid, "ringing")
+    auth = {"Authorization": f"Bearer {agent['token']}"}
+    r = live.http.post(
+        f"/api/calls/{call['id']}/disposition", headers=auth, json={"outcome": "no_answer"}
+    )
+    assert r.status_code == 200, r.text
+    assert fake.calls[sid]["status"] == "canceled"  # hung up at Twilio, not left ringing
 
 
 def test_429_is_retried_after_the_time_twilio_asks(live: LiveServer, fake: FakeTwilio) -> None:
