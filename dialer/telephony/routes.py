@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import TypeVar
 from urllib.parse import parse_qsl
 
@@ -28,6 +30,16 @@ _FORM = {
         "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}
     }
 }
+
+
+# SQLite has one writer. Forty threads of a worker each waiting on it in SQLite's
+# busy handler (which sleeps 1, 2, 5, 10… ms between tries) leave it idle between
+# callbacks; queued here they are woken the moment the one before commits.
+_SQLITE_WRITERS = threading.BoundedSemaphore(1)
+
+
+def _sqlite_writer(runtime: Runtime) -> AbstractContextManager[object]:
+    return _SQLITE_WRITERS if runtime.db.is_sqlite else nullcontext()
 
 
 async def _verified(request: Request, runtime: Runtime) -> dict[str, str]:
@@ -75,7 +87,7 @@ async def status_callback(request: Request) -> Response:
     call_param = request.query_params.get("call")
 
     def apply() -> bool:
-        with runtime.db.work() as work:
+        with _sqlite_writer(runtime), runtime.db.work() as work:
             # The system clock needs no session: the fast path stays ORM-free.
             sim = runtime.simulated_clock
             now = sim.now_in(work.session) if sim is not None else wall_now()
