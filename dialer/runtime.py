@@ -21,6 +21,7 @@ from dialer.metrics import DUE_WORK
 from dialer.promises import service as promises
 from dialer.settings import ClockMode, Settings, TelephonyMode
 from dialer.telephony.base import Telephony
+from dialer.telephony.batching import CallbackBatcher
 
 log = logging.getLogger("dialer.runtime")
 
@@ -107,6 +108,8 @@ class Runtime:
         self.imports = ImportRunner(self.db)
         self.claim_ttl = timedelta(seconds=settings.claim_ttl_seconds)
         self.events = EventHub(self.db)
+        # Status callbacks' group commit (dialer.telephony.routes), made on first use.
+        self.callback_batcher: CallbackBatcher | None = None
         self._dials = ThreadPoolExecutor(max_workers=DIAL_THREADS, thread_name_prefix="dial")
         # Order matters only within one instant: provider reports first, so a call
         # that ended at the same second as its claim's expiry releases the claim
@@ -238,6 +241,8 @@ class Runtime:
         return now
 
     def close(self) -> None:
+        if self.callback_batcher is not None:
+            self.callback_batcher.close()
         self._dials.shutdown(wait=True)
         self.imports.shutdown()
         self.db.dispose()

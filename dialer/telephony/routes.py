@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
 from typing import TypeVar
 from urllib.parse import parse_qsl
 
@@ -13,9 +15,11 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from dialer.clock import wall_now
+from dialer.db import Work
 from dialer.errors import Forbidden, NotFound
 from dialer.runtime import Runtime
 from dialer.telephony import webhooks
+from dialer.telephony.batching import CallbackBatcher
 from dialer.telephony.twilio import signature_valid
 from dialer.web import get_runtime
 
@@ -40,6 +44,25 @@ _SQLITE_WRITERS = threading.BoundedSemaphore(1)
 
 def _sqlite_writer(runtime: Runtime) -> AbstractContextManager[object]:
     return _SQLITE_WRITERS if runtime.db.is_sqlite else nullcontext()
+
+
+def _batcher(runtime: Runtime) -> CallbackBatcher:
+    """One writer per runtime (per web worker process), made on first use."""
+    with _batcher_lock:
+        if runtime.callback_batcher is None:
+
+            def now_in_work(work: Work) -> datetime:
+                # The system clock needs no session: the fast path stays ORM-free.
+                sim = runtime.simulated_clock
+                return sim.now_in(work.session) if sim is not None else wall_now()
+
+            runtime.callback_batcher = CallbackBatcher(
+                runtime.db, apply=webhooks.on_status_fast, now_in_work=now_in_work
+            )
+        return runtime.callback_batcher
+
+
+_batcher_lock = threading.Lock()
 
 
 async def _verified(request: Request, runtime: Runtime) -> dict[str, str]:
@@ -85,16 +108,12 @@ async def status_callback(request: Request) -> Response:
     runtime = get_runtime(request)
     params = await _verified(request, runtime)
     call_param = request.query_params.get("call")
+    done = await asyncio.wrap_future(_batcher(runtime).submit(call_param=call_param, params=params))
+    if done is not None:
+        return Response(status_code=204)
 
     def apply() -> bool:
-        with _sqlite_writer(runtime), runtime.db.work() as work:
-            # The system clock needs no session: the fast path stays ORM-free.
-            sim = runtime.simulated_clock
-            now = sim.now_in(work.session) if sim is not None else wall_now()
-            done = webhooks.on_status_fast(work, call_param=call_param, params=params, now=now)
-            if done is not None:
-                return done
-            session = work.session
+        with _sqlite_writer(runtime), runtime.db.write() as session:
             call = webhooks.find_call(
                 session, call_param=call_param, call_sid=params.get("CallSid")
             )
