@@ -15,7 +15,8 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -102,7 +103,15 @@ class CallbackBatcher:
             # alone (and a bad one fails alone there).
             log.warning("callback batch of %d rolled back: %r", len(batch), exc)
             for item in batch:
-                item.future.set_result(None)
+                _settle(item.future, None)
             return
         for item, result in zip(batch, results, strict=True):
-            item.future.set_result(result)
+            _settle(item.future, result)
+
+
+def _settle(future: Future[bool | None], result: bool | None) -> None:
+    """A request whose client went away has its future cancelled; its callback is
+    applied all the same (Twilio retries, and a repeat changes nothing), and the
+    writer thread must not die over it."""
+    with suppress(InvalidStateError):
+        future.set_result(result)
