@@ -69,3 +69,8 @@ def ensure_manager_token(session: Session, *, token: str, now: datetime) -> Agen
     session.add(manager)
     session.flush()
     return manager
+
+
+def actor_of(principal: Agent) -> str:
+    """How a principal is named in a lead's history: `agent:7`, `manager:1`."""
+    return f"{principal.role}:{principal.id}"

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from dialer.agents.models import AgentCampaign, AgentEvent
+from dialer.agents.models import AgentEvent
 from dialer.db import Database
 
 log = logging.getLogger("dialer.events")
@@ -235,11 +235,3 @@ def _replay(db: Database, agent_id: int, campaign_ids: list[int], after_id: int)
         return events_since(
             session, agent_id=agent_id, campaign_ids=campaign_ids, after_id=after_id
         )
-
-
-def campaign_ids_for_stream(session: Session, *, agent_id: int) -> list[int]:
-    return list(
-        session.scalars(
-            select(col(AgentCampaign.campaign_id)).where(col(AgentCampaign.agent_id) == agent_id)
-        )
-    )

@@ -17,6 +17,7 @@ from sqlmodel import col
 from dialer.agents.events import publish
 from dialer.agents.models import Agent, Role
 from dialer.agents.queue import claim_of, has_live_call, release
+from dialer.auth import actor_of
 from dialer.calls.models import (
     CALL_STATUS_RANK,
     FINAL_CALL_STATUSES,
@@ -454,7 +455,7 @@ def dispose(
     if outcome == Outcome.failed:
         raise Invalid("'failed' is recorded by the system, not by agents", field="outcome")
     contract_number = conversions.check_contract_number(campaign, data.contract_number)
-    actor = f"agent:{principal.id}" if principal.role == Role.agent else f"manager:{principal.id}"
+    actor = actor_of(principal)
     _end_call(session, call=call, now=now)
     call.disposition = outcome.value
     call.dispositioned_at = now

@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 
 from dialer.agents import events
 from dialer.agents.models import Role
-from dialer.agents.service import get_agent
+from dialer.agents.service import campaign_ids_of, get_agent
 from dialer.auth import require_self_or_manager
 from dialer.errors import BadInput, Forbidden
 from dialer.promises import service
@@ -133,7 +133,7 @@ def agent_events(
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         get_agent(tx.session, agent_id=agent_id)
-        campaign_ids = events.campaign_ids_for_stream(tx.session, agent_id=agent_id)
+        campaign_ids = campaign_ids_of(tx.session, agent_id=agent_id)
     return StreamingResponse(
         events.stream(
             runtime.events, agent_id=agent_id, campaign_ids=campaign_ids, last_event_id=after

@@ -21,6 +21,7 @@ from sqlmodel import col
 
 from dialer.agents.events import publish
 from dialer.agents.models import Agent, AgentCampaign, Claim, Role
+from dialer.auth import actor_of
 from dialer.calls.models import Call
 from dialer.campaign.models import Campaign
 from dialer.campaign.schemas import PromisePolicy
@@ -84,10 +85,6 @@ def open_promise(session: Session, *, lead_id: int) -> Promise | None:
             col(Promise.lead_id) == lead_id, col(Promise.status) == PromiseStatus.scheduled
         )
     )
-
-
-def _actor(principal: Agent) -> str:
-    return f"{principal.role}:{principal.id}"
 
 
 def _owner_of(session: Session, *, principal: Agent, request: PromiseRequest) -> int | None:
@@ -298,7 +295,7 @@ def book(
         campaign_id=campaign.id,
         agent_id=owner_id,
         booked_by_agent_id=principal.id if principal.role == Role.agent else None,
-        booked_by=_actor(principal),
+        booked_by=actor_of(principal),
         made_by=request.made_by,
         kind=timing.kind,
         note=request.note,
@@ -318,7 +315,7 @@ def book(
             session,
             promise=replacing,
             status=PromiseStatus.rescheduled,
-            actor=_actor(principal),
+            actor=actor_of(principal),
             now=now,
             reason=f"replaced by promise {promise.id}",
             replaced_by_id=promise.id,
@@ -327,7 +324,7 @@ def book(
         session,
         lead_id=lead.id,
         kind="promise_booked",
-        actor=_actor(principal),
+        actor=actor_of(principal),
         at=now,
         promise_id=promise.id,
         owner_agent_id=owner_id,
@@ -337,7 +334,7 @@ def book(
         note=promise.note,
         call_id=call_id,
     )
-    _hold_lead(session, lead=lead, promise=promise, actor=_actor(principal), now=now)
+    _hold_lead(session, lead=lead, promise=promise, actor=actor_of(principal), now=now)
     return promise
 
 
@@ -422,7 +419,7 @@ def cancel(
             f"promise {promise_id} is {promise.status}; only a scheduled one can be cancelled"
         )
     cancel_open(
-        session, promise=promise, actor=_actor(principal), now=now, reason=reason or "cancelled"
+        session, promise=promise, actor=actor_of(principal), now=now, reason=reason or "cancelled"
     )
     return promise
 
