@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from dialer.db import instant_column, json_column
@@ -46,21 +46,48 @@ class NextAttemptReason(StrEnum):
     promise = "promise"
 
 
+def _partial(name: str, *columns: str, where: str) -> Index:
+    """An index of the rows where `where` holds, on both engines."""
+    return Index(name, *columns, sqlite_where=text(where), postgresql_where=text(where))
+
+
 class Lead(SQLModel, table=True):
+    # Partial indexes: a new lead has no next attempt, reservation, external id
+    # or contract number yet, so a million-row import (and its `importing → new`
+    # flip) writes none of these; every query on them compares the column, which
+    # implies the index's condition.
     __table_args__ = (
         # Queue tiers: "retry due, earliest first" and "new, priority then import order".
-        Index("ix_lead_queue_retry", "campaign_id", "status", "next_attempt_at", "id"),
-        Index("ix_lead_campaign_external", "campaign_id", "external_id"),
-        Index("ix_lead_campaign_contract", "campaign_id", "contract_number"),
+        _partial(
+            "ix_lead_queue_retry",
+            "campaign_id",
+            "status",
+            "next_attempt_at",
+            "id",
+            where="next_attempt_at IS NOT NULL",
+        ),
+        _partial(
+            "ix_lead_campaign_external",
+            "campaign_id",
+            "external_id",
+            where="external_id IS NOT NULL",
+        ),
+        _partial(
+            "ix_lead_campaign_contract",
+            "campaign_id",
+            "contract_number",
+            where="contract_number IS NOT NULL",
+        ),
         # The promise tier: promises due in a campaign (own and anyone's, few at a time).
-        Index(
+        _partial(
             "ix_lead_queue_promise",
             "campaign_id",
             "status",
             "next_attempt_reason",
             "next_attempt_at",
+            where="next_attempt_at IS NOT NULL",
         ),
-        Index("ix_lead_reserved_until", "reserved_until"),
+        _partial("ix_lead_reserved_until", "reserved_until", where="reserved_until IS NOT NULL"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -622,7 +622,10 @@ def announce_due(session: Session, *, now: datetime, limit: int = 2000) -> int:
 
 
 def next_window_end(session: Session) -> datetime | None:
-    return session.scalar(select(func.min(col(Lead.reserved_until))))
+    # The condition lets the partial index on `reserved_until` answer.
+    return session.scalar(
+        select(func.min(col(Lead.reserved_until))).where(col(Lead.reserved_until).is_not(None))
+    )
 
 
 def close_windows(session: Session, *, now: datetime, lock_rows: bool, limit: int = 200) -> int:
