@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from fake_twilio import FakeTwilio
 
@@ -241,3 +242,59 @@ def test_slots_from_many_processes_are_spaced(db_url: str) -> None:
     slots.sort()
     gaps = [b - a for a, b in zip(slots, slots[1:], strict=False)]
     assert len(slots) == 80 and min(gaps) >= timedelta(seconds=1 / 20)
+
+
+def test_a_number_listed_while_its_create_waits_for_a_slot_is_not_called(
+    live: LiveServer, fake: FakeTwilio
+) -> None:
+    """The do-not-call list is checked again at the moment of sending, not only
+    when the call was asked for: at 1 CPS the second create waits about a second
+    for its slot, and the number is listed meanwhile."""
+    _c, (first, second) = _floor(live, leads=2, agents=2, cps=1)
+    assert _dial(live, first).status_code == 201
+    auth = {"Authorization": f"Bearer {second['token']}"}
+    lead = live.http.post(f"/api/agents/{second['id']}/next", headers=auth).json()["lead"]
+    answer: dict[str, Any] = {}
+
+    def dial() -> None:
+        # A client of its own: the test's client is busy listing the number.
+        with httpx.Client(base_url=live.url, headers=auth, timeout=30) as own:
+            answer["r"] = own.post(f"/api/leads/{lead['id']}/calls", json={})
+
+    started = time.monotonic()
+    sender = threading.Thread(target=dial)
+    sender.start()
+    time.sleep(0.3)
+    phone = lead["phones"][0]["number"]
+    listed = live.http.post("/api/dnc", json={"phone": phone, "reason": "asked"})
+    assert listed.status_code in (200, 201)
+    sender.join()
+    # Listed before the slot came: otherwise this test proves nothing.
+    assert time.monotonic() - started > 0.5
+    got = answer["r"].json()
+    assert answer["r"].status_code == 201 and got["status"] == "failed", got
+    assert got["provider_sid"] is None
+    assert len(fake.creates) == 1
+
+
+def test_a_process_never_sends_more_than_cps_in_a_second_of_actual_sends() -> None:
+    """Slots may be missed (a stalled process wakes every late sender at once);
+    the sends themselves are still held to cps in any window."""
+    from dialer.telephony.pacing import WINDOW, Budget, SendWindow
+
+    window = SendWindow()
+    budgets = [Budget("account", 2.0), Budget("campaign:9", 50.0)]
+    sent: list[float] = []
+
+    def send() -> None:
+        window.admit(budgets=budgets)
+        sent.append(time.monotonic())
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sent.sort()
+    assert sent[1] - sent[0] < 0.2  # the first two at once: 2 per second allowed
+    assert sent[2] - sent[0] >= WINDOW.total_seconds() - 0.001
