@@ -11,6 +11,7 @@ seconds even when the dialer's clock is simulated.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -87,56 +88,74 @@ def wait_for_slot(
     db: Database, *, budgets: list[Budget], last_check: Callable[[], None] | None = None
 ) -> datetime:
     """Reserve a slot and sleep until it, and until the process's own sends allow
-    (SENT); returns the slot. `last_check` runs CHECK_AHEAD before the slot; what
-    it raises gives the slot up (unused slots only ever lower the rate)."""
+    (SENT); returns the slot. `last_check` runs CHECK_AHEAD before the slot, and
+    again if SENT held the send back longer than that; what it raises gives the
+    slot up (unused slots only ever lower the rate)."""
     with db.work() as work:
         slot = reserve(work, budgets=budgets, now=wall_now() + LEAD)
     if last_check is not None:
         _sleep_until(slot - CHECK_AHEAD)
         last_check()
     _sleep_until(slot)
-    SENT.admit(budgets=budgets)
+    held = SENT.admit(budgets=budgets, scope=db.url)
+    if last_check is not None and held > CHECK_AHEAD.total_seconds():
+        last_check()
     return slot
 
 
-# Sends of one process closer together than this, across any `cps` of them, are
-# held back: it is less than the slots' own spacing gives (9.5 ms a second), so
-# senders on time never wait here.
-WINDOW = timedelta(seconds=1.005)
+# Across any floor(cps) sends of one process, the first and the last are at
+# least this share of floor(cps)/cps seconds apart: less than the slots' own
+# spacing (SPACING_MARGIN), so senders at their slots are not held here unless a
+# stall made the sends before them late.
+WINDOW_MARGIN = 1.005
 
 
 class SendWindow:
-    """The sends this process actually made, per budget, over the last WINDOW.
+    """The sends this process actually made, per budget.
 
     Slots keep creates apart only if each goes out at its slot. When the process
     stalls (a GC pass, the SQLite writer, two busy cores), every sender whose slot
     passed meanwhile wakes at once, and those sends, with the on-time ones of the
     second before and after, put more than cps into one second: 54 at 50 CPS in
-    a 30-s run. Here a sender waits until its send is the cps-th in the window at
-    most, measured on what went out, not on what was planned."""
+    a 30-s run. Here a sender waits until at most floor(cps) sends, its own
+    included, fall within floor(cps)/cps × WINDOW_MARGIN seconds (1.005 s for a
+    whole cps), measured on what went out, not on what was planned.
 
-    def __init__(self) -> None:
+    Keyed by database (`scope`) and budget: budgets of different databases in
+    one process (tests, tools) are different budgets."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
-        self._sent: dict[str, deque[float]] = {}
+        self._sent: dict[tuple[str, str], deque[float]] = {}
 
-    def admit(self, *, budgets: list[Budget]) -> None:
-        window = WINDOW.total_seconds()
+    def admit(self, *, budgets: list[Budget], scope: str) -> float:
+        """Returns the seconds the send was held back (0.0: not held)."""
+        held = 0.0
         while True:
             with self._lock:
-                at = time.monotonic()
+                at = self._clock()
                 wait = 0.0
                 for budget in budgets:
-                    sent = self._sent.setdefault(budget.key, deque())
+                    room = max(1, math.floor(budget.cps))
+                    window = room / budget.cps * WINDOW_MARGIN
+                    sent = self._sent.setdefault((scope, budget.key), deque())
                     while sent and sent[0] <= at - window:
                         sent.popleft()
-                    room = max(1, int(budget.cps))
                     if len(sent) >= room:
                         wait = max(wait, sent[-room] + window - at)
                 if wait <= 0:
                     for budget in budgets:
-                        self._sent[budget.key].append(at)
-                    return
-            time.sleep(wait)
+                        self._sent[(scope, budget.key)].append(at)
+                    return held
+            self._sleep(wait)
+            held += wait
 
 
 SENT = SendWindow()

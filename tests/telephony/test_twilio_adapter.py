@@ -280,14 +280,14 @@ def test_a_number_listed_while_its_create_waits_for_a_slot_is_not_called(
 def test_a_process_never_sends_more_than_cps_in_a_second_of_actual_sends() -> None:
     """Slots may be missed (a stalled process wakes every late sender at once);
     the sends themselves are still held to cps in any window."""
-    from dialer.telephony.pacing import WINDOW, Budget, SendWindow
+    from dialer.telephony.pacing import WINDOW_MARGIN, Budget, SendWindow
 
     window = SendWindow()
     budgets = [Budget("account", 2.0), Budget("campaign:9", 50.0)]
     sent: list[float] = []
 
     def send() -> None:
-        window.admit(budgets=budgets)
+        window.admit(budgets=budgets, scope="db")
         sent.append(time.monotonic())
 
     threads = [threading.Thread(target=send) for _ in range(3)]
@@ -297,4 +297,23 @@ def test_a_process_never_sends_more_than_cps_in_a_second_of_actual_sends() -> No
         t.join()
     sent.sort()
     assert sent[1] - sent[0] < 0.2  # the first two at once: 2 per second allowed
-    assert sent[2] - sent[0] >= WINDOW.total_seconds() - 0.001
+    assert sent[2] - sent[0] >= WINDOW_MARGIN - 0.001
+    # Another database's budget of the same name is another budget.
+    started = time.monotonic()
+    assert window.admit(budgets=budgets, scope="another db") == 0.0
+    assert time.monotonic() - started < 0.2
+
+
+@pytest.mark.parametrize("cps", [0.5, 1.5, 2.5, 50.0])
+def test_the_send_window_never_holds_sends_that_keep_to_their_slots(cps: float) -> None:
+    """Fractional rates included: sends spaced as slots are (1/cps x SPACING_MARGIN)
+    are never held, or the window would cut the rate the slots allow."""
+    from dialer.telephony.pacing import SPACING_MARGIN, Budget, SendWindow
+
+    clock = [1000.0]
+    window = SendWindow(clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    budget = [Budget("account", cps)]
+    spacing = SPACING_MARGIN / cps
+    for k in range(int(3 * cps) + 3):
+        clock[0] = 1000.0 + k * spacing  # each send at its slot
+        assert window.admit(budgets=budget, scope="db") == 0.0, k
