@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -65,6 +65,15 @@ def _floor(live: LiveServer, *, leads: int = 1, agents: int = 1, **campaign: Any
         for k in range(agents)
     ]
     return c, crew
+
+
+def _in_threads(target: Callable[[], None], *, count: int) -> None:
+    """Run `target` in `count` threads at once and wait for all of them."""
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def _dial(live: LiveServer, agent: dict[str, Any]) -> Any:
@@ -233,11 +242,7 @@ def test_slots_from_many_processes_are_spaced(db_url: str) -> None:
             with lock:
                 slots.append(slot)
 
-    threads = [threading.Thread(target=take) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _in_threads(take, count=8)
     db.dispose()
     slots.sort()
     gaps = [b - a for a, b in zip(slots, slots[1:], strict=False)]
@@ -290,11 +295,7 @@ def test_a_process_never_sends_more_than_cps_in_a_second_of_actual_sends() -> No
         window.admit(budgets=budgets, scope="db")
         sent.append(time.monotonic())
 
-    threads = [threading.Thread(target=send) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _in_threads(send, count=3)
     sent.sort()
     assert sent[1] - sent[0] < 0.2  # the first two at once: 2 per second allowed
     assert sent[2] - sent[0] >= WINDOW_MARGIN - 0.001
