@@ -17,8 +17,8 @@ from dialer.agents.service import create_agent, rotate_token, set_campaigns
 from dialer.campaign.service import apply_campaign_files, campaign_files
 from dialer.leads.importer import get_import, start_import
 from dialer.leads.models import Lead
+from dialer.promises.booking import PromiseRequest, book
 from dialer.promises.models import Promise
-from dialer.promises.service import PromiseRequest, book
 from dialer.runtime import Runtime
 from dialer.settings import Settings
 
@@ -166,5 +166,4 @@ def _demo_promise(runtime: Runtime, *, campaign_id: int, agent_id: int) -> Promi
                 in_minutes=10, agent_id=agent_id, note="demo: needs the invoice"
             ),
             now=now,
-            lock_rows=not runtime.db.is_sqlite,
         )

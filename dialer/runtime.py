@@ -18,7 +18,7 @@ from dialer.clock import Clock, SimulatedClock, SystemClock, wall_now
 from dialer.db import Database
 from dialer.leads.importer import ImportRunner
 from dialer.metrics import DUE_WORK
-from dialer.promises import service as promises
+from dialer.promises import due as promises
 from dialer.settings import ClockMode, Settings, TelephonyMode
 from dialer.telephony.base import Telephony
 from dialer.telephony.batching import CallbackBatcher
@@ -91,8 +91,7 @@ class PromiseWindows:
         return promises.next_window_end(session)
 
     def run(self, session: Session, *, now: datetime) -> int:
-        postgres = session.get_bind().dialect.name == "postgresql"
-        return promises.close_windows(session, now=now, lock_rows=postgres)
+        return promises.close_windows(session, now=now)
 
 
 class Runtime:

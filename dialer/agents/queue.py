@@ -19,7 +19,6 @@ rejected at the last check) go through the ORM and the lead's history as usual.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from threading import Lock
@@ -36,8 +35,10 @@ from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.service import calling_hours_of, retry_policy_of
 from dialer.db import RawSql, Work, affected
 from dialer.errors import Conflict, NotFound
-from dialer.leads import history
+from dialer.leads import history, lifecycle
+from dialer.leads.dialrules import Uncallable, over_daily_cap, why_uncallable
 from dialer.leads.models import Lead, LeadStatus, NextAttemptReason
+from dialer.leads.phonebook import phone_facts_raw
 
 # How many candidates one request will look at before saying "nothing now": the
 # dial-time checks (DNC, daily cap) reject a lead only after a race, so a handful
@@ -235,14 +236,13 @@ def claim_next(
     agent_id: int,
     now: datetime,
     ttl: timedelta,
-    for_update: bool,
     only_campaigns: frozenset[int] | None = None,
 ) -> NextLead | None:
     """Claim the best lead for the agent, or return the one it holds already.
-    `for_update` locks rows (PostgreSQL); SQLite is serialized by BEGIN IMMEDIATE."""
+    Rows are locked on PostgreSQL; SQLite is serialized by BEGIN IMMEDIATE."""
     work.flush()
     raw = work.raw
-    if for_update:
+    if raw.postgres:
         # Serialize one agent's parallel requests. A statement of its own: a locking
         # read re-checks only the locked row after the wait, not what it joined, so
         # the held claim must be read by a later statement (a fresh snapshot).
@@ -283,9 +283,7 @@ def claim_next(
                     " ORDER BY", f" AND id NOT IN ({', '.join('?' for _ in rejected)}) ORDER BY"
                 )
                 params.extend(rejected)
-            found = raw.rows(
-                query + " LIMIT 1" + (raw.skip_locked if for_update else ""), tuple(params)
-            )
+            found = raw.rows(query + " LIMIT 1" + raw.skip_locked, tuple(params))
             if not found:
                 break
             candidate = Candidate(*found[0])
@@ -299,9 +297,11 @@ def claim_next(
                 rejected.append(candidate.lead_id)
                 continue
             expires_at = now + ttl
-            if _take(
+            if lifecycle.claim(
                 raw,
-                candidate=candidate,
+                lead_id=candidate.lead_id,
+                campaign_id=candidate.campaign_id,
+                seen_status=candidate.status,
                 agent_id=agent_id,
                 reason=tier.reason,
                 now=now,
@@ -320,101 +320,36 @@ def _passes_dial_checks(
     """What the indexed tier query cannot see: the do-not-call list (which may have
     grown since the lead was queued) and the per-day cap on the lead's local day.
     A lead failing here is moved out of the way so the next request skips it."""
-    phones = work.raw.rows(
-        "SELECT p.retired, d.id FROM phone p LEFT JOIN dnc_entry d ON d.phone = p.number"
-        " WHERE p.lead_id = ?",
-        (candidate.lead_id,),
-    )
-    callable_phones = [1 for retired, dnc_id in phones if not retired and dnc_id is None]
+    facts = phone_facts_raw(work.raw, lead_id=candidate.lead_id)
     hours = rules.hours_by_zone[candidate.timezone]
-    over_daily_cap = (
-        capped
-        and candidate.day_attempts_date == hours.local_date(now).isoformat()
-        and candidate.day_attempts >= rules.max_attempts_per_day
+    why = why_uncallable(facts)
+    over_cap = capped and over_daily_cap(
+        day_attempts=candidate.day_attempts,
+        day_attempts_date=candidate.day_attempts_date,
+        local_date=hours.local_date(now).isoformat(),
+        cap=rules.max_attempts_per_day,
     )
-    if callable_phones and not over_daily_cap:
+    if why is None and not over_cap:
         return True
     session = work.session
     lead = session.get(Lead, candidate.lead_id)
     assert lead is not None
-    if not callable_phones:
-        active = any(not retired for retired, _dnc in phones)
-        status = LeadStatus.dnc if active else LeadStatus.invalid
-        history.set_status(
+    if why is not None:
+        status = LeadStatus.dnc if why == Uncallable.dnc else LeadStatus.invalid
+        lifecycle.close(
             session, lead=lead, status=status, actor="system", at=now, reason="queue check"
         )
     else:
-        lead.next_attempt_at = hours.next_opening(at=hours.next_local_day_start(now))
-        lead.next_attempt_reason = NextAttemptReason.daily_limit
-        history.set_status(
+        lifecycle.defer(
             session,
             lead=lead,
-            status=LeadStatus.scheduled,
+            until=hours.next_opening(at=hours.next_local_day_start(now)),
+            reason=NextAttemptReason.daily_limit,
             actor="system",
             at=now,
-            reason="daily_limit",
         )
     session.flush()
     return False
-
-
-def _take(
-    raw: RawSql,
-    *,
-    candidate: Candidate,
-    agent_id: int,
-    reason: str,
-    now: datetime,
-    expires_at: datetime,
-) -> bool:
-    """Mark the lead claimed (only if it still has the status we saw), record the
-    claim and its event, in the same transaction: a claim never happens off the
-    record. On PostgreSQL the three writes go in one statement (one round trip)."""
-    at = raw.instant(now)
-    detail = json.dumps(
-        {
-            "reason": reason,
-            "old_status": candidate.status,
-            "claim_expires_at": expires_at.isoformat(),
-        }
-    )
-    claim_values = (agent_id, reason, candidate.status, at, raw.instant(expires_at))
-    event_values = (at, "claimed", f"agent:{agent_id}", detail)
-    if raw.postgres:
-        taken = raw.rows(
-            _TAKE_PG, (at, candidate.lead_id, candidate.status, *claim_values, *event_values)
-        )
-        return bool(taken and taken[0][0] == 1)
-    changed = raw.run(
-        "UPDATE lead SET status = 'claimed', updated_at = ? WHERE id = ? AND status = ?",
-        (at, candidate.lead_id, candidate.status),
-    )
-    if changed != 1:
-        return False
-    raw.run(
-        "INSERT INTO claim (lead_id, campaign_id, agent_id, reason, prev_status, claimed_at,"
-        " claim_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (candidate.lead_id, candidate.campaign_id, *claim_values),
-    )
-    raw.run(
-        "INSERT INTO event (lead_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)",
-        (candidate.lead_id, *event_values),
-    )
-    return True
-
-
-_TAKE_PG = (
-    "WITH taken AS ("
-    " UPDATE lead SET status = 'claimed', updated_at = %s WHERE id = %s AND status = %s"
-    " RETURNING id, campaign_id),"
-    " claimed AS ("
-    " INSERT INTO claim (lead_id, campaign_id, agent_id, reason, prev_status, claimed_at,"
-    " claim_expires_at) SELECT id, campaign_id, %s, %s, %s, %s, %s FROM taken),"
-    " recorded AS ("
-    " INSERT INTO event (lead_id, at, kind, actor, detail)"
-    " SELECT id, %s, %s, %s, CAST(%s AS jsonb) FROM taken)"
-    " SELECT count(*) FROM taken"
-)
 
 
 def claim_of(session: Session, *, lead_id: int) -> Claim | None:
@@ -472,18 +407,9 @@ def expire_claims(session: Session, *, now: datetime, ttl: timedelta) -> int:
             agent_id=claim.agent_id,
             claimed_at=claim.claimed_at.isoformat(),
         )
-        if lead.status == LeadStatus.claimed:
-            # A promise booked while the lead was held decides what comes next,
-            # not the status the lead had before the claim.
-            back = LeadStatus.scheduled if lead.promise_id is not None else claim.prev_status
-            history.set_status(
-                session,
-                lead=lead,
-                status=back,
-                actor="system",
-                at=now,
-                reason="claim_expired",
-            )
+        lifecycle.expire_claim(
+            session, lead=lead, prev_status=claim.prev_status, actor="system", at=now
+        )
     session.flush()
     return len(expired)
 

@@ -18,7 +18,8 @@ from dialer.agents.schemas import (
 )
 from dialer.auth import require_self_or_manager
 from dialer.leads.service import get_lead, lead_summary
-from dialer.promises.service import get_promise, promise_out
+from dialer.promises.booking import get_promise
+from dialer.promises.reading import promise_out
 from dialer.web import CtxDep, Id, ManagerCtxDep
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
@@ -94,7 +95,6 @@ def next_lead(agent_id: Id, ctx: CtxDep) -> Any:
             agent_id=agent_id,
             now=tx.now,
             ttl=tx.runtime.claim_ttl,
-            for_update=not tx.runtime.db.is_sqlite,
         )
         if got is None:
             return Response(status_code=204)

@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim, Role
 from dialer.agents.queue import claim_next
-from dialer.calls.service import place_call
+from dialer.calls.placing import place_call
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.db import Database
 from dialer.errors import DialerError
@@ -77,7 +77,6 @@ def dial_round(
                     agent_id=agent_id,
                     now=now,
                     ttl=claim_ttl,
-                    for_update=not db.is_sqlite,
                     only_campaigns=campaigns,
                 )
                 if got is None or not got.fresh:
@@ -94,7 +93,6 @@ def dial_round(
                     phone=None,
                     now=now,
                     telephony=telephony,
-                    lock_rows=not db.is_sqlite,
                 )
                 assert call.id is not None
                 placed.append(call.id)

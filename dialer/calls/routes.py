@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dialer.calls import service
+from dialer.calls import disposition, placing, reading
 from dialer.calls.schemas import CallCreate, CallOut, DispositionIn
 from dialer.web import CtxDep, Id
 
@@ -16,29 +16,28 @@ def place_call(lead_id: Id, ctx: CtxDep, body: CallCreate | None = None) -> dict
     """The attempt is committed first, then sent to the provider: a crash between
     the two leaves a row the reconciliation settles, never an unrecorded call."""
     with ctx.tx() as tx:
-        call = service.place_call(
+        call = placing.place_call(
             tx.session,
             principal=tx.principal,
             lead_id=lead_id,
             phone=body.phone if body else None,
             now=tx.now,
             telephony=tx.runtime.telephony,
-            lock_rows=not tx.runtime.db.is_sqlite,
         )
         call_id = call.id
     assert call_id is not None
     runtime = ctx.runtime
     runtime.telephony.dial(runtime.db, call_id=call_id, now_in=runtime.now_in)
     with runtime.db.read() as session:
-        return service.call_out(service.get_call(session, call_id=call_id))
+        return reading.call_out(placing.get_call(session, call_id=call_id))
 
 
 @router.get("/api/calls/{call_id}", response_model=CallOut)
 def get_call(call_id: Id, ctx: CtxDep) -> dict[str, Any]:
     with ctx.tx() as tx:
-        call = service.get_call(tx.session, call_id=call_id)
-        service.check_call_access(tx.principal, call)
-        return service.call_out(call)
+        call = placing.get_call(tx.session, call_id=call_id)
+        placing.check_call_access(tx.principal, call)
+        return reading.call_out(call)
 
 
 @router.post("/api/calls/{call_id}/disposition", response_model=CallOut)
@@ -46,21 +45,20 @@ def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> dict[str, Any]:
     """Recording the outcome ends the call; a call still ringing or talking at the
     provider is hung up once the outcome is committed (the agent has moved on)."""
     with ctx.tx() as tx:
-        was_live = service.is_live(tx.session, call_id=call_id)
-        call = service.dispose(
+        was_live = placing.is_live(tx.session, call_id=call_id)
+        call = disposition.dispose(
             tx.session,
             principal=tx.principal,
             call_id=call_id,
-            data=service.DispositionInput(
+            data=disposition.DispositionInput(
                 outcome=body.outcome_enum(),
                 note=body.note,
                 contract_number=body.contract_number,
                 promise=body.promise,
             ),
             now=tx.now,
-            lock_rows=not tx.runtime.db.is_sqlite,
         )
-        out = service.call_out(call)
+        out = reading.call_out(call)
     if was_live and call.provider_sid:
         ctx.runtime.telephony.hang_up(call.provider_sid, answered=call.answered_at is not None)
     return out

@@ -35,11 +35,11 @@ from dialer.conversions.models import (
     CreditKind,
 )
 from dialer.errors import Conflict, Invalid, NotFound
-from dialer.leads import history
+from dialer.leads import history, lifecycle
 from dialer.leads.models import Lead, LeadStatus, Phone
 from dialer.leads.phones import PhoneError, normalize_phone
+from dialer.promises.booking import cancel_open
 from dialer.promises.models import Promise, PromiseStatus
-from dialer.promises.service import cancel_open, clear_lead_promise
 
 
 class ConversionClosed(Conflict):
@@ -60,14 +60,11 @@ class ConversionReport:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-def _postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def get_conversion(session: Session, *, conversion_id: int, lock: bool = False) -> Conversion:
     """`lock`: for a change (match, cancel) that two managers may make at once."""
     query = select(Conversion).where(col(Conversion.id) == conversion_id)
-    if lock and _postgres(session):
+    if lock:
+        # A row lock on PostgreSQL; SQLite's write transactions are serialized.
         query = query.with_for_update()
     conversion = session.scalar(query)
     if conversion is None:
@@ -204,9 +201,9 @@ def _attach(
     """Credit a conversion matched to `lead` (or mark it a duplicate of the one
     already counted), and close the lead as converted."""
     assert lead.id is not None and conversion.id is not None
-    if _postgres(session):
-        # Two reports of one sign-up at once must not both find nothing counted.
-        session.execute(select(col(Lead.id)).where(col(Lead.id) == lead.id).with_for_update())
+    # Two reports of one sign-up at once must not both find nothing counted (a row
+    # lock on PostgreSQL; SQLite's write transactions are serialized).
+    session.execute(select(col(Lead.id)).where(col(Lead.id) == lead.id).with_for_update())
     conversion.lead_id = lead.id
     counted = session.scalar(
         select(Conversion)
@@ -268,10 +265,8 @@ def close_lead_as_converted(session: Session, *, lead: Lead, actor: str, now: da
     )
     if pending is not None:
         cancel_open(session, promise=pending, actor=actor, now=now, reason="converted")
-    clear_lead_promise(lead)
-    lead.next_attempt_at = None
-    lead.next_attempt_reason = None
-    history.set_status(session, lead=lead, status=LeadStatus.converted, actor=actor, at=now)
+    lifecycle.release_promise(lead=lead)
+    lifecycle.close(session, lead=lead, status=LeadStatus.converted, actor=actor, at=now)
     # Nobody needs to call a customer who signed up; an agent holding the lead
     # still records how the call went, which no longer moves the lead.
     release(session, lead=lead, actor=actor, now=now, why="converted")

@@ -12,10 +12,12 @@ from sqlmodel import col
 from dialer.db import RawSql
 from dialer.dnc.models import DncEntry
 from dialer.errors import BadInput, NotFound
-from dialer.leads import history
+from dialer.leads import history, lifecycle
+from dialer.leads.dialrules import callable_numbers
 from dialer.leads.models import TERMINAL_STATUSES, Lead, LeadStatus, Phone
+from dialer.leads.phonebook import phone_facts
 from dialer.leads.phones import PhoneError, normalize_phone
-from dialer.promises.service import cancel_for_dnc
+from dialer.promises.booking import cancel_for_dnc
 
 
 def parse_dnc_phone(raw: str, *, region: str) -> str:
@@ -67,13 +69,8 @@ def _close_fully_listed_leads(session: Session, *, phone: str, actor: str, now: 
             # A claimed lead is refused at dial time, its claim decides what comes
             # next; a staged one is not a lead yet, and is checked when claimed.
             continue
-        active = [
-            p.number
-            for p in session.scalars(select(Phone).where(col(Phone.lead_id) == lead_id))
-            if not p.retired
-        ]
-        if set(active) <= listed(session, phones=active):
-            history.set_status(
+        if not callable_numbers(phone_facts(session, lead_id=lead_id)):
+            lifecycle.close(
                 session, lead=lead, status=LeadStatus.dnc, actor=actor, at=now, reason="dnc"
             )
 

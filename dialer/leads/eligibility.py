@@ -1,7 +1,7 @@
 """Why a lead is (not) callable now: every rule that blocks it, not only the first.
 
-Pure: takes the lead's facts and `now`. The same rules gate the queue and dialing;
-this module is what lets a manager see them."""
+Pure: takes the lead's facts and `now`. The same rules (`dialrules.py`) gate the
+queue and dialing; this module is what lets a manager see them."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dialer.campaign.hours import CallingHours
+from dialer.leads.dialrules import PhoneFact, Uncallable, attempts_used_up, why_uncallable
 from dialer.leads.models import TERMINAL_STATUSES, LeadStatus, NextAttemptReason
 
 
@@ -48,13 +49,17 @@ def blocks(*, facts: LeadFacts, hours: CallingHours, now: datetime) -> list[Bloc
         found.append(Block("campaign_paused", None, "the campaign is paused"))
     if facts.status == LeadStatus.claimed:
         found.append(Block("claimed", facts.claimed_until, "held by an agent's claim"))
-    callable_phones = [p for p in facts.active_phones if p not in facts.dnc_phones]
-    if facts.active_phones and not callable_phones:
+    phones = [
+        PhoneFact(n, retired=False, listed=n in facts.dnc_phones) for n in facts.active_phones
+    ]
+    if why_uncallable(phones) == Uncallable.dnc:
         found.append(Block("dnc", None, "every phone of the lead is on the do-not-call list"))
     if facts.next_attempt_at is not None and facts.next_attempt_at > now:
         rule = _RULE_OF_REASON.get(facts.next_attempt_reason or "", "retry_delay")
         found.append(Block(rule, facts.next_attempt_at, f"next attempt at {facts.next_attempt_at}"))
-    if facts.unsolicited_attempts >= facts.max_attempts:
+    if attempts_used_up(
+        unsolicited_attempts=facts.unsolicited_attempts, max_attempts=facts.max_attempts
+    ):
         found.append(
             Block("max_attempts", None, f"{facts.unsolicited_attempts} of {facts.max_attempts}")
         )

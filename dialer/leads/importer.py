@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -42,6 +42,7 @@ from dialer.clock import wall_now
 from dialer.db import Bulk, Database, RawSql
 from dialer.dnc.service import listed_numbers
 from dialer.errors import NotFound, TooLarge
+from dialer.leads import lifecycle
 from dialer.leads.csvfile import MAX_ROW_ERRORS, LeadFile, open_lead_file
 from dialer.leads.models import (
     Contact,
@@ -50,7 +51,6 @@ from dialer.leads.models import (
     ImportStatus,
     Lead,
     LeadImport,
-    LeadStatus,
     Phone,
     RowErrorKind,
 )
@@ -297,7 +297,7 @@ class ImportJob:
         fixed = (
             spec.campaign_id,
             spec.import_id,
-            LeadStatus.importing.value,
+            lifecycle.STAGED_STATUS,
             0,
             0,
             0,
@@ -367,13 +367,7 @@ class ImportJob:
             assert lead_import is not None
             if lead_import.status != ImportStatus.running:
                 raise ImportAborted(f"import {spec.import_id} is {lead_import.status}")
-            session.execute(
-                update(_LEADS)
-                .where(
-                    _LEADS.c.import_id == spec.import_id, _LEADS.c.status == LeadStatus.importing
-                )
-                .values(status=LeadStatus.new)
-            )
+            lifecycle.activate_import(session, import_id=spec.import_id)
             campaign = session.get(Campaign, spec.campaign_id)
             assert campaign is not None
             zones = set(campaign.lead_timezones) | self.zones
@@ -471,13 +465,7 @@ def fail_import(db: Database, *, import_id: int, reason: str) -> None:
     import does not hold the write lock for long."""
     while True:
         with db.write() as session:
-            staged = list(
-                session.scalars(
-                    select(_LEADS.c.id)
-                    .where(_LEADS.c.import_id == import_id, _LEADS.c.status == LeadStatus.importing)
-                    .limit(5000)
-                )
-            )
+            staged = lifecycle.staged_lead_ids(session, import_id=import_id, limit=5000)
             if not staged:
                 lead_import = session.get(LeadImport, import_id)
                 if lead_import is not None and lead_import.status == ImportStatus.running:
@@ -485,9 +473,7 @@ def fail_import(db: Database, *, import_id: int, reason: str) -> None:
                     lead_import.error = reason
                     lead_import.heartbeat_at = wall_now()
                 return
-            for table in (_EVENTS, _CONTACTS, _PHONES):
-                session.execute(delete(table).where(table.c.lead_id.in_(staged)))
-            session.execute(delete(_LEADS).where(_LEADS.c.id.in_(staged)))
+            lifecycle.discard_staged(session, lead_ids=staged)
 
 
 def fail_stale_imports(db: Database, *, now: datetime) -> int:

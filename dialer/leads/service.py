@@ -12,12 +12,13 @@ from sqlmodel import col
 
 from dialer.agents.models import Agent, Claim, Role
 from dialer.calls.models import Call
-from dialer.calls.service import call_out
+from dialer.calls.reading import call_out
 from dialer.campaign.models import CampaignStatus
 from dialer.campaign.service import calling_hours_of, get_campaign, retry_policy_of
 from dialer.conversions.models import Conversion
 from dialer.dnc.service import listed
 from dialer.errors import Forbidden, NotFound
+from dialer.leads.dialrules import day_attempts_on
 from dialer.leads.eligibility import Block, LeadFacts, blocks, next_callable_at
 from dialer.leads.models import (
     TERMINAL_STATUSES,
@@ -28,7 +29,7 @@ from dialer.leads.models import (
     NextAttemptReason,
     Phone,
 )
-from dialer.promises.service import list_promises, promise_out
+from dialer.promises.reading import list_promises, promise_out
 
 
 def get_lead(session: Session, *, lead_id: int) -> Lead:
@@ -153,7 +154,11 @@ def eligibility(session: Session, *, lead_id: int, now: datetime) -> dict[str, A
         next_attempt_at=lead.next_attempt_at,
         next_attempt_reason=lead.next_attempt_reason,
         unsolicited_attempts=lead.unsolicited_attempts,
-        day_attempts_today=lead.day_attempts if lead.day_attempts_date == today else 0,
+        day_attempts_today=day_attempts_on(
+            day_attempts=lead.day_attempts,
+            day_attempts_date=lead.day_attempts_date,
+            local_date=today,
+        ),
         active_phones=active,
         dnc_phones=frozenset(listed(session, phones=active)),
         claimed_until=claim.claim_expires_at if claim else None,

@@ -10,7 +10,7 @@ from dialer.agents.models import Role
 from dialer.agents.service import campaign_ids_of, get_agent
 from dialer.auth import require_self_or_manager
 from dialer.errors import BadInput, Forbidden
-from dialer.promises import service
+from dialer.promises import booking, reading
 from dialer.promises.models import PromiseStatus
 from dialer.promises.schemas import PromiseIn, PromiseList, PromiseOut
 from dialer.web import Ctx, CtxDep, Id, ManagerCtxDep, get_runtime, next_cursor, parse_cursor
@@ -25,15 +25,14 @@ StatusFilter = Annotated[
 @router.post("/api/leads/{lead_id}/promises", status_code=201, response_model=PromiseOut)
 def book_promise(lead_id: Id, body: PromiseIn, ctx: CtxDep) -> dict[str, Any]:
     with ctx.tx() as tx:
-        promise = service.book(
+        promise = booking.book(
             tx.session,
             principal=tx.principal,
             lead_id=lead_id,
             request=body.request(),
             now=tx.now,
-            lock_rows=not tx.runtime.db.is_sqlite,
         )
-        return service.promise_out(promise)
+        return reading.promise_out(promise)
 
 
 @router.get("/api/agents/{agent_id}/promises", response_model=PromiseList)
@@ -47,11 +46,11 @@ def agent_promises(
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         get_agent(tx.session, agent_id=agent_id)
-        found = service.list_promises(
+        found = reading.list_promises(
             tx.session, agent_id=agent_id, status=status, limit=limit, after_id=parse_cursor(cursor)
         )
         return {
-            "items": [service.promise_out(p) for p in found],
+            "items": [reading.promise_out(p) for p in found],
             "next_cursor": next_cursor(found, limit=limit),
         }
 
@@ -65,7 +64,7 @@ def all_promises(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     with ctx.tx() as tx:
-        found = service.list_promises(
+        found = reading.list_promises(
             tx.session,
             campaign_id=campaign_id,
             status=status,
@@ -73,7 +72,7 @@ def all_promises(
             after_id=parse_cursor(cursor),
         )
         return {
-            "items": [service.promise_out(p) for p in found],
+            "items": [reading.promise_out(p) for p in found],
             "next_cursor": next_cursor(found, limit=limit),
         }
 
@@ -81,11 +80,11 @@ def all_promises(
 @router.get("/api/promises/{promise_id}", response_model=PromiseOut)
 def get_promise(promise_id: Id, ctx: CtxDep) -> dict[str, Any]:
     with ctx.tx() as tx:
-        promise = service.get_promise(tx.session, promise_id=promise_id)
+        promise = booking.get_promise(tx.session, promise_id=promise_id)
         mine = tx.principal.id in (promise.agent_id, promise.booked_by_agent_id)
         if tx.principal.role != Role.manager and not mine:
             raise Forbidden("this promise belongs to another agent", code="not_your_resource")
-        return service.promise_out(promise)
+        return reading.promise_out(promise)
 
 
 @router.delete("/api/promises/{promise_id}", response_model=PromiseOut)
@@ -95,10 +94,10 @@ def cancel_promise(
     reason: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> dict[str, Any]:
     with ctx.tx() as tx:
-        promise = service.cancel(
+        promise = booking.cancel(
             tx.session, principal=tx.principal, promise_id=promise_id, now=tx.now, reason=reason
         )
-        return service.promise_out(promise)
+        return reading.promise_out(promise)
 
 
 @router.get(

@@ -16,7 +16,7 @@ NowIn = Callable[[Session], datetime]
 
 class Telephony(Protocol):
     """A provider places calls and later reports their progress. Progress always
-    enters through `dialer.calls.service.apply_status_update`, whichever provider
+    enters through `dialer.calls.disposition.apply_status_update`, whichever provider
     sends it, so the simulated provider exercises the real webhook path."""
 
     name: str

@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from dialer.calls.disposition import apply_status_update
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
-from dialer.calls.service import apply_status_update
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.service import calling_hours_of
 from dialer.db import Database, affected

@@ -96,7 +96,7 @@ class SimulatedTelephony:
     def place_call(
         self, session: Session, *, call: Call, campaign: Campaign, now: datetime
     ) -> None:
-        from dialer.calls.service import apply_status_update
+        from dialer.calls.disposition import apply_status_update
 
         call.provider_sid = f"SIM{call.id:010d}"
         outcome = self._next_outcome(session, call=call)
@@ -122,7 +122,7 @@ class SimulatedTelephony:
         )
 
     def run_due(self, session: Session, *, now: datetime) -> int:
-        from dialer.calls.service import apply_status_update
+        from dialer.calls.disposition import apply_status_update
 
         due = list(
             session.scalars(

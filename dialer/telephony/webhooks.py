@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.agents.models import Agent, AgentState, Claim
+from dialer.calls.disposition import abandon, apply_status_update
 from dialer.calls.models import AnsweredBy, Call, CallStatus
-from dialer.calls.service import abandon, apply_status_update, status_change
+from dialer.calls.status import status_change
 from dialer.campaign.models import Campaign
 from dialer.db import Work
 from dialer.errors import NotFound

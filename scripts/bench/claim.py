@@ -417,13 +417,10 @@ Claimer = Callable[[], int | None]
 
 def service_claimer(bench: Bench, agent_id: int) -> Claimer:
     db = bench.db
-    for_update = not db.is_sqlite
 
     def claim() -> int | None:
         with db.work() as work:
-            got = claim_next(
-                work, agent_id=agent_id, now=wall_now(), ttl=TTL, for_update=for_update
-            )
+            got = claim_next(work, agent_id=agent_id, now=wall_now(), ttl=TTL)
             return got.lead_id if got is not None else None
 
     return claim

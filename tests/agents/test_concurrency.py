@@ -57,9 +57,7 @@ def _runtime(db_url: str, *, leads: int, agents: int) -> tuple[Runtime, list[int
 def _claim(runtime: Runtime, agent_id: int) -> NextLead | None:
     with runtime.db.work() as work:
         now = runtime.now_in(work.session)
-        return claim_next(
-            work, agent_id=agent_id, now=now, ttl=TTL, for_update=not runtime.db.is_sqlite
-        )
+        return claim_next(work, agent_id=agent_id, now=now, ttl=TTL)
 
 
 def _run(threads: list[threading.Thread]) -> None:

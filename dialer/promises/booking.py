@@ -1,4 +1,4 @@
-"""Promises: booked callbacks that are kept.
+"""Promises: booking, cancelling and keeping booked callbacks.
 
 A promise puts its schedule on the lead row, where the queue reads it:
 `next_attempt_at` = due time, `next_attempt_reason` = promise, `reserved_agent_id`
@@ -13,23 +13,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from dialer.agents.events import publish
 from dialer.agents.models import Agent, AgentCampaign, Claim, Role
 from dialer.auth import actor_of
 from dialer.calls.models import Call
 from dialer.campaign.models import Campaign
 from dialer.campaign.schemas import PromisePolicy
 from dialer.campaign.service import calling_hours_of
-from dialer.dnc.models import DncEntry
 from dialer.errors import Conflict, Forbidden, Invalid, NotClaimed, NotFound, OnDoNotCallList
-from dialer.leads import history
-from dialer.leads.models import TERMINAL_STATUSES, Lead, LeadStatus, NextAttemptReason, Phone
+from dialer.leads import history, lifecycle
+from dialer.leads.dialrules import Uncallable, why_uncallable
+from dialer.leads.models import TERMINAL_STATUSES, Lead, LeadStatus, Phone
+from dialer.leads.phonebook import phone_facts
 from dialer.promises.models import (
     SLOT_HOLDING_STATUSES,
     MadeBy,
@@ -121,17 +120,11 @@ def _assigned(session: Session, *, agent_id: int, campaign_id: int) -> bool:
 
 
 def _check_callable_phone(session: Session, *, lead: Lead) -> None:
-    active = [
-        p.number
-        for p in session.scalars(select(Phone).where(col(Phone.lead_id) == lead.id))
-        if not p.retired
-    ]
-    if not active:
+    assert lead.id is not None
+    why = why_uncallable(phone_facts(session, lead_id=lead.id))
+    if why == Uncallable.no_phone:
         raise Conflict(f"lead {lead.id} has no active phone", code="no_phone")
-    listed = set(
-        session.scalars(select(col(DncEntry.phone)).where(col(DncEntry.phone).in_(active)))
-    )
-    if set(active) <= listed:
+    if why == Uncallable.dnc:
         raise OnDoNotCallList(f"every phone of lead {lead.id} is on the do-not-call list")
 
 
@@ -211,14 +204,10 @@ def _capacity(
     return policy.per_agent_per_slot * max(1, agents or 0)
 
 
-def _lock_booking_scope(
-    session: Session, *, campaign_id: int, owner_id: int | None, lock_rows: bool
-) -> None:
-    """Serialize bookings that compete for the same slots (PostgreSQL; SQLite's
-    write transactions are serialized already): two bookings at once can never
-    both see the last free place."""
-    if not lock_rows:
-        return
+def _lock_booking_scope(session: Session, *, campaign_id: int, owner_id: int | None) -> None:
+    """Serialize bookings that compete for the same slots (a row lock on
+    PostgreSQL; SQLite's write transactions are serialized already): two
+    bookings at once can never both see the last free place."""
     if owner_id is not None:
         session.execute(select(col(Agent.id)).where(col(Agent.id) == owner_id).with_for_update())
     else:
@@ -234,13 +223,9 @@ def book(
     lead_id: int,
     request: PromiseRequest,
     now: datetime,
-    lock_rows: bool,
     during_call: Call | None = None,
 ) -> Promise:
-    query = select(Lead).where(col(Lead.id) == lead_id)
-    if lock_rows:
-        query = query.with_for_update()
-    lead = session.scalar(query)
+    lead = session.scalar(select(Lead).where(col(Lead.id) == lead_id).with_for_update())
     if lead is None or lead.status == LeadStatus.importing:
         raise NotFound(f"lead {lead_id} does not exist", code="lead_not_found")
     assert lead.id is not None
@@ -263,7 +248,7 @@ def book(
     timing = _timing(request, policy=policy, now=now)
     _check_callable_phone(session, lead=lead)
     hours = calling_hours_of(campaign, timezone=lead.timezone)
-    _lock_booking_scope(session, campaign_id=campaign.id, owner_id=owner_id, lock_rows=lock_rows)
+    _lock_booking_scope(session, campaign_id=campaign.id, owner_id=owner_id)
     replacing = open_promise(session, lead_id=lead.id)
     asked_slot = slot_start(timing.due_at, slot_minutes=policy.slot_minutes, tz=hours.tz)
     refusal, suggestions = check_booking(
@@ -357,27 +342,17 @@ def _current_call(session: Session, *, claim: Claim | None) -> int | None:
 def _hold_lead(
     session: Session, *, lead: Lead, promise: Promise, actor: str, now: datetime
 ) -> None:
-    lead.promise_id = promise.id
-    lead.next_attempt_at = promise.due_at
-    lead.next_attempt_reason = NextAttemptReason.promise
-    lead.reserved_agent_id = promise.agent_id
-    lead.reserved_until = promise.window_end
-    lead.updated_at = now
-    if lead.status != LeadStatus.claimed:
-        # A lead claimed mid-call becomes `scheduled` when the claim is released.
-        history.set_status(
-            session, lead=lead, status=LeadStatus.scheduled, actor=actor, at=now, reason="promise"
-        )
-
-
-def clear_lead_promise(lead: Lead) -> None:
-    """The lead leaves the promise tiers (the caller sets what comes next)."""
-    lead.promise_id = None
-    lead.reserved_agent_id = None
-    lead.reserved_until = None
-    if lead.next_attempt_reason == NextAttemptReason.promise:
-        lead.next_attempt_reason = None
-        lead.next_attempt_at = None
+    assert promise.id is not None
+    lifecycle.hold_for_promise(
+        session,
+        lead=lead,
+        promise_id=promise.id,
+        due_at=promise.due_at,
+        owner_agent_id=promise.agent_id,
+        window_end=promise.window_end,
+        actor=actor,
+        at=now,
+    )
 
 
 def _close(
@@ -441,21 +416,7 @@ def cancel_open(
     assert lead is not None
     if lead.promise_id != promise.id:
         return
-    clear_lead_promise(lead)
-    lead.updated_at = now
-    if lead.status == LeadStatus.scheduled:
-        if lead.attempts == 0:
-            history.set_status(
-                session,
-                lead=lead,
-                status=LeadStatus.new,
-                actor=actor,
-                at=now,
-                reason="promise cancelled",
-            )
-        else:
-            lead.next_attempt_at = now
-            lead.next_attempt_reason = NextAttemptReason.retry_delay
+    lifecycle.reopen(session, lead=lead, actor=actor, at=now, reason="promise cancelled")
 
 
 def cancel_for_dnc(session: Session, *, phone: str, actor: str, now: datetime) -> None:
@@ -495,7 +456,7 @@ def keep_on_call(session: Session, *, lead: Lead, call: Call, now: datetime) -> 
         return
     if call.for_promise:
         # The owner took it (a promise or its follow-up): no window left to lapse.
-        lead.reserved_until = None
+        lifecycle.keep_promise(lead=lead)
     promise = session.get(Promise, lead.promise_id)
     if promise is None or promise.status != PromiseStatus.scheduled:
         return
@@ -505,7 +466,7 @@ def keep_on_call(session: Session, *, lead: Lead, call: Call, now: datetime) -> 
     promise.kept_call_id = call.id
     promise.closed_at = now
     promise.updated_at = now
-    lead.reserved_until = None
+    lifecycle.keep_promise(lead=lead)
     history.record(
         session,
         lead_id=promise.lead_id,
@@ -525,28 +486,32 @@ def follow_up(session: Session, *, lead: Lead, call: Call, at: datetime, actor: 
         return False
     promise = session.get(Promise, lead.promise_id)
     if promise is None or promise.status != PromiseStatus.kept:
-        clear_lead_promise(lead)
+        lifecycle.release_promise(lead=lead)
         return False
     campaign = session.get(Campaign, lead.campaign_id)
     assert campaign is not None
     policy = policy_of(campaign)
     if promise.followups >= len(policy.no_answer_retry):
-        clear_lead_promise(lead)
+        lifecycle.release_promise(lead=lead)
         return False
     delay = policy.no_answer_retry[promise.followups]
     hours = calling_hours_of(campaign, timezone=lead.timezone)
     due = hours.next_opening(at=at + timedelta(seconds=delay))
     if due is None:
-        clear_lead_promise(lead)
+        lifecycle.release_promise(lead=lead)
         return False
     promise.followups += 1
     promise.updated_at = at
     owner = promise.agent_id if promise.agent_id is not None else call.agent_id
-    lead.next_attempt_at = due
-    lead.next_attempt_reason = NextAttemptReason.promise
-    lead.reserved_agent_id = owner
-    lead.reserved_until = due + timedelta(minutes=policy.grace_minutes)
-    lead.updated_at = at
+    lifecycle.follow_up_promise(
+        session,
+        lead=lead,
+        due_at=due,
+        owner_agent_id=owner,
+        grace=timedelta(minutes=policy.grace_minutes),
+        actor=actor,
+        at=at,
+    )
     assert lead.id is not None
     history.record(
         session,
@@ -559,220 +524,5 @@ def follow_up(session: Session, *, lead: Lead, call: Call, at: datetime, actor: 
         next_attempt_at=due.isoformat(),
         agent_id=owner,
     )
-    history.set_status(session, lead=lead, status=LeadStatus.scheduled, actor=actor, at=at)
+    lifecycle.settle_follow_up(session, lead=lead, actor=actor, at=at)
     return True
-
-
-# --- due work: the scheduler tick and the simulated clock -----------------------
-
-
-def next_due_notice_at(session: Session) -> datetime | None:
-    return session.scalar(
-        select(func.min(col(Promise.due_at))).where(
-            col(Promise.status) == PromiseStatus.scheduled, col(Promise.due_notified_at).is_(None)
-        )
-    )
-
-
-def announce_due(session: Session, *, now: datetime, limit: int = 2000) -> int:
-    """`promise_due` to the owner (or the campaign's agents) once per promise. One
-    conditional UPDATE … RETURNING claims the batch, so a second runner, or a
-    re-run after a crash, announces nothing twice; a burst of a thousand promises
-    due in the same second costs two statements, not two thousand."""
-    due_ids = (
-        select(col(Promise.id))
-        .where(
-            col(Promise.status) == PromiseStatus.scheduled,
-            col(Promise.due_notified_at).is_(None),
-            col(Promise.due_at) <= now,
-        )
-        .order_by(col(Promise.due_at), col(Promise.id))
-        .limit(limit)
-    )
-    claimed = session.execute(
-        update(Promise)
-        .where(col(Promise.id).in_(due_ids), col(Promise.due_notified_at).is_(None))
-        .values(due_notified_at=now)
-        .returning(
-            col(Promise.id),
-            col(Promise.lead_id),
-            col(Promise.campaign_id),
-            col(Promise.agent_id),
-            col(Promise.due_at),
-            col(Promise.window_end),
-        )
-        .execution_options(synchronize_session=False)
-    ).all()
-    for promise_id, lead_id, campaign_id, agent_id, due_at, window_end in sorted(
-        claimed, key=lambda row: (row[4], row[0])
-    ):
-        publish(
-            session,
-            kind="promise_due",
-            at=now,
-            agent_id=agent_id,
-            campaign_id=campaign_id,
-            promise_id=promise_id,
-            lead_id=lead_id,
-            due_at=due_at.isoformat(),
-            window_end=window_end.isoformat(),
-        )
-    session.flush()
-    return len(claimed)
-
-
-def next_window_end(session: Session) -> datetime | None:
-    # The condition lets the partial index on `reserved_until` answer.
-    return session.scalar(
-        select(func.min(col(Lead.reserved_until))).where(col(Lead.reserved_until).is_not(None))
-    )
-
-
-def close_windows(session: Session, *, now: datetime, lock_rows: bool, limit: int = 200) -> int:
-    """Windows that ended: an uncalled promise is `missed` (final, counted against
-    its owner) and the lead follows `on_missed` — to anyone at the top of their
-    queues, or kept by the owner. A follow-up nobody took lapses the same way.
-
-    A bounded batch per run: a thousand windows ending in the same second must not
-    hold up the next tick's `promise_due` announcements; the rest follow a tick later."""
-    query = (
-        select(Lead)
-        .where(col(Lead.reserved_until) <= now)
-        .order_by(col(Lead.reserved_until), col(Lead.id))
-        .limit(limit)
-    )
-    if lock_rows:
-        query = query.with_for_update(skip_locked=True)
-    leads = list(session.scalars(query))
-    promise_ids = [lead.promise_id for lead in leads if lead.promise_id is not None]
-    promises_by_id = {
-        p.id: p for p in session.scalars(select(Promise).where(col(Promise.id).in_(promise_ids)))
-    }
-    on_missed_of: dict[int, str] = {}
-    for lead in leads:
-        assert lead.id is not None
-        if lead.campaign_id not in on_missed_of:
-            campaign = session.get(Campaign, lead.campaign_id)
-            assert campaign is not None
-            on_missed_of[lead.campaign_id] = policy_of(campaign).on_missed
-        on_missed = on_missed_of[lead.campaign_id]
-        promise = promises_by_id.get(lead.promise_id)
-        _lapse(session, lead=lead, promise=promise, on_missed=on_missed, now=now)
-    session.flush()
-    return len(leads)
-
-
-def _lapse(
-    session: Session, *, lead: Lead, promise: Promise | None, on_missed: str, now: datetime
-) -> None:
-    assert lead.id is not None
-    lead.reserved_until = None
-    lead.updated_at = now
-    if on_missed == "reassign":
-        lead.reserved_agent_id = None
-    if promise is None or promise.status != PromiseStatus.scheduled:
-        history.record(
-            session,
-            lead_id=lead.id,
-            kind="promise_reservation_lapsed",
-            actor="system",
-            at=now,
-            promise_id=lead.promise_id,
-            on_missed=on_missed,
-        )
-        return
-    promise.status = PromiseStatus.missed
-    promise.closed_at = now
-    promise.closed_reason = "window ended with no call"
-    promise.updated_at = now
-    history.record(
-        session,
-        lead_id=lead.id,
-        kind="promise_missed",
-        actor="system",
-        at=now,
-        promise_id=promise.id,
-        owner_agent_id=promise.agent_id,
-        window_end=promise.window_end.isoformat(),
-        on_missed=on_missed,
-    )
-    payload: dict[str, Any] = {
-        "promise_id": promise.id,
-        "lead_id": lead.id,
-        "due_at": promise.due_at.isoformat(),
-        "window_end": promise.window_end.isoformat(),
-        "on_missed": on_missed,
-    }
-    publish(
-        session,
-        kind="promise_missed",
-        at=now,
-        agent_id=promise.agent_id,
-        campaign_id=promise.campaign_id,
-        **payload,
-    )
-    if promise.agent_id is not None and on_missed == "reassign":
-        # Everyone on the campaign may now take it: tell them, not only the owner.
-        publish(
-            session,
-            kind="promise_due",
-            at=now,
-            agent_id=None,
-            campaign_id=promise.campaign_id,
-            reassigned=True,
-            **payload,
-        )
-
-
-# --- reading ---------------------------------------------------------------------
-
-
-def promise_out(promise: Promise) -> dict[str, Any]:
-    return {
-        "id": promise.id,
-        "lead_id": promise.lead_id,
-        "campaign_id": promise.campaign_id,
-        "agent_id": promise.agent_id,
-        "owner": "agent" if promise.agent_id is not None else "anyone",
-        "booked_by": promise.booked_by,
-        "made_by": promise.made_by,
-        "kind": promise.kind,
-        "note": promise.note,
-        "due_at": promise.due_at,
-        "window_end": promise.window_end,
-        "slot_start": promise.slot_start,
-        "status": promise.status,
-        "call_id": promise.call_id,
-        "kept_call_id": promise.kept_call_id,
-        "followups": promise.followups,
-        "replaced_by_id": promise.replaced_by_id,
-        "closed_at": promise.closed_at,
-        "closed_reason": promise.closed_reason,
-        "created_at": promise.created_at,
-    }
-
-
-def list_promises(
-    session: Session,
-    *,
-    agent_id: int | None = None,
-    campaign_id: int | None = None,
-    lead_id: int | None = None,
-    status: PromiseStatus | None = None,
-    limit: int = 500,
-    after_id: int | None = None,
-) -> list[Promise]:
-    query = select(Promise).order_by(col(Promise.id)).limit(limit)
-    if agent_id is not None:
-        query = query.where(
-            (col(Promise.agent_id) == agent_id) | (col(Promise.booked_by_agent_id) == agent_id)
-        )
-    if campaign_id is not None:
-        query = query.where(col(Promise.campaign_id) == campaign_id)
-    if lead_id is not None:
-        query = query.where(col(Promise.lead_id) == lead_id)
-    if status is not None:
-        query = query.where(col(Promise.status) == status)
-    if after_id is not None:
-        query = query.where(col(Promise.id) > after_id)
-    return list(session.scalars(query))

@@ -1,0 +1,425 @@
+"""Recording what happened on a call: a call's progress reports, the agent's
+disposition, and the system's own for calls nobody took.
+
+The disposition is a flow over the pure outcome table (`outcomes.py`): each
+step below applies one column of the outcome's row. Lead changes are named
+transitions of `dialer.leads.lifecycle`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from dialer.agents.events import publish
+from dialer.agents.models import Agent
+from dialer.agents.queue import release
+from dialer.auth import actor_of
+from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus, Outcome
+from dialer.calls.outcomes import Effects, LeadEffect, effects_of
+from dialer.calls.placing import check_call_access
+from dialer.calls.retry import RetryKind, decide_next
+from dialer.calls.status import status_change
+from dialer.campaign.models import Campaign
+from dialer.campaign.service import calling_hours_of, retry_policy_of
+from dialer.conversions import service as conversions
+from dialer.dnc import service as dnc
+from dialer.errors import AlreadyDispositioned, Invalid, NotFound
+from dialer.leads import history, lifecycle
+from dialer.leads.dialrules import active_numbers, day_attempts_on
+from dialer.leads.models import Lead, LeadStatus, Phone
+from dialer.leads.phonebook import phone_facts
+from dialer.promises import booking as promises
+from dialer.promises.schemas import PromiseIn
+
+# Closed while the agent was on the call: the outcome is recorded, and applied
+# only where its row says so (a refusal).
+_CLOSED_BY_OTHERS = frozenset({LeadStatus.converted, LeadStatus.dnc, LeadStatus.refused})
+
+
+# --- progress reports ---------------------------------------------------------------
+
+
+def apply_status_update(
+    session: Session,
+    *,
+    call: Call,
+    status: str,
+    answered_by: str | None,
+    at: datetime,
+    duration: int | None = None,
+) -> bool:
+    """Move a call forward. Repeated and late reports change nothing; returns
+    whether anything changed. An unanswered end is dispositioned at once."""
+    change = status_change(
+        status_now=call.status,
+        answered_by_now=call.answered_by,
+        answered_at_now=call.answered_at,
+        duration_now=call.duration,
+        dispositioned=call.disposition is not None,
+        status=status,
+        answered_by=answered_by,
+        at=at,
+        duration=duration,
+    )
+    if change is None:
+        return False
+    call.status = change.status
+    call.answered_by = change.answered_by
+    call.answered_at = change.answered_at
+    if change.ended_at is not None:
+        call.ended_at = change.ended_at
+        call.duration = change.duration
+    assert call.id is not None
+    history.record(
+        session,
+        lead_id=call.lead_id,
+        kind="call_status",
+        actor=f"provider:{call.provider}",
+        at=at,
+        call_id=call.id,
+        status=status,
+        answered_by=call.answered_by,
+    )
+    _announce_status(session, call=call, at=at)
+    if change.system_kind is not None:
+        _system_disposition(session, call=call, kind=change.system_kind, at=at)
+    return True
+
+
+def _announce_status(session: Session, *, call: Call, at: datetime) -> None:
+    """The agent's screen follows its call through the event stream."""
+    if call.agent_id is not None:
+        publish(
+            session,
+            kind="call_status",
+            at=at,
+            agent_id=call.agent_id,
+            campaign_id=call.campaign_id,
+            call_id=call.id,
+            lead_id=call.lead_id,
+            status=call.status,
+            answered_by=call.answered_by,
+        )
+
+
+def _system_disposition(session: Session, *, call: Call, kind: RetryKind, at: datetime) -> None:
+    lead = session.get(Lead, call.lead_id)
+    assert lead is not None
+    call.disposition = kind.value
+    call.dispositioned_at = at
+    call.dispositioned_by = "system"
+    history.record(
+        session,
+        lead_id=call.lead_id,
+        kind="disposition",
+        actor="system",
+        at=at,
+        call_id=call.id,
+        outcome=kind.value,
+    )
+    _after_unanswered(session, lead=lead, call=call, kind=kind, at=at, actor="system")
+    release(session, lead=lead, actor="system", now=at, why=f"call {call.id} ended: {kind.value}")
+
+
+def abandon(session: Session, *, call: Call, at: datetime, why: str) -> None:
+    """The customer answered and nobody could take them: said sorry and hung up.
+    Recorded as such (managers watch the abandon rate) and retried like a call
+    nobody answered."""
+    if call.disposition is not None:
+        return
+    lead = session.get(Lead, call.lead_id)
+    assert lead is not None and call.id is not None
+    effects = effects_of(Outcome.abandoned)
+    assert effects.retry_kind is not None
+    call.disposition = Outcome.abandoned.value
+    call.dispositioned_at = at
+    call.dispositioned_by = "system"
+    history.record(
+        session, lead_id=call.lead_id, kind="call_abandoned", actor="system", at=at,
+        call_id=call.id, why=why,
+    )  # fmt: skip
+    _after_unanswered(session, lead=lead, call=call, kind=effects.retry_kind, at=at, actor="system")
+    release(session, lead=lead, actor="system", now=at, why=f"call {call.id} abandoned: {why}")
+
+
+def _after_unanswered(
+    session: Session, *, lead: Lead, call: Call, kind: RetryKind, at: datetime, actor: str
+) -> None:
+    """The customer was not reached. A kept promise is followed up by its agent; a
+    promise not yet due stands as booked; otherwise the retry policy decides."""
+    if promises.follow_up(session, lead=lead, call=call, at=at, actor=actor):
+        lifecycle.note_outcome(lead=lead, outcome=kind.value)
+        return
+    if lead.promise_id is not None:
+        lifecycle.note_outcome(lead=lead, outcome=kind.value)
+        lifecycle.wait_for_promise(session, lead=lead, actor=actor, at=at)
+        return
+    _schedule_retry(session, lead=lead, kind=kind, at=at, actor=actor)
+
+
+def _schedule_retry(
+    session: Session, *, lead: Lead, kind: RetryKind, at: datetime, actor: str
+) -> None:
+    campaign = session.get(Campaign, lead.campaign_id)
+    assert campaign is not None and lead.id is not None
+    failures = lifecycle.count_failure(lead=lead, kind=kind.value)
+    hours = calling_hours_of(campaign, timezone=lead.timezone)
+    decision = decide_next(
+        kind=kind,
+        policy=retry_policy_of(campaign),
+        failures_of_kind=failures,
+        unsolicited_attempts=lead.unsolicited_attempts,
+        day_attempts=day_attempts_on(
+            day_attempts=lead.day_attempts,
+            day_attempts_date=lead.day_attempts_date,
+            local_date=hours.local_date(at).isoformat(),
+        ),
+        final_at=at,
+        hours=hours,
+    )
+    if decision.exhausted or decision.next_attempt_at is None or decision.reason is None:
+        lifecycle.exhaust(session, lead=lead, actor=actor, at=at, reason=decision.detail)
+        return
+    lifecycle.schedule_retry(
+        session,
+        lead=lead,
+        next_attempt_at=decision.next_attempt_at,
+        reason=decision.reason,
+        actor=actor,
+        at=at,
+        detail=decision.detail,
+    )
+
+
+# --- the agent's disposition --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DispositionInput:
+    outcome: Outcome
+    note: str | None
+    contract_number: str | None
+    promise: PromiseIn | None
+
+
+def dispose(
+    session: Session,
+    *,
+    principal: Agent,
+    call_id: int,
+    data: DispositionInput,
+    now: datetime,
+) -> Call:
+    # Once per call, also for two clicks at once and a provider report racing the
+    # agent: the second waits for the first and then sees its disposition (a row
+    # lock on PostgreSQL; SQLite's write transactions are serialized).
+    call = session.scalar(select(Call).where(col(Call.id) == call_id).with_for_update())
+    if call is None:
+        raise NotFound(f"call {call_id} does not exist", code="call_not_found")
+    check_call_access(principal, call)
+    if call.disposition is not None:
+        raise AlreadyDispositioned(
+            f"call {call_id} was already dispositioned as {call.disposition}"
+        )
+    lead = session.get(Lead, call.lead_id)
+    campaign = session.get(Campaign, call.campaign_id)
+    assert lead is not None and campaign is not None and lead.id is not None
+    outcome = data.outcome
+    effects = effects_of(outcome)
+    if data.promise is not None and effects.lead != LeadEffect.book_promise:
+        raise Invalid("promise goes with the callback outcome only", field="promise")
+    if not effects.agent_may_record:
+        raise Invalid(
+            f"'{outcome.value}' is recorded by the system, not by agents", field="outcome"
+        )
+    contract_number = conversions.check_contract_number(campaign, data.contract_number)
+    actor = actor_of(principal)
+    _end_call(session, call=call, now=now)
+    call.disposition = outcome.value
+    call.dispositioned_at = now
+    call.dispositioned_by = actor
+    call.note = data.note
+    history.record(
+        session,
+        lead_id=lead.id,
+        kind="disposition",
+        actor=actor,
+        at=now,
+        call_id=call.id,
+        outcome=outcome.value,
+        note=data.note,
+        contract_number=contract_number,
+    )
+    if lead.status in _CLOSED_BY_OTHERS and not effects.applies_to_closed_lead:
+        # The customer signed up by another channel while on this call: the call is
+        # on record, the lead stays converted (and is counted once).
+        release(session, lead=lead, actor=actor, now=now, why=f"call {call.id}: lead closed")
+        session.flush()
+        return call
+    _apply(
+        session,
+        principal=principal,
+        call=call,
+        lead=lead,
+        data=data,
+        effects=effects,
+        contract_number=contract_number,
+        actor=actor,
+        now=now,
+    )
+    release(session, lead=lead, actor=actor, now=now, why=f"call {call.id}: {outcome.value}")
+    session.flush()
+    return call
+
+
+def _apply(
+    session: Session,
+    *,
+    principal: Agent,
+    call: Call,
+    lead: Lead,
+    data: DispositionInput,
+    effects: Effects,
+    contract_number: str | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    """The outcome's row, column by column."""
+    assert lead.id is not None
+    if effects.lead == LeadEffect.book_promise:
+        _book_callback(session, principal=principal, call=call, lead=lead, data=data, now=now,
+                       actor=actor)  # fmt: skip
+        return
+    if effects.settles_promise:
+        _settle_promise(session, lead=lead, call=call, outcome=data.outcome, actor=actor, now=now)
+    if effects.records_conversion:
+        conversions.record_phone_conversion(
+            session, call=call, lead=lead, contract_number=contract_number, now=now
+        )
+        if contract_number and not lead.contract_number:
+            lead.contract_number = contract_number
+    if effects.adds_dnc:
+        for number in active_numbers(phone_facts(session, lead_id=lead.id)):
+            dnc.add(
+                session,
+                phone=number,
+                reason=data.outcome.value,
+                source=f"call:{call.id}",
+                actor=actor,
+                now=now,
+            )
+    match effects.lead:
+        case LeadEffect.convert:
+            lifecycle.close(session, lead=lead, status=LeadStatus.converted, actor=actor, at=now)
+        case LeadEffect.await_external:
+            lifecycle.await_external(session, lead=lead, actor=actor, at=now)
+        case LeadEffect.close_refused:
+            lifecycle.close(session, lead=lead, status=LeadStatus.refused, actor=actor, at=now)
+        case LeadEffect.close_dnc:
+            lifecycle.close(session, lead=lead, status=LeadStatus.dnc, actor=actor, at=now)
+        case LeadEffect.retire_phone:
+            _retire_phone(session, lead=lead, number=call.to, actor=actor, now=now)
+        case LeadEffect.unreached:
+            assert effects.retry_kind is not None
+            _after_unanswered(
+                session, lead=lead, call=call, kind=effects.retry_kind, at=now, actor=actor
+            )
+        case LeadEffect.retry:
+            assert effects.retry_kind is not None
+            _schedule_retry(session, lead=lead, kind=effects.retry_kind, at=now, actor=actor)
+        case LeadEffect.book_promise:  # handled above
+            raise AssertionError("unreachable")
+
+
+def _book_callback(
+    session: Session,
+    *,
+    principal: Agent,
+    call: Call,
+    lead: Lead,
+    data: DispositionInput,
+    now: datetime,
+    actor: str,
+) -> None:
+    """Book (or confirm) the promise in the disposition's transaction: a refused
+    booking refuses the disposition with it."""
+    assert lead.id is not None
+    if data.promise is not None:
+        promise = promises.book(
+            session,
+            principal=principal,
+            lead_id=lead.id,
+            request=data.promise.request(),
+            now=now,
+            during_call=call,
+        )
+    else:
+        promise = promises.confirm_for_call(session, lead=lead, call=call)
+    lifecycle.note_outcome(lead=lead, outcome=Outcome.callback.value)
+    lifecycle.wait_for_promise(session, lead=lead, actor=actor, at=now, reason="callback",
+                               promise_id=promise.id)  # fmt: skip
+
+
+def _settle_promise(
+    session: Session, *, lead: Lead, call: Call, outcome: Outcome, actor: str, now: datetime
+) -> None:
+    """One promise still open is cancelled (the conversation superseded it), and a
+    promise being called leaves the promise tiers."""
+    assert lead.id is not None
+    pending = promises.open_promise(session, lead_id=lead.id)
+    if pending is not None:
+        promises.cancel_open(
+            session,
+            promise=pending,
+            actor=actor,
+            now=now,
+            reason=f"call {call.id} dispositioned {outcome.value}",
+        )
+    lifecycle.release_promise(lead=lead)
+
+
+def _end_call(session: Session, *, call: Call, now: datetime) -> None:
+    """A disposition ends the call: completed if answered, canceled if still ringing."""
+    call.sim_final_at = None
+    if call.status in FINAL_CALL_STATUSES:
+        return
+    final = CallStatus.completed if call.answered_at is not None else CallStatus.canceled
+    call.status = final
+    call.ended_at = now
+    call.duration = int((now - call.answered_at).total_seconds()) if call.answered_at else 0
+    history.record(
+        session,
+        lead_id=call.lead_id,
+        kind="call_status",
+        actor="system",
+        at=now,
+        call_id=call.id,
+        status=final,
+        answered_by=call.answered_by,
+    )
+    _announce_status(session, call=call, at=now)
+
+
+def _retire_phone(session: Session, *, lead: Lead, number: str, actor: str, now: datetime) -> None:
+    assert lead.id is not None
+    phone = session.scalar(
+        select(Phone).where(col(Phone.lead_id) == lead.id, col(Phone.number) == number)
+    )
+    if phone is not None and not phone.retired:
+        phone.retired = True
+        phone.retired_reason = "wrong_number"
+        history.record(
+            session, lead_id=lead.id, kind="phone_retired", actor=actor, at=now, phone=number
+        )
+    if active_numbers(phone_facts(session, lead_id=lead.id)):
+        # The household is still reachable on its other phones: go on at once.
+        lifecycle.retry_now(session, lead=lead, actor=actor, at=now, reason="wrong_number")
+    else:
+        lifecycle.close(
+            session, lead=lead, status=LeadStatus.invalid, actor=actor, at=now,
+            reason="no phone left",
+        )  # fmt: skip

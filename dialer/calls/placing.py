@@ -1,0 +1,145 @@
+"""Placing a call: the attempt, checked at dial time and counted.
+
+Dial-time rules are checked here again, whatever the queue said when it handed
+the lead out: the do-not-call list may have grown and the calling hours may have
+closed while the agent read the script."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from dialer.agents.models import Agent, Role
+from dialer.agents.queue import claim_of, has_live_call
+from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
+from dialer.campaign.models import Campaign, CampaignStatus
+from dialer.campaign.service import calling_hours_of
+from dialer.errors import (
+    CallLive,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotClaimed,
+    NotFound,
+    OnDoNotCallList,
+    OutsideCallingHours,
+)
+from dialer.leads import history, lifecycle
+from dialer.leads.dialrules import Uncallable, active_numbers, callable_numbers, why_uncallable
+from dialer.leads.models import Lead
+from dialer.leads.phonebook import phone_facts
+from dialer.leads.phones import PhoneError, normalize_phone
+from dialer.promises.booking import keep_on_call
+from dialer.telephony.base import Telephony
+
+
+def get_call(session: Session, *, call_id: int) -> Call:
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFound(f"call {call_id} does not exist", code="call_not_found")
+    return call
+
+
+def is_live(session: Session, *, call_id: int) -> bool:
+    call = session.get(Call, call_id)
+    return call is not None and call.status not in FINAL_CALL_STATUSES
+
+
+def check_call_access(principal: Agent, call: Call) -> None:
+    if principal.role != Role.manager and call.agent_id != principal.id:
+        raise Forbidden("this call belongs to another agent", code="not_your_resource")
+
+
+def _choose_phone(
+    session: Session, *, lead: Lead, campaign: Campaign, requested: str | None
+) -> str:
+    assert lead.id is not None
+    facts = phone_facts(session, lead_id=lead.id)
+    if requested is not None:
+        try:
+            number = normalize_phone(requested, region=campaign.default_region)
+        except PhoneError as exc:
+            raise Invalid(str(exc), code="invalid_phone", field="phone") from exc
+        if number not in active_numbers(facts):
+            raise Invalid(
+                f"{number} is not an active phone of lead {lead.id}",
+                code="unknown_phone",
+                field="phone",
+            )
+        if number not in callable_numbers(facts):
+            raise OnDoNotCallList(f"{number} is on the do-not-call list")
+        return number
+    why = why_uncallable(facts)
+    if why == Uncallable.no_phone:
+        raise Conflict(f"lead {lead.id} has no active phone", code="no_phone")
+    if why == Uncallable.dnc:
+        raise OnDoNotCallList(f"every phone of lead {lead.id} is on the do-not-call list")
+    return callable_numbers(facts)[0]
+
+
+def place_call(
+    session: Session,
+    *,
+    principal: Agent,
+    lead_id: int,
+    phone: str | None,
+    now: datetime,
+    telephony: Telephony,
+) -> Call:
+    # Two dial clicks at once must not both pass the "no live call" check
+    # (a row lock on PostgreSQL; SQLite's write transactions are serialized).
+    lead = session.scalar(select(Lead).where(col(Lead.id) == lead_id).with_for_update())
+    if lead is None:
+        raise NotFound(f"lead {lead_id} does not exist", code="lead_not_found")
+    claim = claim_of(session, lead_id=lead_id)
+    if claim is None or claim.agent_id != principal.id:
+        raise NotClaimed(f"agent {principal.id} holds no claim on lead {lead_id}")
+    if has_live_call(session, lead_id=lead_id):
+        raise CallLive(f"a call to lead {lead_id} is already live")
+    campaign = session.get(Campaign, lead.campaign_id)
+    assert campaign is not None
+    if campaign.status != CampaignStatus.active:
+        raise Conflict(f"campaign {campaign.id} is paused", code="campaign_paused")
+    number = _choose_phone(session, lead=lead, campaign=campaign, requested=phone)
+    hours = calling_hours_of(campaign, timezone=lead.timezone)
+    if not hours.is_open(at=now):
+        opening = hours.next_opening(at=now)
+        raise OutsideCallingHours(
+            f"outside calling hours in {lead.timezone}",
+            next_opening=opening.isoformat() if opening else None,
+        )
+    call = Call(
+        lead_id=lead_id,
+        campaign_id=lead.campaign_id,
+        agent_id=principal.id,
+        to=number,
+        from_=campaign.caller_id,
+        status=CallStatus.queued,
+        provider=telephony.name,
+        for_promise=claim.reason == "promise",
+        created_at=now,
+    )
+    session.add(call)
+    lifecycle.count_attempt(
+        lead=lead, for_promise=call.for_promise, local_date=hours.local_date(now).isoformat(),
+        now=now,
+    )  # fmt: skip
+    session.flush()
+    assert call.id is not None
+    history.record(
+        session,
+        lead_id=lead_id,
+        kind="call_placed",
+        actor=f"agent:{principal.id}",
+        at=now,
+        call_id=call.id,
+        to=number,
+        attempt=lead.attempts,
+    )
+    keep_on_call(session, lead=lead, call=call, now=now)
+    telephony.place_call(session, call=call, campaign=campaign, now=now)
+    session.flush()
+    return call

@@ -1,0 +1,539 @@
+"""The lead lifecycle: the only code that writes a lead's status or its
+scheduling columns (`next_attempt_at`, `next_attempt_reason`, `promise_id`,
+`reserved_agent_id`, `reserved_until`, the attempt counters), through the ORM
+or in hand-written SQL (`lifecycle_sql.py`). Every other module asks for a
+named transition; each one checks the status it starts from and writes its
+event in the lead's history.
+
+State table (`TRANSITIONS` is this table as data; a test walks every cell):
+
+    transition         from                               to
+    stage              (a row of an import)               importing
+    activate           importing                          new
+    discard            importing                          (deleted with its import)
+    claim              new, scheduled                     claimed
+    expire_claim       claimed                            status before the claim, or
+                                                          scheduled if a promise was booked
+    schedule_retry     claimed, scheduled, new            scheduled (the retry's time)
+    defer              new, scheduled                     scheduled (the rule's end)
+    wait_for_promise   claimed, scheduled                 scheduled (the promise's time)
+    retry_now          claimed                            scheduled (now: another phone)
+    hold_for_promise   new, scheduled, claimed,           scheduled (a claimed lead stays
+                       awaiting_external, exhausted       claimed until released)
+    follow_up_promise  claimed, scheduled                 scheduled (the owner, a delay)
+    keep_promise       claimed                            (columns only)
+    release_promise    any                                (columns only)
+    lapse_reservation  any                                (columns only)
+    reopen             scheduled                          new, or scheduled now
+    await_external     claimed                            awaiting_external
+    close_converted    any but importing                  converted
+    close_refused      claimed, converted, refused, dnc   refused
+    close_dnc          claimed, converted, refused, dnc,  dnc
+                       new, scheduled, awaiting_external,
+                       exhausted
+    close_invalid      claimed, new, scheduled            invalid
+    exhaust            claimed, scheduled, new            exhausted
+
+A transition asked from any other status is a bug in its caller and raises
+`IllegalTransition`; none is silently ignored. Moving to the status a lead
+already has writes no `status_changed` event (nothing changed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+from dialer.db import RawSql
+from dialer.leads import history, lifecycle_sql
+from dialer.leads.models import Lead, LeadStatus, NextAttemptReason
+
+S = LeadStatus
+
+
+class Transition(StrEnum):
+    stage = "stage"
+    activate = "activate"
+    discard = "discard"
+    claim = "claim"
+    expire_claim = "expire_claim"
+    schedule_retry = "schedule_retry"
+    defer = "defer"
+    wait_for_promise = "wait_for_promise"
+    retry_now = "retry_now"
+    hold_for_promise = "hold_for_promise"
+    follow_up_promise = "follow_up_promise"
+    keep_promise = "keep_promise"
+    release_promise = "release_promise"
+    lapse_reservation = "lapse_reservation"
+    reopen = "reopen"
+    await_external = "await_external"
+    close_converted = "close_converted"
+    close_refused = "close_refused"
+    close_dnc = "close_dnc"
+    close_invalid = "close_invalid"
+    exhaust = "exhaust"
+
+
+_ALL: frozenset[str] = frozenset(S)
+_ANY_BUT_STAGED: frozenset[str] = _ALL - {S.importing}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    allowed_from: frozenset[str]
+    # None: the status does not change (a transition of the scheduling columns).
+    to: str | None
+
+
+TRANSITIONS: dict[Transition, Rule] = {
+    Transition.stage: Rule(frozenset(), S.importing),
+    Transition.activate: Rule(frozenset({S.importing}), S.new),
+    Transition.discard: Rule(frozenset({S.importing}), None),
+    Transition.claim: Rule(frozenset({S.new, S.scheduled}), S.claimed),
+    # To the status the claim recorded (new or scheduled), or scheduled.
+    Transition.expire_claim: Rule(frozenset({S.claimed}), None),
+    Transition.schedule_retry: Rule(frozenset({S.claimed, S.scheduled, S.new}), S.scheduled),
+    Transition.defer: Rule(frozenset({S.new, S.scheduled}), S.scheduled),
+    Transition.wait_for_promise: Rule(frozenset({S.claimed, S.scheduled}), S.scheduled),
+    Transition.retry_now: Rule(frozenset({S.claimed}), S.scheduled),
+    # A lead held by a claim stays claimed: it becomes scheduled when released.
+    Transition.hold_for_promise: Rule(
+        frozenset({S.new, S.scheduled, S.claimed, S.awaiting_external, S.exhausted}), S.scheduled
+    ),
+    Transition.follow_up_promise: Rule(frozenset({S.claimed, S.scheduled}), S.scheduled),
+    Transition.keep_promise: Rule(frozenset({S.claimed}), None),
+    Transition.release_promise: Rule(_ALL, None),
+    Transition.lapse_reservation: Rule(_ALL, None),
+    # To new (never attempted) or stays scheduled, callable now.
+    Transition.reopen: Rule(frozenset({S.scheduled}), None),
+    Transition.await_external: Rule(frozenset({S.claimed}), S.awaiting_external),
+    Transition.close_converted: Rule(_ANY_BUT_STAGED, S.converted),
+    # An agent's refusal stands even when the lead was closed meanwhile (by a
+    # web sign-up during the call): the law forbids calling again.
+    Transition.close_refused: Rule(
+        frozenset({S.claimed, S.converted, S.refused, S.dnc}), S.refused
+    ),
+    Transition.close_dnc: Rule(
+        frozenset(
+            {S.claimed, S.converted, S.refused, S.dnc, S.new, S.scheduled}
+            | {S.awaiting_external, S.exhausted}
+        ),
+        S.dnc,
+    ),
+    Transition.close_invalid: Rule(frozenset({S.claimed, S.new, S.scheduled}), S.invalid),
+    Transition.exhaust: Rule(frozenset({S.claimed, S.scheduled, S.new}), S.exhausted),
+}
+
+
+class IllegalTransition(RuntimeError):
+    """A transition asked from a status the state table does not allow: a bug."""
+
+
+def check(transition: Transition, *, status: str) -> Rule:
+    rule = TRANSITIONS[transition]
+    if status not in rule.allowed_from:
+        raise IllegalTransition(f"{transition.value} is not allowed from status {status!r}")
+    return rule
+
+
+def _move(
+    session: Session,
+    *,
+    lead: Lead,
+    transition: Transition,
+    to: str | None,
+    actor: str,
+    at: datetime,
+    **detail: Any,
+) -> None:
+    check(transition, status=lead.status)
+    lead.updated_at = at
+    if to is not None:
+        history.set_status(session, lead=lead, status=to, actor=actor, at=at, **detail)
+
+
+def _clear_schedule(lead: Lead) -> None:
+    lead.next_attempt_at = None
+    lead.next_attempt_reason = None
+
+
+# --- attempts ---------------------------------------------------------------------
+
+
+def count_attempt(*, lead: Lead, for_promise: bool, local_date: str, now: datetime) -> None:
+    """An attempt counts when it is placed. Promise calls are customer-requested:
+    they count in `attempts` but not against the caps."""
+    lead.attempts += 1
+    lead.last_attempt_at = now
+    lead.updated_at = now
+    if for_promise:
+        return
+    lead.unsolicited_attempts += 1
+    if lead.day_attempts_date != local_date:
+        lead.day_attempts_date = local_date
+        lead.day_attempts = 0
+    lead.day_attempts += 1
+
+
+def count_failure(*, lead: Lead, kind: str) -> int:
+    """One more unanswered attempt of `kind`; returns how many there are now."""
+    counts = dict(lead.failure_counts or {})
+    counts[kind] = counts.get(kind, 0) + 1
+    lead.failure_counts = counts
+    lead.last_outcome = kind
+    return counts[kind]
+
+
+def note_outcome(*, lead: Lead, outcome: str) -> None:
+    lead.last_outcome = outcome
+
+
+# --- retries and deferrals --------------------------------------------------------
+
+
+def schedule_retry(
+    session: Session,
+    *,
+    lead: Lead,
+    next_attempt_at: datetime,
+    reason: NextAttemptReason,
+    actor: str,
+    at: datetime,
+    detail: str,
+) -> None:
+    check(Transition.schedule_retry, status=lead.status)
+    lead.next_attempt_at = next_attempt_at
+    lead.next_attempt_reason = reason
+    assert lead.id is not None
+    history.record(
+        session,
+        lead_id=lead.id,
+        kind="retry_scheduled",
+        actor=actor,
+        at=at,
+        next_attempt_at=next_attempt_at.isoformat(),
+        rule=reason,
+        detail=detail,
+    )
+    _move(
+        session,
+        lead=lead,
+        transition=Transition.schedule_retry,
+        to=LeadStatus.scheduled,
+        actor=actor,
+        at=at,
+    )
+
+
+def exhaust(session: Session, *, lead: Lead, actor: str, at: datetime, reason: str) -> None:
+    check(Transition.exhaust, status=lead.status)
+    _clear_schedule(lead)
+    _move(
+        session,
+        lead=lead,
+        transition=Transition.exhaust,
+        to=LeadStatus.exhausted,
+        actor=actor,
+        at=at,
+        reason=reason,
+    )
+
+
+def defer(
+    session: Session,
+    *,
+    lead: Lead,
+    until: datetime | None,
+    reason: NextAttemptReason,
+    actor: str,
+    at: datetime,
+) -> None:
+    """Held back by a rule that lifts at `until` (the daily cap: the next local
+    day's opening), found at claim time."""
+    check(Transition.defer, status=lead.status)
+    lead.next_attempt_at = until
+    lead.next_attempt_reason = reason
+    _move(
+        session,
+        lead=lead,
+        transition=Transition.defer,
+        to=LeadStatus.scheduled,
+        actor=actor,
+        at=at,
+        reason=reason.value,
+    )
+
+
+def wait_for_promise(
+    session: Session, *, lead: Lead, actor: str, at: datetime, **detail: Any
+) -> None:
+    """A promise stands (booked on this call, or booked earlier and not reached
+    now): its time is the next attempt, as booked."""
+    _move(
+        session,
+        lead=lead,
+        transition=Transition.wait_for_promise,
+        to=LeadStatus.scheduled,
+        actor=actor,
+        at=at,
+        **detail,
+    )
+
+
+def retry_now(session: Session, *, lead: Lead, actor: str, at: datetime, reason: str) -> None:
+    """Go on at once (the household is still reachable on another phone)."""
+    check(Transition.retry_now, status=lead.status)
+    lead.next_attempt_at = at
+    lead.next_attempt_reason = NextAttemptReason.retry_delay
+    _move(
+        session,
+        lead=lead,
+        transition=Transition.retry_now,
+        to=LeadStatus.scheduled,
+        actor=actor,
+        at=at,
+        reason=reason,
+    )
+
+
+# --- claims -----------------------------------------------------------------------
+
+
+def expire_claim(
+    session: Session, *, lead: Lead, prev_status: str, actor: str, at: datetime
+) -> None:
+    """An abandoned claim returns the lead to where it was. A promise booked while
+    the lead was held decides what comes next, not the status before the claim."""
+    if lead.status != LeadStatus.claimed:
+        return  # the lead was closed (or released) while the claim was held
+    back = LeadStatus.scheduled if lead.promise_id is not None else prev_status
+    _move(
+        session,
+        lead=lead,
+        transition=Transition.expire_claim,
+        to=back,
+        actor=actor,
+        at=at,
+        reason="claim_expired",
+    )
+
+
+# --- promises ---------------------------------------------------------------------
+
+
+def hold_for_promise(
+    session: Session,
+    *,
+    lead: Lead,
+    promise_id: int,
+    due_at: datetime,
+    owner_agent_id: int | None,
+    window_end: datetime,
+    actor: str,
+    at: datetime,
+) -> None:
+    """Until `due_at` nobody gets the lead; until `window_end` only the owner
+    (None: anyone)."""
+    check(Transition.hold_for_promise, status=lead.status)
+    lead.promise_id = promise_id
+    lead.next_attempt_at = due_at
+    lead.next_attempt_reason = NextAttemptReason.promise
+    lead.reserved_agent_id = owner_agent_id
+    lead.reserved_until = window_end
+    # A lead claimed mid-call becomes `scheduled` when the claim is released.
+    to = None if lead.status == LeadStatus.claimed else LeadStatus.scheduled
+    _move(
+        session,
+        lead=lead,
+        transition=Transition.hold_for_promise,
+        to=to,
+        actor=actor,
+        at=at,
+        reason="promise",
+    )
+
+
+def follow_up_promise(
+    session: Session,
+    *,
+    lead: Lead,
+    due_at: datetime,
+    owner_agent_id: int | None,
+    grace: timedelta,
+    actor: str,
+    at: datetime,
+) -> None:
+    """A kept promise's call went unanswered: the same agent tries again."""
+    check(Transition.follow_up_promise, status=lead.status)
+    lead.next_attempt_at = due_at
+    lead.next_attempt_reason = NextAttemptReason.promise
+    lead.reserved_agent_id = owner_agent_id
+    lead.reserved_until = due_at + grace
+    lead.updated_at = at
+
+
+def settle_follow_up(session: Session, *, lead: Lead, actor: str, at: datetime) -> None:
+    """The follow-up is on record: the lead waits for it, scheduled."""
+    _move(
+        session,
+        lead=lead,
+        transition=Transition.follow_up_promise,
+        to=LeadStatus.scheduled,
+        actor=actor,
+        at=at,
+    )
+
+
+def keep_promise(*, lead: Lead) -> None:
+    """The owner called in the window (or took the follow-up): no window is left
+    to lapse."""
+    lead.reserved_until = None
+
+
+def release_promise(*, lead: Lead) -> None:
+    """The lead leaves the promise tiers (the caller sets what comes next)."""
+    lead.promise_id = None
+    lead.reserved_agent_id = None
+    lead.reserved_until = None
+    if lead.next_attempt_reason == NextAttemptReason.promise:
+        _clear_schedule(lead)
+
+
+def lapse_reservation(*, lead: Lead, reassign: bool, at: datetime) -> None:
+    """The window ended: the owner's exclusive hold goes (and with `reassign`,
+    the owner: anyone may take it)."""
+    lead.reserved_until = None
+    lead.updated_at = at
+    if reassign:
+        lead.reserved_agent_id = None
+
+
+def reopen(session: Session, *, lead: Lead, actor: str, at: datetime, reason: str) -> None:
+    """A cancelled promise gives the lead back to the pool: callable at once by the
+    retry rules (the customer's request is gone, not the lead)."""
+    release_promise(lead=lead)
+    lead.updated_at = at
+    if lead.status != LeadStatus.scheduled:
+        return  # claimed: its release decides; closed: stays closed
+    check(Transition.reopen, status=lead.status)
+    if lead.attempts == 0:
+        history.set_status(
+            session, lead=lead, status=LeadStatus.new, actor=actor, at=at, reason=reason
+        )
+        return
+    lead.next_attempt_at = at
+    lead.next_attempt_reason = NextAttemptReason.retry_delay
+
+
+# --- closing ----------------------------------------------------------------------
+
+
+def await_external(session: Session, *, lead: Lead, actor: str, at: datetime) -> None:
+    """The customer will sign up themselves: nobody calls until the report comes."""
+    check(Transition.await_external, status=lead.status)
+    _clear_schedule(lead)
+    _move(
+        session,
+        lead=lead,
+        transition=Transition.await_external,
+        to=LeadStatus.awaiting_external,
+        actor=actor,
+        at=at,
+    )
+
+
+_CLOSE_TRANSITION: dict[str, Transition] = {
+    LeadStatus.converted: Transition.close_converted,
+    LeadStatus.refused: Transition.close_refused,
+    LeadStatus.dnc: Transition.close_dnc,
+    LeadStatus.invalid: Transition.close_invalid,
+}
+
+
+def close(
+    session: Session, *, lead: Lead, status: LeadStatus, actor: str, at: datetime, **detail: Any
+) -> None:
+    """Closed for good (converted, refused, dnc, invalid): no next attempt."""
+    transition = _CLOSE_TRANSITION[status]
+    check(transition, status=lead.status)
+    _clear_schedule(lead)
+    _move(session, lead=lead, transition=transition, to=status, actor=actor, at=at, **detail)
+
+
+# --- claims and imports: many rows, or every claim of the day, in hand-written SQL
+
+
+def claim(
+    raw: RawSql,
+    *,
+    lead_id: int,
+    campaign_id: int,
+    seen_status: str,
+    agent_id: int,
+    reason: str,
+    now: datetime,
+    expires_at: datetime,
+) -> bool:
+    """Mark the lead claimed (only if it still has the status the queue saw),
+    record the claim and its event, in the same transaction: a claim never
+    happens off the record. False when another request took the lead first."""
+    check(Transition.claim, status=seen_status)
+    at = raw.instant(now)
+    detail = raw.json(
+        {"reason": reason, "old_status": seen_status, "claim_expires_at": expires_at.isoformat()}
+    )
+    claim_values = (agent_id, reason, seen_status, at, raw.instant(expires_at))
+    event_values = (at, "claimed", f"agent:{agent_id}", detail)
+    if raw.postgres:
+        # One round trip for the three writes: every agent claims all day long.
+        taken = raw.rows(
+            lifecycle_sql.CLAIM_ALL_PG,
+            (at, lead_id, seen_status, *claim_values, *event_values),
+        )
+        return bool(taken and taken[0][0] == 1)
+    if raw.run(lifecycle_sql.CLAIM_LEAD, (at, lead_id, seen_status)) != 1:
+        return False
+    raw.run(lifecycle_sql.INSERT_CLAIM, (lead_id, campaign_id, *claim_values))
+    raw.run(lifecycle_sql.INSERT_CLAIM_EVENT, (lead_id, *event_values))
+    return True
+
+
+# Staged leads are written by the importer's bulk SQL with this status.
+STAGED_STATUS: str = LeadStatus.importing.value
+_LEADS: Table = Lead.__table__  # type: ignore[attr-defined]
+
+
+def activate_import(session: Session, *, import_id: int) -> None:
+    """Every lead an import staged becomes `new` at once, when its last batch is in."""
+    session.execute(
+        update(_LEADS)
+        .where(_LEADS.c.import_id == import_id, _LEADS.c.status == LeadStatus.importing)
+        .values(status=LeadStatus.new)
+    )
+
+
+def staged_lead_ids(session: Session, *, import_id: int, limit: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(_LEADS.c.id)
+            .where(_LEADS.c.import_id == import_id, _LEADS.c.status == LeadStatus.importing)
+            .limit(limit)
+        )
+    )
+
+
+def discard_staged(session: Session, *, lead_ids: list[int]) -> None:
+    """A failed import's staged leads go (their phones, contacts and events first):
+    nothing else has seen them."""
+    for table in ("event", "contact", "phone"):
+        rows: Table = SQLModel.metadata.tables[table]
+        session.execute(delete(rows).where(rows.c.lead_id.in_(lead_ids)))
+    session.execute(
+        delete(_LEADS).where(_LEADS.c.id.in_(lead_ids), _LEADS.c.status == LeadStatus.importing)
+    )

@@ -1,0 +1,39 @@
+"""A lead's phones with their do-not-call standing, in the order they are
+tried: read through the ORM, or in hand-written SQL for the claim path (the
+statement is `PHONE_FACTS`). The rules over them are `dialrules.py`."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from dialer.db import RawSql
+from dialer.dnc.models import DncEntry
+from dialer.leads.dialrules import PhoneFact
+from dialer.leads.models import Phone
+
+PHONE_FACTS = (
+    "SELECT p.number, p.retired, d.id FROM phone p"
+    " LEFT JOIN dnc_entry d ON d.phone = p.number"
+    " WHERE p.lead_id = ? ORDER BY p.position, p.id"
+)
+
+
+def phone_facts(session: Session, *, lead_id: int) -> list[PhoneFact]:
+    rows = session.execute(
+        select(col(Phone.number), col(Phone.retired), col(DncEntry.id))
+        .outerjoin(DncEntry, col(DncEntry.phone) == col(Phone.number))
+        .where(col(Phone.lead_id) == lead_id)
+        .order_by(col(Phone.position), col(Phone.id))
+    )
+    return [
+        PhoneFact(number, bool(retired), dnc_id is not None) for number, retired, dnc_id in rows
+    ]
+
+
+def phone_facts_raw(raw: RawSql, *, lead_id: int) -> list[PhoneFact]:
+    return [
+        PhoneFact(number, bool(retired), dnc_id is not None)
+        for number, retired, dnc_id in raw.rows(PHONE_FACTS, (lead_id,))
+    ]
