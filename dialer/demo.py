@@ -17,8 +17,8 @@ from dialer.agents.service import create_agent, rotate_token, set_campaigns
 from dialer.campaign.service import apply_campaign_files, campaign_files
 from dialer.leads.importer import get_import, start_import
 from dialer.leads.models import Lead
-from dialer.promises.booking import PromiseRequest, book
-from dialer.promises.models import Promise
+from dialer.promises.booking import book
+from dialer.promises.models import Promise, PromiseRequest
 from dialer.runtime import Runtime
 from dialer.settings import Settings
 

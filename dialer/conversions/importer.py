@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from dialer.campaign.service import get_campaign
-from dialer.conversions.models import Channel, Conversion, ConversionStatus
-from dialer.conversions.service import ConversionReport, record_external
+from dialer.conversions.models import Channel, Conversion, ConversionReport, ConversionStatus
+from dialer.conversions.service import record_external
 from dialer.errors import BadInput, DialerError
 from dialer.leads.csvfile import RowReport, decode, sniff_delimiter
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -78,3 +79,17 @@ class CreditEntry(SQLModel, table=True):
     occurred_at: datetime = Field(sa_column=instant_column(nullable=False))
     at: datetime = Field(sa_column=instant_column(nullable=False))
     reason: str = Field(sa_type=String(200))
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionReport:
+    """An external sign-up as reported (API body or CSV row), not yet checked."""
+
+    campaign_id: int
+    reference: str
+    channel: Channel
+    occurred_at: datetime | None = None
+    phone: str | None = None
+    contract_number: str | None = None
+    external_id: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)

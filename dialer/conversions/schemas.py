@@ -5,8 +5,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from dialer.conversions.models import Channel
-from dialer.conversions.service import ConversionReport
+from dialer.conversions.models import Channel, ConversionReport
 from dialer.leads.schemas import RowErrorOut
 from dialer.wire import Input, Instant
 

@@ -13,7 +13,6 @@ through `CreditEntry` rows: +1 when credited, -1 when taken back."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +29,7 @@ from dialer.conversions.attribution import Attribution, Touch, TouchKind, credit
 from dialer.conversions.models import (
     Channel,
     Conversion,
+    ConversionReport,
     ConversionStatus,
     CreditEntry,
     CreditKind,
@@ -44,20 +44,6 @@ from dialer.promises.models import Promise, PromiseStatus
 
 class ConversionClosed(Conflict):
     code = "conversion_closed"
-
-
-@dataclass(frozen=True, slots=True)
-class ConversionReport:
-    """An external sign-up as reported (API body or CSV row), not yet checked."""
-
-    campaign_id: int
-    reference: str
-    channel: Channel
-    occurred_at: datetime | None = None
-    phone: str | None = None
-    contract_number: str | None = None
-    external_id: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
 
 
 def get_conversion(session: Session, *, conversion_id: int, lock: bool = False) -> Conversion:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from dialer.db import RawSql
 from dialer.dnc.models import DncEntry
 from dialer.errors import BadInput, NotFound
 from dialer.leads import history, lifecycle
@@ -25,18 +23,6 @@ def parse_dnc_phone(raw: str, *, region: str) -> str:
         return normalize_phone(raw, region=region)
     except PhoneError as exc:
         raise BadInput(str(exc), code="invalid_phone", field="phone") from exc
-
-
-def listed(session: Session, *, phones: Iterable[str]) -> set[str]:
-    numbers = list(set(phones))
-    if not numbers:
-        return set()
-    return set(session.scalars(select(col(DncEntry.phone)).where(col(DncEntry.phone).in_(numbers))))
-
-
-def listed_numbers(raw: RawSql, *, phones: Collection[str]) -> set[str]:
-    """`listed` in hand-written SQL, for the bulk import's batches."""
-    return set(raw.column_in("SELECT phone FROM dnc_entry WHERE phone {in_}", phones))
 
 
 def add(

@@ -40,7 +40,6 @@ from sqlmodel import col
 from dialer.campaign.models import Campaign
 from dialer.clock import wall_now
 from dialer.db import Bulk, Database, RawSql
-from dialer.dnc.service import listed_numbers
 from dialer.errors import NotFound, TooLarge
 from dialer.leads import lifecycle
 from dialer.leads.csvfile import MAX_ROW_ERRORS, LeadFile, open_lead_file
@@ -54,6 +53,7 @@ from dialer.leads.models import (
     Phone,
     RowErrorKind,
 )
+from dialer.leads.phonebook import listed_raw
 from dialer.leads.pipeline import WorkerBatches, can_start_worker
 from dialer.leads.prepare import (
     FIELD_COLUMNS,
@@ -227,7 +227,7 @@ class ImportJob:
                     (spec.campaign_id,),
                 )
             )
-            on_dnc = listed_numbers(raw_sql, phones=numbers)
+            on_dnc = listed_raw(raw_sql, phones=numbers)
             accepted: list[Accepted] = []
             for candidate in batch.accepted:
                 phones = candidate[1]

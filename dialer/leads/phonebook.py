@@ -1,8 +1,11 @@
-"""A lead's phones with their do-not-call standing, in the order they are
-tried: read through the ORM, or in hand-written SQL for the claim path (the
-statement is `PHONE_FACTS`). The rules over them are `dialrules.py`."""
+"""Phones and their do-not-call standing: which numbers are listed, and a
+lead's phones in the order they are tried. Each read through the ORM, or in
+hand-written SQL for the claim path and the bulk import, with the same answer
+(a test holds them to each other). The rules over them are `dialrules.py`."""
 
 from __future__ import annotations
+
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,11 +16,25 @@ from dialer.dnc.models import DncEntry
 from dialer.leads.dialrules import PhoneFact
 from dialer.leads.models import Phone
 
+LISTED = "SELECT phone FROM dnc_entry WHERE phone {in_}"
 PHONE_FACTS = (
     "SELECT p.number, p.retired, d.id FROM phone p"
     " LEFT JOIN dnc_entry d ON d.phone = p.number"
     " WHERE p.lead_id = ? ORDER BY p.position, p.id"
 )
+
+
+def listed(session: Session, *, phones: Iterable[str]) -> set[str]:
+    """The numbers among `phones` on the do-not-call list."""
+    numbers = list(set(phones))
+    if not numbers:
+        return set()
+    return set(session.scalars(select(col(DncEntry.phone)).where(col(DncEntry.phone).in_(numbers))))
+
+
+def listed_raw(raw: RawSql, *, phones: Collection[str]) -> set[str]:
+    """`listed` in hand-written SQL, for the bulk import's batches."""
+    return set(raw.column_in(LISTED, phones))
 
 
 def phone_facts(session: Session, *, lead_id: int) -> list[PhoneFact]:

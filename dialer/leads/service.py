@@ -16,7 +16,6 @@ from dialer.calls.reading import call_out
 from dialer.campaign.models import CampaignStatus
 from dialer.campaign.service import calling_hours_of, get_campaign, retry_policy_of
 from dialer.conversions.models import Conversion
-from dialer.dnc.service import listed
 from dialer.errors import Forbidden, NotFound
 from dialer.leads.dialrules import day_attempts_on
 from dialer.leads.eligibility import Block, LeadFacts, blocks, next_callable_at
@@ -29,6 +28,7 @@ from dialer.leads.models import (
     NextAttemptReason,
     Phone,
 )
+from dialer.leads.phonebook import listed
 from dialer.promises.reading import list_promises, promise_out
 
 

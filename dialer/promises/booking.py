@@ -11,7 +11,6 @@ simulated clock drive it alike, and a restart loses nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -31,9 +30,9 @@ from dialer.leads.models import TERMINAL_STATUSES, Lead, LeadStatus, Phone
 from dialer.leads.phonebook import phone_facts
 from dialer.promises.models import (
     SLOT_HOLDING_STATUSES,
-    MadeBy,
     Promise,
     PromiseOwner,
+    PromiseRequest,
     PromiseStatus,
 )
 from dialer.promises.slots import Refusal, Timing, check_booking, slot_start, timing_of
@@ -58,17 +57,6 @@ class PromiseClosed(Conflict):
 
 def policy_of(campaign: Campaign) -> PromisePolicy:
     return PromisePolicy.model_validate(campaign.promise_policy or {})
-
-
-@dataclass(frozen=True, slots=True)
-class PromiseRequest:
-    in_minutes: int | None = None
-    at: datetime | None = None
-    window: tuple[datetime, datetime] | None = None
-    owner: PromiseOwner | None = None
-    agent_id: int | None = None  # managers: book for this agent
-    made_by: MadeBy = MadeBy.agent
-    note: str | None = None
 
 
 def get_promise(session: Session, *, promise_id: int) -> Promise:

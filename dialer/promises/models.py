@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -72,3 +73,14 @@ class Promise(SQLModel, table=True):
     closed_reason: str | None = Field(default=None, sa_type=String(200))
     created_at: datetime = Field(sa_column=instant_column(nullable=False))
     updated_at: datetime = Field(sa_column=instant_column(nullable=False))
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseRequest:
+    in_minutes: int | None = None
+    at: datetime | None = None
+    window: tuple[datetime, datetime] | None = None
+    owner: PromiseOwner | None = None
+    agent_id: int | None = None  # managers: book for this agent
+    made_by: MadeBy = MadeBy.agent
+    note: str | None = None

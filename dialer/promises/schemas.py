@@ -5,8 +5,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from dialer.promises.booking import PromiseRequest
-from dialer.promises.models import MadeBy, PromiseOwner
+from dialer.promises.models import MadeBy, PromiseOwner, PromiseRequest
 from dialer.wire import Input, Instant
 
 

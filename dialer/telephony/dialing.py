@@ -18,9 +18,9 @@ from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.service import calling_hours_of
 from dialer.db import Database, affected
-from dialer.dnc.service import listed
 from dialer.leads import history
 from dialer.leads.models import Lead
+from dialer.leads.phonebook import listed
 from dialer.telephony.base import NowIn
 from dialer.telephony.twilio import SENDING
 from dialer.telephony.webhooks import answered_by_of, status_of

@@ -13,7 +13,6 @@ from dialer.campaign.schemas import CampaignCreate
 from dialer.campaign.service import create_campaign
 from dialer.db import Database
 from dialer.dnc.models import DncEntry
-from dialer.dnc.service import listed, listed_numbers
 from dialer.leads.dialrules import (
     PhoneFact,
     Uncallable,
@@ -24,7 +23,7 @@ from dialer.leads.dialrules import (
     why_uncallable,
 )
 from dialer.leads.models import Lead, Phone
-from dialer.leads.phonebook import phone_facts, phone_facts_raw
+from dialer.leads.phonebook import listed, listed_raw, phone_facts, phone_facts_raw
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 A, B, C = "+81312345678", "+81312345679", "+819012345678"
@@ -122,7 +121,7 @@ def test_orm_and_sql_readers_agree(db_url: str) -> None:
                 assert [f.number for f in orm] == [n for n, _ in phones]
                 answers.append((callable_numbers(orm), why_uncallable(orm)))
             numbers = [A, B, C]
-            assert listed(work.session, phones=numbers) == listed_numbers(work.raw, phones=numbers)
+            assert listed(work.session, phones=numbers) == listed_raw(work.raw, phones=numbers)
             assert listed(work.session, phones=numbers) == {A, C}
         assert answers == [
             ([], Uncallable.dnc),
