@@ -65,6 +65,11 @@ class Outcome(StrEnum):
     abandoned = "abandoned"
 
 
+# What an agent may record as a call's disposition: `failed` and `abandoned` are
+# the dialer's own verdicts, never an agent's.
+AGENT_OUTCOMES: frozenset[Outcome] = frozenset(Outcome) - {Outcome.failed, Outcome.abandoned}
+
+
 class Call(SQLModel, table=True):
     __table_args__ = (
         Index("ix_call_lead", "lead_id", "id"),

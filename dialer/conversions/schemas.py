@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from dialer.conversions.models import Channel
+from dialer.conversions.attribution import Attribution
+from dialer.conversions.models import Channel, ConversionStatus, CreditKind
 from dialer.conversions.service import ConversionReport
 from dialer.leads.schemas import RowErrorOut
 from dialer.wire import Input, Instant
@@ -14,7 +14,7 @@ from dialer.wire import Input, Instant
 class ConversionIn(Input):
     campaign_id: int = Field(ge=1, le=2**63 - 1)
     reference: str = Field(min_length=1, max_length=128, examples=["WEB-2026-000123"])
-    channel: Literal["web", "postcard", "phone", "other"]
+    channel: Channel
     phone: str | None = Field(default=None, max_length=64)
     contract_number: str | None = Field(default=None, max_length=64)
     external_id: str | None = Field(default=None, max_length=128)
@@ -24,7 +24,7 @@ class ConversionIn(Input):
         return ConversionReport(
             campaign_id=self.campaign_id,
             reference=self.reference,
-            channel=Channel(self.channel),
+            channel=self.channel,
             occurred_at=self.occurred_at.astimezone(UTC) if self.occurred_at else None,
             phone=self.phone,
             contract_number=self.contract_number,
@@ -35,7 +35,7 @@ class ConversionIn(Input):
 
 class CreditOut(BaseModel):
     agent_id: int
-    kind: Literal["credit", "reversal"]
+    kind: CreditKind
     amount: int
     at: Instant
     reason: str
@@ -45,13 +45,11 @@ class ConversionOut(BaseModel):
     id: int
     campaign_id: int
     reference: str
-    channel: Literal["web", "postcard", "phone", "other"]
+    channel: Channel
     lead_id: int | None
     agent_id: int | None
-    attribution: Literal[
-        "call", "will_self_apply", "promise_owner", "last_contact", "none", "unmatched"
-    ]
-    status: Literal["active", "cancelled", "duplicate"]
+    attribution: Attribution
+    status: ConversionStatus
     occurred_at: Instant
     phone: str | None
     contract_number: str | None
