@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -8,13 +9,16 @@ from dialer.conversions.attribution import Attribution
 from dialer.conversions.models import Channel, ConversionStatus, CreditKind
 from dialer.conversions.service import ConversionReport
 from dialer.leads.schemas import RowErrorOut
-from dialer.wire import Input, Instant
+from dialer.wire import Input, Instant, Members
+
+# The order a 422 has always named the channels in.
+_CHANNELS_IN = (Channel.web, Channel.postcard, Channel.phone, Channel.other)
 
 
 class ConversionIn(Input):
     campaign_id: int = Field(ge=1, le=2**63 - 1)
     reference: str = Field(min_length=1, max_length=128, examples=["WEB-2026-000123"])
-    channel: Channel
+    channel: Annotated[Channel, Members(_CHANNELS_IN)]
     phone: str | None = Field(default=None, max_length=64)
     contract_number: str | None = Field(default=None, max_length=64)
     external_id: str | None = Field(default=None, max_length=128)
