@@ -65,6 +65,7 @@ def _leads_import(args: argparse.Namespace, settings: Settings) -> int:
     from dialer.campaign.models import Campaign
     from dialer.leads import csvfile, importer
     from dialer.runtime import Runtime
+    from dialer.views.imports import import_report
 
     runtime = Runtime(settings)
     runtime.start()
@@ -93,8 +94,7 @@ def _leads_import(args: argparse.Namespace, settings: Settings) -> int:
         )
         bar.done()
         with runtime.db.read() as session:
-            lead_import = importer.get_import(session, import_id=import_id)
-            report = importer.import_out(session, lead_import=lead_import)
+            report = import_report(session, import_id=import_id).model_dump()
         print(_report_text(report, elapsed=bar.elapsed))
         return 0 if report["status"] == "done" else 1
     finally:

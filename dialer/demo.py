@@ -15,12 +15,13 @@ from sqlmodel import col
 from dialer.agents.models import Agent, Role
 from dialer.agents.service import create_agent, rotate_token, set_campaigns
 from dialer.campaign.service import apply_campaign_files, campaign_files
-from dialer.leads.importer import get_import, start_import
+from dialer.leads.importer import start_import
 from dialer.leads.models import Lead
 from dialer.promises.booking import book
 from dialer.promises.models import Promise, PromiseRequest
 from dialer.runtime import Runtime
 from dialer.settings import Settings
+from dialer.views.imports import get_import
 
 DEMO_AGENTS = ("Sato", "Suzuki", "Takahashi")
 _SURNAMES = ("山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, field_validator
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PlainSerializer, field_validator
+from pydantic_core import core_schema
 
 
 def _iso(value: datetime) -> str:
@@ -39,3 +42,23 @@ class Input(BaseModel):
         if _has_nul(value):
             raise ValueError("must not contain the NUL character (\\u0000)")
         return value
+
+
+class Members:
+    """Marks an enum field that admits only some of its enum's members, e.g.
+    `Annotated[LeadStatus, Members(PUBLIC_LEAD_STATUSES)]`: validated and documented
+    as that subset (with the same error as a `Literal`), and typed as the enum, so
+    the subset is written once, from the enum itself. A set is listed in the
+    enum's order, a sequence in its own (the order a 422 names the choices in)."""
+
+    def __init__(self, members: Iterable[StrEnum]) -> None:
+        self.in_enum_order = isinstance(members, set | frozenset)
+        self.members = tuple(members)
+
+    def __get_pydantic_core_schema__(
+        self, source: type[StrEnum], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        ordered = [m for m in source if m in self.members] if self.in_enum_order else self.members
+        return core_schema.no_info_after_validator_function(
+            source, core_schema.literal_schema([m.value for m in ordered])
+        )

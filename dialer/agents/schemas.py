@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from dialer.agents.models import AgentState
 from dialer.leads.schemas import LeadOut
 from dialer.promises.schemas import PromiseOut
 from dialer.wire import Input, Instant
@@ -46,7 +47,7 @@ class AgentOut(BaseModel):
     name: str
     campaign_ids: list[int]
     endpoint: str | None
-    state: Literal["available", "paused", "offline"]
+    state: AgentState
     created_at: Instant
 
 
@@ -60,7 +61,7 @@ class AgentList(BaseModel):
 
 
 class AgentStateIn(Input):
-    state: Literal["available", "paused", "offline"]
+    state: AgentState
 
 
 class NextLeadOut(BaseModel):

@@ -1,18 +1,17 @@
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
-from dialer.calls import disposition, placing, reading
+from dialer.calls import disposition, placing
 from dialer.calls.schemas import CallCreate, CallOut, DispositionIn
+from dialer.views.calls import call_view
 from dialer.web import CtxDep, Id
 
 router = APIRouter(tags=["calls"])
 
 
 @router.post("/api/leads/{lead_id}/calls", status_code=201, response_model=CallOut)
-def place_call(lead_id: Id, ctx: CtxDep, body: CallCreate | None = None) -> dict[str, Any]:
+def place_call(lead_id: Id, ctx: CtxDep, body: CallCreate | None = None) -> CallOut:
     """The attempt is committed first, then sent to the provider: a crash between
     the two leaves a row the reconciliation settles, never an unrecorded call."""
     with ctx.tx() as tx:
@@ -29,19 +28,19 @@ def place_call(lead_id: Id, ctx: CtxDep, body: CallCreate | None = None) -> dict
     runtime = ctx.runtime
     runtime.telephony.dial(runtime.db, call_id=call_id, now_in=runtime.now_in)
     with runtime.db.read() as session:
-        return reading.call_out(placing.get_call(session, call_id=call_id))
+        return call_view(placing.get_call(session, call_id=call_id))
 
 
 @router.get("/api/calls/{call_id}", response_model=CallOut)
-def get_call(call_id: Id, ctx: CtxDep) -> dict[str, Any]:
+def get_call(call_id: Id, ctx: CtxDep) -> CallOut:
     with ctx.tx() as tx:
         call = placing.get_call(tx.session, call_id=call_id)
         placing.check_call_access(tx.principal, call)
-        return reading.call_out(call)
+        return call_view(call)
 
 
 @router.post("/api/calls/{call_id}/disposition", response_model=CallOut)
-def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> dict[str, Any]:
+def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> CallOut:
     """Recording the outcome ends the call; a call still ringing or talking at the
     provider is hung up once the outcome is committed (the agent has moved on)."""
     with ctx.tx() as tx:
@@ -58,7 +57,7 @@ def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> dict[str, Any]:
             ),
             now=tx.now,
         )
-        out = reading.call_out(call)
+        out = call_view(call)
     if was_live and call.provider_sid:
         ctx.runtime.telephony.hang_up(call.provider_sid, answered=call.answered_at is not None)
     return out

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from dialer.calls.models import Outcome
+from dialer.calls.models import AnsweredBy, CallStatus, Outcome
+from dialer.calls.outcomes import AGENT_OUTCOMES
 from dialer.promises.schemas import PromiseIn
-from dialer.wire import Input, Instant
+from dialer.wire import Input, Instant, Members
 
 
 class CallCreate(Input):
@@ -21,10 +22,8 @@ class CallOut(BaseModel):
     agent_id: int | None
     campaign_id: int
     to: str
-    status: Literal[
-        "queued", "ringing", "in-progress", "completed", "busy", "no-answer", "failed", "canceled"
-    ]
-    answered_by: Literal["human", "machine", "unknown"] | None
+    status: CallStatus
+    answered_by: AnsweredBy | None
     provider_sid: str | None
     created_at: Instant
     answered_at: Instant | None
@@ -35,18 +34,7 @@ class CallOut(BaseModel):
 
 
 class DispositionIn(Input):
-    outcome: Literal[
-        "converted",
-        "callback",
-        "will_self_apply",
-        "not_interested",
-        "refused",
-        "dnc",
-        "wrong_number",
-        "no_answer",
-        "busy",
-        "machine",
-    ]
+    outcome: Annotated[Outcome, Members(AGENT_OUTCOMES)]
     note: str | None = Field(default=None, max_length=10_000)
     contract_number: str | None = Field(default=None, max_length=64)
     promise: PromiseIn | None = Field(
@@ -55,4 +43,4 @@ class DispositionIn(Input):
     )
 
     def outcome_enum(self) -> Outcome:
-        return Outcome(self.outcome)
+        return self.outcome

@@ -11,6 +11,7 @@ import phonenumbers
 from pydantic import BaseModel, Field, field_validator
 
 from dialer.campaign.hours import HoursSpecError, parse_days, parse_time
+from dialer.campaign.models import CampaignStatus, DialMode
 from dialer.wire import Input, Instant
 
 Delays = list[int]
@@ -103,13 +104,13 @@ DEFAULT_CALLING_HOURS: list[dict[str, str]] = [
 class CampaignFields(Input):
     """Every settable field, all optional: the shape of PATCH, and of POST but `name`."""
 
-    status: Literal["active", "paused"] | None = None
+    status: CampaignStatus | None = None
     default_region: str | None = Field(default=None, examples=["JP"])
     timezone: str | None = Field(default=None, examples=["Asia/Tokyo"])
     calling_hours: list[CallingHoursRule] | None = None
     skip_holidays: bool | None = None
     caller_id: str | None = Field(default=None, examples=["+81312345678"])
-    dial_mode: Literal["preview", "progressive"] | None = None
+    dial_mode: DialMode | None = None
     retry_policy: RetryPolicyPatch | None = None
     promise_policy: PromisePolicyPatch | None = None
     attribution_days: int | None = Field(default=None, ge=0, le=3650)
@@ -175,13 +176,13 @@ class CampaignUpdate(CampaignFields):
 class CampaignOut(BaseModel):
     id: int
     name: str
-    status: Literal["active", "paused"]
+    status: CampaignStatus
     default_region: str
     timezone: str
     calling_hours: list[CallingHoursRule]
     skip_holidays: bool
     caller_id: str | None
-    dial_mode: Literal["preview", "progressive"]
+    dial_mode: DialMode
     retry_policy: RetryPolicy
     promise_policy: PromisePolicy
     attribution_days: int

@@ -16,7 +16,8 @@ from dialer.conversions.schemas import (
     MatchIn,
 )
 from dialer.leads.importer import upload_chunks
-from dialer.web import Id, ManagerCtxDep, next_cursor, parse_cursor
+from dialer.views.conversions import conversion_page, conversion_view
+from dialer.web import Id, ManagerCtxDep, parse_cursor
 
 router = APIRouter(tags=["conversions"])
 
@@ -42,7 +43,7 @@ def report_conversion(body: ConversionIn, ctx: ManagerCtxDep) -> Any:
             source="api",
             now=tx.now,
         )
-        out = ConversionOut.model_validate(service.conversion_out(tx.session, conversion))
+        out = conversion_view(tx.session, conversion=conversion)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
 
 
@@ -54,9 +55,9 @@ def list_conversions(
     unmatched: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> ConversionList:
     with ctx.tx() as tx:
-        found = service.list_conversions(
+        return conversion_page(
             tx.session,
             campaign_id=campaign_id,
             status=status,
@@ -64,21 +65,17 @@ def list_conversions(
             limit=limit,
             after_id=parse_cursor(cursor),
         )
-        return {
-            "items": [service.conversion_out(tx.session, c) for c in found],
-            "next_cursor": next_cursor(found, limit=limit),
-        }
 
 
 @router.get("/api/conversions/{conversion_id}", response_model=ConversionOut)
-def get_conversion(conversion_id: Id, ctx: ManagerCtxDep) -> dict[str, Any]:
+def get_conversion(conversion_id: Id, ctx: ManagerCtxDep) -> ConversionOut:
     with ctx.tx() as tx:
         conversion = service.get_conversion(tx.session, conversion_id=conversion_id)
-        return service.conversion_out(tx.session, conversion)
+        return conversion_view(tx.session, conversion=conversion)
 
 
 @router.post("/api/conversions/{conversion_id}/cancel", response_model=ConversionOut)
-def cancel_conversion(conversion_id: Id, body: CancelIn, ctx: ManagerCtxDep) -> dict[str, Any]:
+def cancel_conversion(conversion_id: Id, body: CancelIn, ctx: ManagerCtxDep) -> ConversionOut:
     """Cooling-off cancellation: kept as `cancelled`, its credit reversed."""
     with ctx.tx() as tx:
         conversion = service.cancel(
@@ -88,11 +85,11 @@ def cancel_conversion(conversion_id: Id, body: CancelIn, ctx: ManagerCtxDep) -> 
             actor=_actor(tx.principal.id),
             now=tx.now,
         )
-        return service.conversion_out(tx.session, conversion)
+        return conversion_view(tx.session, conversion=conversion)
 
 
 @router.post("/api/conversions/{conversion_id}/match", response_model=ConversionOut)
-def match_conversion(conversion_id: Id, body: MatchIn, ctx: ManagerCtxDep) -> dict[str, Any]:
+def match_conversion(conversion_id: Id, body: MatchIn, ctx: ManagerCtxDep) -> ConversionOut:
     """A manager matches a stored unmatched conversion to its lead; credit is then
     decided as for any matched conversion."""
     with ctx.tx() as tx:
@@ -103,7 +100,7 @@ def match_conversion(conversion_id: Id, body: MatchIn, ctx: ManagerCtxDep) -> di
             actor=_actor(tx.principal.id),
             now=tx.now,
         )
-        return service.conversion_out(tx.session, conversion)
+        return conversion_view(tx.session, conversion=conversion)
 
 
 @router.post(
@@ -113,7 +110,7 @@ def match_conversion(conversion_id: Id, body: MatchIn, ctx: ManagerCtxDep) -> di
 )
 def import_conversions(
     campaign_id: Id, ctx: ManagerCtxDep, file: Annotated[UploadFile, File()]
-) -> dict[str, Any]:
+) -> ConversionImportOut:
     limit = ctx.runtime.settings.max_upload_bytes
     data = b"".join(upload_chunks(file.file, limit=limit))
     with ctx.tx() as tx:
@@ -125,15 +122,4 @@ def import_conversions(
             now=tx.now,
             filename=file.filename,
         )
-        return {
-            "encoding": report.encoding,
-            "delimiter": report.delimiter,
-            "rows": report.rows,
-            "created": report.created,
-            "already_reported": report.already_reported,
-            "matched": report.matched,
-            "unmatched": report.unmatched,
-            "duplicates": report.duplicates,
-            "invalid": report.invalid,
-            "errors": [{"row": e.row, "field": e.field, "reason": e.reason} for e in report.errors],
-        }
+        return ConversionImportOut.model_validate(report, from_attributes=True)

@@ -1,19 +1,23 @@
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Literal
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from dialer.conversions.models import Channel, ConversionReport
+from dialer.conversions.attribution import Attribution
+from dialer.conversions.models import Channel, ConversionReport, ConversionStatus, CreditKind
 from dialer.leads.schemas import RowErrorOut
-from dialer.wire import Input, Instant
+from dialer.wire import Input, Instant, Members
+
+# The order a 422 has always named the channels in.
+_CHANNELS_IN = (Channel.web, Channel.postcard, Channel.phone, Channel.other)
 
 
 class ConversionIn(Input):
     campaign_id: int = Field(ge=1, le=2**63 - 1)
     reference: str = Field(min_length=1, max_length=128, examples=["WEB-2026-000123"])
-    channel: Literal["web", "postcard", "phone", "other"]
+    channel: Annotated[Channel, Members(_CHANNELS_IN)]
     phone: str | None = Field(default=None, max_length=64)
     contract_number: str | None = Field(default=None, max_length=64)
     external_id: str | None = Field(default=None, max_length=128)
@@ -23,7 +27,7 @@ class ConversionIn(Input):
         return ConversionReport(
             campaign_id=self.campaign_id,
             reference=self.reference,
-            channel=Channel(self.channel),
+            channel=self.channel,
             occurred_at=self.occurred_at.astimezone(UTC) if self.occurred_at else None,
             phone=self.phone,
             contract_number=self.contract_number,
@@ -34,7 +38,7 @@ class ConversionIn(Input):
 
 class CreditOut(BaseModel):
     agent_id: int
-    kind: Literal["credit", "reversal"]
+    kind: CreditKind
     amount: int
     at: Instant
     reason: str
@@ -44,13 +48,11 @@ class ConversionOut(BaseModel):
     id: int
     campaign_id: int
     reference: str
-    channel: Literal["web", "postcard", "phone", "other"]
+    channel: Channel
     lead_id: int | None
     agent_id: int | None
-    attribution: Literal[
-        "call", "will_self_apply", "promise_owner", "last_contact", "none", "unmatched"
-    ]
-    status: Literal["active", "cancelled", "duplicate"]
+    attribution: Attribution
+    status: ConversionStatus
     occurred_at: Instant
     phone: str | None
     contract_number: str | None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -452,48 +451,3 @@ def list_conversions(
     if after_id is not None:
         query = query.where(col(Conversion.id) > after_id)
     return list(session.scalars(query))
-
-
-def credit_entries(session: Session, *, conversion_id: int) -> list[CreditEntry]:
-    return list(
-        session.scalars(
-            select(CreditEntry)
-            .where(col(CreditEntry.conversion_id) == conversion_id)
-            .order_by(col(CreditEntry.id))
-        )
-    )
-
-
-def conversion_out(session: Session, conversion: Conversion) -> dict[str, Any]:
-    assert conversion.id is not None
-    return {
-        "id": conversion.id,
-        "campaign_id": conversion.campaign_id,
-        "reference": conversion.reference,
-        "channel": conversion.channel,
-        "lead_id": conversion.lead_id,
-        "agent_id": conversion.agent_id,
-        "attribution": conversion.attribution,
-        "status": conversion.status,
-        "occurred_at": conversion.occurred_at,
-        "phone": conversion.phone,
-        "contract_number": conversion.contract_number,
-        "external_id": conversion.external_id,
-        "call_id": conversion.call_id,
-        "duplicate_of_id": conversion.duplicate_of_id,
-        "source": conversion.source,
-        "matched_at": conversion.matched_at,
-        "cancelled_at": conversion.cancelled_at,
-        "cancel_reason": conversion.cancel_reason,
-        "created_at": conversion.created_at,
-        "credit": [
-            {
-                "agent_id": e.agent_id,
-                "kind": e.kind,
-                "amount": e.amount,
-                "at": e.at,
-                "reason": e.reason,
-            }
-            for e in credit_entries(session, conversion_id=conversion.id)
-        ],
-    }

@@ -7,15 +7,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from dialer.campaign.hours import CallingHours
 from dialer.leads.dialrules import PhoneFact, Uncallable, attempts_used_up, why_uncallable
 from dialer.leads.models import TERMINAL_STATUSES, LeadStatus, NextAttemptReason
 
 
+class BlockRule(StrEnum):
+    """What keeps a lead from being called: the rules below name their block with
+    these, and eligibility and the queue diagnosis show them."""
+
+    calling_hours = "calling_hours"
+    holiday = "holiday"
+    retry_delay = "retry_delay"
+    daily_limit = "daily_limit"
+    max_attempts = "max_attempts"
+    dnc = "dnc"
+    claimed = "claimed"
+    promise_pending = "promise_pending"
+    campaign_paused = "campaign_paused"
+    terminal_status = "terminal_status"
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
-    rule: str
+    rule: BlockRule
     until: datetime | None
     detail: str
 
@@ -35,47 +52,55 @@ class LeadFacts:
     max_attempts_per_day: int
 
 
-_RULE_OF_REASON: dict[str, str] = {
-    NextAttemptReason.daily_limit: "daily_limit",
-    NextAttemptReason.promise: "promise_pending",
+_RULE_OF_REASON: dict[str, BlockRule] = {
+    NextAttemptReason.daily_limit: BlockRule.daily_limit,
+    NextAttemptReason.promise: BlockRule.promise_pending,
 }
 
 
 def blocks(*, facts: LeadFacts, hours: CallingHours, now: datetime) -> list[Block]:
     found: list[Block] = []
     if facts.status in TERMINAL_STATUSES or facts.status == LeadStatus.awaiting_external:
-        found.append(Block("terminal_status", None, f"lead is {facts.status}"))
+        found.append(Block(BlockRule.terminal_status, None, f"lead is {facts.status}"))
     if not facts.campaign_active:
-        found.append(Block("campaign_paused", None, "the campaign is paused"))
+        found.append(Block(BlockRule.campaign_paused, None, "the campaign is paused"))
     if facts.status == LeadStatus.claimed:
-        found.append(Block("claimed", facts.claimed_until, "held by an agent's claim"))
+        found.append(Block(BlockRule.claimed, facts.claimed_until, "held by an agent's claim"))
     phones = [
         PhoneFact(n, retired=False, listed=n in facts.dnc_phones) for n in facts.active_phones
     ]
     if why_uncallable(phones) == Uncallable.dnc:
-        found.append(Block("dnc", None, "every phone of the lead is on the do-not-call list"))
+        found.append(
+            Block(BlockRule.dnc, None, "every phone of the lead is on the do-not-call list")
+        )
     if facts.next_attempt_at is not None and facts.next_attempt_at > now:
-        rule = _RULE_OF_REASON.get(facts.next_attempt_reason or "", "retry_delay")
+        rule = _RULE_OF_REASON.get(facts.next_attempt_reason or "", BlockRule.retry_delay)
         found.append(Block(rule, facts.next_attempt_at, f"next attempt at {facts.next_attempt_at}"))
     if attempts_used_up(
         unsolicited_attempts=facts.unsolicited_attempts, max_attempts=facts.max_attempts
     ):
         found.append(
-            Block("max_attempts", None, f"{facts.unsolicited_attempts} of {facts.max_attempts}")
+            Block(
+                BlockRule.max_attempts,
+                None,
+                f"{facts.unsolicited_attempts} of {facts.max_attempts}",
+            )
         )
     if facts.day_attempts_today >= facts.max_attempts_per_day and not any(
-        b.rule == "daily_limit" for b in found
+        b.rule == BlockRule.daily_limit for b in found
     ):
         found.append(
             Block(
-                "daily_limit",
+                BlockRule.daily_limit,
                 hours.next_opening(at=hours.next_local_day_start(now)),
                 f"{facts.day_attempts_today} attempts today, {facts.max_attempts_per_day} allowed",
             )
         )
     closed = hours.closed_reason(at=now)
     if closed is not None:
-        found.append(Block(closed, hours.next_opening(at=now), "outside local calling hours"))
+        found.append(
+            Block(BlockRule(closed), hours.next_opening(at=now), "outside local calling hours")
+        )
     return found
 
 

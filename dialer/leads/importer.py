@@ -21,8 +21,6 @@ Large files are read, checked and normalized in a worker process
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import os
 import tempfile
 import threading
@@ -42,11 +40,10 @@ from dialer.clock import wall_now
 from dialer.db import Bulk, Database, RawSql
 from dialer.errors import NotFound, TooLarge
 from dialer.leads import lifecycle
-from dialer.leads.csvfile import MAX_ROW_ERRORS, LeadFile, open_lead_file
+from dialer.leads.csvfile import LeadFile, open_lead_file
 from dialer.leads.models import (
     Contact,
     Event,
-    ImportRowError,
     ImportStatus,
     Lead,
     LeadImport,
@@ -63,8 +60,6 @@ from dialer.leads.prepare import (
     prepare_batches,
 )
 
-# The response lists this many invalid rows; errors.csv has them all.
-MAX_REPORTED_ERRORS = MAX_ROW_ERRORS
 # Rows per batch: per transaction, and per message from the worker process. On
 # SQLite a batch holds the write lock while it is written (~0.1 s at this size).
 BATCH_ROWS = 5000
@@ -651,80 +646,3 @@ def import_bytes(
         sync_limit_bytes=len(data),
         remove_file=True,
     )
-
-
-# --- reading an import ----------------------------------------------------------------
-
-
-def get_import(session: Session, *, import_id: int) -> LeadImport:
-    lead_import = session.get(LeadImport, import_id)
-    if lead_import is None:
-        raise NotFound(f"import {import_id} does not exist", code="import_not_found")
-    return lead_import
-
-
-def first_invalid_rows(session: Session, *, import_id: int) -> list[ImportRowError]:
-    return list(
-        session.scalars(
-            select(ImportRowError)
-            .where(
-                col(ImportRowError.import_id) == import_id,
-                col(ImportRowError.kind) == RowErrorKind.invalid,
-            )
-            .order_by(col(ImportRowError.row))
-            .limit(MAX_REPORTED_ERRORS)
-        )
-    )
-
-
-def import_out(session: Session, *, lead_import: LeadImport) -> dict[str, Any]:
-    assert lead_import.id is not None
-    return {
-        "id": lead_import.id,
-        "campaign_id": lead_import.campaign_id,
-        "status": lead_import.status,
-        "filename": lead_import.filename,
-        "encoding": lead_import.encoding,
-        "delimiter": lead_import.delimiter,
-        "rows": lead_import.rows,
-        "accepted": lead_import.accepted,
-        "duplicates": lead_import.duplicates,
-        "invalid": lead_import.invalid,
-        "suppressed": lead_import.suppressed,
-        "error": lead_import.error,
-        "errors": [
-            {"row": e.row, "field": e.field, "reason": e.reason}
-            for e in first_invalid_rows(session, import_id=lead_import.id)
-        ],
-    }
-
-
-def errors_csv(session: Session, *, import_id: int) -> str:
-    """Every rejected row, for Excel: UTF-8 with BOM, formula-looking cells defused."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(["row", "kind", "field", "reason", "raw"])
-    query = (
-        select(ImportRowError)
-        .where(col(ImportRowError.import_id) == import_id)
-        .order_by(col(ImportRowError.row))
-    )
-    for error in session.scalars(query):
-        raw = " | ".join(f"{k}={v}" for k, v in error.raw.items())
-        writer.writerow(
-            [
-                error.row,
-                error.kind,
-                _safe_cell(error.field or ""),
-                _safe_cell(error.reason),
-                _safe_cell(raw),
-            ]
-        )
-    return out.getvalue()
-
-
-def _safe_cell(value: str) -> str:
-    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

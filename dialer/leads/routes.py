@@ -1,15 +1,26 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
 from dialer.campaign.service import get_campaign
 from dialer.errors import BadInput
-from dialer.leads import csvfile, importer, service
-from dialer.leads.schemas import EligibilityOut, ImportOut, LeadDetail, LeadList, QueueOut
-from dialer.web import CtxDep, Id, ManagerCtxDep, next_cursor, parse_cursor
+from dialer.leads import csvfile, importer
+from dialer.leads.models import LeadStatus
+from dialer.leads.schemas import (
+    PUBLIC_LEAD_STATUSES,
+    EligibilityOut,
+    ImportOut,
+    LeadDetail,
+    LeadList,
+    QueueOut,
+)
+from dialer.views import imports, leads
+from dialer.views.eligibility import lead_eligibility as eligibility_view
+from dialer.views.queue import queue_diagnosis
+from dialer.web import CtxDep, Id, ManagerCtxDep, parse_cursor
 
 router = APIRouter(tags=["leads"])
 
@@ -23,7 +34,7 @@ def import_leads(
         str | None,
         Form(description='JSON object of header → column, e.g. {"TEL(日中)": "phone"}'),
     ] = None,
-) -> dict[str, Any]:
+) -> ImportOut:
     """Small files are imported before the answer (`done`); larger ones answer
     `running` at once: follow them at GET /api/imports/{id}."""
     runtime = ctx.runtime
@@ -45,22 +56,19 @@ def import_leads(
         remove_file=True,
     )
     with ctx.tx() as tx:
-        lead_import = importer.get_import(tx.session, import_id=import_id)
-        return importer.import_out(tx.session, lead_import=lead_import)
+        return imports.import_report(tx.session, import_id=import_id)
 
 
 @router.get("/api/imports/{import_id}", response_model=ImportOut)
-def get_import(import_id: Id, ctx: ManagerCtxDep) -> dict[str, Any]:
+def get_import(import_id: Id, ctx: ManagerCtxDep) -> ImportOut:
     with ctx.tx() as tx:
-        lead_import = importer.get_import(tx.session, import_id=import_id)
-        return importer.import_out(tx.session, lead_import=lead_import)
+        return imports.import_report(tx.session, import_id=import_id)
 
 
 @router.get("/api/imports/{import_id}/errors.csv", response_class=Response)
 def import_errors_csv(import_id: Id, ctx: ManagerCtxDep) -> Response:
     with ctx.tx() as tx:
-        importer.get_import(tx.session, import_id=import_id)
-        body = importer.errors_csv(tx.session, import_id=import_id)
+        body = imports.errors_csv(tx.session, import_id=import_id)
     return Response(
         content=body.encode("utf-8"),
         media_type="text/csv; charset=utf-8",
@@ -75,51 +83,34 @@ def list_leads(
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> LeadList:
     with ctx.tx() as tx:
-        if status is not None and status not in _STATUSES:
+        if status is not None and status not in PUBLIC_LEAD_STATUSES:
             raise BadInput(f"unknown status {status!r}", field="status")
-        leads = service.list_leads(
+        return leads.lead_page(
             tx.session,
             campaign_id=campaign_id,
-            status=status,
+            status=LeadStatus(status) if status is not None else None,
             limit=limit,
             after_id=parse_cursor(cursor),
         )
-        return {
-            "items": [service.lead_summary(tx.session, lead=lead) for lead in leads],
-            "next_cursor": next_cursor(leads, limit=limit),
-        }
-
-
-_STATUSES = {
-    "new",
-    "scheduled",
-    "claimed",
-    "awaiting_external",
-    "converted",
-    "refused",
-    "dnc",
-    "exhausted",
-    "invalid",
-}
 
 
 @router.get("/api/leads/{lead_id}", response_model=LeadDetail)
-def get_lead(lead_id: Id, ctx: CtxDep) -> dict[str, Any]:
+def get_lead(lead_id: Id, ctx: CtxDep) -> LeadDetail:
     with ctx.tx() as tx:
-        lead = service.get_lead(tx.session, lead_id=lead_id)
-        service.check_lead_access(tx.session, principal=tx.principal, lead=lead)
-        return service.lead_detail(tx.session, lead=lead)
+        lead = leads.get_lead(tx.session, lead_id=lead_id)
+        leads.check_lead_access(tx.session, principal=tx.principal, lead=lead)
+        return leads.lead_detail(tx.session, lead=lead)
 
 
 @router.get("/api/leads/{lead_id}/eligibility", response_model=EligibilityOut)
-def lead_eligibility(lead_id: Id, ctx: ManagerCtxDep) -> dict[str, Any]:
+def lead_eligibility(lead_id: Id, ctx: ManagerCtxDep) -> EligibilityOut:
     with ctx.tx() as tx:
-        return service.eligibility(tx.session, lead_id=lead_id, now=tx.now)
+        return eligibility_view(tx.session, lead_id=lead_id, now=tx.now)
 
 
 @router.get("/api/campaigns/{campaign_id}/queue", response_model=QueueOut)
-def campaign_queue(campaign_id: Id, ctx: ManagerCtxDep) -> dict[str, Any]:
+def campaign_queue(campaign_id: Id, ctx: ManagerCtxDep) -> QueueOut:
     with ctx.tx() as tx:
-        return service.queue_summary(tx.session, campaign_id=campaign_id, now=tx.now)
+        return queue_diagnosis(tx.session, campaign_id=campaign_id, now=tx.now)

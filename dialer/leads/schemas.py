@@ -1,36 +1,22 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel
 
 from dialer.calls.schemas import CallOut
+from dialer.conversions.attribution import Attribution
+from dialer.conversions.models import Channel, ConversionStatus
+from dialer.leads.eligibility import BlockRule
+from dialer.leads.models import ImportStatus, LeadStatus
 from dialer.promises.schemas import PromiseOut
-from dialer.wire import Instant
+from dialer.wire import Instant, Members
 
-LeadStatusLiteral = Literal[
-    "new",
-    "scheduled",
-    "claimed",
-    "awaiting_external",
-    "converted",
-    "refused",
-    "dnc",
-    "exhausted",
-    "invalid",
-]
-BlockRule = Literal[
-    "calling_hours",
-    "holiday",
-    "retry_delay",
-    "daily_limit",
-    "max_attempts",
-    "dnc",
-    "claimed",
-    "promise_pending",
-    "campaign_paused",
-    "terminal_status",
-]
+# Every status but the internal `importing`, which no answer may ever show.
+PUBLIC_LEAD_STATUSES: tuple[LeadStatus, ...] = tuple(
+    s for s in LeadStatus if s is not LeadStatus.importing
+)
+PublicLeadStatus = Annotated[LeadStatus, Members(PUBLIC_LEAD_STATUSES)]
 
 
 class PhoneOut(BaseModel):
@@ -46,7 +32,7 @@ class ContactOut(BaseModel):
 class LeadOut(BaseModel):
     id: int
     campaign_id: int
-    status: LeadStatusLiteral
+    status: PublicLeadStatus
     name: str | None
     company: str | None
     priority: int
@@ -83,10 +69,10 @@ class EventOut(BaseModel):
 class LeadConversionOut(BaseModel):
     id: int
     reference: str
-    channel: str
+    channel: Channel
     agent_id: int | None
-    attribution: str
-    status: str
+    attribution: Attribution
+    status: ConversionStatus
     occurred_at: Instant
 
 
@@ -111,7 +97,7 @@ class RowErrorOut(BaseModel):
 class ImportOut(BaseModel):
     id: int
     campaign_id: int
-    status: Literal["running", "done", "failed"]
+    status: ImportStatus
     filename: str | None
     encoding: str | None
     delimiter: str | None
@@ -140,6 +126,6 @@ class EligibilityOut(BaseModel):
 class QueueOut(BaseModel):
     campaign_id: int
     callable_now: int
-    blocked: dict[str, int]
+    blocked: dict[BlockRule, int]
     promises_due: int
     next_due_at: Instant | None

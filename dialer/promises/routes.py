@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
@@ -10,10 +10,11 @@ from dialer.agents.models import Role
 from dialer.agents.service import campaign_ids_of, get_agent
 from dialer.auth import require_self_or_manager
 from dialer.errors import BadInput, Forbidden
-from dialer.promises import booking, reading
+from dialer.promises import booking
 from dialer.promises.models import PromiseStatus
 from dialer.promises.schemas import PromiseIn, PromiseList, PromiseOut
-from dialer.web import Ctx, CtxDep, Id, ManagerCtxDep, get_runtime, next_cursor, parse_cursor
+from dialer.views.promises import promise_page, promise_view
+from dialer.web import Ctx, CtxDep, Id, ManagerCtxDep, get_runtime, parse_cursor
 
 router = APIRouter(tags=["promises"])
 
@@ -23,7 +24,7 @@ StatusFilter = Annotated[
 
 
 @router.post("/api/leads/{lead_id}/promises", status_code=201, response_model=PromiseOut)
-def book_promise(lead_id: Id, body: PromiseIn, ctx: CtxDep) -> dict[str, Any]:
+def book_promise(lead_id: Id, body: PromiseIn, ctx: CtxDep) -> PromiseOut:
     with ctx.tx() as tx:
         promise = booking.book(
             tx.session,
@@ -32,7 +33,7 @@ def book_promise(lead_id: Id, body: PromiseIn, ctx: CtxDep) -> dict[str, Any]:
             request=body.request(),
             now=tx.now,
         )
-        return reading.promise_out(promise)
+        return promise_view(promise)
 
 
 @router.get("/api/agents/{agent_id}/promises", response_model=PromiseList)
@@ -42,17 +43,13 @@ def agent_promises(
     status: StatusFilter = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> PromiseList:
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         get_agent(tx.session, agent_id=agent_id)
-        found = reading.list_promises(
+        return promise_page(
             tx.session, agent_id=agent_id, status=status, limit=limit, after_id=parse_cursor(cursor)
         )
-        return {
-            "items": [reading.promise_out(p) for p in found],
-            "next_cursor": next_cursor(found, limit=limit),
-        }
 
 
 @router.get("/api/promises", response_model=PromiseList)
@@ -62,29 +59,25 @@ def all_promises(
     campaign_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> PromiseList:
     with ctx.tx() as tx:
-        found = reading.list_promises(
+        return promise_page(
             tx.session,
             campaign_id=campaign_id,
             status=status,
             limit=limit,
             after_id=parse_cursor(cursor),
         )
-        return {
-            "items": [reading.promise_out(p) for p in found],
-            "next_cursor": next_cursor(found, limit=limit),
-        }
 
 
 @router.get("/api/promises/{promise_id}", response_model=PromiseOut)
-def get_promise(promise_id: Id, ctx: CtxDep) -> dict[str, Any]:
+def get_promise(promise_id: Id, ctx: CtxDep) -> PromiseOut:
     with ctx.tx() as tx:
         promise = booking.get_promise(tx.session, promise_id=promise_id)
         mine = tx.principal.id in (promise.agent_id, promise.booked_by_agent_id)
         if tx.principal.role != Role.manager and not mine:
             raise Forbidden("this promise belongs to another agent", code="not_your_resource")
-        return reading.promise_out(promise)
+        return promise_view(promise)
 
 
 @router.delete("/api/promises/{promise_id}", response_model=PromiseOut)
@@ -92,12 +85,12 @@ def cancel_promise(
     promise_id: Id,
     ctx: CtxDep,
     reason: Annotated[str | None, Query(max_length=2000)] = None,
-) -> dict[str, Any]:
+) -> PromiseOut:
     with ctx.tx() as tx:
         promise = booking.cancel(
             tx.session, principal=tx.principal, promise_id=promise_id, now=tx.now, reason=reason
         )
-        return reading.promise_out(promise)
+        return promise_view(promise)
 
 
 @router.get(

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import UTC
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from dialer.promises.models import MadeBy, PromiseOwner, PromiseRequest
+from dialer.promises.models import MadeBy, PromiseOwner, PromiseRequest, PromiseStatus
 from dialer.wire import Input, Instant
 
 
@@ -20,11 +21,11 @@ class PromiseIn(Input):
     in_minutes: int | None = Field(default=None, ge=0, le=60 * 24 * 366)
     at: AwareDatetime | None = None
     window: WindowIn | None = None
-    owner: Literal["me", "anyone"] | None = None
+    owner: PromiseOwner | None = None
     agent_id: int | None = Field(
         default=None, ge=1, le=2**63 - 1, description="managers: the agent who owns it"
     )
-    made_by: Literal["agent", "customer"] = "agent"
+    made_by: MadeBy = MadeBy.agent
     note: str | None = Field(default=None, max_length=10_000)
 
     @model_validator(mode="after")
@@ -42,11 +43,19 @@ class PromiseIn(Input):
             in_minutes=self.in_minutes,
             at=self.at.astimezone(UTC) if self.at is not None else None,
             window=window,
-            owner=PromiseOwner(self.owner) if self.owner is not None else None,
+            owner=self.owner,
             agent_id=self.agent_id,
-            made_by=MadeBy(self.made_by),
+            made_by=self.made_by,
             note=self.note,
         )
+
+
+class PromiseHolder(StrEnum):
+    """Who a promise is for, as answers show it: its agent's, or anyone's on the
+    campaign (the request's `me` becomes `agent`)."""
+
+    agent = "agent"
+    anyone = "anyone"
 
 
 class PromiseOut(BaseModel):
@@ -54,15 +63,15 @@ class PromiseOut(BaseModel):
     lead_id: int
     campaign_id: int
     agent_id: int | None
-    owner: Literal["agent", "anyone"]
+    owner: PromiseHolder
     booked_by: str
-    made_by: Literal["agent", "customer"]
+    made_by: MadeBy
     kind: Literal["in_minutes", "at", "window"]
     note: str | None
     due_at: Instant
     window_end: Instant
     slot_start: Instant
-    status: Literal["scheduled", "kept", "missed", "cancelled", "rescheduled"]
+    status: PromiseStatus
     call_id: int | None
     kept_call_id: int | None
     followups: int

@@ -622,7 +622,8 @@ def _children_hwm_kb() -> int:
 
 
 def child_main(spec: dict[str, Any]) -> int:
-    from dialer.leads.importer import get_import, start_import
+    from dialer.leads.importer import start_import
+    from dialer.views.imports import get_import
 
     label = spec["label"]
     db = Database(spec["url"])

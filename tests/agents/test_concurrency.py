@@ -15,9 +15,10 @@ from dialer.agents.queue import NextLead, claim_next
 from dialer.agents.service import create_agent
 from dialer.campaign.schemas import CampaignCreate
 from dialer.campaign.service import create_campaign
-from dialer.leads.importer import get_import, import_bytes
+from dialer.leads.importer import import_bytes
 from dialer.leads.models import Lead
 from dialer.runtime import Runtime
+from dialer.views.imports import get_import
 
 TTL = timedelta(minutes=15)
 
