@@ -15,7 +15,7 @@ from dialer.conversions.schemas import (
     ConversionOut,
     MatchIn,
 )
-from dialer.leads.importer import upload_chunks
+from dialer.uploads import upload_chunks
 from dialer.web import Id, ManagerCtxDep, next_cursor, parse_cursor
 
 router = APIRouter(tags=["conversions"])

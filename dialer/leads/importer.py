@@ -31,7 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
@@ -41,7 +41,7 @@ from dialer.campaign.models import Campaign
 from dialer.clock import wall_now
 from dialer.db import Bulk, Database, RawSql
 from dialer.dnc.service import listed_numbers
-from dialer.errors import NotFound, TooLarge
+from dialer.errors import NotFound
 from dialer.leads.csvfile import MAX_ROW_ERRORS, LeadFile, open_lead_file
 from dialer.leads.models import (
     Contact,
@@ -513,34 +513,6 @@ def fail_stale_imports(db: Database, *, now: datetime) -> int:
 
 
 # --- running imports: inline, in the background, from the CLI -----------------------
-
-
-def save_upload(source: BinaryIO, *, limit: int, directory: str | None = None) -> Path:
-    """Copy an upload to a file of our own (the job outlives the request), in
-    chunks, refusing it past `limit` bytes without reading on."""
-    fd, name = tempfile.mkstemp(prefix="dialer-import-", suffix=".csv", dir=directory)
-    path = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in upload_chunks(source, limit=limit):
-                handle.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def upload_chunks(source: BinaryIO, *, limit: int) -> Iterator[bytes]:
-    """An upload in chunks, refused with 413 as soon as it passes `limit` bytes:
-    every upload endpoint applies the one limit the one way."""
-    total = 0
-    while chunk := source.read(1 << 20):
-        total += len(chunk)
-        if total > limit:
-            raise TooLarge(
-                f"the file is larger than the upload limit of {limit} bytes", field="file"
-            )
-        yield chunk
 
 
 class ImportRunner:

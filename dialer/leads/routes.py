@@ -9,6 +9,7 @@ from dialer.campaign.service import get_campaign
 from dialer.errors import BadInput
 from dialer.leads import csvfile, importer, service
 from dialer.leads.schemas import EligibilityOut, ImportOut, LeadDetail, LeadList, QueueOut
+from dialer.uploads import save_upload
 from dialer.web import CtxDep, Id, ManagerCtxDep, next_cursor, parse_cursor
 
 router = APIRouter(tags=["leads"])
@@ -31,7 +32,7 @@ def import_leads(
     with ctx.tx() as tx:
         get_campaign(tx.session, campaign_id=campaign_id)
         actor, now = f"manager:{tx.principal.id}", tx.now
-    path = importer.save_upload(file.file, limit=runtime.settings.max_upload_bytes)
+    path = save_upload(file.file, limit=runtime.settings.max_upload_bytes)
     import_id = importer.start_import(
         runtime.db,
         runner=runtime.imports,
