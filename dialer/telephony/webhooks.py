@@ -26,43 +26,15 @@ from dialer.db import Work
 from dialer.errors import NotFound
 from dialer.leads import history
 from dialer.telephony.base import NowIn
+from dialer.telephony.dialing import adopt
+from dialer.telephony.twilio import answered_by_of, apology_twiml, bridge_twiml, status_of
 
 log = logging.getLogger("dialer.webhooks")
-
-_STATUS: dict[str, CallStatus] = {
-    "queued": CallStatus.queued,
-    "initiated": CallStatus.queued,
-    "ringing": CallStatus.ringing,
-    "in-progress": CallStatus.in_progress,
-    "answered": CallStatus.in_progress,
-    "completed": CallStatus.completed,
-    "busy": CallStatus.busy,
-    "no-answer": CallStatus.no_answer,
-    "failed": CallStatus.failed,
-    "canceled": CallStatus.canceled,
-}
 
 APOLOGY_JA = (
     "お電話ありがとうございます。ただいま担当者が対応できません。"
     "改めてご連絡いたします。失礼いたします。"
 )
-
-
-def status_of(value: str | None) -> CallStatus | None:
-    return _STATUS.get((value or "").strip().lower())
-
-
-def answered_by_of(value: str | None) -> AnsweredBy | None:
-    """Twilio's AnsweredBy: `human`, `machine_start`, `machine_end_beep`,
-    `machine_end_silence`, `machine_end_other`, `fax`, `unknown`."""
-    if not value:
-        return None
-    value = value.strip().lower()
-    if value == "human":
-        return AnsweredBy.human
-    if value.startswith("machine") or value == "fax":
-        return AnsweredBy.machine
-    return AnsweredBy.unknown
 
 
 def _answered_by(
@@ -99,8 +71,6 @@ def find_call(session: Session, *, call_param: str | None, call_sid: str | None)
 
 def on_status(session: Session, *, call: Call, params: Mapping[str, str], now_in: NowIn) -> bool:
     """Apply one status callback; returns whether anything changed."""
-    from dialer.telephony.dialing import adopt
-
     sid = params.get("CallSid")
     if sid and call.provider_sid is None:
         adopt(session, call=call, sid=sid, now_in=now_in, how="status callback")
@@ -262,8 +232,6 @@ def voice_twiml(session: Session, *, call: Call, now_in: NowIn, ring_timeout: in
     """The customer answered: bridge them to the agent's endpoint with the
     campaign's caller id; with no agent free, apologise, hang up, and record the
     call as abandoned (retried by policy)."""
-    from dialer.telephony.twilio import apology_twiml, bridge_twiml
-
     campaign = session.get(Campaign, call.campaign_id)
     agent = session.get(Agent, call.agent_id) if call.agent_id is not None else None
     # The agent must still be on this lead: a call dispositioned (or a claim gone)
