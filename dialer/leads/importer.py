@@ -354,7 +354,7 @@ class ImportJob:
                 at=spec.now,
                 kind="imported",
                 actor=spec.actor,
-                details=[(i, c[4]) for i, c in kept],
+                details=((i, c[4]) for i, c in kept),
             ),
         )
         self.zones.update(c[2][_TIMEZONE] for _i, c in kept)

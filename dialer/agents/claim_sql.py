@@ -1,0 +1,32 @@
+"""The claim write (dialer.agents.queue) in hand-written SQL: the lead marked
+claimed only if it still has the status the queue saw, its claim row and its
+event; on PostgreSQL the three in one round trip, built from the same three."""
+
+from __future__ import annotations
+
+from dialer.leads.history_sql import INSERT_EVENT
+from dialer.sql import Then, insert, one_trip, update
+
+CLAIM_COLUMNS = (
+    "lead_id",
+    "campaign_id",
+    "agent_id",
+    "reason",
+    "prev_status",
+    "claimed_at",
+    "claim_expires_at",
+)
+INSERT_CLAIM = insert("claim.insert", "claim", CLAIM_COLUMNS)
+MARK_CLAIMED = update(
+    "claim.mark_lead",
+    "lead",
+    (("status", "'claimed'"), "updated_at"),
+    where="id = ? AND status = ?",
+)
+TAKE = one_trip(
+    "claim.take",
+    MARK_CLAIMED,
+    Then(INSERT_CLAIM, from_updated={"lead_id": "id", "campaign_id": "campaign_id"}),
+    Then(INSERT_EVENT, from_updated={"lead_id": "id"}),
+    returning=("id", "campaign_id"),
+)
