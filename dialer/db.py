@@ -315,7 +315,8 @@ class RawSql:
     transaction. For the one path where SQLAlchemy's per-statement work would be
     most of the cost: the next-lead claim, run by every agent all day long.
 
-    Statements are written with `?` placeholders; on PostgreSQL they become `%s`.
+    Statements are written with `?` placeholders; on PostgreSQL they become `%s`
+    (a statement made in dialer.sql brings its PostgreSQL text along).
     Instants are bound the way the ORM stores them (naive UTC text on SQLite,
     'YYYY-MM-DD HH:MM:SS.ffffff'), so
     rows written here and through the ORM compare and read back the same."""
@@ -325,7 +326,10 @@ class RawSql:
         self._dbapi = dbapi_connection
 
     def _text(self, sql: str) -> str:
-        return _pg_placeholders(sql) if self.postgres else sql
+        if not self.postgres:
+            return sql
+        # A statement of dialer.sql carries its PostgreSQL text, made at import.
+        return getattr(sql, "postgres_text", None) or _pg_placeholders(sql)
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         cursor = self._dbapi.cursor()

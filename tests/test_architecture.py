@@ -35,6 +35,7 @@ PURE_MODULES = {
     "dialer.leads.dialrules",
     "dialer.leads.eligibility",
     "dialer.leads.phones",
+    "dialer.leads.prepare",
     "dialer.promises.slots",
 }
 # Shapes, tables, statements and the plumbing under every domain.

@@ -15,7 +15,7 @@ from dialer.conversions.schemas import (
     ConversionOut,
     MatchIn,
 )
-from dialer.leads.importer import upload_chunks
+from dialer.uploads import upload_chunks
 from dialer.views.conversions import conversion_page, conversion_view
 from dialer.web import Id, ManagerCtxDep, parse_cursor
 

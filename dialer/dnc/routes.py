@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from dialer.dnc import importer, service
 from dialer.dnc.models import DncEntry
-from dialer.leads.importer import upload_chunks
+from dialer.uploads import upload_chunks
 from dialer.web import ManagerCtxDep, next_cursor, parse_cursor
 from dialer.wire import Input, Instant
 

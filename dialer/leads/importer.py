@@ -29,7 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
@@ -38,9 +38,24 @@ from sqlmodel import col
 from dialer.campaign.models import Campaign
 from dialer.clock import wall_now
 from dialer.db import Bulk, Database, RawSql
-from dialer.errors import NotFound, TooLarge
+from dialer.errors import NotFound
 from dialer.leads import lifecycle
 from dialer.leads.csvfile import LeadFile, open_lead_file
+from dialer.leads.history_sql import INSERT_EVENT, event_rows
+from dialer.leads.import_sql import (
+    ANALYZE_PHONES,
+    DELETE_LOST_LEADS,
+    DELETE_LOST_PHONES,
+    HELD_PHONES,
+    INSERT_CONTACTS,
+    INSERT_LEADS,
+    INSERT_PHONES,
+    INSERT_PHONES_UNLESS_TAKEN,
+    INSERT_ROW_ERRORS,
+    NEW_LEAD_IDS,
+    PHONE_COLUMNS,
+    TOP_LEAD_ID,
+)
 from dialer.leads.models import (
     Contact,
     Event,
@@ -59,6 +74,7 @@ from dialer.leads.prepare import (
     PrepareSpec,
     prepare_batches,
 )
+from dialer.sql import insert_rows
 
 # Rows per batch: per transaction, and per message from the worker process. On
 # SQLite a batch holds the write lock while it is written (~0.1 s at this size).
@@ -215,13 +231,7 @@ class ImportJob:
             numbers = {n for candidate in batch.accepted for n in candidate[1]}
             # Phones of earlier batches of this file are staged leads by now, so
             # the campaign's phones include them: only this batch's are kept here.
-            held = set(
-                raw_sql.column_in(
-                    "SELECT number FROM phone WHERE campaign_id = ? AND number {in_}",
-                    numbers,
-                    (spec.campaign_id,),
-                )
-            )
+            held = set(raw_sql.column_in(HELD_PHONES, numbers, (spec.campaign_id,)))
             on_dnc = listed_raw(raw_sql, phones=numbers)
             accepted: list[Accepted] = []
             for candidate in batch.accepted:
@@ -307,40 +317,41 @@ class ImportJob:
             for position, number in enumerate(c[1])
         ]
         lost: set[int] = set()
+        insert_rows(raw, INSERT_LEADS, lead_rows)
         if raw.postgres:
-            raw.copy("lead", _LEAD_COLUMNS, lead_rows)
             # The phones were checked free in this transaction; only a concurrent
             # import can have taken one since. COPY them, and only when it fails
             # on one, insert them skipping the taken ones.
-            if not raw.copy_unless_duplicate("phone", _PHONE_COLUMNS, phone_rows):
+            if not raw.copy_unless_duplicate(INSERT_PHONES.table, PHONE_COLUMNS, phone_rows):
                 inserted = [
                     row[0]
                     for row in raw.rows(
-                        _PG_PHONES, tuple(list(column) for column in zip(*phone_rows, strict=True))
+                        INSERT_PHONES_UNLESS_TAKEN,
+                        tuple(list(column) for column in zip(*phone_rows, strict=True)),
                     )
                 ]
                 lost = _incomplete(phone_rows, inserted)
         else:
-            raw.many(_SQLITE_LEADS, lead_rows)
             # One writer at a time on SQLite: the phones were checked free in this
             # very transaction, so none can have been taken since.
-            raw.many(_SQLITE_PHONES, phone_rows)
+            raw.many(INSERT_PHONES, phone_rows)
         if lost:
             # PostgreSQL only: SQLite has no concurrent writer to lose a phone to.
-            raw.run("DELETE FROM phone WHERE lead_id = ANY(?)", (sorted(lost),))
-            raw.run("DELETE FROM lead WHERE id = ANY(?)", (sorted(lost),))
+            raw.run(DELETE_LOST_PHONES, (sorted(lost),))
+            raw.run(DELETE_LOST_LEADS, (sorted(lost),))
         kept = [(i, c) for i, c in zip(ids, accepted, strict=True) if i not in lost]
-        contact_rows = [(i, c[3], "registrant") for i, c in kept if c[3]]
-        event_rows = [(i, at, "imported", spec.actor, c[4]) for i, c in kept]
-        if raw.postgres:
-            raw.copy("contact", ("lead_id", "name", "role"), contact_rows)
-            raw.copy("event", ("lead_id", "at", "kind", "actor", "detail"), event_rows)
-        else:
-            raw.many("INSERT INTO contact (lead_id, name, role) VALUES (?, ?, ?)", contact_rows)
-            raw.many(
-                "INSERT INTO event (lead_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)",
-                event_rows,
-            )
+        insert_rows(raw, INSERT_CONTACTS, [(i, c[3], "registrant") for i, c in kept if c[3]])
+        insert_rows(
+            raw,
+            INSERT_EVENT,
+            event_rows(
+                raw,
+                at=spec.now,
+                kind="imported",
+                actor=spec.actor,
+                details=((i, c[4]) for i, c in kept),
+            ),
+        )
         self.zones.update(c[2][_TIMEZONE] for _i, c in kept)
         return [c for i, c in zip(ids, accepted, strict=True) if i in lost]
 
@@ -352,7 +363,7 @@ class ImportJob:
         SQLite needs no such help."""
         with self.bulk.work() as work:
             if work.raw.postgres:
-                work.raw.run("ANALYZE phone")
+                work.raw.run(ANALYZE_PHONES)
 
     def _finish(self) -> None:
         spec = self.spec
@@ -400,58 +411,16 @@ def _incomplete(phone_rows: list[tuple[Any, ...]], inserted: list[int]) -> set[i
     return {i for i, n in expected.items() if got.get(i, 0) != n}
 
 
-# The leads' columns: the ones an import fixes, then the row's own (FIELD_COLUMNS).
-_LEAD_COLUMNS = (
-    "id",
-    "campaign_id",
-    "import_id",
-    "status",
-    "attempts",
-    "unsolicited_attempts",
-    "day_attempts",
-    "failure_counts",
-    "created_at",
-    "updated_at",
-    *FIELD_COLUMNS,
-)
-_SQLITE_LEADS = (
-    f"INSERT INTO lead ({', '.join(_LEAD_COLUMNS)}) VALUES ({', '.join('?' * len(_LEAD_COLUMNS))})"
-)
-_PHONE_COLUMNS = ("lead_id", "campaign_id", "number", "position", "retired")
-_SQLITE_PHONES = f"INSERT INTO phone ({', '.join(_PHONE_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
-# A phone a concurrent import has just taken is skipped, not an error that sinks
-# the batch; RETURNING tells which went in.
-_PG_PHONES = (
-    "INSERT INTO phone (lead_id, campaign_id, number, position, retired)"
-    " SELECT * FROM unnest(%s::int[], %s::int[], %s::text[], %s::int[], %s::bool[])"
-    " ON CONFLICT DO NOTHING RETURNING lead_id"
-)
-_ROW_ERROR_COLUMNS = ("import_id", "row", "kind", "field", "reason", "raw")
-
-
 def _insert_row_errors(raw: RawSql, *, import_id: int, errors: list[RowError]) -> None:
     if not errors:
         return
-    rows = [(import_id, *error) for error in errors]
-    if raw.postgres:
-        raw.copy("import_row_error", _ROW_ERROR_COLUMNS, rows)
-    else:
-        raw.many(
-            f"INSERT INTO import_row_error ({', '.join(_ROW_ERROR_COLUMNS)})"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+    insert_rows(raw, INSERT_ROW_ERRORS, [(import_id, *error) for error in errors])
 
 
 def _new_lead_ids(raw: RawSql, count: int) -> list[int]:
     if raw.postgres:
-        rows = raw.rows(
-            "SELECT nextval(pg_get_serial_sequence('lead', 'id')) FROM generate_series(1, ?)",
-            (count,),
-        )
-        return [int(row[0]) for row in rows]
-    # SQLite: we hold the write lock (BEGIN IMMEDIATE), so max(id) is ours to extend.
-    (top,) = raw.rows("SELECT COALESCE(MAX(id), 0) FROM lead")[0]
+        return [int(row[0]) for row in raw.rows(NEW_LEAD_IDS, (count,))]
+    (top,) = raw.rows(TOP_LEAD_ID)[0]
     return list(range(int(top) + 1, int(top) + 1 + count))
 
 
@@ -494,34 +463,6 @@ def fail_stale_imports(db: Database, *, now: datetime) -> int:
 
 
 # --- running imports: inline, in the background, from the CLI -----------------------
-
-
-def save_upload(source: BinaryIO, *, limit: int, directory: str | None = None) -> Path:
-    """Copy an upload to a file of our own (the job outlives the request), in
-    chunks, refusing it past `limit` bytes without reading on."""
-    fd, name = tempfile.mkstemp(prefix="dialer-import-", suffix=".csv", dir=directory)
-    path = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in upload_chunks(source, limit=limit):
-                handle.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def upload_chunks(source: BinaryIO, *, limit: int) -> Iterator[bytes]:
-    """An upload in chunks, refused with 413 as soon as it passes `limit` bytes:
-    every upload endpoint applies the one limit the one way."""
-    total = 0
-    while chunk := source.read(1 << 20):
-        total += len(chunk)
-        if total > limit:
-            raise TooLarge(
-                f"the file is larger than the upload limit of {limit} bytes", field="file"
-            )
-        yield chunk
 
 
 class ImportRunner:

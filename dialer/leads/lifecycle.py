@@ -51,6 +51,7 @@ from sqlmodel import SQLModel
 
 from dialer.db import RawSql
 from dialer.leads import history, lifecycle_sql
+from dialer.leads.history_sql import INSERT_EVENT, event_row
 from dialer.leads.models import Lead, LeadStatus, NextAttemptReason
 
 S = LeadStatus
@@ -485,22 +486,32 @@ def claim(
     happens off the record. False when another request took the lead first."""
     check(Transition.claim, status=seen_status)
     at = raw.instant(now)
-    detail = raw.json(
-        {"reason": reason, "old_status": seen_status, "claim_expires_at": expires_at.isoformat()}
+    lead_values = (at, lead_id, seen_status)
+    claim_values = (
+        lead_id, campaign_id, agent_id, reason, seen_status, at, raw.instant(expires_at),
+    )  # fmt: skip
+    event_values = event_row(
+        raw,
+        lead_id=lead_id,
+        at=now,
+        kind="claimed",
+        actor=f"agent:{agent_id}",
+        detail={
+            "reason": reason,
+            "old_status": seen_status,
+            "claim_expires_at": expires_at.isoformat(),
+        },
     )
-    claim_values = (agent_id, reason, seen_status, at, raw.instant(expires_at))
-    event_values = (at, "claimed", f"agent:{agent_id}", detail)
     if raw.postgres:
         # One round trip for the three writes: every agent claims all day long.
         taken = raw.rows(
-            lifecycle_sql.CLAIM_ALL_PG,
-            (at, lead_id, seen_status, *claim_values, *event_values),
+            lifecycle_sql.TAKE, lifecycle_sql.TAKE.params(lead_values, claim_values, event_values)
         )
         return bool(taken and taken[0][0] == 1)
-    if raw.run(lifecycle_sql.CLAIM_LEAD, (at, lead_id, seen_status)) != 1:
+    if raw.run(lifecycle_sql.MARK_CLAIMED, lead_values) != 1:
         return False
-    raw.run(lifecycle_sql.INSERT_CLAIM, (lead_id, campaign_id, *claim_values))
-    raw.run(lifecycle_sql.INSERT_CLAIM_EVENT, (lead_id, *event_values))
+    raw.run(lifecycle_sql.INSERT_CLAIM, claim_values)
+    raw.run(INSERT_EVENT, event_values)
     return True
 
 

@@ -1,10 +1,13 @@
 """The lead lifecycle's hand-written statements: the claim, on every agent's
-"next" all day long. Written once with `?` placeholders; the PostgreSQL form
-chains the same three writes into one statement (one round trip)."""
+"next" all day long. The lead is marked claimed only if it still has the status
+the queue saw, with its claim row and its event; on PostgreSQL the three go in
+one round trip, built from the same three statements."""
 
 from __future__ import annotations
 
+from dialer.leads.history_sql import INSERT_EVENT
 from dialer.leads.models import LeadStatus
+from dialer.sql import Then, insert, one_trip, update
 
 CLAIM_COLUMNS = (
     "lead_id",
@@ -15,18 +18,17 @@ CLAIM_COLUMNS = (
     "claimed_at",
     "claim_expires_at",
 )
-EVENT_COLUMNS = ("lead_id", "at", "kind", "actor", "detail")
-
-_SET_CLAIMED = f"UPDATE lead SET status = '{LeadStatus.claimed.value}', updated_at = ?"
-CLAIM_LEAD = f"{_SET_CLAIMED} WHERE id = ? AND status = ?"
-INSERT_CLAIM = f"INSERT INTO claim ({', '.join(CLAIM_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)"
-INSERT_CLAIM_EVENT = f"INSERT INTO event ({', '.join(EVENT_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
-
-CLAIM_ALL_PG = (
-    f"WITH taken AS ({CLAIM_LEAD} RETURNING id, campaign_id),"
-    f" claimed AS (INSERT INTO claim ({', '.join(CLAIM_COLUMNS)})"
-    " SELECT id, campaign_id, ?, ?, ?, ?, ? FROM taken),"
-    f" recorded AS (INSERT INTO event ({', '.join(EVENT_COLUMNS)})"
-    " SELECT id, ?, ?, ?, CAST(? AS jsonb) FROM taken)"
-    " SELECT count(*) FROM taken"
+INSERT_CLAIM = insert("claim.insert", "claim", CLAIM_COLUMNS)
+MARK_CLAIMED = update(
+    "claim.mark_lead",
+    "lead",
+    (("status", f"'{LeadStatus.claimed.value}'"), "updated_at"),
+    where="id = ? AND status = ?",
+)
+TAKE = one_trip(
+    "claim.take",
+    MARK_CLAIMED,
+    Then(INSERT_CLAIM, from_updated={"lead_id": "id", "campaign_id": "campaign_id"}),
+    Then(INSERT_EVENT, from_updated={"lead_id": "id"}),
+    returning=("id", "campaign_id"),
 )

@@ -15,13 +15,7 @@ from dialer.db import RawSql
 from dialer.dnc.models import DncEntry
 from dialer.leads.dialrules import PhoneFact
 from dialer.leads.models import Phone
-
-LISTED = "SELECT phone FROM dnc_entry WHERE phone {in_}"
-PHONE_FACTS = (
-    "SELECT p.number, p.retired, d.id FROM phone p"
-    " LEFT JOIN dnc_entry d ON d.phone = p.number"
-    " WHERE p.lead_id = ? ORDER BY p.position, p.id"
-)
+from dialer.leads.phonebook_sql import LISTED, PHONE_FACTS
 
 
 def listed(session: Session, *, phones: Iterable[str]) -> set[str]:

@@ -17,6 +17,7 @@ from dialer.leads.schemas import (
     LeadList,
     QueueOut,
 )
+from dialer.uploads import save_upload
 from dialer.views import imports, leads
 from dialer.views.eligibility import lead_eligibility as eligibility_view
 from dialer.views.queue import queue_diagnosis
@@ -42,7 +43,7 @@ def import_leads(
     with ctx.tx() as tx:
         get_campaign(tx.session, campaign_id=campaign_id)
         actor, now = f"manager:{tx.principal.id}", tx.now
-    path = importer.save_upload(file.file, limit=runtime.settings.max_upload_bytes)
+    path = save_upload(file.file, limit=runtime.settings.max_upload_bytes)
     import_id = importer.start_import(
         runtime.db,
         runner=runtime.imports,

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from dialer.calls.models import Call
+from dialer.calls.models import AnsweredBy, Call, CallStatus
 from dialer.campaign.models import Campaign
 from dialer.db import Database
 
 # The domain clock as a transaction sees it (simulated or system).
 NowIn = Callable[[Session], datetime]
+
+# `provider_error` of an attempt whose create has not been answered yet.
+SENDING = "sending"
 
 
 class Telephony(Protocol):
@@ -47,3 +51,52 @@ class Telephony(Protocol):
     def hang_up(self, sid: str, *, answered: bool) -> None:
         """End a live call at the provider (its outcome is recorded already)."""
         ...
+
+
+# --- a provider that is asked after the commit (dialer.telephony.dialing) ---
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCall:
+    """A call as the provider knows it, in our words: the adapter translates its
+    own status names, and None is a status we have no word for."""
+
+    sid: str
+    to: str
+    status: CallStatus | None
+    answered_by: AnsweredBy | None
+    duration: int | None
+    created_at: datetime | None
+
+
+class CreateNotPlaced(Exception):
+    """The provider refused the create: no call exists."""
+
+
+class CreateUnknown(Exception):
+    """The create may or may not have placed a call (timeout, 5xx, broken reply)."""
+
+
+class CallCreator(Protocol):
+    """What placing a committed attempt needs of its provider: the create itself
+    (paced, retried only where it cannot have placed a call; raises
+    CreateNotPlaced or CreateUnknown) and the look-ups that settle an attempt
+    whose create's answer was lost."""
+
+    name: str
+    ring_timeout: int
+
+    def create_params(self, *, call: Call, campaign: Campaign) -> dict[str, Any]: ...
+
+    def send_create(
+        self,
+        db: Database,
+        *,
+        params: dict[str, Any],
+        campaign: Campaign,
+        still_wanted: Callable[[], str | None] = ...,
+    ) -> str: ...
+
+    def look_up(self, *, call: Call, taken: Iterable[str]) -> ProviderCall | None: ...
+
+    def fetch(self, sid: str) -> ProviderCall: ...

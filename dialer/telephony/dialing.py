@@ -1,13 +1,16 @@
 """Placing a committed attempt with the provider, and settling what it never
 finished reporting. Runs outside any transaction while the provider is asked
 (SQLite's one write lock must not wait on a network), then records the answer in
-a short transaction of its own."""
+a short transaction of its own.
+
+Provider-neutral: the provider comes in as a `CallCreator` (dialer.telephony.base)
+and speaks our words (its adapter translates), so the adapter can hand its
+`dial`/`reconcile` here without this module knowing the adapter."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -21,12 +24,14 @@ from dialer.db import Database, affected
 from dialer.leads import history
 from dialer.leads.models import Lead
 from dialer.leads.phonebook import listed
-from dialer.telephony.base import NowIn
-from dialer.telephony.twilio import SENDING
-from dialer.telephony.webhooks import answered_by_of, status_of
-
-if TYPE_CHECKING:
-    from dialer.telephony.twilio import ProviderCall, TwilioTelephony
+from dialer.telephony.base import (
+    SENDING,
+    CallCreator,
+    CreateNotPlaced,
+    CreateUnknown,
+    NowIn,
+    ProviderCall,
+)
 
 log = logging.getLogger("dialer.dialing")
 
@@ -78,22 +83,19 @@ def _fail(session: Session, *, call: Call, reason: str, now_in: NowIn) -> None:
 
 
 def _apply_found(session: Session, *, call: Call, found: ProviderCall, now_in: NowIn) -> None:
-    status = status_of(found.status)
-    if status is None:
+    if found.status is None:
         return
     apply_status_update(
         session,
         call=call,
-        status=status,
-        answered_by=answered_by_of(found.answered_by),
+        status=found.status,
+        answered_by=found.answered_by,
         at=now_in(session),
         duration=found.duration,
     )
 
 
-def dial(db: Database, telephony: TwilioTelephony, *, call_id: int, now_in: NowIn) -> None:
-    from dialer.telephony.twilio import CreateNotPlaced, CreateUnknown
-
+def dial(db: Database, telephony: CallCreator, *, call_id: int, now_in: NowIn) -> None:
     with db.read() as session:
         call = session.get(Call, call_id)
         if call is None or call.provider_sid is not None or call.status in FINAL_CALL_STATUSES:
@@ -153,7 +155,7 @@ def _reason_not_to_send(db: Database, *, call_id: int, now_in: NowIn) -> str | N
 
 
 def _settle_unknown(
-    db: Database, telephony: TwilioTelephony, *, call_id: int, reason: str, now_in: NowIn
+    db: Database, telephony: CallCreator, *, call_id: int, reason: str, now_in: NowIn
 ) -> None:
     with db.read() as session:
         call = session.get(Call, call_id)
@@ -189,7 +191,7 @@ def _adopted_sids(session: Session, *, to: str) -> list[str]:
     ]
 
 
-def reconcile(db: Database, telephony: TwilioTelephony, *, now_in: NowIn) -> int:
+def reconcile(db: Database, telephony: CallCreator, *, now_in: NowIn) -> int:
     """Calls still without a final status well after they should have ended: ask
     the provider and settle them. Not found at all: the attempt failed."""
     with db.read() as session:
@@ -220,7 +222,7 @@ def reconcile(db: Database, telephony: TwilioTelephony, *, now_in: NowIn) -> int
         assert call_id is not None
         try:
             if sid is not None:
-                found: ProviderCall | None = telephony.api.fetch(sid)
+                found: ProviderCall | None = telephony.fetch(sid)
             else:
                 with db.read() as session:
                     call = session.get(Call, call_id)

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from dialer.clock import wall_now
 from dialer.db import Database, Work
+from dialer.telephony.pacing_sql import INSERT_BUDGET, PUSH_BUDGET, select_budgets
 
 # Slots sit 0.95% wider than 1/cps: 9.5 ms per second to absorb a sender that
 # reaches the provider late; achieved rates stay above 99% of the target.
@@ -50,25 +51,17 @@ def reserve(work: Work, *, budgets: list[Budget], now: datetime) -> datetime:
     short a time as a transaction can be."""
     raw = work.raw
     keys = sorted(b.key for b in budgets)
-    marks = ", ".join("?" for _ in keys)
-    lock = " ORDER BY key FOR UPDATE" if raw.postgres else ""
-    select_sql = f"SELECT key, next_at FROM dial_pacing WHERE key IN ({marks}){lock}"
+    select_sql = select_budgets(len(keys))
     found = {key: raw.read_instant(at) for key, at in raw.rows(select_sql, tuple(keys))}
     if len(found) < len(keys):
         # First use of a budget: create its row without colliding with another
         # process doing the same, then lock what exists.
-        conflict = " ON CONFLICT (key) DO NOTHING" if raw.postgres else ""
-        verb = "INSERT" if raw.postgres else "INSERT OR IGNORE"
         for key in keys:
             if key not in found:
-                raw.run(f"{verb} INTO dial_pacing (key, next_at) VALUES (?, ?){conflict}",
-                        (key, raw.instant(now)))  # fmt: skip
+                raw.run(INSERT_BUDGET, (key, raw.instant(now)))
         found = {key: raw.read_instant(at) for key, at in raw.rows(select_sql, tuple(keys))}
     slot = first_free(now=now, next_free=[found[k] for k in keys])
-    raw.many(
-        "UPDATE dial_pacing SET next_at = ? WHERE key = ?",
-        [(raw.instant(slot + b.interval), b.key) for b in budgets],
-    )
+    raw.many(PUSH_BUDGET, [(raw.instant(slot + b.interval), b.key) for b in budgets])
     return slot
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -41,18 +40,23 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
-from dialer.calls.models import Call
+from dialer.calls.models import AnsweredBy, Call, CallStatus
 from dialer.campaign.models import Campaign
 from dialer.clock import wall_now
 from dialer.db import Database
-from dialer.telephony.base import NowIn
+from dialer.telephony import dialing
+from dialer.telephony.base import (
+    SENDING,
+    CreateNotPlaced,
+    CreateUnknown,
+    NowIn,
+    ProviderCall,
+)
 from dialer.telephony.pacing import Budget, wait_for_slot
 
 log = logging.getLogger("dialer.twilio")
 
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
-# `provider_error` of an attempt whose create has not been answered yet.
-SENDING = "sending"
 # A create is tried at most this many times, and never for longer than this.
 MAX_CREATE_TRIES = 5
 MAX_CREATE_SECONDS = 60.0
@@ -60,14 +64,37 @@ MAX_CREATE_SECONDS = 60.0
 LOOKUP_SKEW = timedelta(seconds=120)
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderCall:
-    sid: str
-    to: str
-    status: str
-    answered_by: str | None
-    duration: int | None
-    created_at: datetime | None
+# --- Twilio's words for a call's progress, in ours ---
+
+_STATUS: dict[str, CallStatus] = {
+    "queued": CallStatus.queued,
+    "initiated": CallStatus.queued,
+    "ringing": CallStatus.ringing,
+    "in-progress": CallStatus.in_progress,
+    "answered": CallStatus.in_progress,
+    "completed": CallStatus.completed,
+    "busy": CallStatus.busy,
+    "no-answer": CallStatus.no_answer,
+    "failed": CallStatus.failed,
+    "canceled": CallStatus.canceled,
+}
+
+
+def status_of(value: str | None) -> CallStatus | None:
+    return _STATUS.get((value or "").strip().lower())
+
+
+def answered_by_of(value: str | None) -> AnsweredBy | None:
+    """Twilio's AnsweredBy: `human`, `machine_start`, `machine_end_beep`,
+    `machine_end_silence`, `machine_end_other`, `fax`, `unknown`."""
+    if not value:
+        return None
+    value = value.strip().lower()
+    if value == "human":
+        return AnsweredBy.human
+    if value.startswith("machine") or value == "fax":
+        return AnsweredBy.machine
+    return AnsweredBy.unknown
 
 
 class _PacedSession(requests.Session):
@@ -101,14 +128,6 @@ class _HeaderKeepingClient(TwilioHttpClient):  # type: ignore[misc]  # untyped S
         response = super().request(*args, **kwargs)
         self.last_headers = dict(response.headers or {})
         return response
-
-
-class CreateNotPlaced(Exception):
-    """The provider refused the create: no call exists."""
-
-
-class CreateUnknown(Exception):
-    """The create may or may not have placed a call (timeout, 5xx, broken reply)."""
 
 
 def _never_connected(exc: BaseException) -> bool:
@@ -193,8 +212,8 @@ def _provider_call(resource: Any) -> ProviderCall:
     return ProviderCall(
         sid=str(resource.sid),
         to=str(resource.to),
-        status=str(resource.status),
-        answered_by=resource.answered_by,
+        status=status_of(str(resource.status)),
+        answered_by=answered_by_of(resource.answered_by),
         duration=int(duration) if duration not in (None, "") else None,
         created_at=created,
     )
@@ -333,15 +352,14 @@ class TwilioTelephony:
 
     # --- after commit, outside any transaction (see dialer.telephony.dialing) ---
 
-    def dial(self, db: Database, *, call_id: int, now_in: NowIn) -> None:
-        from dialer.telephony.dialing import dial
+    def fetch(self, sid: str) -> ProviderCall:
+        return self.api.fetch(sid)
 
-        dial(db, self, call_id=call_id, now_in=now_in)
+    def dial(self, db: Database, *, call_id: int, now_in: NowIn) -> None:
+        dialing.dial(db, self, call_id=call_id, now_in=now_in)
 
     def reconcile(self, db: Database, *, now_in: NowIn) -> int:
-        from dialer.telephony.dialing import reconcile
-
-        return reconcile(db, self, now_in=now_in)
+        return dialing.reconcile(db, self, now_in=now_in)
 
     def hang_up(self, sid: str, *, answered: bool) -> None:
         try:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from dialer.agents.events_sql import INSERT_AGENT_EVENT
 from dialer.agents.models import Agent, AgentState, Claim
 from dialer.calls.disposition import abandon, apply_status_update
 from dialer.calls.models import AnsweredBy, Call, CallStatus
@@ -26,44 +27,23 @@ from dialer.campaign.models import Campaign
 from dialer.db import Work
 from dialer.errors import NotFound
 from dialer.leads import history
+from dialer.leads.history_sql import INSERT_EVENT, event_row
 from dialer.telephony.base import NowIn
+from dialer.telephony.dialing import adopt
+from dialer.telephony.status_sql import (
+    SELECT_CALL,
+    STATUS_WRITES,
+    UPDATE_CALL,
+    UPDATE_SEQUENCE,
+)
+from dialer.telephony.twilio import answered_by_of, apology_twiml, bridge_twiml, status_of
 
 log = logging.getLogger("dialer.webhooks")
-
-_STATUS: dict[str, CallStatus] = {
-    "queued": CallStatus.queued,
-    "initiated": CallStatus.queued,
-    "ringing": CallStatus.ringing,
-    "in-progress": CallStatus.in_progress,
-    "answered": CallStatus.in_progress,
-    "completed": CallStatus.completed,
-    "busy": CallStatus.busy,
-    "no-answer": CallStatus.no_answer,
-    "failed": CallStatus.failed,
-    "canceled": CallStatus.canceled,
-}
 
 APOLOGY_JA = (
     "お電話ありがとうございます。ただいま担当者が対応できません。"
     "改めてご連絡いたします。失礼いたします。"
 )
-
-
-def status_of(value: str | None) -> CallStatus | None:
-    return _STATUS.get((value or "").strip().lower())
-
-
-def answered_by_of(value: str | None) -> AnsweredBy | None:
-    """Twilio's AnsweredBy: `human`, `machine_start`, `machine_end_beep`,
-    `machine_end_silence`, `machine_end_other`, `fax`, `unknown`."""
-    if not value:
-        return None
-    value = value.strip().lower()
-    if value == "human":
-        return AnsweredBy.human
-    if value.startswith("machine") or value == "fax":
-        return AnsweredBy.machine
-    return AnsweredBy.unknown
 
 
 def _answered_by(
@@ -100,8 +80,6 @@ def find_call(session: Session, *, call_param: str | None, call_sid: str | None)
 
 def on_status(session: Session, *, call: Call, params: Mapping[str, str], now_in: NowIn) -> bool:
     """Apply one status callback; returns whether anything changed."""
-    from dialer.telephony.dialing import adopt
-
     sid = params.get("CallSid")
     if sid and call.provider_sid is None:
         adopt(session, call=call, sid=sid, now_in=now_in, how="status callback")
@@ -131,35 +109,6 @@ def on_status(session: Session, *, call: Call, params: Mapping[str, str], now_in
     return changed
 
 
-_CALL_COLUMNS = (
-    "call.id, call.lead_id, call.campaign_id, call.agent_id, call.status, call.answered_by,"
-    " call.answered_at, call.duration, call.provider, call.provider_sid, call.provider_seq,"
-    " call.provider_error, call.disposition, campaign.machine_detection"
-)
-
-
-_UPDATE_CALL = (
-    "UPDATE call SET status = ?, answered_by = ?, answered_at = ?, ended_at = ?,"
-    " duration = ?, provider_seq = ? WHERE id = ?"
-)
-_INSERT_EVENT = (
-    "INSERT INTO event (lead_id, at, kind, actor, detail) VALUES (?, ?, 'call_status', ?, ?)"
-)
-_INSERT_AGENT_EVENT = (
-    "INSERT INTO agent_event (agent_id, campaign_id, kind, at, payload)"
-    " VALUES (?, ?, 'call_status', ?, ?)"
-)
-_STATUS_WRITES_PG = (
-    "WITH moved AS (" + _UPDATE_CALL + " RETURNING id),"
-    " recorded AS (INSERT INTO event (lead_id, at, kind, actor, detail)"
-    " SELECT ?, ?, 'call_status', ?, CAST(? AS jsonb) FROM moved),"
-    " told AS (INSERT INTO agent_event (agent_id, campaign_id, kind, at, payload)"
-    " SELECT ?, ?, 'call_status', ?, CAST(? AS jsonb) FROM moved"
-    " WHERE CAST(? AS bigint) IS NOT NULL)"
-    " SELECT count(*) FROM moved"
-)
-
-
 def on_status_fast(
     work: Work, *, call_param: str | None, params: Mapping[str, str], now: datetime
 ) -> bool | None:
@@ -172,15 +121,7 @@ def on_status_fast(
     if not (call_param and call_param.isdigit() and len(call_param) < 19):
         return None
     raw = work.raw
-    # Two callbacks of one call at once (in-progress and completed): the second
-    # waits for the first's commit and decides on what it wrote (PostgreSQL;
-    # SQLite's write transactions are serialized already).
-    lock = " FOR UPDATE OF call" if raw.postgres else ""
-    found = raw.rows(
-        f"SELECT {_CALL_COLUMNS} FROM call JOIN campaign ON campaign.id = call.campaign_id"
-        f" WHERE call.id = ?{lock}",
-        (int(call_param),),
-    )
+    found = raw.rows(SELECT_CALL, (int(call_param),))
     if not found:
         return None
     (call_id, lead_id, campaign_id, agent_id, status_now, answered_by_now, answered_at_now,
@@ -210,7 +151,7 @@ def on_status_fast(
     new_seq = sequence if sequence is not None else seq_now
     if change is None:
         if new_seq != seq_now:
-            raw.run("UPDATE call SET provider_seq = ? WHERE id = ?", (new_seq, call_id))
+            raw.run(UPDATE_SEQUENCE, (new_seq, call_id))
         return False
     at = raw.instant(now)
     detail = {"call_id": call_id, "status": change.status, "answered_by": change.answered_by}
@@ -223,17 +164,25 @@ def on_status_fast(
         new_seq,
         call_id,
     )
-    event_values = (lead_id, at, f"provider:{provider}", raw.json(detail))
-    agent_values = (agent_id, campaign_id, at, raw.json({**detail, "lead_id": lead_id}))
+    event_values = event_row(
+        raw,
+        lead_id=lead_id,
+        at=now,
+        kind="call_status",
+        actor=f"provider:{provider}",
+        detail=detail,
+    )
+    agent_payload = raw.json({**detail, "lead_id": lead_id})
+    agent_values = (agent_id, campaign_id, "call_status", at, agent_payload)
     if raw.postgres:
         # One round trip for the three writes: the server's CPU is shared with
         # the web workers, and every callback pays for each trip.
-        raw.run(_STATUS_WRITES_PG, (*call_values, *event_values, *agent_values, agent_id))
+        raw.run(STATUS_WRITES, STATUS_WRITES.params(call_values, event_values, agent_values))
         return True
-    raw.run(_UPDATE_CALL, call_values)
-    raw.run(_INSERT_EVENT, event_values)
+    raw.run(UPDATE_CALL, call_values)
+    raw.run(INSERT_EVENT, event_values)
     if agent_id is not None:
-        raw.run(_INSERT_AGENT_EVENT, agent_values)
+        raw.run(INSERT_AGENT_EVENT, agent_values)
     return True
 
 
@@ -263,8 +212,6 @@ def voice_twiml(session: Session, *, call: Call, now_in: NowIn, ring_timeout: in
     """The customer answered: bridge them to the agent's endpoint with the
     campaign's caller id; with no agent free, apologise, hang up, and record the
     call as abandoned (retried by policy)."""
-    from dialer.telephony.twilio import apology_twiml, bridge_twiml
-
     campaign = session.get(Campaign, call.campaign_id)
     agent = session.get(Agent, call.agent_id) if call.agent_id is not None else None
     # The agent must still be on this lead: a call dispositioned (or a claim gone)

@@ -22,6 +22,7 @@ from dialer.leads import importer
 from dialer.leads.models import Event, ImportStatus, Lead, LeadImport, Phone
 from dialer.runtime import Runtime
 from dialer.settings import get_settings
+from dialer.uploads import save_upload
 
 
 def _csv(count: int, *, start: int = 0) -> bytes:
@@ -54,7 +55,7 @@ def test_staged_leads_stay_invisible_until_the_import_is_complete(
             seen.append((lead_import.accepted, listed, queue))
             assert api.next(agent).status_code == 204
 
-    path = importer.save_upload(io.BytesIO(_csv(25)), limit=10**6)
+    path = save_upload(io.BytesIO(_csv(25)), limit=10**6)
     with runtime.db.read() as session:
         now = runtime.now_in(session)
     importer.start_import(
@@ -253,7 +254,7 @@ def test_a_refused_upload_leaves_no_temporary_file(
 
 def _start(runtime: Runtime, campaign_id: int, data: bytes, *, in_worker: bool) -> int:
     """An inline import, its rows prepared in a worker process or in this one."""
-    path = importer.save_upload(io.BytesIO(data), limit=10**8)
+    path = save_upload(io.BytesIO(data), limit=10**8)
     return importer.start_import(
         runtime.db,
         runner=None,
