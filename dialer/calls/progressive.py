@@ -10,6 +10,7 @@ webhook apologises and records the call as abandoned)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim, Role
 from dialer.agents.queue import claim_next
 from dialer.calls.service import place_call
 from dialer.campaign.models import Campaign, CampaignStatus
-from dialer.db import Database
+from dialer.db import Database, is_postgres
 from dialer.errors import DialerError
 from dialer.telephony.base import NowIn, Telephony
 
@@ -61,11 +62,17 @@ def free_agents(db: Database, *, needs_caller_id: bool) -> tuple[list[int], froz
 
 
 def dial_round(
-    db: Database, *, telephony: Telephony, now_in: NowIn, claim_ttl: timedelta
+    db: Database,
+    *,
+    telephony: Telephony,
+    now_in: NowIn,
+    claim_ttl: timedelta,
+    dial: Callable[[int], None],
 ) -> list[int]:
-    """Claim and place one call for each free agent; returns the attempts placed,
-    committed and ready for `telephony.dial`."""
+    """Claim and place one call for each free agent; returns the attempts placed.
+    Each is handed to `dial` once its transaction has committed."""
     agent_ids, campaigns = free_agents(db, needs_caller_id=telephony.name != "simulated")
+    lock_rows = is_postgres(db)
     placed: list[int] = []
     for agent_id in agent_ids:
         try:
@@ -77,7 +84,7 @@ def dial_round(
                     agent_id=agent_id,
                     now=now,
                     ttl=claim_ttl,
-                    for_update=not db.is_sqlite,
+                    for_update=lock_rows,
                     only_campaigns=campaigns,
                 )
                 if got is None or not got.fresh:
@@ -94,7 +101,8 @@ def dial_round(
                     phone=None,
                     now=now,
                     telephony=telephony,
-                    lock_rows=not db.is_sqlite,
+                    lock_rows=lock_rows,
+                    dial=dial,
                 )
                 assert call.id is not None
                 placed.append(call.id)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from dialer.calls import service
 from dialer.calls.schemas import CallCreate, CallOut, DispositionIn
+from dialer.db import is_postgres
 from dialer.web import CtxDep, Id
 
 router = APIRouter(tags=["calls"])
@@ -13,8 +14,9 @@ router = APIRouter(tags=["calls"])
 
 @router.post("/api/leads/{lead_id}/calls", status_code=201, response_model=CallOut)
 def place_call(lead_id: Id, ctx: CtxDep, body: CallCreate | None = None) -> dict[str, Any]:
-    """The attempt is committed first, then sent to the provider: a crash between
-    the two leaves a row the reconciliation settles, never an unrecorded call."""
+    """The attempt is committed, then sent to the provider (after the commit, by
+    the transaction); the answer is the call as read after that."""
+    runtime = ctx.runtime
     with ctx.tx() as tx:
         call = service.place_call(
             tx.session,
@@ -22,13 +24,12 @@ def place_call(lead_id: Id, ctx: CtxDep, body: CallCreate | None = None) -> dict
             lead_id=lead_id,
             phone=body.phone if body else None,
             now=tx.now,
-            telephony=tx.runtime.telephony,
-            lock_rows=not tx.runtime.db.is_sqlite,
+            telephony=runtime.telephony,
+            lock_rows=is_postgres(runtime.db),
+            dial=runtime.dial_now,
         )
         call_id = call.id
     assert call_id is not None
-    runtime = ctx.runtime
-    runtime.telephony.dial(runtime.db, call_id=call_id, now_in=runtime.now_in)
     with runtime.db.read() as session:
         return service.call_out(service.get_call(session, call_id=call_id))
 
@@ -44,9 +45,8 @@ def get_call(call_id: Id, ctx: CtxDep) -> dict[str, Any]:
 @router.post("/api/calls/{call_id}/disposition", response_model=CallOut)
 def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> dict[str, Any]:
     """Recording the outcome ends the call; a call still ringing or talking at the
-    provider is hung up once the outcome is committed (the agent has moved on)."""
+    provider is hung up once the outcome is committed."""
     with ctx.tx() as tx:
-        was_live = service.is_live(tx.session, call_id=call_id)
         call = service.dispose(
             tx.session,
             principal=tx.principal,
@@ -58,9 +58,7 @@ def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> dict[str, Any]:
                 promise=body.promise,
             ),
             now=tx.now,
-            lock_rows=not tx.runtime.db.is_sqlite,
+            telephony=tx.runtime.telephony,
+            lock_rows=is_postgres(tx.runtime.db),
         )
-        out = service.call_out(call)
-    if was_live and call.provider_sid:
-        ctx.runtime.telephony.hang_up(call.provider_sid, answered=call.answered_at is not None)
-    return out
+        return service.call_out(call)

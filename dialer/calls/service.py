@@ -6,6 +6,7 @@ closed while the agent read the script."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ from dialer.calls.retry import RetryKind, decide_next
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.service import calling_hours_of, retry_policy_of
 from dialer.conversions import service as conversions
+from dialer.db import after_commit
 from dialer.dnc import service as dnc
 from dialer.errors import (
     AlreadyDispositioned,
@@ -127,7 +129,9 @@ def place_call(
     now: datetime,
     telephony: Telephony,
     lock_rows: bool,
+    dial: Callable[[int], None],
 ) -> Call:
+    """`dial` asks the provider to place the attempt, once it is committed."""
     query = select(Lead).where(col(Lead.id) == lead_id)
     if lock_rows:
         # Two dial clicks at once must not both pass the "no live call" check.
@@ -180,6 +184,10 @@ def place_call(
     promises.keep_on_call(session, lead=lead, call=call, now=now)
     telephony.place_call(session, call=call, campaign=campaign, now=now)
     session.flush()
+    # Committed first, then sent: a crash between the two leaves a row the
+    # reconciliation settles, never an unrecorded call.
+    call_id = call.id
+    after_commit(session, lambda: dial(call_id), name="dial")
     return call
 
 
@@ -432,6 +440,7 @@ def dispose(
     call_id: int,
     data: DispositionInput,
     now: datetime,
+    telephony: Telephony,
     lock_rows: bool = False,
 ) -> Call:
     # Once per call, also for two clicks at once and a provider report racing the
@@ -456,6 +465,11 @@ def dispose(
         raise Invalid("'failed' is recorded by the system, not by agents", field="outcome")
     contract_number = conversions.check_contract_number(campaign, data.contract_number)
     actor = actor_of(principal)
+    if call.status not in FINAL_CALL_STATUSES and call.provider_sid:
+        # Still ringing or talking at the provider: hung up once the outcome is
+        # committed (the agent has moved on).
+        sid, answered = call.provider_sid, call.answered_at is not None
+        after_commit(session, lambda: telephony.hang_up(sid, answered=answered), name="hang_up")
     _end_call(session, call=call, now=now)
     call.disposition = outcome.value
     call.dispositioned_at = now
