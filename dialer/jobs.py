@@ -35,7 +35,6 @@ The jobs themselves live in their domains; this module only lists and calls them
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,8 +52,6 @@ from dialer.telephony.base import Telephony
 
 if TYPE_CHECKING:
     from dialer.runtime import Runtime
-
-log = logging.getLogger("dialer.jobs")
 
 # A leader renews its lease this often (the lease lasts scheduler.LEASE_TTL);
 # stale imports are looked for at the same pace, right after the renewal.
