@@ -7,12 +7,19 @@ of honouring busy_timeout — exactly the claim pattern. Taking the write lock
 up front makes concurrent claims queue on busy_timeout instead of failing.
 
 PostgreSQL: the same code; the claim query adds `FOR UPDATE SKIP LOCKED`.
+Which of the two is in use is asked one way: `is_postgres(...)`.
+
+Network side effects (dial, hang up) never run inside a transaction: the flow
+that decides one registers it with `after_commit`, and the unit of work runs it
+once the commit succeeded and the connection went back to the pool (SQLite's
+one write lock must not wait on the provider; a rollback sends nothing).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator
+import logging
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -23,6 +30,10 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import create_engine
+
+from dialer.metrics import AFTER_COMMIT_FAILURES
+
+log = logging.getLogger("dialer.db")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Parameters per `IN (...)` on SQLite: well under its limit.
@@ -123,11 +134,22 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi.execute(statement)
 
 
+# What runs once a unit of work has committed: a network side effect.
+AfterCommit = Callable[[], None]
+
+# Where a unit of work's ORM session points back at it, so that code holding
+# only the session can register after-commit actions.
+_WORK_KEY = "dialer.work"
+
+
 class Work:
     """One write transaction on one pooled connection: hand-written SQL through
     `raw`, and an ORM session on the same connection and transaction, made only
     when asked for. The claim path runs on `raw` alone and pays nothing for the
     ORM or for SQLAlchemy's connection bookkeeping.
+
+    A unit of work: actions registered with `after_commit` run, in order, after
+    the commit succeeded, outside any transaction; after a rollback none does.
 
     `held`: a pooled connection the caller keeps across transactions (Bulk);
     otherwise one is checked out now and handed back at the end."""
@@ -152,13 +174,23 @@ class Work:
         self.raw = RawSql(dbapi, postgres=self.postgres)
         self._connection: Connection | None = None
         self._session: Session | None = None
+        # None once the transaction has ended: nothing could run a late action.
+        self._after: list[tuple[str, AfterCommit]] | None = []
 
     @property
     def session(self) -> Session:
         if self._session is None:
             self._connection = Connection(self._engine, connection=self._pooled)
             self._session = Session(bind=self._connection, expire_on_commit=False)
+            self._session.info[_WORK_KEY] = self
         return self._session
+
+    def after_commit(self, action: AfterCommit, *, name: str) -> None:
+        """Run `action` once this transaction has committed (never if it rolls
+        back). `name` labels its failures in logs and metrics."""
+        if self._after is None:
+            raise RuntimeError(f"after_commit({name!r}) on a transaction that has ended")
+        self._after.append((name, action))
 
     def flush(self) -> None:
         """Write what the ORM holds, so hand-written SQL after this sees it."""
@@ -171,12 +203,25 @@ class Work:
         self._dbapi.commit()
 
     def _rollback(self) -> None:
+        self._after = None
         if self._session is not None:
             self._session.rollback()
         self._dbapi.rollback()
 
+    def _run_after_commit(self) -> None:
+        actions, self._after = self._after or [], None
+        for name, action in actions:
+            try:
+                action()
+            except Exception:
+                # The transaction is committed and its response stands; what did
+                # not happen at the provider is for reconciliation to settle.
+                log.exception("after-commit action %s failed", name)
+                AFTER_COMMIT_FAILURES.labels(name).inc()
+
     def _close(self) -> None:
         if self._session is not None:
+            self._session.info.pop(_WORK_KEY, None)  # no cycle left for the GC
             self._session.close()
         if self._held:
             return  # the holder hands the connection back
@@ -184,6 +229,22 @@ class Work:
             self._connection.close()  # hands the pooled connection back
         else:
             self._pooled.close()
+
+
+def after_commit(session: Session, action: AfterCommit, *, name: str) -> None:
+    """`Work.after_commit` for code that holds only the unit of work's session.
+    A session of no unit of work (a read) has no commit to wait for: an error."""
+    work = session.info.get(_WORK_KEY)
+    if not isinstance(work, Work):
+        raise RuntimeError(f"after_commit({name!r}) outside a write transaction")
+    work.after_commit(action, name=name)
+
+
+def is_postgres(of: Session | Database | Work | Bulk | RawSql) -> bool:
+    """The one way to ask which engine is in use (PostgreSQL, else SQLite)."""
+    if isinstance(of, Session):
+        return of.get_bind().dialect.name == "postgresql"
+    return of.postgres
 
 
 @contextmanager
@@ -196,6 +257,8 @@ def _transaction(work: Work) -> Iterator[Work]:
         raise
     finally:
         work._close()
+    # Committed, and the connection is back in the pool: now the network.
+    work._run_after_commit()
 
 
 # A bulk job (a lead import: a million rows in short transactions) on SQLite gets
@@ -259,7 +322,9 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, pool_size=pool_size)
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.postgres = self.engine.dialect.name == "postgresql"
+        # Ask `is_postgres(db)`; tests and benchmarks still read this.
+        self.is_sqlite = not self.postgres
         self._write_engine = self.engine.execution_options(sqlite_write=True)
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
 

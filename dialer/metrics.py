@@ -31,3 +31,9 @@ SCHEDULER_TICKS = Counter(
     ["leader"],
     registry=REGISTRY,
 )
+AFTER_COMMIT_FAILURES = Counter(
+    "dialer_after_commit_failures_total",
+    "Actions run after a commit (dial, hang up) that failed, by action",
+    ["action"],
+    registry=REGISTRY,
+)

@@ -8,17 +8,14 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from dialer import jobs
 from dialer.agents.events import EventHub
-from dialer.agents.queue import expire_claims, next_claim_expiry
 from dialer.clock import Clock, SimulatedClock, SystemClock, wall_now
 from dialer.db import Database
 from dialer.leads.importer import ImportRunner
-from dialer.metrics import DUE_WORK
-from dialer.promises import due as promises
 from dialer.settings import ClockMode, Settings, TelephonyMode
 from dialer.telephony.base import Telephony
 from dialer.telephony.batching import CallbackBatcher
@@ -37,63 +34,6 @@ def _log_failed_dial(future: Future[None]) -> None:
         log.error("progressive dial failed: %r", exc)
 
 
-class DueSource(Protocol):
-    """Work that falls due at instants stored in rows. `run` must be idempotent and
-    short: the scheduler tick and the simulated clock both call it."""
-
-    name: str
-
-    def next_due_at(self, session: Session) -> datetime | None: ...
-
-    def run(self, session: Session, *, now: datetime) -> int: ...
-
-
-class ClaimExpiry:
-    name = "claim_expiry"
-
-    def __init__(self, *, ttl: timedelta) -> None:
-        self.ttl = ttl
-
-    def next_due_at(self, session: Session) -> datetime | None:
-        return next_claim_expiry(session)
-
-    def run(self, session: Session, *, now: datetime) -> int:
-        return expire_claims(session, now=now, ttl=self.ttl)
-
-
-class ProviderReports:
-    name = "provider_reports"
-
-    def __init__(self, telephony: Telephony) -> None:
-        self.telephony = telephony
-
-    def next_due_at(self, session: Session) -> datetime | None:
-        return self.telephony.next_due_at(session)
-
-    def run(self, session: Session, *, now: datetime) -> int:
-        return self.telephony.run_due(session, now=now)
-
-
-class PromiseDue:
-    name = "promise_due"
-
-    def next_due_at(self, session: Session) -> datetime | None:
-        return promises.next_due_notice_at(session)
-
-    def run(self, session: Session, *, now: datetime) -> int:
-        return promises.announce_due(session, now=now)
-
-
-class PromiseWindows:
-    name = "promise_windows"
-
-    def next_due_at(self, session: Session) -> datetime | None:
-        return promises.next_window_end(session)
-
-    def run(self, session: Session, *, now: datetime) -> int:
-        return promises.close_windows(session, now=now)
-
-
 class Runtime:
     def __init__(self, settings: Settings, *, db: Database | None = None) -> None:
         self.settings = settings
@@ -110,16 +50,8 @@ class Runtime:
         # Status callbacks' group commit (dialer.telephony.routes), made on first use.
         self.callback_batcher: CallbackBatcher | None = None
         self._dials = ThreadPoolExecutor(max_workers=DIAL_THREADS, thread_name_prefix="dial")
-        # Order matters only within one instant: provider reports first, so a call
-        # that ended at the same second as its claim's expiry releases the claim
-        # through its disposition rather than by expiry; a promise is announced
-        # before a window ending at the same instant marks it missed.
-        self.due_sources: list[DueSource] = [
-            ProviderReports(self.telephony),
-            PromiseDue(),
-            PromiseWindows(),
-            ClaimExpiry(ttl=self.claim_ttl),
-        ]
+        # In the order dialer.jobs gives (and explains).
+        self.due_jobs = jobs.due_jobs(telephony=self.telephony, claim_ttl=self.claim_ttl)
 
     def _make_telephony(self) -> Telephony:
         if self.settings.telephony == TelephonyMode.simulated:
@@ -180,64 +112,24 @@ class Runtime:
         with self.db.write() as session:
             yield session, self.now_in(session)
 
-    def run_due_work(self, *, now: datetime) -> int:
-        """Everything due up to `now`, each source in its own short transaction."""
-        done = 0
-        for source in self.due_sources:
-            with self.db.write() as session:
-                handled = source.run(session, now=now)
-            if handled:
-                DUE_WORK.labels(source.name).inc(handled)
-            done += handled
-        return done
+    def dial_now(self, call_id: int) -> None:
+        """Ask the provider to place a committed attempt, on this thread: a
+        request's answer reflects what the provider said."""
+        self.telephony.dial(self.db, call_id=call_id, now_in=self.now_in)
 
-    def run_progressive(self) -> int:
-        """One progressive round: claim and place a call for each free agent. The
-        provider is asked off this thread (pacing may make a create wait), so the
-        tick goes on; the simulated provider has placed them already."""
-        from dialer.calls.progressive import dial_round
-
-        placed = dial_round(
-            self.db, telephony=self.telephony, now_in=self.now_in, claim_ttl=self.claim_ttl
-        )
-        for call_id in placed:
-            future = self._dials.submit(
-                self.telephony.dial, self.db, call_id=call_id, now_in=self.now_in
-            )
-            future.add_done_callback(_log_failed_dial)
-        return len(placed)
+    def dial_later(self, call_id: int) -> None:
+        """Ask the provider on a dialing thread (pacing may make a create wait),
+        so the scheduler's tick goes on."""
+        future = self._dials.submit(self.dial_now, call_id)
+        future.add_done_callback(_log_failed_dial)
 
     def run_provider_work(self) -> int:
-        """What needs the provider's network (reconciliation): outside any
-        transaction, on the scheduler's tick only."""
-        return self.telephony.reconcile(self.db, now_in=self.now_in)
-
-    def next_due_at(self) -> datetime | None:
-        with self.db.read() as session:
-            instants = [s.next_due_at(session) for s in self.due_sources]
-        found = [i for i in instants if i is not None]
-        return min(found) if found else None
+        """Reconciliation now, whatever its cadence (dialer.jobs)."""
+        return jobs.reconcile(self)
 
     def advance_clock(self, *, to: datetime) -> datetime:
-        """Move the simulated clock to `to`, doing every piece of due work in time
-        order on the way: each due instant becomes "now" before its work runs, so
-        a retry scheduled by a call ending at 10:00:25 is computed from 10:00:25."""
-        sim = self.simulated_clock
-        assert sim is not None
-        for _ in range(1_000_000):
-            due = self.next_due_at()
-            if due is None or due > to:
-                break
-            with self.db.write() as session:
-                sim.set_in(session, to=due)
-            self.run_due_work(now=max(due, sim.now()))
-            self.run_progressive()
-        with self.db.write() as session:
-            sim.set_in(session, to=to)
-        now = sim.now()
-        self.run_due_work(now=now)
-        self.run_progressive()
-        return now
+        """Move the simulated clock to `to`, doing the due work on the way (dialer.jobs)."""
+        return jobs.advance_clock(self, to=to)
 
     def close(self) -> None:
         if self.callback_batcher is not None:

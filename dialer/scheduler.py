@@ -24,7 +24,7 @@ from sqlmodel import col
 
 from dialer.clock import wall_now
 from dialer.db import Database, affected
-from dialer.leads.importer import fail_stale_imports
+from dialer.jobs import RENEW_EVERY, TICK_JOBS, is_due
 from dialer.metrics import SCHEDULER_TICKS
 from dialer.runtime import Runtime
 from dialer.settings import Settings, get_settings
@@ -71,30 +71,24 @@ def release_lead(db: Database, *, holder: str) -> None:
         )
 
 
-# A leader renews its lease this often (the lease lasts LEASE_TTL); ticks in
-# between only read. Stale imports are looked for at the same pace.
-RENEW_EVERY = timedelta(seconds=1)
-# Asking the provider about unfinished calls: network round trips, so not every tick.
-RECONCILE_EVERY = timedelta(seconds=5)
-
-
 class Ticker:
-    """One tick: lead or idle; when leading, do every due source's work at `now`.
+    """One tick: lead or idle; when leading, run dialer.jobs.TICK_JOBS, each when
+    its cadence says so, in the table's order.
 
     Ticks are frequent (a promise must reach its agent within a second of being
     due) and cheap: a read of the next due instant, and write transactions only
-    when something is due or the lease needs renewing."""
+    when something is due or the lease needs renewing (every RENEW_EVERY)."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.leading: bool | None = None  # unknown until the first tick says
         self._renewed_at: datetime | None = None
-        self._reconciled_at: datetime | None = None
+        # Wall-clock instant each job last ran at, by name.
+        self._ran_at: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
-    def _lead(self) -> bool:
-        wall = wall_now()
+    def _lead(self, *, wall: datetime) -> bool:
         if self.leading and self._renewed_at and wall - self._renewed_at < RENEW_EVERY:
             return True
         leading = try_lead(self.runtime.db, holder=self.holder, now=wall)
@@ -103,27 +97,23 @@ class Ticker:
             self.leading = leading
         if leading:
             self._renewed_at = wall
-            fail_stale_imports(self.runtime.db, now=wall)
         return leading
 
     def tick(self) -> None:
         if not self._lock.acquire(blocking=False):
             return
         try:
-            leading = self._lead()
+            # Wall-clock time for the lease and the cadences: both are real time
+            # even when the domain clock is simulated and frozen.
+            wall = wall_now()
+            leading = self._lead(wall=wall)
             SCHEDULER_TICKS.labels("yes" if leading else "no").inc()
             if not leading:
                 return
-            with self.runtime.db.read() as session:
-                now = self.runtime.now_in(session)
-            due = self.runtime.next_due_at()
-            if due is not None and due <= now:
-                self.runtime.run_due_work(now=now)
-            self.runtime.run_progressive()
-            wall = wall_now()
-            if self._reconciled_at is None or wall - self._reconciled_at >= RECONCILE_EVERY:
-                self._reconciled_at = wall
-                self.runtime.run_provider_work()
+            for job in TICK_JOBS:
+                if is_due(job, last_run_at=self._ran_at.get(job.name), wall=wall):
+                    self._ran_at[job.name] = wall
+                    job.run(self.runtime, wall)
         except Exception:
             log.exception("scheduler tick failed; the next tick retries")
         finally:

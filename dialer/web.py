@@ -4,7 +4,9 @@ Authentication runs as a dependency, before the body is validated, so an
 anonymous caller learns nothing about the API's rules and a 401/403 comes first.
 The route then opens exactly one transaction through `Ctx.tx()`: the service
 call and the commit happen inside it, so a rejected request changes nothing and
-a committed one is complete before the response is written."""
+a committed one is complete before the response is written. The network effects
+the flow registered (`dialer.db.after_commit`: dial, hang up) run as the
+transaction ends, after its commit, also before the response is written."""
 
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ from dialer.calls.status import status_change
 from dialer.campaign.models import Campaign
 from dialer.campaign.service import calling_hours_of, retry_policy_of
 from dialer.conversions import service as conversions
+from dialer.db import after_commit
 from dialer.dnc import service as dnc
 from dialer.errors import AlreadyDispositioned, Invalid, NotFound
 from dialer.leads import history, lifecycle
@@ -34,6 +35,7 @@ from dialer.leads.models import Lead, LeadStatus, Phone
 from dialer.leads.phonebook import phone_facts
 from dialer.promises import booking as promises
 from dialer.promises.schemas import PromiseIn
+from dialer.telephony.base import Telephony
 
 # Closed while the agent was on the call: the outcome is recorded, and applied
 # only where its row says so (a refusal).
@@ -213,6 +215,7 @@ def dispose(
     call_id: int,
     data: DispositionInput,
     now: datetime,
+    telephony: Telephony,
 ) -> Call:
     # Once per call, also for two clicks at once and a provider report racing the
     # agent: the second waits for the first and then sees its disposition (a row
@@ -238,6 +241,11 @@ def dispose(
         )
     contract_number = conversions.check_contract_number(campaign, data.contract_number)
     actor = actor_of(principal)
+    if call.status not in FINAL_CALL_STATUSES and call.provider_sid:
+        # Still ringing or talking at the provider: hung up once the outcome is
+        # committed (the agent has moved on).
+        sid, answered = call.provider_sid, call.answered_at is not None
+        after_commit(session, lambda: telephony.hang_up(sid, answered=answered), name="hang_up")
     _end_call(session, call=call, now=now)
     call.disposition = outcome.value
     call.dispositioned_at = now

@@ -6,6 +6,7 @@ closed while the agent read the script."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from dialer.agents.queue import claim_of, has_live_call
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.service import calling_hours_of
+from dialer.db import after_commit
 from dialer.errors import (
     CallLive,
     Conflict,
@@ -88,7 +90,9 @@ def place_call(
     phone: str | None,
     now: datetime,
     telephony: Telephony,
+    dial: Callable[[int], None],
 ) -> Call:
+    """`dial` asks the provider to place the attempt, once it is committed."""
     # Two dial clicks at once must not both pass the "no live call" check
     # (a row lock on PostgreSQL; SQLite's write transactions are serialized).
     lead = session.scalar(select(Lead).where(col(Lead.id) == lead_id).with_for_update())
@@ -142,4 +146,8 @@ def place_call(
     keep_on_call(session, lead=lead, call=call, now=now)
     telephony.place_call(session, call=call, campaign=campaign, now=now)
     session.flush()
+    # Committed first, then sent: a crash between the two leaves a row the
+    # reconciliation settles, never an unrecorded call.
+    call_id = call.id
+    after_commit(session, lambda: dial(call_id), name="dial")
     return call

@@ -10,6 +10,7 @@ webhook apologises and records the call as abandoned)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -61,10 +62,15 @@ def free_agents(db: Database, *, needs_caller_id: bool) -> tuple[list[int], froz
 
 
 def dial_round(
-    db: Database, *, telephony: Telephony, now_in: NowIn, claim_ttl: timedelta
+    db: Database,
+    *,
+    telephony: Telephony,
+    now_in: NowIn,
+    claim_ttl: timedelta,
+    dial: Callable[[int], None],
 ) -> list[int]:
-    """Claim and place one call for each free agent; returns the attempts placed,
-    committed and ready for `telephony.dial`."""
+    """Claim and place one call for each free agent; returns the attempts placed.
+    Each is handed to `dial` once its transaction has committed."""
     agent_ids, campaigns = free_agents(db, needs_caller_id=telephony.name != "simulated")
     placed: list[int] = []
     for agent_id in agent_ids:
@@ -93,6 +99,7 @@ def dial_round(
                     phone=None,
                     now=now,
                     telephony=telephony,
+                    dial=dial,
                 )
                 assert call.id is not None
                 placed.append(call.id)

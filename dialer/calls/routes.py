@@ -12,8 +12,9 @@ router = APIRouter(tags=["calls"])
 
 @router.post("/api/leads/{lead_id}/calls", status_code=201, response_model=CallOut)
 def place_call(lead_id: Id, ctx: CtxDep, body: CallCreate | None = None) -> CallOut:
-    """The attempt is committed first, then sent to the provider: a crash between
-    the two leaves a row the reconciliation settles, never an unrecorded call."""
+    """The attempt is committed, then sent to the provider (after the commit, by
+    the transaction); the answer is the call as read after that."""
+    runtime = ctx.runtime
     with ctx.tx() as tx:
         call = placing.place_call(
             tx.session,
@@ -21,12 +22,11 @@ def place_call(lead_id: Id, ctx: CtxDep, body: CallCreate | None = None) -> Call
             lead_id=lead_id,
             phone=body.phone if body else None,
             now=tx.now,
-            telephony=tx.runtime.telephony,
+            telephony=runtime.telephony,
+            dial=runtime.dial_now,
         )
         call_id = call.id
     assert call_id is not None
-    runtime = ctx.runtime
-    runtime.telephony.dial(runtime.db, call_id=call_id, now_in=runtime.now_in)
     with runtime.db.read() as session:
         return call_view(placing.get_call(session, call_id=call_id))
 
@@ -42,9 +42,8 @@ def get_call(call_id: Id, ctx: CtxDep) -> CallOut:
 @router.post("/api/calls/{call_id}/disposition", response_model=CallOut)
 def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> CallOut:
     """Recording the outcome ends the call; a call still ringing or talking at the
-    provider is hung up once the outcome is committed (the agent has moved on)."""
+    provider is hung up once the outcome is committed."""
     with ctx.tx() as tx:
-        was_live = placing.is_live(tx.session, call_id=call_id)
         call = disposition.dispose(
             tx.session,
             principal=tx.principal,
@@ -56,8 +55,6 @@ def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> CallOut:
                 promise=body.promise,
             ),
             now=tx.now,
+            telephony=tx.runtime.telephony,
         )
-        out = call_view(call)
-    if was_live and call.provider_sid:
-        ctx.runtime.telephony.hang_up(call.provider_sid, answered=call.answered_at is not None)
-    return out
+        return call_view(call)

@@ -23,6 +23,7 @@ from dialer.agents.models import Agent, AgentCampaign, Role
 from dialer.calls.models import AnsweredBy, Call
 from dialer.campaign.service import get_campaign
 from dialer.conversions.models import Channel, Conversion, ConversionStatus, CreditEntry, CreditKind
+from dialer.db import is_postgres
 from dialer.errors import BadInput
 from dialer.leads.models import Lead, LeadStatus
 from dialer.promises.models import Promise, PromiseStatus
@@ -217,7 +218,7 @@ _BUCKET_SECONDS = 900
 
 
 def _bucket(session: Session, column: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         return func.floor(func.extract("epoch", column) / _BUCKET_SECONDS)
     return func.cast(func.strftime("%s", column), Integer) / _BUCKET_SECONDS
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from dialer.clock import wall_now
-from dialer.db import Work
+from dialer.db import Work, after_commit, is_postgres
 from dialer.errors import Forbidden, NotFound
 from dialer.runtime import Runtime
 from dialer.telephony import webhooks
@@ -43,7 +43,7 @@ _SQLITE_WRITERS = threading.BoundedSemaphore(1)
 
 
 def _sqlite_writer(runtime: Runtime) -> AbstractContextManager[object]:
-    return _SQLITE_WRITERS if runtime.db.is_sqlite else nullcontext()
+    return nullcontext() if is_postgres(runtime.db) else _SQLITE_WRITERS
 
 
 def _batcher(runtime: Runtime) -> CallbackBatcher:
@@ -129,20 +129,23 @@ async def status_callback(request: Request) -> Response:
 
 @router.post("/amd", status_code=204, response_class=Response, openapi_extra=_FORM)
 async def amd_callback(request: Request) -> Response:
-    """Async answering-machine detection: a machine is hung up on."""
+    """Async answering-machine detection: a machine is hung up on, once its
+    outcome is committed (off the event loop, like the transaction)."""
     runtime = get_runtime(request)
     params = await _verified(request, runtime)
 
-    def apply(session: Session, params: dict[str, str]) -> str | None:
+    def apply(session: Session, params: dict[str, str]) -> None:
         call = webhooks.find_call(
             session, call_param=request.query_params.get("call"), call_sid=params.get("CallSid")
         )
         machine = webhooks.on_amd(session, call=call, params=params, now_in=runtime.now_in)
-        return call.provider_sid if machine else None
+        sid = call.provider_sid
+        if machine and sid:
+            after_commit(
+                session, lambda: runtime.telephony.hang_up(sid, answered=True), name="hang_up"
+            )
 
-    hang_up_sid = await _in_transaction(runtime, apply, params)
-    if hang_up_sid:
-        await run_in_threadpool(lambda: runtime.telephony.hang_up(hang_up_sid, answered=True))
+    await _in_transaction(runtime, apply, params)
     return Response(status_code=204)
 
 

@@ -61,14 +61,14 @@ def find_call(session: Session, *, call_param: str | None, call_sid: str | None)
     """By our attempt id when the URL carries it (checked against the CallSid once
     one is bound), else by CallSid. Unknown → 404, and the caller logs it."""
     call: Call | None = None
-    postgres = session.get_bind().dialect.name == "postgresql"
     query = None
     if call_param and call_param.isdigit() and len(call_param) < 19:
         query = select(Call).where(col(Call.id) == int(call_param))
     elif call_sid:
         query = select(Call).where(col(Call.provider_sid) == call_sid)
     if query is not None:
-        call = session.scalar(query.with_for_update() if postgres else query)
+        # A row lock on PostgreSQL; SQLite's write transactions are serialized.
+        call = session.scalar(query.with_for_update())
         if call is not None and call_sid and call.provider_sid not in (None, call_sid):
             call = None
     if call is None:

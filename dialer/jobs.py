@@ -1,0 +1,232 @@
+"""Every job that falls due, with its cadence: what runs on a tick is this file.
+
+The scheduler's leader ticks every `scheduler_interval_seconds` and runs
+`TICK_JOBS` in order, each when its cadence says so:
+
+    job            every            calls                                  runs
+    -------------  ---------------  -------------------------------------  ------------------------
+    stale_imports  RENEW_EVERY (1s) leads.importer.fail_stale_imports      own write transaction,
+                   with the lease                                          wall clock (real time)
+    due_work       tick, if due     DUE_JOBS below                         one short write
+                                                                           transaction per job
+    progressive    every tick       calls.progressive.dial_round           one transaction per
+                                                                           agent; the dial after
+                                                                           commit, on dial threads
+    reconcile      RECONCILE_EVERY  telephony.reconcile                    provider network:
+                   (5s)                                                    outside any transaction
+
+`DUE_JOBS` (`due_jobs`) is work due at instants stored in rows, in this order:
+
+    provider_reports  telephony.next_due_at / run_due          (the simulated provider)
+    promise_due       promises.next_due_notice_at / announce_due
+    promise_windows   promises.next_window_end / close_windows
+    claim_expiry      agents.queue.next_claim_expiry / expire_claims
+
+Order matters only within one instant: provider reports first, so a call that
+ended at the same second as its claim's expiry releases the claim through its
+disposition rather than by expiry; a promise is announced before a window ending
+at the same instant marks it missed.
+
+The simulated clock (`advance_clock`) runs the same due jobs and progressive
+round at each due instant on its way; it never reconciles (no provider network
+in a simulation) and takes no lease.
+
+The jobs themselves live in their domains; this module only lists and calls them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from dialer.agents.queue import expire_claims, next_claim_expiry
+from dialer.calls.progressive import dial_round
+from dialer.leads.importer import fail_stale_imports
+from dialer.metrics import DUE_WORK
+from dialer.promises import due as promises
+from dialer.telephony.base import Telephony
+
+if TYPE_CHECKING:
+    from dialer.runtime import Runtime
+
+# A leader renews its lease this often (the lease lasts scheduler.LEASE_TTL);
+# stale imports are looked for at the same pace, right after the renewal.
+RENEW_EVERY = timedelta(seconds=1)
+# Asking the provider about unfinished calls: network round trips, so not every tick.
+RECONCILE_EVERY = timedelta(seconds=5)
+
+
+# --- work due at instants stored in rows ---
+
+
+@dataclass(frozen=True, slots=True)
+class DueJob:
+    """Work that falls due at instants stored in rows. `run` must be idempotent
+    and short: the scheduler tick and the simulated clock both call it, each time
+    in its own write transaction; it returns how many rows it handled."""
+
+    name: str
+    next_due_at: Callable[[Session], datetime | None]
+    run: Callable[[Session, datetime], int]
+
+
+def due_jobs(*, telephony: Telephony, claim_ttl: timedelta) -> tuple[DueJob, ...]:
+    """DUE_JOBS, in the order the module docstring gives and explains."""
+    return (
+        DueJob(
+            name="provider_reports",
+            next_due_at=telephony.next_due_at,
+            run=lambda session, now: telephony.run_due(session, now=now),
+        ),
+        DueJob(
+            name="promise_due",
+            next_due_at=promises.next_due_notice_at,
+            run=lambda session, now: promises.announce_due(session, now=now),
+        ),
+        DueJob(
+            name="promise_windows",
+            next_due_at=promises.next_window_end,
+            run=lambda session, now: promises.close_windows(session, now=now),
+        ),
+        DueJob(
+            name="claim_expiry",
+            next_due_at=next_claim_expiry,
+            run=lambda session, now: expire_claims(session, now=now, ttl=claim_ttl),
+        ),
+    )
+
+
+def next_due_at(runtime: Runtime) -> datetime | None:
+    """The earliest instant any due job waits for, if any."""
+    with runtime.db.read() as session:
+        instants = [job.next_due_at(session) for job in runtime.due_jobs]
+    found = [i for i in instants if i is not None]
+    return min(found) if found else None
+
+
+def run_due_work(runtime: Runtime, *, now: datetime) -> int:
+    """Everything due up to `now`, each job in its own short transaction."""
+    done = 0
+    for job in runtime.due_jobs:
+        with runtime.db.write() as session:
+            handled = job.run(session, now)
+        if handled:
+            DUE_WORK.labels(job.name).inc(handled)
+        done += handled
+    return done
+
+
+# --- what the scheduler's tick runs ---
+
+
+def stale_imports(runtime: Runtime, *, wall: datetime) -> int:
+    """Imports whose worker died: wall-clock time, like the lease, since a
+    worker's heartbeat is real time even under a simulated domain clock."""
+    return fail_stale_imports(runtime.db, now=wall)
+
+
+def due_work(runtime: Runtime) -> int:
+    """The due jobs, when the domain clock says something is due (a read first,
+    so an idle tick takes no write lock)."""
+    with runtime.db.read() as session:
+        now = runtime.now_in(session)
+    due = next_due_at(runtime)
+    if due is None or due > now:
+        return 0
+    return run_due_work(runtime, now=now)
+
+
+def progressive(runtime: Runtime) -> int:
+    """One progressive round: claim and place a call for each free agent. Each
+    placement registers its dial to run after its commit, handed to the dialing
+    threads (pacing may make a create wait), so the tick goes on; the simulated
+    provider has placed the calls already."""
+    return len(
+        dial_round(
+            runtime.db,
+            telephony=runtime.telephony,
+            now_in=runtime.now_in,
+            claim_ttl=runtime.claim_ttl,
+            dial=runtime.dial_later,
+        )
+    )
+
+
+def reconcile(runtime: Runtime) -> int:
+    """What needs the provider's network: outside any transaction."""
+    return runtime.telephony.reconcile(runtime.db, now_in=runtime.now_in)
+
+
+@dataclass(frozen=True, slots=True)
+class TickJob:
+    """One line of the tick's table. `run` gets the tick's wall-clock instant
+    (for what runs in real time, like the lease) and returns rows handled."""
+
+    name: str
+    # None: every tick; otherwise at most once per this much wall-clock time.
+    every: timedelta | None
+    # Asks the provider: outside any transaction (reconcile), or after the
+    # commit that decided it (progressive's dials, on the dialing threads).
+    network: bool
+    run: Callable[[Runtime, datetime], int]
+
+
+TICK_JOBS: tuple[TickJob, ...] = (
+    TickJob(
+        name="stale_imports",
+        every=RENEW_EVERY,
+        network=False,
+        run=lambda runtime, wall: stale_imports(runtime, wall=wall),
+    ),
+    TickJob(
+        name="due_work",
+        every=None,
+        network=False,
+        run=lambda runtime, _wall: due_work(runtime),
+    ),
+    TickJob(
+        name="progressive",
+        every=None,
+        network=True,
+        run=lambda runtime, _wall: progressive(runtime),
+    ),
+    TickJob(
+        name="reconcile",
+        every=RECONCILE_EVERY,
+        network=True,
+        run=lambda runtime, _wall: reconcile(runtime),
+    ),
+)
+
+
+def is_due(job: TickJob, *, last_run_at: datetime | None, wall: datetime) -> bool:
+    """Whether the tick at `wall` runs `job`, last run at `last_run_at` (if ever)."""
+    return job.every is None or last_run_at is None or wall - last_run_at >= job.every
+
+
+# --- the simulated clock ---
+
+
+def advance_clock(runtime: Runtime, *, to: datetime) -> datetime:
+    """Move the simulated clock to `to`, doing every piece of due work in time
+    order on the way: each due instant becomes "now" before its work runs, so
+    a retry scheduled by a call ending at 10:00:25 is computed from 10:00:25."""
+    sim = runtime.simulated_clock
+    assert sim is not None
+    for _ in range(1_000_000):
+        due = next_due_at(runtime)
+        if due is None or due > to:
+            break
+        with runtime.db.write() as session:
+            sim.set_in(session, to=due)
+        run_due_work(runtime, now=max(due, sim.now()))
+        progressive(runtime)
+    with runtime.db.write() as session:
+        sim.set_in(session, to=to)
+    now = sim.now()
+    run_due_work(runtime, now=now)
+    progressive(runtime)
+    return now
