@@ -12,7 +12,7 @@ The scheduler's leader ticks every `scheduler_interval_seconds` and runs
     progressive    every tick       calls.progressive.dial_round           one transaction per
                                                                            agent; the dial after
                                                                            commit, on dial threads
-    reconcile      RECONCILE_EVERY  telephony.reconcile                    provider network:
+    reconcile      RECONCILE_EVERY  telephony.dialing.reconcile            provider network:
                    (5s)                                                    outside any transaction
 
 `DUE_JOBS` (`due_jobs`) is work due at instants stored in rows, in this order:
@@ -47,6 +47,7 @@ from dialer.calls.progressive import dial_round
 from dialer.leads.importer import fail_stale_imports
 from dialer.metrics import DUE_WORK
 from dialer.promises import due as promises
+from dialer.telephony import dialing
 from dialer.telephony.base import Telephony
 
 if TYPE_CHECKING:
@@ -157,7 +158,9 @@ def progressive(runtime: Runtime) -> int:
 
 def reconcile(runtime: Runtime) -> int:
     """What needs the provider's network: outside any transaction."""
-    return runtime.telephony.reconcile(runtime.db, now_in=runtime.now_in)
+    if runtime.creator is None:
+        return 0  # calls were placed and settled inside their transactions
+    return dialing.reconcile(runtime.db, runtime.creator, now_in=runtime.now_in)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,8 @@ from dialer.clock import Clock, SimulatedClock, SystemClock, wall_now
 from dialer.db import Database
 from dialer.leads.importer import ImportRunner
 from dialer.settings import ClockMode, Settings, TelephonyMode
-from dialer.telephony.base import Telephony
+from dialer.telephony import dialing
+from dialer.telephony.base import CallCreator, Telephony
 from dialer.telephony.batching import CallbackBatcher
 
 log = logging.getLogger("dialer.runtime")
@@ -43,7 +44,10 @@ class Runtime:
             self.clock = SimulatedClock(self.db, start=settings.clock_start)
         else:
             self.clock = SystemClock()
-        self.telephony = self._make_telephony()
+        # `creator`: the provider asked after the commit, outside any transaction
+        # (Twilio); None where calls are placed inside the transaction (simulated).
+        self.creator: CallCreator | None
+        self.telephony, self.creator = self._make_telephony()
         self.imports = ImportRunner(self.db)
         self.claim_ttl = timedelta(seconds=settings.claim_ttl_seconds)
         self.events = EventHub(self.db)
@@ -53,13 +57,15 @@ class Runtime:
         # In the order dialer.jobs gives (and explains).
         self.due_jobs = jobs.due_jobs(telephony=self.telephony, claim_ttl=self.claim_ttl)
 
-    def _make_telephony(self) -> Telephony:
+    def _make_telephony(self) -> tuple[Telephony, CallCreator | None]:
         if self.settings.telephony == TelephonyMode.simulated:
             from dialer.telephony.simulated import SimulatedTelephony
 
-            return SimulatedTelephony(
+            simulated = SimulatedTelephony(
                 answer_rate=self.settings.sim_answer_rate, seed=self.settings.sim_seed
             )
+            return simulated, None
+        # The SDK is imported only where it is used.
         from dialer.telephony.twilio import TwilioApi, TwilioTelephony
 
         settings = self.settings
@@ -67,7 +73,7 @@ class Runtime:
             raise RuntimeError(
                 "DIALER_TELEPHONY=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
             )
-        return TwilioTelephony(
+        twilio = TwilioTelephony(
             api=TwilioApi(
                 account_sid=settings.twilio_account_sid,
                 auth_token=settings.twilio_auth_token,
@@ -78,6 +84,7 @@ class Runtime:
             ring_timeout=settings.ring_timeout_seconds,
             account_cps=settings.account_cps,
         )
+        return twilio, twilio
 
     @property
     def simulated_clock(self) -> SimulatedClock | None:
@@ -115,7 +122,8 @@ class Runtime:
     def dial_now(self, call_id: int) -> None:
         """Ask the provider to place a committed attempt, on this thread: a
         request's answer reflects what the provider said."""
-        self.telephony.dial(self.db, call_id=call_id, now_in=self.now_in)
+        if self.creator is not None:
+            dialing.dial(self.db, self.creator, call_id=call_id, now_in=self.now_in)
 
     def dial_later(self, call_id: int) -> None:
         """Ask the provider on a dialing thread (pacing may make a create wait),

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPBearer
@@ -24,7 +24,10 @@ from dialer.agents.models import Agent
 from dialer.auth import authenticate, require_manager
 from dialer.db import Work
 from dialer.errors import BadInput
-from dialer.runtime import Runtime
+
+if TYPE_CHECKING:
+    # Handed to routes by the app; the wiring builds it.
+    from dialer.runtime import Runtime
 
 # Documents the scheme in OpenAPI; the header itself is read raw so a malformed
 # one ("Token abc") gets its own clear message instead of looking missing.

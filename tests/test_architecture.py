@@ -108,9 +108,26 @@ def domain_of(module: str) -> str:
     return parts[1] if len(parts) > 2 else module
 
 
+def _type_only(tree: ast.Module) -> set[int]:
+    """Ids of the nodes under `if TYPE_CHECKING:`: names for annotations only,
+    which load nothing (a route is handed the runtime; it does not build one)."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name | ast.Attribute):
+            name = node.test.id if isinstance(node.test, ast.Name) else node.test.attr
+            if name == "TYPE_CHECKING":
+                found.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return found
+
+
 def imports_of(path: Path, known: set[str]) -> Iterator[tuple[str, int]]:
-    """Every dialer module `path` imports, anywhere in it, with the line."""
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    """Every dialer module `path` imports at run time, anywhere in it (inside
+    functions too), with the line."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    type_only = _type_only(tree)
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             if not node.module.startswith("dialer"):
                 continue

@@ -39,15 +39,6 @@ class Telephony(Protocol):
         """Report what has come due by `now`; returns how many calls moved."""
         ...
 
-    def dial(self, db: Database, *, call_id: int, now_in: NowIn) -> None:
-        """After the attempt is committed: ask the provider to place the call.
-        Nothing to do for a provider that placed it inside the transaction."""
-        ...
-
-    def reconcile(self, db: Database, *, now_in: NowIn) -> int:
-        """Settle calls the provider never finished reporting; returns how many."""
-        ...
-
     def hang_up(self, sid: str, *, answered: bool) -> None:
         """End a live call at the provider (its outcome is recorded already)."""
         ...

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
@@ -17,11 +17,14 @@ from starlette.concurrency import run_in_threadpool
 from dialer.clock import wall_now
 from dialer.db import Work, after_commit, is_postgres
 from dialer.errors import Forbidden, NotFound
-from dialer.runtime import Runtime
 from dialer.telephony import webhooks
 from dialer.telephony.batching import CallbackBatcher
 from dialer.telephony.twilio import signature_valid
 from dialer.web import get_runtime
+
+if TYPE_CHECKING:
+    # Handed to routes by the app; the wiring builds it.
+    from dialer.runtime import Runtime
 
 log = logging.getLogger("dialer.webhooks")
 

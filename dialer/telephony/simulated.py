@@ -15,8 +15,7 @@ from sqlmodel import col
 
 from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus
 from dialer.campaign.models import Campaign
-from dialer.db import Database, affected
-from dialer.telephony.base import NowIn
+from dialer.db import affected
 from dialer.telephony.models import SimOutcome
 
 UNANSWERED_AFTER = timedelta(seconds=25)
@@ -140,12 +139,6 @@ class SimulatedTelephony:
             apply_status_update(session, call=call, status=status, answered_by=answered_by, at=at)
         session.flush()
         return len(due)
-
-    def dial(self, db: Database, *, call_id: int, now_in: NowIn) -> None:
-        """Placed inside the transaction already."""
-
-    def reconcile(self, db: Database, *, now_in: NowIn) -> int:
-        return 0
 
     def hang_up(self, sid: str, *, answered: bool) -> None:
         """A simulated call ends when it is dispositioned; nothing to tell."""

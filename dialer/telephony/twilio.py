@@ -44,12 +44,10 @@ from dialer.calls.models import AnsweredBy, Call, CallStatus
 from dialer.campaign.models import Campaign
 from dialer.clock import wall_now
 from dialer.db import Database
-from dialer.telephony import dialing
 from dialer.telephony.base import (
     SENDING,
     CreateNotPlaced,
     CreateUnknown,
-    NowIn,
     ProviderCall,
 )
 from dialer.telephony.pacing import Budget, wait_for_slot
@@ -354,12 +352,6 @@ class TwilioTelephony:
 
     def fetch(self, sid: str) -> ProviderCall:
         return self.api.fetch(sid)
-
-    def dial(self, db: Database, *, call_id: int, now_in: NowIn) -> None:
-        dialing.dial(db, self, call_id=call_id, now_in=now_in)
-
-    def reconcile(self, db: Database, *, now_in: NowIn) -> int:
-        return dialing.reconcile(db, self, now_in=now_in)
 
     def hang_up(self, sid: str, *, answered: bool) -> None:
         try:
