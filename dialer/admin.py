@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from dialer.errors import Invalid, NotFound
 from dialer.leads.phones import PhoneError, normalize_phone
-from dialer.settings import TelephonyMode
+from dialer.settings import ClockMode, TelephonyMode
+from dialer.telephony.simulated import SimulatedOutcome
 from dialer.web import Ctx, ManagerCtxDep
 from dialer.wire import Input, Instant
 
@@ -26,7 +27,7 @@ MAX_ADVANCE = timedelta(days=400)
 
 class ClockOut(BaseModel):
     now: Instant
-    mode: Literal["system", "simulated"]
+    mode: ClockMode
 
 
 class ClockAdvance(Input):
@@ -49,9 +50,7 @@ class ClockAdvance(Input):
 
 class SimOutcomesIn(Input):
     phone: str = Field(min_length=1, max_length=64)
-    outcomes: list[Literal["no-answer", "answered", "busy", "machine", "failed"]] = Field(
-        min_length=1, max_length=1000
-    )
+    outcomes: list[SimulatedOutcome] = Field(min_length=1, max_length=1000)
 
 
 class SimOutcomesOut(BaseModel):

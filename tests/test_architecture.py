@@ -251,7 +251,7 @@ LEAD_COLUMNS = (
     "reserved_until", "attempts", "unsolicited_attempts", "day_attempts", "day_attempts_date",
     "failure_counts", "last_outcome",
 )  # fmt: skip
-LIFECYCLE = {"dialer.leads.lifecycle", "dialer.leads.lifecycle_sql", "dialer.leads.history"}
+LIFECYCLE = {"dialer.leads.lifecycle", "dialer.leads.lifecycle_sql"}
 RAW_LEAD_WRITE = re.compile(
     r"UPDATE\s+lead\s+SET[^;]*\b(" + "|".join(LEAD_COLUMNS) + r")\s*=", re.IGNORECASE
 )

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import IntEnum
+from enum import IntEnum, StrEnum
+
+
+class ClaimReason(StrEnum):
+    """Why a claim was handed out: the tier it came from (own and anyone's
+    promises are one reason, `promise`)."""
+
+    promise = "promise"
+    retry = "retry"
+    new = "new"
 
 
 class Tier(IntEnum):

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.agents.models import AgentState, Claim
+from dialer.agents.order import ClaimReason
 from dialer.calls.models import FINAL_CALL_STATUSES, Call
 from dialer.campaign.hours import CallingHours
 from dialer.campaign.models import Campaign, CampaignStatus
@@ -88,7 +89,7 @@ class Candidate:
 
 
 class Tier(Protocol):
-    reason: str
+    reason: ClaimReason
     # Customer-requested calls (promises and their follow-ups) are outside the caps.
     capped: bool
 
@@ -111,7 +112,7 @@ class PromisesDue:
     pass. One query: promise leads due at any moment are few, and every claim
     pays for this tier, promise or not."""
 
-    reason = "promise"
+    reason = ClaimReason.promise
     capped = False
 
     def candidate_sql(self, *, scope_sql: str) -> str:
@@ -127,7 +128,7 @@ class PromisesDue:
 
 
 class RetryDue:
-    reason = "retry"
+    reason = ClaimReason.retry
     capped = True
 
     def candidate_sql(self, *, scope_sql: str) -> str:
@@ -143,7 +144,7 @@ class RetryDue:
 
 
 class NewLeads:
-    reason = "new"
+    reason = ClaimReason.new
     capped = True
 
     def candidate_sql(self, *, scope_sql: str) -> str:

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field, field_validator
 
 from dialer.agents.models import AgentState
+from dialer.agents.order import ClaimReason
 from dialer.leads.schemas import LeadOut
 from dialer.promises.schemas import PromiseOut
 from dialer.wire import Input, Instant
@@ -66,6 +65,6 @@ class AgentStateIn(Input):
 
 class NextLeadOut(BaseModel):
     lead: LeadOut
-    reason: Literal["promise", "retry", "new"]
+    reason: ClaimReason
     promise: PromiseOut | None
     claim_expires_at: Instant

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.agents.models import Agent, Role
+from dialer.agents.order import ClaimReason
 from dialer.agents.queue import claim_of, has_live_call
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
 from dialer.campaign.models import Campaign, CampaignStatus
@@ -123,7 +124,7 @@ def place_call(
         from_=campaign.caller_id,
         status=CallStatus.queued,
         provider=telephony.name,
-        for_promise=claim.reason == "promise",
+        for_promise=claim.reason == ClaimReason.promise,
         created_at=now,
     )
     session.add(call)

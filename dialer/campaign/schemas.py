@@ -4,7 +4,8 @@ come in part: what is missing keeps its default (or, on PATCH, its current value
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -75,12 +76,20 @@ class RetryPolicyPatch(Input):
     _v = field_validator("no_answer", "busy", "machine", "failed", "not_interested")(_check_delays)
 
 
+class OnMissed(StrEnum):
+    """What a missed promise's lead does: to anyone at the top of their queues,
+    or kept by its owner."""
+
+    reassign = "reassign"
+    keep = "keep"
+
+
 class PromisePolicy(Input):
     slot_minutes: int = Field(default=5, ge=1, le=1440)
     per_agent_per_slot: int = Field(default=1, ge=1)
     grace_minutes: int = Field(default=5, ge=0)
     no_answer_retry: Delays = Field(default_factory=lambda: [600, 1200])
-    on_missed: Literal["reassign", "keep"] = "reassign"
+    on_missed: OnMissed = OnMissed.reassign
 
     _v = field_validator("no_answer_retry")(_check_delays)
 
@@ -90,7 +99,7 @@ class PromisePolicyPatch(Input):
     per_agent_per_slot: int | None = Field(default=None, ge=1)
     grace_minutes: int | None = Field(default=None, ge=0)
     no_answer_retry: Delays | None = None
-    on_missed: Literal["reassign", "keep"] | None = None
+    on_missed: OnMissed | None = None
 
     _v = field_validator("no_answer_retry")(_check_delays)
 

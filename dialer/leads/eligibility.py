@@ -58,6 +58,11 @@ _RULE_OF_REASON: dict[str, BlockRule] = {
 }
 
 
+def rule_of_reason(reason: str | None) -> BlockRule:
+    """The rule a future `next_attempt_at` stands for, by the reason stored beside it."""
+    return _RULE_OF_REASON.get(reason or "", BlockRule.retry_delay)
+
+
 def blocks(*, facts: LeadFacts, hours: CallingHours, now: datetime) -> list[Block]:
     found: list[Block] = []
     if facts.status in TERMINAL_STATUSES or facts.status == LeadStatus.awaiting_external:
@@ -74,7 +79,7 @@ def blocks(*, facts: LeadFacts, hours: CallingHours, now: datetime) -> list[Bloc
             Block(BlockRule.dnc, None, "every phone of the lead is on the do-not-call list")
         )
     if facts.next_attempt_at is not None and facts.next_attempt_at > now:
-        rule = _RULE_OF_REASON.get(facts.next_attempt_reason or "", BlockRule.retry_delay)
+        rule = rule_of_reason(facts.next_attempt_reason)
         found.append(Block(rule, facts.next_attempt_at, f"next attempt at {facts.next_attempt_at}"))
     if attempts_used_up(
         unsolicited_attempts=facts.unsolicited_attempts, max_attempts=facts.max_attempts

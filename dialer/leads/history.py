@@ -1,4 +1,5 @@
-"""The append-only history of a lead. Every change to a lead goes through here."""
+"""The append-only history of a lead: every change to a lead is an event here.
+Status changes are written by `dialer.leads.lifecycle`, with their event."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dialer.leads.models import Event, Lead
+from dialer.leads.models import Event
 
 
 def record(
@@ -20,24 +21,3 @@ def record(
     **detail: Any,
 ) -> None:
     session.add(Event(lead_id=lead_id, at=at, kind=kind, actor=actor, detail=detail))
-
-
-def set_status(
-    session: Session, *, lead: Lead, status: str, actor: str, at: datetime, **detail: Any
-) -> None:
-    """Change a lead's status and say so in its history, in one step."""
-    if lead.status == status:
-        return
-    assert lead.id is not None
-    record(
-        session,
-        lead_id=lead.id,
-        kind="status_changed",
-        actor=actor,
-        at=at,
-        old=lead.status,
-        new=status,
-        **detail,
-    )
-    lead.status = status
-    lead.updated_at = at

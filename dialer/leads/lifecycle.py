@@ -143,6 +143,27 @@ def check(transition: Transition, *, status: str) -> Rule:
     return rule
 
 
+def _set_status(
+    session: Session, *, lead: Lead, status: str, actor: str, at: datetime, **detail: Any
+) -> None:
+    """Change a lead's status and say so in its history, in one step."""
+    if lead.status == status:
+        return
+    assert lead.id is not None
+    history.record(
+        session,
+        lead_id=lead.id,
+        kind="status_changed",
+        actor=actor,
+        at=at,
+        old=lead.status,
+        new=status,
+        **detail,
+    )
+    lead.status = status
+    lead.updated_at = at
+
+
 def _move(
     session: Session,
     *,
@@ -156,7 +177,7 @@ def _move(
     check(transition, status=lead.status)
     lead.updated_at = at
     if to is not None:
-        history.set_status(session, lead=lead, status=to, actor=actor, at=at, **detail)
+        _set_status(session, lead=lead, status=to, actor=actor, at=at, **detail)
 
 
 def _clear_schedule(lead: Lead) -> None:
@@ -424,9 +445,7 @@ def reopen(session: Session, *, lead: Lead, actor: str, at: datetime, reason: st
         return  # claimed: its release decides; closed: stays closed
     check(Transition.reopen, status=lead.status)
     if lead.attempts == 0:
-        history.set_status(
-            session, lead=lead, status=LeadStatus.new, actor=actor, at=at, reason=reason
-        )
+        _set_status(session, lead=lead, status=LeadStatus.new, actor=actor, at=at, reason=reason)
         return
     lead.next_attempt_at = at
     lead.next_attempt_reason = NextAttemptReason.retry_delay

@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from dialer.agents.events import publish
 from dialer.campaign.models import Campaign
+from dialer.campaign.schemas import OnMissed
 from dialer.leads import history, lifecycle
 from dialer.leads.models import Lead
 from dialer.promises.booking import policy_of
@@ -119,7 +120,7 @@ def _lapse(
     session: Session, *, lead: Lead, promise: Promise | None, on_missed: str, now: datetime
 ) -> None:
     assert lead.id is not None
-    lifecycle.lapse_reservation(lead=lead, reassign=on_missed == "reassign", at=now)
+    lifecycle.lapse_reservation(lead=lead, reassign=on_missed == OnMissed.reassign, at=now)
     if promise is None or promise.status != PromiseStatus.scheduled:
         history.record(
             session,

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from datetime import UTC
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from dialer.promises.models import MadeBy, PromiseOwner, PromiseRequest, PromiseStatus
+from dialer.promises.slots import PromiseKind
 from dialer.wire import Input, Instant
 
 
@@ -66,7 +66,7 @@ class PromiseOut(BaseModel):
     owner: PromiseHolder
     booked_by: str
     made_by: MadeBy
-    kind: Literal["in_minutes", "at", "window"]
+    kind: PromiseKind
     note: str | None
     due_at: Instant
     window_end: Instant

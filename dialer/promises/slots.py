@@ -28,9 +28,17 @@ class Refusal(StrEnum):
     outside_calling_hours = "outside_calling_hours"
 
 
+class PromiseKind(StrEnum):
+    """How the customer put it: in N minutes, at a time, or within a window."""
+
+    in_minutes = "in_minutes"
+    at = "at"
+    window = "window"
+
+
 @dataclass(frozen=True, slots=True)
 class Timing:
-    kind: str  # in_minutes | at | window
+    kind: PromiseKind
     due_at: datetime
     window_end: datetime
 
@@ -47,11 +55,11 @@ def timing_of(
     the end of the window; otherwise the window is the grace period."""
     if in_minutes is not None:
         due = now + timedelta(minutes=in_minutes)
-        return Timing("in_minutes", due, due + grace)
+        return Timing(PromiseKind.in_minutes, due, due + grace)
     if at is not None:
-        return Timing("at", at, at + grace)
+        return Timing(PromiseKind.at, at, at + grace)
     assert window is not None
-    return Timing("window", window[0], window[1])
+    return Timing(PromiseKind.window, window[0], window[1])
 
 
 def slot_start(at: datetime, *, slot_minutes: int, tz: ZoneInfo) -> datetime:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from dialer.clock import wall_now
-from dialer.db import Work, after_commit, is_postgres
+from dialer.db import Work, is_postgres
 from dialer.errors import Forbidden, NotFound
 from dialer.telephony import webhooks
 from dialer.telephony.batching import CallbackBatcher
@@ -141,12 +141,9 @@ async def amd_callback(request: Request) -> Response:
         call = webhooks.find_call(
             session, call_param=request.query_params.get("call"), call_sid=params.get("CallSid")
         )
-        machine = webhooks.on_amd(session, call=call, params=params, now_in=runtime.now_in)
-        sid = call.provider_sid
-        if machine and sid:
-            after_commit(
-                session, lambda: runtime.telephony.hang_up(sid, answered=True), name="hang_up"
-            )
+        webhooks.on_amd(
+            session, call=call, params=params, now_in=runtime.now_in, telephony=runtime.telephony
+        )
 
     await _in_transaction(runtime, apply, params)
     return Response(status_code=204)

@@ -24,11 +24,11 @@ from dialer.calls.disposition import abandon, apply_status_update
 from dialer.calls.models import AnsweredBy, Call, CallStatus
 from dialer.calls.status import status_change
 from dialer.campaign.models import Campaign
-from dialer.db import Work
+from dialer.db import Work, after_commit
 from dialer.errors import NotFound
 from dialer.leads import history
 from dialer.leads.history_sql import INSERT_EVENT, event_row
-from dialer.telephony.base import NowIn
+from dialer.telephony.base import NowIn, Telephony
 from dialer.telephony.dialing import adopt
 from dialer.telephony.status_sql import (
     SELECT_CALL,
@@ -186,10 +186,18 @@ def on_status_fast(
     return True
 
 
-def on_amd(session: Session, *, call: Call, params: Mapping[str, str], now_in: NowIn) -> bool:
-    """Async answering-machine detection: record who answered. True when it was a
-    machine, so the caller hangs up (an agent must not talk to a voicemail); the
-    completed callback then ends it as `machine` and the retry policy decides."""
+def on_amd(
+    session: Session,
+    *,
+    call: Call,
+    params: Mapping[str, str],
+    now_in: NowIn,
+    telephony: Telephony,
+) -> bool:
+    """Async answering-machine detection: record who answered. A machine is hung
+    up on once this is committed (an agent must not talk to a voicemail); the
+    completed callback then ends it as `machine` and the retry policy decides.
+    Returns whether it was a machine."""
     answered_by = answered_by_of(params.get("AnsweredBy"))
     if answered_by is None or call.answered_by == answered_by:
         return False
@@ -205,7 +213,11 @@ def on_amd(session: Session, *, call: Call, params: Mapping[str, str], now_in: N
         answered_by=answered_by,
         raw=params.get("AnsweredBy"),
     )
-    return answered_by == AnsweredBy.machine
+    machine = answered_by == AnsweredBy.machine
+    sid = call.provider_sid
+    if machine and sid:
+        after_commit(session, lambda: telephony.hang_up(sid, answered=True), name="hang_up")
+    return machine
 
 
 def voice_twiml(session: Session, *, call: Call, now_in: NowIn, ring_timeout: int) -> str:

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from dialer.agents.models import Agent
+from dialer.agents.order import ClaimReason
 from dialer.agents.schemas import AgentCreated, AgentList, AgentOut, NextLeadOut
 from dialer.agents.service import campaign_ids_of, list_agents
 from dialer.promises.booking import get_promise
@@ -41,7 +42,7 @@ def next_lead_view(
     """The lead just claimed, with the promise it is called for."""
     lead = get_lead(session, lead_id=lead_id)
     promise = None
-    if reason == "promise" and lead.promise_id is not None:
+    if reason == ClaimReason.promise and lead.promise_id is not None:
         promise = promise_view(get_promise(session, promise_id=lead.promise_id))
     return NextLeadOut(
         lead=lead_summary(session, lead=lead),

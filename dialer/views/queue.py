@@ -11,15 +11,11 @@ from sqlmodel import col
 
 from dialer.campaign.models import CampaignStatus
 from dialer.campaign.service import calling_hours_of, get_campaign
-from dialer.leads.eligibility import BlockRule
+from dialer.leads.eligibility import BlockRule, rule_of_reason
 from dialer.leads.models import TERMINAL_STATUSES, Lead, LeadStatus, NextAttemptReason
 from dialer.leads.schemas import QueueOut
 
 # A lead held back by `next_attempt_at` is blocked by the rule that set it.
-_RULE_OF_REASON: dict[str | None, BlockRule] = {
-    NextAttemptReason.daily_limit: BlockRule.daily_limit,
-    NextAttemptReason.promise: BlockRule.promise_pending,
-}
 
 
 def queue_rule(
@@ -41,7 +37,7 @@ def queue_rule(
     if paused:
         return BlockRule.campaign_paused
     if not due:
-        return _RULE_OF_REASON.get(reason, BlockRule.retry_delay)
+        return rule_of_reason(reason)
     closed = closed_reason()
     return BlockRule(closed) if closed else None
 
