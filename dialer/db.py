@@ -323,8 +323,6 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, pool_size=pool_size)
         self.postgres = self.engine.dialect.name == "postgresql"
-        # Ask `is_postgres(db)`; tests and benchmarks still read this.
-        self.is_sqlite = not self.postgres
         self._write_engine = self.engine.execution_options(sqlite_write=True)
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
 

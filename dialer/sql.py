@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from dialer.db import RawSql
+from dialer.db import RawSql, is_postgres
 
 # Every statement defined through this module, by name.
 STATEMENTS: dict[str, Sql] = {}
@@ -298,7 +298,7 @@ def insert_rows(raw: RawSql, statement: Insert, rows: list[tuple[Any, ...]]) -> 
     executemany on SQLite; the same column tuple either way."""
     if not rows:
         return
-    if raw.postgres:
+    if is_postgres(raw):
         raw.copy(statement.table, statement.columns, rows)
     else:
         raw.many(statement, rows)

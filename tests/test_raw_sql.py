@@ -19,7 +19,7 @@ from sqlmodel import SQLModel
 
 import dialer
 import dialer.models  # every table into SQLModel.metadata
-from dialer.db import Database
+from dialer.db import Database, is_postgres
 from dialer.sql import STATEMENTS, Insert, Sql, Then, Update, insert, one_trip, sql, update
 
 ROOT = Path(dialer.__file__).parent
@@ -224,7 +224,7 @@ def test_every_statement_compiles_on_the_migrated_schema(db_url: str) -> None:
         with db.work() as work:
             raw = work.raw
             for statement in ALL:
-                if raw.postgres:
+                if is_postgres(raw):
                     text = statement.postgres_marked
                     if not _compiled(text):
                         continue

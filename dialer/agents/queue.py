@@ -28,13 +28,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from dialer.agents import queue_sql
 from dialer.agents.models import AgentState, Claim
 from dialer.agents.order import ClaimReason
 from dialer.calls.models import FINAL_CALL_STATUSES, Call
 from dialer.campaign.hours import CallingHours
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.service import calling_hours_of, retry_policy_of
-from dialer.db import RawSql, Work, affected
+from dialer.db import Work, affected, is_postgres
 from dialer.errors import Conflict, NotFound
 from dialer.leads import history, lifecycle
 from dialer.leads.dialrules import Uncallable, over_daily_cap, why_uncallable
@@ -94,16 +95,11 @@ class Tier(Protocol):
     capped: bool
 
     def candidate_sql(self, *, scope_sql: str) -> str:
-        """SELECT of `_CANDIDATE_COLUMNS` best first, with `scope_sql` in its WHERE
+        """SELECT of `queue_sql.CANDIDATE_COLUMNS` best first, with `scope_sql` in its WHERE
         followed by the parameters `params` gives."""
         ...
 
     def params(self, *, now: Any, agent_id: int) -> list[Any]: ...
-
-
-_CANDIDATE_COLUMNS = "id, campaign_id, status, timezone, day_attempts, day_attempts_date"
-_DUE = f"status = '{LeadStatus.scheduled}' AND next_attempt_at <= ?"
-_PROMISE = f"next_attempt_reason = '{NextAttemptReason.promise}'"
 
 
 class PromisesDue:
@@ -116,12 +112,7 @@ class PromisesDue:
     capped = False
 
     def candidate_sql(self, *, scope_sql: str) -> str:
-        return (
-            f"SELECT {_CANDIDATE_COLUMNS} FROM lead WHERE {scope_sql} AND {_PROMISE} AND {_DUE}"
-            " AND (reserved_agent_id = ? OR reserved_agent_id IS NULL)"
-            " ORDER BY CASE WHEN reserved_agent_id IS NULL THEN 1 ELSE 0 END,"
-            " next_attempt_at, id"
-        )
+        return queue_sql.PROMISES_DUE.format(scope=scope_sql)
 
     def params(self, *, now: Any, agent_id: int) -> list[Any]:
         return [now, agent_id]
@@ -132,12 +123,7 @@ class RetryDue:
     capped = True
 
     def candidate_sql(self, *, scope_sql: str) -> str:
-        # A promise lead is never a plain retry: its owner has it first.
-        return (
-            f"SELECT {_CANDIDATE_COLUMNS} FROM lead WHERE {scope_sql} AND {_DUE}"
-            f" AND (next_attempt_reason IS NULL OR NOT {_PROMISE})"
-            " ORDER BY next_attempt_at, id"
-        )
+        return queue_sql.RETRY_DUE.format(scope=scope_sql)
 
     def params(self, *, now: Any, agent_id: int) -> list[Any]:
         return [now]
@@ -148,10 +134,7 @@ class NewLeads:
     capped = True
 
     def candidate_sql(self, *, scope_sql: str) -> str:
-        return (
-            f"SELECT {_CANDIDATE_COLUMNS} FROM lead WHERE {scope_sql}"
-            f" AND status = '{LeadStatus.new}' ORDER BY priority DESC, id"
-        )
+        return queue_sql.NEW_LEADS.format(scope=scope_sql)
 
     def params(self, *, now: Any, agent_id: int) -> list[Any]:
         return []
@@ -196,18 +179,6 @@ def _rules(work: Work, *, campaign_id: int, version: int) -> CampaignRules:
     return rules
 
 
-def _agent_sql(raw: RawSql) -> str:
-    return (
-        "SELECT a.state, cl.lead_id, cl.reason, cl.claim_expires_at,"
-        " c.id, c.status, c.version"
-        " FROM agent a"
-        " LEFT JOIN claim cl ON cl.agent_id = a.id"
-        " LEFT JOIN agent_campaign ac ON ac.agent_id = a.id"
-        " LEFT JOIN campaign c ON c.id = ac.campaign_id"
-        " WHERE a.id = ? AND a.role = 'agent'"
-    )
-
-
 def open_scopes(work: Work, *, rows: list[tuple[Any, ...]], now: datetime) -> list[Scope]:
     scopes = []
     for row in rows:
@@ -243,12 +214,12 @@ def claim_next(
     Rows are locked on PostgreSQL; SQLite is serialized by BEGIN IMMEDIATE."""
     work.flush()
     raw = work.raw
-    if raw.postgres:
+    if is_postgres(raw):
         # Serialize one agent's parallel requests. A statement of its own: a locking
         # read re-checks only the locked row after the wait, not what it joined, so
         # the held claim must be read by a later statement (a fresh snapshot).
-        raw.rows("SELECT id FROM agent WHERE id = ? FOR UPDATE", (agent_id,))
-    rows = raw.rows(_agent_sql(raw), (agent_id,))
+        raw.rows(queue_sql.LOCK_AGENT, (agent_id,))
+    rows = raw.rows(queue_sql.AGENT_WITH_CLAIM, (agent_id,))
     if not rows:
         raise NotFound(f"agent {agent_id} does not exist", code="agent_not_found")
     state, held_lead, held_reason, held_expires = rows[0][:4]

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from dialer.campaign.hours import CallingHours
 from dialer.campaign.schemas import RetryPolicy
+from dialer.leads.dialrules import attempts_used_up, daily_cap_reached
 from dialer.leads.models import NextAttemptReason
 
 
@@ -51,7 +52,9 @@ def decide_next(
 
     `failures_of_kind`, `unsolicited_attempts` and `day_attempts` already include
     the attempt that just ended. The caps count unsolicited attempts only."""
-    if unsolicited_attempts >= policy.max_attempts:
+    if attempts_used_up(
+        unsolicited_attempts=unsolicited_attempts, max_attempts=policy.max_attempts
+    ):
         return RetryDecision(
             None, None, True, f"max_attempts reached ({unsolicited_attempts}/{policy.max_attempts})"
         )
@@ -59,7 +62,7 @@ def decide_next(
     at = final_at + timedelta(seconds=delay)
     reason = NextAttemptReason.retry_delay
     detail = f"{kind.value} #{failures_of_kind}: retry after {delay}s"
-    if day_attempts >= policy.max_attempts_per_day:
+    if daily_cap_reached(attempts_today=day_attempts, cap=policy.max_attempts_per_day):
         next_day = hours.next_local_day_start(final_at)
         if at < next_day:
             at = next_day

@@ -46,13 +46,18 @@ def day_attempts_on(*, day_attempts: int, day_attempts_date: str | None, local_d
     return day_attempts if day_attempts_date == local_date else 0
 
 
+def daily_cap_reached(*, attempts_today: int, cap: int) -> bool:
+    """The campaign's per-day cap, counted on the lead's local day."""
+    return attempts_today >= cap
+
+
 def over_daily_cap(
     *, day_attempts: int, day_attempts_date: str | None, local_date: str, cap: int
 ) -> bool:
     on_day = day_attempts_on(
         day_attempts=day_attempts, day_attempts_date=day_attempts_date, local_date=local_date
     )
-    return on_day >= cap
+    return daily_cap_reached(attempts_today=on_day, cap=cap)
 
 
 def attempts_used_up(*, unsolicited_attempts: int, max_attempts: int) -> bool:

@@ -10,7 +10,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from dialer.campaign.hours import CallingHours
-from dialer.leads.dialrules import PhoneFact, Uncallable, attempts_used_up, why_uncallable
+from dialer.leads.dialrules import (
+    PhoneFact,
+    Uncallable,
+    attempts_used_up,
+    daily_cap_reached,
+    why_uncallable,
+)
 from dialer.leads.models import TERMINAL_STATUSES, LeadStatus, NextAttemptReason
 
 
@@ -91,9 +97,9 @@ def blocks(*, facts: LeadFacts, hours: CallingHours, now: datetime) -> list[Bloc
                 f"{facts.unsolicited_attempts} of {facts.max_attempts}",
             )
         )
-    if facts.day_attempts_today >= facts.max_attempts_per_day and not any(
-        b.rule == BlockRule.daily_limit for b in found
-    ):
+    if daily_cap_reached(
+        attempts_today=facts.day_attempts_today, cap=facts.max_attempts_per_day
+    ) and not any(b.rule == BlockRule.daily_limit for b in found):
         found.append(
             Block(
                 BlockRule.daily_limit,

@@ -37,7 +37,7 @@ from sqlmodel import col
 
 from dialer.campaign.models import Campaign
 from dialer.clock import wall_now
-from dialer.db import Bulk, Database, RawSql
+from dialer.db import Bulk, Database, RawSql, is_postgres
 from dialer.errors import NotFound
 from dialer.leads import lifecycle
 from dialer.leads.csvfile import LeadFile, open_lead_file
@@ -318,7 +318,7 @@ class ImportJob:
         ]
         lost: set[int] = set()
         insert_rows(raw, INSERT_LEADS, lead_rows)
-        if raw.postgres:
+        if is_postgres(raw):
             # The phones were checked free in this transaction; only a concurrent
             # import can have taken one since. COPY them, and only when it fails
             # on one, insert them skipping the taken ones.
@@ -362,7 +362,7 @@ class ImportJob:
         Re-analyze phones as they double (the import queries no other table);
         SQLite needs no such help."""
         with self.bulk.work() as work:
-            if work.raw.postgres:
+            if is_postgres(work.raw):
                 work.raw.run(ANALYZE_PHONES)
 
     def _finish(self) -> None:
@@ -418,7 +418,7 @@ def _insert_row_errors(raw: RawSql, *, import_id: int, errors: list[RowError]) -
 
 
 def _new_lead_ids(raw: RawSql, count: int) -> list[int]:
-    if raw.postgres:
+    if is_postgres(raw):
         return [int(row[0]) for row in raw.rows(NEW_LEAD_IDS, (count,))]
     (top,) = raw.rows(TOP_LEAD_ID)[0]
     return list(range(int(top) + 1, int(top) + 1 + count))

@@ -49,7 +49,7 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
-from dialer.db import RawSql
+from dialer.db import RawSql, is_postgres
 from dialer.leads import history, lifecycle_sql
 from dialer.leads.history_sql import INSERT_EVENT, event_row
 from dialer.leads.models import Lead, LeadStatus, NextAttemptReason
@@ -521,7 +521,7 @@ def claim(
             "claim_expires_at": expires_at.isoformat(),
         },
     )
-    if raw.postgres:
+    if is_postgres(raw):
         # One round trip for the three writes: every agent claims all day long.
         taken = raw.rows(
             lifecycle_sql.TAKE, lifecycle_sql.TAKE.params(lead_values, claim_values, event_values)

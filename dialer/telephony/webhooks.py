@@ -24,7 +24,7 @@ from dialer.calls.disposition import abandon, apply_status_update
 from dialer.calls.models import AnsweredBy, Call, CallStatus
 from dialer.calls.status import status_change
 from dialer.campaign.models import Campaign
-from dialer.db import Work, after_commit
+from dialer.db import Work, after_commit, is_postgres
 from dialer.errors import NotFound
 from dialer.leads import history
 from dialer.leads.history_sql import INSERT_EVENT, event_row
@@ -174,7 +174,7 @@ def on_status_fast(
     )
     agent_payload = raw.json({**detail, "lead_id": lead_id})
     agent_values = (agent_id, campaign_id, "call_status", at, agent_payload)
-    if raw.postgres:
+    if is_postgres(raw):
         # One round trip for the three writes: the server's CPU is shared with
         # the web workers, and every callback pays for each trip.
         raw.run(STATUS_WRITES, STATUS_WRITES.params(call_values, event_values, agent_values))

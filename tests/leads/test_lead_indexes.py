@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from dialer.agents.queue import TIERS
-from dialer.db import Database
+from dialer.db import Database, is_postgres
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 SCOPE = "((campaign_id = ? AND timezone IN (?)))"
@@ -70,7 +70,7 @@ def test_queries_use_the_partial_indexes(
             if params is not None:
                 scoped = (1, "Asia/Tokyo") if sql.count("?") > len(params) else ()
                 bound = (*scoped, *(raw.instant(NOW) if p == "now" else p for p in params))
-            if raw.postgres:
+            if is_postgres(raw):
                 # An empty table is cheapest to scan; ask which index the planner *can* use.
                 raw.run("SET LOCAL enable_seqscan = off")
                 plan = raw.rows("EXPLAIN " + sql, bound)
