@@ -349,6 +349,14 @@ def expire_claim(
 # --- promises ---------------------------------------------------------------------
 
 
+def _reserve(*, lead: Lead, due_at: datetime, owner_agent_id: int | None, until: datetime) -> None:
+    """The promise tiers' columns: due at `due_at`, the owner's alone until `until`."""
+    lead.next_attempt_at = due_at
+    lead.next_attempt_reason = NextAttemptReason.promise
+    lead.reserved_agent_id = owner_agent_id
+    lead.reserved_until = until
+
+
 def hold_for_promise(
     session: Session,
     *,
@@ -364,10 +372,7 @@ def hold_for_promise(
     (None: anyone)."""
     check(Transition.hold_for_promise, status=lead.status)
     lead.promise_id = promise_id
-    lead.next_attempt_at = due_at
-    lead.next_attempt_reason = NextAttemptReason.promise
-    lead.reserved_agent_id = owner_agent_id
-    lead.reserved_until = window_end
+    _reserve(lead=lead, due_at=due_at, owner_agent_id=owner_agent_id, until=window_end)
     # A lead claimed mid-call becomes `scheduled` when the claim is released.
     to = None if lead.status == LeadStatus.claimed else LeadStatus.scheduled
     _move(
@@ -393,10 +398,7 @@ def follow_up_promise(
 ) -> None:
     """A kept promise's call went unanswered: the same agent tries again."""
     check(Transition.follow_up_promise, status=lead.status)
-    lead.next_attempt_at = due_at
-    lead.next_attempt_reason = NextAttemptReason.promise
-    lead.reserved_agent_id = owner_agent_id
-    lead.reserved_until = due_at + grace
+    _reserve(lead=lead, due_at=due_at, owner_agent_id=owner_agent_id, until=due_at + grace)
     lead.updated_at = at
 
 
