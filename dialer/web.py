@@ -131,9 +131,3 @@ def parse_cursor(cursor: str | None) -> int | None:
     if not 0 <= value < 2**63:
         raise BadInput(f"cursor {cursor!r} is not one this server gave", field="cursor")
     return value
-
-
-def next_cursor(items: list[Any], *, limit: int) -> str | None:
-    if len(items) < limit or not items:
-        return None
-    return str(items[-1].id)

@@ -7,7 +7,6 @@ import tomllib
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -128,29 +127,6 @@ def _calling_hours(rules_json: str, timezone: str, holiday_region: str | None) -
     return CallingHours.from_spec(
         rules=json.loads(rules_json), timezone=timezone, holiday_region=holiday_region
     )
-
-
-def campaign_out(campaign: Campaign) -> dict[str, Any]:
-    return {
-        "id": campaign.id,
-        "name": campaign.name,
-        "status": campaign.status,
-        "default_region": campaign.default_region,
-        "timezone": campaign.timezone,
-        "calling_hours": campaign.calling_hours,
-        "skip_holidays": campaign.skip_holidays,
-        "caller_id": campaign.caller_id,
-        "dial_mode": campaign.dial_mode,
-        "retry_policy": campaign.retry_policy,
-        "promise_policy": campaign.promise_policy,
-        "attribution_days": campaign.attribution_days,
-        "contract_number_pattern": campaign.contract_number_pattern,
-        "machine_detection": campaign.machine_detection,
-        "cps": campaign.cps,
-        "script": campaign.script,
-        "created_at": campaign.created_at,
-        "updated_at": campaign.updated_at,
-    }
 
 
 def load_campaign_file(path: Path) -> CampaignCreate:
