@@ -152,7 +152,11 @@ def _after_unanswered(
     session: Session, *, lead: Lead, call: Call, kind: RetryKind, at: datetime, actor: str
 ) -> None:
     """The customer was not reached. A kept promise is followed up by its agent; a
-    promise not yet due stands as booked; otherwise the retry policy decides."""
+    promise not yet due stands as booked; otherwise the retry policy decides. A
+    lead closed by another channel meanwhile (a web sign-up while it rang) stays
+    closed: nobody calls a customer who signed up."""
+    if lead.status in _CLOSED_BY_OTHERS:
+        return
     if promises.follow_up(session, lead=lead, call=call, at=at, actor=actor):
         lifecycle.note_outcome(lead=lead, outcome=kind.value)
         return
