@@ -12,8 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fake_twilio import FakeTwilio
-
-from conftest import LiveServer, free_port, make_settings
+from helpers import LiveServer, free_port, make_settings
 
 ACCOUNT = "AC" + "1" * 32
 TOKEN = "adapter-test-token"
