@@ -4,16 +4,22 @@ and on PostgreSQL.
 PostgreSQL is a throw-away cluster started once per session (once per xdist worker)
 on loopback (`dialer.testing.postgres`); each test gets a fresh database cloned from
 a migrated template and dropped after the test, each SQLite test a copy of a
-migrated template file in its own tmp_path."""
+migrated template file in its own tmp_path.
+
+Under pytest-xdist (scripts/test runs `-n auto`) tests marked `serial` run while no
+other test of the run does; the hooks at the end arrange that."""
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -109,3 +115,60 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def api(client: TestClient) -> Api:
     return Api(client)
+
+
+# -- Parallel runs (pytest-xdist) ------------------------------------------------
+# Each worker is its own process with its own PostgreSQL cluster (pg_cluster) and
+# tmp_path root, so tests share nothing but the machine. A test marked `serial`
+# asserts a wall-clock bound (a send within 0.2 s, a batch gathered during a 0.3 s
+# hold) that a neighbour worker's load could break; it runs while no other test of
+# this run does. A reader-writer lock over two files does that: every test holds
+# "run" shared, a serial test holds it exclusive, and "gate" (taken by a serial test
+# while it waits, and briefly by every other test on its way in) keeps the other
+# workers from starving it.
+
+_LOCK_DIR = pytest.StashKey[Path]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Controller side: one directory of lock files per run, handed to each worker."""
+    config = node.config
+    if _LOCK_DIR not in config.stash:
+        config.stash[_LOCK_DIR] = Path(tempfile.mkdtemp(prefix="dialer-tests-"))
+    node.workerinput["dialer_lock_dir"] = str(config.stash[_LOCK_DIR])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    lock_dir = config.stash.get(_LOCK_DIR, None)
+    if lock_dir is not None:
+        shutil.rmtree(lock_dir, ignore_errors=True)
+
+
+@contextmanager
+def _turn(lock_dir: Path, *, alone: bool) -> Iterator[None]:
+    with (lock_dir / "gate").open("a") as gate, (lock_dir / "run").open("a") as run:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(run, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            if not alone:
+                fcntl.flock(gate, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(run, fcntl.LOCK_UN)
+            if alone:
+                fcntl.flock(gate, fcntl.LOCK_UN)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    workerinput = getattr(item.config, "workerinput", None)
+    if workerinput is None:  # one process: nothing runs beside this test anyway
+        return (yield)
+    alone = item.get_closest_marker("serial") is not None
+    with _turn(Path(workerinput["dialer_lock_dir"]), alone=alone):
+        return (yield)
