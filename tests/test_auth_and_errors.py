@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Api, expect_error, make_settings
 from fastapi.testclient import TestClient
+from helpers import Api, expect_error, make_settings
 
 from dialer.app import create_app
 

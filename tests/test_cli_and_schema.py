@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import MANAGER_TOKEN, Api
+from helpers import MANAGER_TOKEN, Api
 from sqlmodel import SQLModel
 
 import dialer.models  # noqa: F401

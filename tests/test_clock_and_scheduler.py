@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import MANAGER_TOKEN, Api, make_settings
 from fastapi.testclient import TestClient
+from helpers import MANAGER_TOKEN, Api, make_settings
 from sqlalchemy import func, select
 
 from dialer.agents.models import Claim

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Api
+from helpers import Api
 
 LEADS = (
     "name,phone,phone2,priority\n"

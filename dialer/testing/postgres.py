@@ -89,6 +89,9 @@ class PostgresCluster:
         self.port = port if port is not None else _free_port()
         self.data_dir = self.base_dir / "data"
         self.log_path = self.base_dir / "server.log"
+        # One maintenance connection for clone/drop: a test suite clones per test, and
+        # a connection per clone and per drop cost ~5 ms each.
+        self._admin: psycopg.Connection[tuple[object, ...]] | None = None
 
     def _run(self, binary: str, *args: str) -> subprocess.CompletedProcess[str]:
         argv = [str(self._bin_dir / binary), *args]
@@ -164,9 +167,48 @@ class PostgresCluster:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
         return self.url(name)
 
+    def _admin_connection(self) -> psycopg.Connection[tuple[object, ...]]:
+        if self._admin is None or self._admin.closed:
+            # CREATE/DROP DATABASE cannot run inside a transaction block, hence autocommit.
+            self._admin = psycopg.connect(
+                host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
+                autocommit=True,
+            )  # fmt: skip
+        return self._admin
+
+    def clone_database(self, *, name: str, template: str) -> str:
+        """A new database ``name`` copied from ``template``, which must have no sessions.
+
+        STRATEGY FILE_COPY: PostgreSQL 15's default (WAL_LOG) also writes every page of
+        the copy to the WAL, twice the bytes for a clone that lives for one test;
+        FILE_COPY's checkpoints cost little with fsync off (a ~9 MB clone on tmpfs:
+        ~11 ms against ~15 ms)."""
+        self._admin_connection().execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        )
+        return self.url(name)
+
+    def drop_database(self, *, name: str) -> None:
+        """Drop ``name`` even if sessions are still open on it (FORCE ends them): a test
+        that failed half-way may leave a pool or a server thread connected."""
+        self._admin_connection().execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+    def database_names(self) -> list[str]:
+        rows = self._admin_connection().execute(
+            "SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY datname"
+        )
+        return [str(row[0]) for row in rows]
+
     def stop(self) -> None:
         """Kill the server without a checkpoint (nothing is worth keeping), delete its files."""
         atexit.unregister(self.stop)
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
         # Keyed on the pid file, not on start() succeeding: a timed-out start may still be up.
         if (self.data_dir / "postmaster.pid").exists():
             self._run("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "immediate", "-w")

@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from conftest import make_settings
+from helpers import make_settings
 from sqlalchemy import delete, func, select, update
 
 from dialer.agents.models import Claim

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Api
+from helpers import Api
 
 THREE = "name,phone,priority\nA,090-1111-0001,0\nB,090-1111-0002,9\nC,090-1111-0003,0\n"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Api
+from helpers import Api
 
 LEADS = "name,phone,phone2\nYamada,090-5555-0001,080-5555-0001\nSato,090-5555-0002,\n"
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from conftest import jst, utc
+from helpers import jst, utc
 
 from dialer.calls.retry import RetryDecision, RetryKind, decide_next, ladder_delay
 from dialer.campaign.hours import CallingHours

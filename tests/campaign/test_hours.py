@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import jst, utc
+from helpers import jst, utc
 
 from dialer.campaign.hours import CallingHours, HoursSpecError, parse_days, parse_time
 

@@ -7,7 +7,7 @@ import csv
 import io
 from typing import Any
 
-from conftest import Api, expect_error
+from helpers import Api, expect_error
 
 LEADS = (
     "name,phone,contract_number,external_id\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Api, expect_error
+from helpers import Api, expect_error
 
 ENTRY_KEYS = {"id", "phone", "reason", "source", "created_at"}
 

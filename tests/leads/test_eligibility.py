@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import JST, jst
+from helpers import JST, jst
 
 from dialer.campaign.hours import CallingHours
 from dialer.leads.eligibility import Block, LeadFacts, blocks, next_callable_at

@@ -8,7 +8,7 @@ import io
 from typing import Any
 
 import pytest
-from conftest import MANAGER_TOKEN, Api, expect_error
+from helpers import MANAGER_TOKEN, Api, expect_error
 
 # Row numbers count data rows from 1 (the header is row 0).
 MIXED = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Api, expect_error, make_settings
 from fastapi.testclient import TestClient
+from helpers import Api, expect_error, make_settings
 
 from dialer.app import create_app
 

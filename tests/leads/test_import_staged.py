@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Api, make_settings
 from fastapi.testclient import TestClient
+from helpers import Api, make_settings
 from sqlalchemy import func, select
 
 from dialer import cli

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import MANAGER_TOKEN, LiveServer, make_settings
+from helpers import MANAGER_TOKEN, LiveServer, make_settings
 from sqlalchemy import func, select
 
 from dialer.agents import events

@@ -6,7 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from conftest import Api, expect_error
+from helpers import Api, expect_error
 
 ONE = "name,phone\nYamada,090-7777-0001\n"
 TWO = "name,phone\nYamada,090-7777-0001\nSato,090-7777-0002\n"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import JST, jst
 
-from conftest import JST, jst
 from dialer.campaign.hours import CallingHours
 from dialer.promises.slots import Refusal, check_booking, slot_start, timing_of
 

@@ -8,10 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dialer.db import Database, Work
 from dialer.telephony.batching import CallbackBatcher
 
 
+@pytest.mark.serial
 def test_answers_each_request_and_survives_a_cancelled_one(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'b.db'}")
     seen: list[str | None] = []

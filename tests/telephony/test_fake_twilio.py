@@ -18,7 +18,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from conftest import jst
 from fake_twilio import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,
@@ -26,6 +25,7 @@ from fake_twilio import (
     load_spec,
     rewrite_client,
 )
+from helpers import jst
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
@@ -275,6 +275,7 @@ def test_fail_next_counts_and_custom_codes(fake: FakeTwilio, client: Client) -> 
     assert len(fake.calls) == 1
 
 
+@pytest.mark.serial
 def test_a_timed_out_create_may_still_have_placed_the_call(fake: FakeTwilio) -> None:
     client = fake.client(timeout=0.3)
     fake.timeout_next_create(delay=2.0)
@@ -292,6 +293,7 @@ def test_a_timed_out_create_may_still_have_placed_the_call(fake: FakeTwilio) -> 
     assert place(client).status == "queued"
 
 
+@pytest.mark.serial
 def test_a_timed_out_create_without_create_leaves_no_call(fake: FakeTwilio) -> None:
     fake.timeout_next_create(delay=1.0, create=False)
     with pytest.raises(requests.exceptions.Timeout):
@@ -302,6 +304,7 @@ def test_a_timed_out_create_without_create_leaves_no_call(fake: FakeTwilio) -> N
     assert rejected(place, fake.client(timeout=5)).status == 504
 
 
+@pytest.mark.serial
 def test_latency_delays_every_request(fake: FakeTwilio, client: Client) -> None:
     sid = place(client).sid
     fake.latency = (0.25, 0.3)

@@ -12,8 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fake_twilio import FakeTwilio
-
-from conftest import LiveServer, free_port, make_settings
+from helpers import LiveServer, free_port, make_settings
 
 ACCOUNT = "AC" + "1" * 32
 TOKEN = "adapter-test-token"
@@ -145,6 +144,7 @@ def test_429_is_retried_after_the_time_twilio_asks(live: LiveServer, fake: FakeT
     assert len(fake.calls) == 1
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("live", [{"TWILIO_HTTP_TIMEOUT": 0.5}], indirect=True)
 def test_timeout_is_looked_up_never_sent_twice(live: LiveServer, fake: FakeTwilio) -> None:
     _c, (agent,) = _floor(live)
@@ -249,6 +249,7 @@ def test_slots_from_many_processes_are_spaced(db_url: str) -> None:
     assert len(slots) == 80 and min(gaps) >= timedelta(seconds=1 / 20)
 
 
+@pytest.mark.serial
 def test_a_number_listed_while_its_create_waits_for_a_slot_is_not_called(
     live: LiveServer, fake: FakeTwilio
 ) -> None:
@@ -282,6 +283,7 @@ def test_a_number_listed_while_its_create_waits_for_a_slot_is_not_called(
     assert len(fake.creates) == 1
 
 
+@pytest.mark.serial
 def test_a_process_never_sends_more_than_cps_in_a_second_of_actual_sends() -> None:
     """Slots may be missed (a stalled process wakes every late sender at once);
     the sends themselves are still held to cps in any window."""

@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import Api, expect_error, make_settings
 from fastapi.testclient import TestClient
+from helpers import Api, expect_error, make_settings
 from twilio.request_validator import RequestValidator
 
 from dialer.app import create_app
