@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from conftest import MANAGER_TOKEN, make_settings
+from helpers import MANAGER_TOKEN, make_settings
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col

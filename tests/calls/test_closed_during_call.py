@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Api
+from helpers import Api
 
 
 @pytest.mark.parametrize("outcome", ["no-answer", "busy", "machine"])
