@@ -94,7 +94,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
     name = f"{_PG_PREFIX}{next(_counter)}"
     yield cluster.clone_database(name=name, template=_PG_TEMPLATE)
-    # Dropped rather than kept: ~9 MB a clone, some 400 clones a run. The fixtures
+    # Dropped rather than kept: ~9 MB a clone, some 200 clones a run. The fixtures
     # that use db_url (client, ...) are torn down before this, and FORCE ends what a
     # test left connected.
     cluster.drop_database(name=name)
