@@ -302,10 +302,6 @@ def _apply(
 ) -> None:
     """The outcome's row, column by column."""
     assert lead.id is not None
-    if effects.lead == LeadEffect.book_promise:
-        _book_callback(session, principal=principal, call=call, lead=lead, data=data, now=now,
-                       actor=actor)  # fmt: skip
-        return
     if effects.settles_promise:
         _settle_promise(session, lead=lead, call=call, outcome=data.outcome, actor=actor, now=now)
     if effects.records_conversion:
@@ -325,6 +321,9 @@ def _apply(
                 now=now,
             )
     match effects.lead:
+        case LeadEffect.book_promise:
+            _book_callback(session, principal=principal, call=call, lead=lead, data=data, now=now,
+                           actor=actor)  # fmt: skip
         case LeadEffect.convert:
             lifecycle.close(session, lead=lead, status=LeadStatus.converted, actor=actor, at=now)
         case LeadEffect.await_external:
@@ -343,8 +342,6 @@ def _apply(
         case LeadEffect.retry:
             assert effects.retry_kind is not None
             _schedule_retry(session, lead=lead, kind=effects.retry_kind, at=now, actor=actor)
-        case LeadEffect.book_promise:  # handled above
-            raise AssertionError("unreachable")
 
 
 def _book_callback(

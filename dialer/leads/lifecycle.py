@@ -165,16 +165,9 @@ def _set_status(
 
 
 def _move(
-    session: Session,
-    *,
-    lead: Lead,
-    transition: Transition,
-    to: str | None,
-    actor: str,
-    at: datetime,
-    **detail: Any,
+    session: Session, *, lead: Lead, to: str | None, actor: str, at: datetime, **detail: Any
 ) -> None:
-    check(transition, status=lead.status)
+    """The last step of a transition `check` allowed: the status, with its event."""
     lead.updated_at = at
     if to is not None:
         _set_status(session, lead=lead, status=to, actor=actor, at=at, **detail)
@@ -229,7 +222,7 @@ def schedule_retry(
     at: datetime,
     detail: str,
 ) -> None:
-    check(Transition.schedule_retry, status=lead.status)
+    rule = check(Transition.schedule_retry, status=lead.status)
     lead.next_attempt_at = next_attempt_at
     lead.next_attempt_reason = reason
     assert lead.id is not None
@@ -243,28 +236,13 @@ def schedule_retry(
         rule=reason,
         detail=detail,
     )
-    _move(
-        session,
-        lead=lead,
-        transition=Transition.schedule_retry,
-        to=LeadStatus.scheduled,
-        actor=actor,
-        at=at,
-    )
+    _move(session, lead=lead, to=rule.to, actor=actor, at=at)
 
 
 def exhaust(session: Session, *, lead: Lead, actor: str, at: datetime, reason: str) -> None:
-    check(Transition.exhaust, status=lead.status)
+    rule = check(Transition.exhaust, status=lead.status)
     _clear_schedule(lead)
-    _move(
-        session,
-        lead=lead,
-        transition=Transition.exhaust,
-        to=LeadStatus.exhausted,
-        actor=actor,
-        at=at,
-        reason=reason,
-    )
+    _move(session, lead=lead, to=rule.to, actor=actor, at=at, reason=reason)
 
 
 def defer(
@@ -278,18 +256,10 @@ def defer(
 ) -> None:
     """Held back by a rule that lifts at `until` (the daily cap: the next local
     day's opening), found at claim time."""
-    check(Transition.defer, status=lead.status)
+    rule = check(Transition.defer, status=lead.status)
     lead.next_attempt_at = until
     lead.next_attempt_reason = reason
-    _move(
-        session,
-        lead=lead,
-        transition=Transition.defer,
-        to=LeadStatus.scheduled,
-        actor=actor,
-        at=at,
-        reason=reason.value,
-    )
+    _move(session, lead=lead, to=rule.to, actor=actor, at=at, reason=reason.value)
 
 
 def wait_for_promise(
@@ -297,31 +267,16 @@ def wait_for_promise(
 ) -> None:
     """A promise stands (booked on this call, or booked earlier and not reached
     now): its time is the next attempt, as booked."""
-    _move(
-        session,
-        lead=lead,
-        transition=Transition.wait_for_promise,
-        to=LeadStatus.scheduled,
-        actor=actor,
-        at=at,
-        **detail,
-    )
+    rule = check(Transition.wait_for_promise, status=lead.status)
+    _move(session, lead=lead, to=rule.to, actor=actor, at=at, **detail)
 
 
 def retry_now(session: Session, *, lead: Lead, actor: str, at: datetime, reason: str) -> None:
     """Go on at once (the household is still reachable on another phone)."""
-    check(Transition.retry_now, status=lead.status)
+    rule = check(Transition.retry_now, status=lead.status)
     lead.next_attempt_at = at
     lead.next_attempt_reason = NextAttemptReason.retry_delay
-    _move(
-        session,
-        lead=lead,
-        transition=Transition.retry_now,
-        to=LeadStatus.scheduled,
-        actor=actor,
-        at=at,
-        reason=reason,
-    )
+    _move(session, lead=lead, to=rule.to, actor=actor, at=at, reason=reason)
 
 
 # --- claims -----------------------------------------------------------------------
@@ -334,16 +289,9 @@ def expire_claim(
     the lead was held decides what comes next, not the status before the claim."""
     if lead.status != LeadStatus.claimed:
         return  # the lead was closed (or released) while the claim was held
+    check(Transition.expire_claim, status=lead.status)
     back = LeadStatus.scheduled if lead.promise_id is not None else prev_status
-    _move(
-        session,
-        lead=lead,
-        transition=Transition.expire_claim,
-        to=back,
-        actor=actor,
-        at=at,
-        reason="claim_expired",
-    )
+    _move(session, lead=lead, to=back, actor=actor, at=at, reason="claim_expired")
 
 
 # --- promises ---------------------------------------------------------------------
@@ -370,20 +318,12 @@ def hold_for_promise(
 ) -> None:
     """Until `due_at` nobody gets the lead; until `window_end` only the owner
     (None: anyone)."""
-    check(Transition.hold_for_promise, status=lead.status)
+    rule = check(Transition.hold_for_promise, status=lead.status)
     lead.promise_id = promise_id
     _reserve(lead=lead, due_at=due_at, owner_agent_id=owner_agent_id, until=window_end)
     # A lead claimed mid-call becomes `scheduled` when the claim is released.
-    to = None if lead.status == LeadStatus.claimed else LeadStatus.scheduled
-    _move(
-        session,
-        lead=lead,
-        transition=Transition.hold_for_promise,
-        to=to,
-        actor=actor,
-        at=at,
-        reason="promise",
-    )
+    to = None if lead.status == LeadStatus.claimed else rule.to
+    _move(session, lead=lead, to=to, actor=actor, at=at, reason="promise")
 
 
 def follow_up_promise(
@@ -396,22 +336,11 @@ def follow_up_promise(
     actor: str,
     at: datetime,
 ) -> None:
-    """A kept promise's call went unanswered: the same agent tries again."""
-    check(Transition.follow_up_promise, status=lead.status)
+    """A kept promise's call went unanswered: the same agent tries again, at
+    `due_at`, theirs alone for the grace period."""
+    rule = check(Transition.follow_up_promise, status=lead.status)
     _reserve(lead=lead, due_at=due_at, owner_agent_id=owner_agent_id, until=due_at + grace)
-    lead.updated_at = at
-
-
-def settle_follow_up(session: Session, *, lead: Lead, actor: str, at: datetime) -> None:
-    """The follow-up is on record: the lead waits for it, scheduled."""
-    _move(
-        session,
-        lead=lead,
-        transition=Transition.follow_up_promise,
-        to=LeadStatus.scheduled,
-        actor=actor,
-        at=at,
-    )
+    _move(session, lead=lead, to=rule.to, actor=actor, at=at)
 
 
 def keep_promise(*, lead: Lead) -> None:
@@ -458,16 +387,9 @@ def reopen(session: Session, *, lead: Lead, actor: str, at: datetime, reason: st
 
 def await_external(session: Session, *, lead: Lead, actor: str, at: datetime) -> None:
     """The customer will sign up themselves: nobody calls until the report comes."""
-    check(Transition.await_external, status=lead.status)
+    rule = check(Transition.await_external, status=lead.status)
     _clear_schedule(lead)
-    _move(
-        session,
-        lead=lead,
-        transition=Transition.await_external,
-        to=LeadStatus.awaiting_external,
-        actor=actor,
-        at=at,
-    )
+    _move(session, lead=lead, to=rule.to, actor=actor, at=at)
 
 
 _CLOSE_TRANSITION: dict[str, Transition] = {
@@ -482,10 +404,9 @@ def close(
     session: Session, *, lead: Lead, status: LeadStatus, actor: str, at: datetime, **detail: Any
 ) -> None:
     """Closed for good (converted, refused, dnc, invalid): no next attempt."""
-    transition = _CLOSE_TRANSITION[status]
-    check(transition, status=lead.status)
+    rule = check(_CLOSE_TRANSITION[status], status=lead.status)
     _clear_schedule(lead)
-    _move(session, lead=lead, transition=transition, to=status, actor=actor, at=at, **detail)
+    _move(session, lead=lead, to=rule.to, actor=actor, at=at, **detail)
 
 
 # --- claims and imports: many rows, or every claim of the day, in hand-written SQL

@@ -491,15 +491,6 @@ def follow_up(session: Session, *, lead: Lead, call: Call, at: datetime, actor: 
     promise.followups += 1
     promise.updated_at = at
     owner = promise.agent_id if promise.agent_id is not None else call.agent_id
-    lifecycle.follow_up_promise(
-        session,
-        lead=lead,
-        due_at=due,
-        owner_agent_id=owner,
-        grace=timedelta(minutes=policy.grace_minutes),
-        actor=actor,
-        at=at,
-    )
     assert lead.id is not None
     history.record(
         session,
@@ -512,5 +503,13 @@ def follow_up(session: Session, *, lead: Lead, call: Call, at: datetime, actor: 
         next_attempt_at=due.isoformat(),
         agent_id=owner,
     )
-    lifecycle.settle_follow_up(session, lead=lead, actor=actor, at=at)
+    lifecycle.follow_up_promise(
+        session,
+        lead=lead,
+        due_at=due,
+        owner_agent_id=owner,
+        grace=timedelta(minutes=policy.grace_minutes),
+        actor=actor,
+        at=at,
+    )
     return True

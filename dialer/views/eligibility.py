@@ -12,10 +12,9 @@ from sqlmodel import col
 from dialer.agents.models import Claim
 from dialer.campaign.models import CampaignStatus
 from dialer.campaign.service import calling_hours_of, get_campaign, retry_policy_of
-from dialer.leads.dialrules import day_attempts_on
+from dialer.leads.dialrules import active_numbers, day_attempts_on
 from dialer.leads.eligibility import LeadFacts, blocks, next_callable_at
-from dialer.leads.models import Phone
-from dialer.leads.phonebook import listed
+from dialer.leads.phonebook import phone_facts
 from dialer.leads.schemas import BlockOut, EligibilityOut
 from dialer.views.leads import get_lead
 
@@ -25,13 +24,9 @@ def lead_eligibility(session: Session, *, lead_id: int, now: datetime) -> Eligib
     campaign = get_campaign(session, campaign_id=lead.campaign_id)
     hours = calling_hours_of(campaign, timezone=lead.timezone)
     policy = retry_policy_of(campaign)
-    active = tuple(
-        number
-        for number, retired in session.execute(
-            select(col(Phone.number), col(Phone.retired)).where(col(Phone.lead_id) == lead.id)
-        )
-        if not retired
-    )
+    assert lead.id is not None
+    # The phones with their DNC standing, read as dialing reads them.
+    phones = phone_facts(session, lead_id=lead.id)
     claim = session.scalar(select(Claim).where(col(Claim.lead_id) == lead.id))
     today = hours.local_date(now).isoformat()
     facts = LeadFacts(
@@ -46,14 +41,13 @@ def lead_eligibility(session: Session, *, lead_id: int, now: datetime) -> Eligib
             day_attempts_date=lead.day_attempts_date,
             local_date=today,
         ),
-        active_phones=active,
-        dnc_phones=frozenset(listed(session, phones=active)),
+        active_phones=tuple(active_numbers(phones)),
+        dnc_phones=frozenset(p.number for p in phones if p.listed and not p.retired),
         claimed_until=claim.claim_expires_at if claim else None,
         max_attempts=policy.max_attempts,
         max_attempts_per_day=policy.max_attempts_per_day,
     )
     found = blocks(facts=facts, hours=hours, now=now)
-    assert lead.id is not None
     return EligibilityOut(
         lead_id=lead.id,
         callable=not found,
