@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dialer import __version__
 from dialer.admin import router as admin_router
@@ -26,6 +27,7 @@ from dialer.dnc.routes import router as dnc_router
 from dialer.errors import DialerError
 from dialer.leads.routes import router as leads_router
 from dialer.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
+from dialer.migrations import SchemaNotCurrent
 from dialer.promises.routes import router as promises_router
 from dialer.reports.routes import router as reports_router
 from dialer.runtime import Runtime
@@ -68,10 +70,16 @@ def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or get_settings()
 
+    startup_refusal: list[str] = []
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime(settings)
-        rt.start()
+        try:
+            rt.start()
+        except SchemaNotCurrent as exc:
+            startup_refusal.append(str(exc))
+            raise
         app.state.runtime = rt
         try:
             yield
@@ -156,6 +164,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         HTTP_LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
         return response
 
+    app.add_middleware(_StartupRefusalInOneLine, refusal=startup_refusal)
+
     for router in (
         campaign_router,
         leads_router,
@@ -186,6 +196,27 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+class _StartupRefusalInOneLine:
+    """A worker started on a schema it was not written for says so in one line
+    (found, needed, what to run) instead of the lifespan's traceback."""
+
+    def __init__(self, app: ASGIApp, *, refusal: list[str]) -> None:
+        self.app = app
+        self.refusal = refusal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_one_line(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed" and self.refusal:
+                message = {"type": message["type"], "message": self.refusal[-1]}
+            await send(message)
+
+        await self.app(scope, receive, send_one_line)
 
 
 def __getattr__(name: str) -> Any:

@@ -36,8 +36,7 @@ def _db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
     from dialer.db import normalize_url
     from dialer.migrations import upgrade
 
-    upgrade(normalize_url(settings.database_url))
-    print("schema is at the latest revision")
+    print(upgrade(normalize_url(settings.database_url)).describe())
     return 0
 
 
@@ -215,11 +214,16 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(func=_demo)
 
     args = parser.parse_args(argv)
+    from dialer.migrations import SchemaNotCurrent
+
     try:
         result: int = args.func(args, get_settings())
     except DialerError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
+    except SchemaNotCurrent as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     return result
 
 

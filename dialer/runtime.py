@@ -91,12 +91,15 @@ class Runtime:
         return self.clock if isinstance(self.clock, SimulatedClock) else None
 
     def start(self) -> None:
-        """Prepare what must exist before serving: the schema (where it is ours to
-        upgrade), the simulated clock's first instant, the bootstrap manager."""
-        if self.settings.upgrade_at_startup:
-            from dialer.migrations import upgrade
+        """Prepare what must exist before serving: the schema (upgraded where it is
+        ours to upgrade, else checked to be current), the simulated clock's first
+        instant, the bootstrap manager."""
+        from dialer.migrations import check_schema, upgrade
 
+        if self.settings.upgrade_at_startup:
             upgrade(self.db.url)
+        # Nothing runs on a schema it was not written for (raises SchemaNotCurrent).
+        check_schema(self.db.engine)
         sim = self.simulated_clock
         if sim is not None:
             sim.ensure_started()

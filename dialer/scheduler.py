@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -171,4 +172,9 @@ def main(settings: Settings | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from dialer.migrations import SchemaNotCurrent
+
+    try:
+        main()
+    except SchemaNotCurrent as exc:
+        sys.exit(f"error: {exc}")

@@ -1,4 +1,4 @@
-"""One settings object, read from the environment (the table in API.md)."""
+"""One settings object, read from the environment and `.env` (the table in docs/API.md)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,11 @@ class ClockMode(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+    # `.env` in the working directory, when present, fills in what the process
+    # environment does not set (the environment wins; see config/.env.example).
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
 
     database_url: str = Field(default="sqlite:///./dialer.db", alias="DATABASE_URL")
     telephony: TelephonyMode = Field(default=TelephonyMode.simulated, alias="DIALER_TELEPHONY")
