@@ -37,6 +37,8 @@ HEARTBEAT_SECONDS = 15.0
 # transaction runs (a rolled-back transaction's ids never show up at all).
 GAP_SECONDS = 30.0
 BATCH = 2000
+# An account event after which its stream closes (its token no longer works).
+ENDS_STREAM = frozenset({"account_deactivated", "token_rotated"})
 
 
 def publish(
@@ -221,6 +223,10 @@ async def stream(
             if event.id in replayed:
                 continue
             yield _frame(event)
+            if event.kind in ENDS_STREAM and event.agent_id == agent_id:
+                # The credentials this stream was opened with may be gone: the
+                # client reconnects, and is authenticated again.
+                return
     finally:
         hub.unsubscribe(listener)
 
