@@ -191,6 +191,12 @@ class EventHub:
         self.listeners.discard(listener)
 
 
+def _ends(event: Delivered, *, agent_id: int) -> bool:
+    """The credentials this stream was opened with may be gone: the client
+    reconnects (after this event's id), and is authenticated again."""
+    return event.kind in ENDS_STREAM and event.agent_id == agent_id
+
+
 def _frame(event: Delivered) -> str:
     return f"id: {event.id}\nevent: {event.kind}\ndata: {event.data}\n\n"
 
@@ -212,6 +218,8 @@ async def stream(
         replayed = {event.id for event in backlog}
         for event in backlog:
             yield _frame(event)
+            if _ends(event, agent_id=agent_id):
+                return
         while True:
             try:
                 event = await asyncio.wait_for(listener.queue.get(), timeout=HEARTBEAT_SECONDS)
@@ -223,9 +231,7 @@ async def stream(
             if event.id in replayed:
                 continue
             yield _frame(event)
-            if event.kind in ENDS_STREAM and event.agent_id == agent_id:
-                # The credentials this stream was opened with may be gone: the
-                # client reconnects, and is authenticated again.
+            if _ends(event, agent_id=agent_id):
                 return
     finally:
         hub.unsubscribe(listener)
