@@ -1,19 +1,30 @@
 """Demo data for the embedded default: the campaigns in `campaigns/`, three agents
 whose tokens are printed, a generated lead list imported through the same
-import path managers use, and one promise coming due ten minutes in."""
+import path managers use, and one promise coming due ten minutes in.
+
+Running it again on the same database changes nothing that exists: campaigns
+are re-applied by name, the agents are found by name and keep their tokens
+(kept in a file beside the database, see `demo_tokens_path`), and the leads are
+imported only into an empty campaign."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import logging
+import os
 import random
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.agents.models import Agent, Role
-from dialer.agents.service import create_agent, rotate_token, set_campaigns
+from dialer.agents.service import create_agent, set_campaigns
+from dialer.auth import hash_token, holds_token
 from dialer.campaign.service import apply_campaign_files, campaign_files
 from dialer.leads.importer import start_import
 from dialer.leads.models import Lead
@@ -22,6 +33,8 @@ from dialer.promises.models import Promise, PromiseRequest
 from dialer.runtime import Runtime
 from dialer.settings import Settings
 from dialer.views.imports import get_import
+
+log = logging.getLogger("dialer.demo")
 
 DEMO_AGENTS = ("Sato", "Suzuki", "Takahashi")
 _SURNAMES = ("山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤")
@@ -72,26 +85,10 @@ def seed_demo(
             applied = apply_campaign_files(session, paths=campaign_files(campaigns_dir), now=now)
             campaign_ids = [c.id for _a, c in applied if c.id is not None]
             primary = applied[0][1]
-            tokens: list[tuple[str, int, str]] = []
-            for name in DEMO_AGENTS:
-                agent = session.scalar(
-                    select(Agent).where(col(Agent.name) == name, col(Agent.role) == Role.agent)
-                )
-                if agent is None:
-                    agent, token = create_agent(
-                        session,
-                        name=name,
-                        campaign_ids=campaign_ids,
-                        endpoint=f"client:{name.lower()}",
-                        now=now,
-                    )
-                else:
-                    # Tokens are stored hashed; a re-run can only show new ones.
-                    token = rotate_token(session, agent=agent)
-                    assert agent.id is not None
-                    set_campaigns(session, agent_id=agent.id, campaign_ids=campaign_ids)
-                assert agent.id is not None
-                tokens.append((name, agent.id, token))
+            tokens_path = demo_tokens_path(settings.database_url, out=out)
+            tokens = _demo_agents(
+                session, campaign_ids=campaign_ids, tokens_path=tokens_path, now=now
+            )
             has_leads = session.scalar(
                 select(func.count()).select_from(Lead).where(col(Lead.campaign_id) == primary.id)
             )
@@ -137,7 +134,14 @@ def seed_demo(
         if settings.bootstrap_token:
             print(f"  manager token: {settings.bootstrap_token}")
         for name, agent_id, token in tokens:
-            print(f"  agent {agent_id} {name}: {token}")
+            if token is None:
+                print(
+                    f"  agent {agent_id} {name}: (token not in {tokens_path}: it was changed "
+                    f"through the API; POST /api/agents/{agent_id}/token gives a new one)"
+                )
+            else:
+                print(f"  agent {agent_id} {name}: {token}")
+        print(f"  (agent tokens are kept in {tokens_path}; a restart keeps them)")
         print(
             "\nTry:  curl -s -X POST -H 'Authorization: Bearer <agent token>' "
             f"{base_url}/api/agents/<id>/next"
@@ -145,6 +149,86 @@ def seed_demo(
         print(f"API docs: {base_url}/docs\n")
     finally:
         runtime.close()
+
+
+def demo_tokens_path(database_url: str, *, out: Path) -> Path:
+    """Beside the demo's SQLite file (a new database file, new agents; the same
+    file, the same tokens), else in the demo's output directory."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        db_file = Path(str(url.database))
+        return db_file.with_name(db_file.name + ".demo-tokens.json")
+    return out / "demo-tokens.json"
+
+
+def _read_tokens(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        log.warning("demo tokens file %s is unreadable; agents keep their tokens", path)
+        return {}
+    agents = data.get("agents") if isinstance(data, dict) else None
+    if not isinstance(agents, dict):
+        return {}
+    return {str(k): v for k, v in agents.items() if isinstance(v, str)}
+
+
+def _write_tokens(path: Path, tokens: dict[str, str]) -> None:
+    """Atomically, readable by its owner only: these are credentials."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump({"agents": tokens}, f, ensure_ascii=False, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _demo_agents(
+    session: Session, *, campaign_ids: list[int], tokens_path: Path, now: datetime
+) -> list[tuple[str, int, str | None]]:
+    """The demo's agents, created once. Tokens are stored hashed, so the ones
+    the demo showed are kept in `tokens_path`: a restart shows the same ones
+    and replaces none. A token changed through the API since is not known here
+    (None), and stays as it is."""
+    known = _read_tokens(tokens_path)
+    found: list[tuple[str, int, str | None]] = []
+    for name in DEMO_AGENTS:
+        agent = session.scalar(
+            select(Agent)
+            .where(col(Agent.name) == name, col(Agent.role) == Role.agent)
+            .order_by(col(Agent.id))
+            .limit(1)
+        )
+        token: str | None = known.get(name)
+        if agent is None:
+            if token is not None and session.scalar(
+                select(col(Agent.id)).where(col(Agent.token_hash) == hash_token(token))
+            ):
+                token = None  # another account holds it: not this database's file
+            agent, token = create_agent(
+                session,
+                name=name,
+                campaign_ids=campaign_ids,
+                endpoint=f"client:{name.lower()}",
+                now=now,
+                actor="demo",
+                token=token,
+            )
+            known[name] = token
+        else:
+            assert agent.id is not None
+            if not holds_token(agent, token=token):
+                token = None
+            set_campaigns(session, agent_id=agent.id, campaign_ids=campaign_ids)
+        assert agent.id is not None
+        found.append((name, agent.id, token))
+    # Before the commit: a crash between the two leaves a token on file, never an
+    # agent whose token nobody knows.
+    _write_tokens(tokens_path, known)
+    return found
 
 
 def _demo_promise(runtime: Runtime, *, campaign_id: int, agent_id: int) -> Promise | None:

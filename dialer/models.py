@@ -1,6 +1,6 @@
 """Every table, imported once so SQLModel.metadata (and Alembic) sees them all."""
 
-from dialer.agents.models import Agent, AgentCampaign, AgentEvent, Claim
+from dialer.agents.models import AccountEvent, Agent, AgentCampaign, AgentEvent, Claim
 from dialer.calls.models import Call
 from dialer.campaign.models import Campaign
 from dialer.conversions.models import Conversion, CreditEntry
@@ -11,6 +11,7 @@ from dialer.system import ClockState, SchedulerLease
 from dialer.telephony.models import DialPacing, SimOutcome
 
 __all__ = [
+    "AccountEvent",
     "Agent",
     "AgentCampaign",
     "AgentEvent",

@@ -54,6 +54,7 @@ MODEL_MODULES = {
 # Flows span domains (a call's disposition touches leads, promises, DNC and
 # credit); read views assemble what the API and consoles show.
 FLOW_MODULES = {
+    "dialer.agents.deactivation",
     "dialer.calls.disposition",
     "dialer.calls.placing",
     "dialer.calls.progressive",

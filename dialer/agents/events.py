@@ -37,6 +37,8 @@ HEARTBEAT_SECONDS = 15.0
 # transaction runs (a rolled-back transaction's ids never show up at all).
 GAP_SECONDS = 30.0
 BATCH = 2000
+# An account event after which its stream closes (its token no longer works).
+ENDS_STREAM = frozenset({"account_deactivated", "token_rotated"})
 
 
 def publish(
@@ -189,6 +191,12 @@ class EventHub:
         self.listeners.discard(listener)
 
 
+def _ends(event: Delivered, *, agent_id: int) -> bool:
+    """The credentials this stream was opened with may be gone: the client
+    reconnects (after this event's id), and is authenticated again."""
+    return event.kind in ENDS_STREAM and event.agent_id == agent_id
+
+
 def _frame(event: Delivered) -> str:
     return f"id: {event.id}\nevent: {event.kind}\ndata: {event.data}\n\n"
 
@@ -210,6 +218,8 @@ async def stream(
         replayed = {event.id for event in backlog}
         for event in backlog:
             yield _frame(event)
+            if _ends(event, agent_id=agent_id):
+                return
         while True:
             try:
                 event = await asyncio.wait_for(listener.queue.get(), timeout=HEARTBEAT_SECONDS)
@@ -221,6 +231,8 @@ async def stream(
             if event.id in replayed:
                 continue
             yield _frame(event)
+            if _ends(event, agent_id=agent_id):
+                return
     finally:
         hub.unsubscribe(listener)
 

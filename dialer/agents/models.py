@@ -32,6 +32,10 @@ class Agent(SQLModel, table=True):
     state: str = Field(default=AgentState.available, sa_type=String(16))
     created_at: datetime = Field(sa_column=instant_column(nullable=False))
     state_changed_at: datetime = Field(sa_column=instant_column(nullable=False))
+    # A deactivated account keeps its row (its calls, promises and credit name it)
+    # but its token authenticates nothing and it is handed no lead.
+    active: bool = True
+    deactivated_at: datetime | None = Field(default=None, sa_column=instant_column())
 
 
 class AgentCampaign(SQLModel, table=True):
@@ -69,3 +73,19 @@ class AgentEvent(SQLModel, table=True):
     kind: str = Field(sa_type=String(32))
     at: datetime = Field(sa_column=instant_column(nullable=False))
     payload: dict[str, Any] = Field(sa_column=json_column())
+
+
+class AccountEvent(SQLModel, table=True):
+    """What happened to an account, and who did it: created, renamed, reassigned
+    to campaigns, given a new token, deactivated, reactivated. Append-only, like
+    a lead's history; never a token, only that one was issued."""
+
+    __tablename__ = "account_event"
+    __table_args__ = (Index("ix_account_event_agent", "agent_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id")
+    kind: str = Field(sa_type=String(32))
+    actor: str = Field(sa_type=String(64))
+    at: datetime = Field(sa_column=instant_column(nullable=False))
+    detail: dict[str, Any] = Field(sa_column=json_column())

@@ -1,49 +1,100 @@
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Annotated, Any
+
 from pydantic import BaseModel, Field, field_validator
 
-from dialer.agents.models import AgentState
+from dialer.agents.models import AgentState, Role
 from dialer.agents.order import ClaimReason
 from dialer.leads.schemas import LeadOut
 from dialer.promises.schemas import PromiseOut
 from dialer.wire import Input, Instant
 
+# Ids are 64-bit, also inside lists: a larger one must not reach the driver.
+CampaignId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+AgentId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# An agent works a handful of campaigns; a list longer than this is a mistake.
+MAX_CAMPAIGNS_PER_AGENT = 1000
 
-class AgentCreate(Input):
-    name: str = Field(min_length=1, max_length=200)
-    campaign_ids: list[int] = Field(default_factory=list)
-    endpoint: str | None = Field(
-        default=None,
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Endpoint = Annotated[
+    str | None,
+    Field(
         max_length=200,
         description="where answered calls are bridged: a phone number or client:<identity>",
-    )
+    ),
+]
 
-    @field_validator("endpoint")
-    @classmethod
-    def _endpoint(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, str):
         value = value.strip()
-        if value.startswith("client:"):
-            if len(value) == len("client:"):
-                raise ValueError("client: needs an identity, e.g. client:sato")
-            return value
-        import phonenumbers
+    return value
 
-        try:
-            parsed = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException as exc:
-            raise ValueError("a phone number in E.164 (+81...) or client:<identity>") from exc
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+def _e164_or_client(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if value.startswith("client:"):
+        if len(value) == len("client:"):
+            raise ValueError("client: needs an identity, e.g. client:sato")
+        return value
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("a phone number in E.164 (+81...) or client:<identity>") from exc
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class AgentCreate(Input):
+    name: Name
+    role: Role = Field(default=Role.agent, description="agent (takes leads) or manager")
+    campaign_ids: list[CampaignId] = Field(default_factory=list, max_length=MAX_CAMPAIGNS_PER_AGENT)
+    endpoint: Endpoint = None
+
+    _name = field_validator("name", mode="before")(_strip)
+    _endpoint = field_validator("endpoint")(_e164_or_client)
 
 
 class AgentUpdate(Input):
-    campaign_ids: list[int]
+    """Only the fields given change (`endpoint: null` clears it)."""
+
+    name: Name | None = None
+    campaign_ids: list[CampaignId] | None = Field(default=None, max_length=MAX_CAMPAIGNS_PER_AGENT)
+    endpoint: Endpoint = None
+
+    _name = field_validator("name", mode="before")(_strip)
+    _endpoint = field_validator("endpoint")(_e164_or_client)
+
+    @field_validator("name", "campaign_ids")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be left out, not null")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class RoleFilter(StrEnum):
+    """`GET /api/agents?role=`: one role, or both."""
+
+    agent = "agent"
+    manager = "manager"
+    any = "any"
 
 
 class AgentOut(BaseModel):
     id: int
     name: str
+    role: Role
+    active: bool
+    deactivated_at: Instant | None
     campaign_ids: list[int]
     endpoint: str | None
     state: AgentState
@@ -56,6 +107,41 @@ class AgentCreated(AgentOut):
 
 class AgentList(BaseModel):
     items: list[AgentOut]
+    next_cursor: str | None = None
+
+
+class DeactivateIn(Input):
+    promises_to: AgentId | None = Field(
+        default=None,
+        description=(
+            "for campaigns with on_missed: keep, the agent who takes this agent's promises "
+            "(else they go to anyone); campaigns with on_missed: reassign give them to anyone"
+        ),
+    )
+
+
+class HandedOverOut(BaseModel):
+    lead_id: int
+    promise_id: int | None
+    to_agent_id: int | None = Field(description="null: anyone on the campaign")
+    on_missed: str
+
+
+class AgentDeactivated(AgentOut):
+    released_lead_id: int | None = Field(description="the lead whose claim was released")
+    handed_over: list[HandedOverOut]
+
+
+class AccountEventOut(BaseModel):
+    id: int
+    kind: str
+    actor: str
+    at: Instant
+    detail: dict[str, Any]
+
+
+class AccountEventList(BaseModel):
+    items: list[AccountEventOut]
     next_cursor: str | None = None
 
 

@@ -1,24 +1,60 @@
-"""Agents: creation (token shown once), campaign assignment, state."""
+"""Accounts: agents and managers. Creation (token shown once), campaign
+assignment, state, renaming, new tokens, deactivation and reactivation.
+
+Every change to an account is a row of its history (`account_event`). A
+deactivated account keeps its row, so its calls, promises and credit still name
+it, but its token authenticates nothing (`dialer.auth`) and it takes no lead.
+Handing its promises over spans domains: `dialer.agents.deactivation`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from dialer.agents.models import Agent, AgentCampaign, AgentState, Role
-from dialer.auth import hash_token, new_token
+from dialer.agents.events import publish
+from dialer.agents.models import AccountEvent, Agent, AgentCampaign, AgentState, Claim, Role
+from dialer.agents.queue import release
+from dialer.auth import hash_token, holds_token, new_token
+from dialer.calls.models import FINAL_CALL_STATUSES, Call
 from dialer.campaign.models import Campaign
-from dialer.errors import Invalid, NotFound
+from dialer.errors import Conflict, Invalid, NotFound
+from dialer.leads import lifecycle
+from dialer.leads.models import Lead
+
+
+class AccountDeactivated(Conflict):
+    code = "account_deactivated"
 
 
 def get_agent(session: Session, *, agent_id: int) -> Agent:
+    """An agent (not a manager): what takes leads, books promises, streams events."""
     agent = session.get(Agent, agent_id)
     if agent is None or agent.role != Role.agent:
         raise NotFound(f"agent {agent_id} does not exist", code="agent_not_found")
     return agent
+
+
+def get_account(session: Session, *, agent_id: int, lock: bool = False) -> Agent:
+    """An agent or a manager. `lock`: the row is locked for the transaction
+    (PostgreSQL), so two changes of one account serialize."""
+    query = select(Agent).where(col(Agent.id) == agent_id)
+    if lock:
+        query = query.with_for_update()
+    agent = session.scalar(query)
+    if agent is None:
+        raise NotFound(f"agent {agent_id} does not exist", code="agent_not_found")
+    return agent
+
+
+def record(
+    session: Session, *, agent_id: int, kind: str, actor: str, at: datetime, **detail: Any
+) -> None:
+    session.add(AccountEvent(agent_id=agent_id, kind=kind, actor=actor, at=at, detail=detail))
 
 
 def campaign_ids_of(session: Session, *, agent_id: int) -> list[int]:
@@ -29,6 +65,19 @@ def campaign_ids_of(session: Session, *, agent_id: int) -> list[int]:
             .order_by(col(AgentCampaign.campaign_id))
         )
     )
+
+
+def campaign_ids_by_agent(session: Session, *, agent_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The campaigns of a page of agents, in one query."""
+    found: dict[int, list[int]] = {agent_id: [] for agent_id in agent_ids}
+    rows = session.execute(
+        select(col(AgentCampaign.agent_id), col(AgentCampaign.campaign_id))
+        .where(col(AgentCampaign.agent_id).in_(list(agent_ids)))
+        .order_by(col(AgentCampaign.agent_id), col(AgentCampaign.campaign_id))
+    )
+    for agent_id, campaign_id in rows:
+        found[agent_id].append(campaign_id)
+    return found
 
 
 def _check_campaigns(session: Session, campaign_ids: list[int]) -> None:
@@ -49,17 +98,21 @@ def create_agent(
     endpoint: str | None,
     now: datetime,
     role: Role = Role.agent,
+    actor: str = "system",
+    token: str | None = None,
 ) -> tuple[Agent, str]:
-    """Returns the agent and its token; only the digest is kept, so this is the one
-    moment the token can be shown."""
+    """Returns the account and its token; only the digest is kept, so this is the
+    one moment the token can be shown. `token`: one the caller already keeps (the
+    demo's, across restarts); otherwise a new random one."""
     _check_campaigns(session, campaign_ids)
-    token = new_token()
+    token = token or new_token()
     agent = Agent(
         name=name,
         role=role,
         token_hash=hash_token(token),
         endpoint=endpoint,
-        state=AgentState.available,
+        # A manager takes no leads: it is never "available" to the dialer.
+        state=AgentState.available if role == Role.agent else AgentState.offline,
         created_at=now,
         state_changed_at=now,
     )
@@ -68,13 +121,50 @@ def create_agent(
     assert agent.id is not None
     for campaign_id in dict.fromkeys(campaign_ids):
         session.add(AgentCampaign(agent_id=agent.id, campaign_id=campaign_id))
+    record(
+        session,
+        agent_id=agent.id,
+        kind="created",
+        actor=actor,
+        at=now,
+        role=role.value,
+        name=name,
+        campaign_ids=list(dict.fromkeys(campaign_ids)),
+    )
     session.flush()
     return agent, token
 
 
-def rotate_token(session: Session, *, agent: Agent) -> str:
+def _not_bootstrap(agent: Agent, *, bootstrap_token: str | None, doing: str) -> None:
+    if holds_token(agent, token=bootstrap_token):
+        raise Conflict(
+            f"account {agent.id} holds DIALER_BOOTSTRAP_TOKEN: it cannot be {doing} through "
+            "the API; change or unset the variable and restart",
+            code="bootstrap_manager",
+        )
+
+
+def rotate_token(
+    session: Session,
+    *,
+    agent: Agent,
+    now: datetime,
+    actor: str = "system",
+    bootstrap_token: str | None = None,
+) -> str:
+    """A new token, shown once; the old digest is replaced in this transaction, so
+    the old token is refused from the commit on."""
+    if not agent.active:
+        raise AccountDeactivated(
+            f"account {agent.id} is deactivated; reactivating it issues a new token"
+        )
+    _not_bootstrap(agent, bootstrap_token=bootstrap_token, doing="given a new token")
     token = new_token()
     agent.token_hash = hash_token(token)
+    assert agent.id is not None
+    record(session, agent_id=agent.id, kind="token_rotated", actor=actor, at=now)
+    # An open event stream of this account ends on it (`agents.events`).
+    publish(session, kind="token_rotated", at=now, agent_id=agent.id, campaign_id=None)
     session.flush()
     return token
 
@@ -87,15 +177,184 @@ def set_campaigns(session: Session, *, agent_id: int, campaign_ids: list[int]) -
     session.flush()
 
 
-def list_agents(session: Session) -> list[Agent]:
-    return list(
-        session.scalars(select(Agent).where(col(Agent.role) == Role.agent).order_by(col(Agent.id)))
-    )
+def update(
+    session: Session,
+    *,
+    agent_id: int,
+    changes: dict[str, Any],
+    actor: str,
+    now: datetime,
+) -> Agent:
+    """Rename, reassign to campaigns, move the endpoint: only the fields given
+    (`changes`), each change a row of the account's history."""
+    agent = get_account(session, agent_id=agent_id, lock=True)
+    if "name" in changes and changes["name"] != agent.name:
+        record(
+            session, agent_id=agent_id, kind="renamed", actor=actor, at=now,
+            old=agent.name, new=changes["name"],
+        )  # fmt: skip
+        agent.name = changes["name"]
+    if "endpoint" in changes and changes["endpoint"] != agent.endpoint:
+        record(
+            session, agent_id=agent_id, kind="endpoint_changed", actor=actor, at=now,
+            old=agent.endpoint, new=changes["endpoint"],
+        )  # fmt: skip
+        agent.endpoint = changes["endpoint"]
+    if "campaign_ids" in changes:
+        old = campaign_ids_of(session, agent_id=agent_id)
+        new = list(dict.fromkeys(changes["campaign_ids"]))
+        set_campaigns(session, agent_id=agent_id, campaign_ids=new)
+        if sorted(old) != sorted(new):
+            record(
+                session, agent_id=agent_id, kind="campaigns_changed", actor=actor, at=now,
+                old=old, new=new,
+            )  # fmt: skip
+    session.flush()
+    return agent
+
+
+def list_agents(
+    session: Session,
+    *,
+    role: Role | None = Role.agent,
+    active: bool | None = None,
+    limit: int = 1000,
+    after_id: int | None = None,
+) -> list[Agent]:
+    query = select(Agent).order_by(col(Agent.id)).limit(limit)
+    if role is not None:
+        query = query.where(col(Agent.role) == role)
+    if active is not None:
+        query = query.where(col(Agent.active) == active)
+    if after_id is not None:
+        query = query.where(col(Agent.id) > after_id)
+    return list(session.scalars(query))
 
 
 def set_state(session: Session, *, agent_id: int, state: AgentState, now: datetime) -> Agent:
     agent = get_agent(session, agent_id=agent_id)
+    if not agent.active:
+        raise AccountDeactivated(f"agent {agent_id} is deactivated; reactivate it first")
     if agent.state != state:
         agent.state = state
         agent.state_changed_at = now
     return agent
+
+
+def live_call_of(session: Session, *, agent_id: int) -> int | None:
+    return session.scalar(
+        select(col(Call.id))
+        .where(
+            col(Call.agent_id) == agent_id,
+            col(Call.disposition).is_(None),
+            col(Call.status).not_in(FINAL_CALL_STATUSES),
+        )
+        .limit(1)
+    )
+
+
+def _check_not_last_manager(session: Session, *, agent: Agent) -> None:
+    if agent.role != Role.manager:
+        return
+    # Every active manager's row is locked (PostgreSQL) before counting: two
+    # managers deactivating each other at once cannot both see the other remain.
+    managers = list(
+        session.scalars(
+            select(col(Agent.id))
+            .where(col(Agent.role) == Role.manager, col(Agent.active).is_(True))
+            .order_by(col(Agent.id))
+            .with_for_update()
+        )
+    )
+    if managers == [agent.id]:
+        raise Conflict(
+            f"manager {agent.id} is the last active manager; create or reactivate another first",
+            code="last_manager",
+        )
+
+
+def deactivate(
+    session: Session,
+    *,
+    agent_id: int,
+    actor: str,
+    now: datetime,
+    bootstrap_token: str | None = None,
+) -> int | None:
+    """The account stops working at the commit: its token is refused, it goes
+    offline and its claim is released (the lead returns to where it was, no
+    attempt counted). Returns the released lead's id. Refused while the agent is
+    on a call (the call needs its agent), and for the last active manager.
+    Already deactivated: nothing to do. Its promises: `dialer.agents.deactivation`."""
+    agent = get_account(session, agent_id=agent_id, lock=True)
+    if not agent.active:
+        return None
+    _not_bootstrap(agent, bootstrap_token=bootstrap_token, doing="deactivated")
+    _check_not_last_manager(session, agent=agent)
+    call_id = live_call_of(session, agent_id=agent_id)
+    if call_id is not None:
+        raise Conflict(
+            f"agent {agent_id} is on call {call_id}; deactivate it once the call has ended",
+            code="agent_on_call",
+            call_id=call_id,
+        )
+    released = _release_claim(session, agent_id=agent_id, actor=actor, now=now)
+    agent.active = False
+    agent.deactivated_at = now
+    if agent.state != AgentState.offline:
+        agent.state = AgentState.offline
+        agent.state_changed_at = now
+    record(
+        session, agent_id=agent_id, kind="deactivated", actor=actor, at=now,
+        released_lead_id=released,
+    )  # fmt: skip
+    publish(session, kind="account_deactivated", at=now, agent_id=agent_id, campaign_id=None)
+    session.flush()
+    return released
+
+
+def _release_claim(session: Session, *, agent_id: int, actor: str, now: datetime) -> int | None:
+    claim = session.scalar(select(Claim).where(col(Claim.agent_id) == agent_id).with_for_update())
+    if claim is None:
+        return None
+    lead = session.scalar(select(Lead).where(col(Lead.id) == claim.lead_id).with_for_update())
+    assert lead is not None and lead.id is not None
+    release(session, lead=lead, actor=actor, now=now, why="agent_deactivated")
+    lifecycle.expire_claim(
+        session,
+        lead=lead,
+        prev_status=claim.prev_status,
+        actor=actor,
+        at=now,
+        reason="agent_deactivated",
+    )
+    return lead.id
+
+
+def reactivate(session: Session, *, agent_id: int, actor: str, now: datetime) -> tuple[Agent, str]:
+    """Back at work, with a new token (shown once): the token it had when it was
+    deactivated never works again. It comes back offline, with its campaigns."""
+    agent = get_account(session, agent_id=agent_id, lock=True)
+    if agent.active:
+        raise Conflict(f"account {agent_id} is active", code="account_active")
+    token = new_token()
+    agent.token_hash = hash_token(token)
+    agent.active = True
+    agent.deactivated_at = None
+    record(session, agent_id=agent_id, kind="reactivated", actor=actor, at=now)
+    session.flush()
+    return agent, token
+
+
+def account_history(
+    session: Session, *, agent_id: int, limit: int, after_id: int | None
+) -> list[AccountEvent]:
+    query = (
+        select(AccountEvent)
+        .where(col(AccountEvent.agent_id) == agent_id)
+        .order_by(col(AccountEvent.id))
+        .limit(limit)
+    )
+    if after_id is not None:
+        query = query.where(col(AccountEvent.id) > after_id)
+    return list(session.scalars(query))

@@ -24,6 +24,7 @@ State table (`TRANSITIONS` is this table as data; a test walks every cell):
     keep_promise       claimed                            (columns only)
     release_promise    any                                (columns only)
     lapse_reservation  any                                (columns only)
+    hand_over_promise  any                                (columns only)
     reopen             scheduled                          new, or scheduled now
     await_external     claimed                            awaiting_external
     close_converted    any but importing                  converted
@@ -72,6 +73,7 @@ class Transition(StrEnum):
     keep_promise = "keep_promise"
     release_promise = "release_promise"
     lapse_reservation = "lapse_reservation"
+    hand_over_promise = "hand_over_promise"
     reopen = "reopen"
     await_external = "await_external"
     close_converted = "close_converted"
@@ -111,6 +113,7 @@ TRANSITIONS: dict[Transition, Rule] = {
     Transition.keep_promise: Rule(frozenset({S.claimed}), None),
     Transition.release_promise: Rule(_ALL, None),
     Transition.lapse_reservation: Rule(_ALL, None),
+    Transition.hand_over_promise: Rule(_ALL, None),
     # To new (never attempted) or stays scheduled, callable now.
     Transition.reopen: Rule(frozenset({S.scheduled}), None),
     Transition.await_external: Rule(frozenset({S.claimed}), S.awaiting_external),
@@ -283,15 +286,22 @@ def retry_now(session: Session, *, lead: Lead, actor: str, at: datetime, reason:
 
 
 def expire_claim(
-    session: Session, *, lead: Lead, prev_status: str, actor: str, at: datetime
+    session: Session,
+    *,
+    lead: Lead,
+    prev_status: str,
+    actor: str,
+    at: datetime,
+    reason: str = "claim_expired",
 ) -> None:
-    """An abandoned claim returns the lead to where it was. A promise booked while
-    the lead was held decides what comes next, not the status before the claim."""
+    """An abandoned claim (or one whose agent was deactivated: `reason`) returns
+    the lead to where it was. A promise booked while the lead was held decides
+    what comes next, not the status before the claim."""
     if lead.status != LeadStatus.claimed:
         return  # the lead was closed (or released) while the claim was held
     check(Transition.expire_claim, status=lead.status)
     back = LeadStatus.scheduled if lead.promise_id is not None else prev_status
-    _move(session, lead=lead, to=back, actor=actor, at=at, reason="claim_expired")
+    _move(session, lead=lead, to=back, actor=actor, at=at, reason=reason)
 
 
 # --- promises ---------------------------------------------------------------------
@@ -365,6 +375,15 @@ def lapse_reservation(*, lead: Lead, reassign: bool, at: datetime) -> None:
     lead.updated_at = at
     if reassign:
         lead.reserved_agent_id = None
+
+
+def hand_over_promise(*, lead: Lead, agent_id: int | None, at: datetime) -> None:
+    """The promise's owner was deactivated: its hold on the lead (a promise not yet
+    kept, a follow-up, a missed promise kept for the owner) passes to `agent_id`,
+    or to anyone (None). The schedule itself does not move."""
+    check(Transition.hand_over_promise, status=lead.status)
+    lead.reserved_agent_id = agent_id
+    lead.updated_at = at
 
 
 def reopen(session: Session, *, lead: Lead, actor: str, at: datetime, reason: str) -> None:

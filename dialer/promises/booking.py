@@ -84,6 +84,12 @@ def _owner_of(session: Session, *, principal: Agent, request: PromiseRequest) ->
                     code="agent_not_found",
                     field="agent_id",
                 )
+            if not agent.active:
+                raise Invalid(
+                    f"agent {request.agent_id} is deactivated",
+                    code="account_deactivated",
+                    field="agent_id",
+                )
             return agent.id
         if request.owner == PromiseOwner.me:
             raise Invalid(
@@ -105,6 +111,11 @@ def _assigned(session: Session, *, agent_id: int, campaign_id: int) -> bool:
         )
         is not None
     )
+
+
+def _is_active(session: Session, *, agent_id: int) -> bool:
+    agent = session.get(Agent, agent_id)
+    return agent is not None and agent.active
 
 
 def _check_callable_phone(session: Session, *, lead: Lead) -> None:
@@ -185,9 +196,13 @@ def _capacity(
 ) -> int:
     if owner_id is not None:
         return policy.per_agent_per_slot
-    # Promises for anyone are kept by the whole team: its capacity is the team's.
+    # Promises for anyone are kept by the whole team: its capacity is the team's
+    # (its active members: a deactivated agent keeps nothing).
     agents = session.scalar(
-        select(func.count()).where(col(AgentCampaign.campaign_id) == campaign_id)
+        select(func.count())
+        .select_from(AgentCampaign)
+        .join(Agent, col(Agent.id) == col(AgentCampaign.agent_id))
+        .where(col(AgentCampaign.campaign_id) == campaign_id, col(Agent.active).is_(True))
     )
     return policy.per_agent_per_slot * max(1, agents or 0)
 
@@ -490,7 +505,11 @@ def follow_up(session: Session, *, lead: Lead, call: Call, at: datetime, actor: 
         return False
     promise.followups += 1
     promise.updated_at = at
-    owner = promise.agent_id if promise.agent_id is not None else call.agent_id
+    # The owner follows up; for a promise for anyone, or one whose owner has
+    # left (deactivated: `promises.handover`), the agent who placed the call.
+    owner = promise.agent_id
+    if owner is None or not _is_active(session, agent_id=owner):
+        owner = call.agent_id
     assert lead.id is not None
     history.record(
         session,

@@ -33,6 +33,7 @@ EXPECTED_FROM: dict[Transition, set[str]] = {
     Transition.keep_promise: {S.claimed},
     Transition.release_promise: set(S),
     Transition.lapse_reservation: set(S),
+    Transition.hand_over_promise: set(S),
     Transition.reopen: {S.scheduled},
     Transition.await_external: {S.claimed},
     Transition.close_converted: set(S) - {S.importing},
