@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PlainSerializer, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    PlainSerializer,
+    field_validator,
+)
 from pydantic_core import core_schema
 
 from dialer.errors import Invalid
@@ -103,6 +111,21 @@ def local_day(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(0), zone)
     end = datetime.combine(day + timedelta(days=1), time(0), zone)
     return start.astimezone(UTC), end.astimezone(UTC)
+
+
+_DATE_ALONE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date_alone(value: Any) -> Any:
+    # Told apart before the union sees it: a datetime would read "2026-12-01" as midnight.
+    if isinstance(value, str) and _DATE_ALONE.fullmatch(value.strip()):
+        return date.fromisoformat(value.strip())
+    return value
+
+
+# An input that is a date alone (a local day) or a date-time (with an offset: an
+# instant; without: a wall time), resolved in the campaign's zone by its service.
+DayOrTime = Annotated[datetime | date, BeforeValidator(_date_alone)]
 
 
 def _has_nul(value: Any) -> bool:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -8,7 +7,7 @@ from pydantic import BaseModel, Field
 from dialer.conversions.attribution import Attribution
 from dialer.conversions.models import Channel, ConversionReport, ConversionStatus, CreditKind
 from dialer.leads.schemas import RowErrorOut
-from dialer.wire import Input, Instant, Members
+from dialer.wire import DayOrTime, Input, Instant, Members
 
 # The order a 422 has always named the channels in.
 _CHANNELS_IN = (Channel.web, Channel.postcard, Channel.phone, Channel.other)
@@ -21,7 +20,7 @@ class ConversionIn(Input):
     phone: str | None = Field(default=None, max_length=64)
     contract_number: str | None = Field(default=None, max_length=64)
     external_id: str | None = Field(default=None, max_length=128)
-    occurred_at: datetime | date | None = Field(
+    occurred_at: DayOrTime | None = Field(
         default=None,
         description="default: now. An instant with an offset; a wall time without one, or a"
         " date alone (that day: its last second, or now while it runs), in the campaign's zone",
