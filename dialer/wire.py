@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar, cast
+from functools import cache
+from typing import Annotated, Any, TypeVar, cast, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -44,12 +45,17 @@ def localized(value: _Out, zone: tzinfo) -> _Out:
     return cast(_Out, _localized(value, zone))
 
 
+_LEAVES = (str, int, float, bool, type(None))
+
+
 def _localized(value: Any, zone: tzinfo) -> Any:
+    if type(value) in _LEAVES:  # most of what a walk meets: cheapest asked first
+        return value
     if isinstance(value, datetime):
         return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(zone)
     if isinstance(value, BaseModel):
         changes = {}
-        for name in type(value).model_fields:
+        for name in _fields_with_instants(type(value)):
             old = getattr(value, name)
             new = _localized(old, zone)
             if new is not old:
@@ -62,6 +68,22 @@ def _localized(value: Any, zone: tzinfo) -> Any:
         entries = {k: _localized(v, zone) for k, v in value.items()}
         return entries if any(entries[k] is not v for k, v in value.items()) else value
     return value
+
+
+@cache
+def _fields_with_instants(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields whose type may hold an instant: the walk skips the others."""
+    return tuple(
+        name for name, info in model.model_fields.items() if _may_hold_instant(info.annotation)
+    )
+
+
+def _may_hold_instant(annotation: Any) -> bool:
+    if annotation is Any or annotation is datetime:
+        return True
+    if isinstance(annotation, type):
+        return issubclass(annotation, BaseModel)
+    return any(_may_hold_instant(arg) for arg in get_args(annotation))
 
 
 # Keys of stored JSON payloads (a lead's history, agent events) whose text is an
