@@ -2,21 +2,152 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
-from typing import Annotated, Any
+from functools import cache
+from typing import Annotated, Any, TypeVar, cast, get_args
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PlainSerializer, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    PlainSerializer,
+    field_validator,
+)
 from pydantic_core import core_schema
+
+from dialer.errors import Invalid
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
+    # The offset the view gave it (see `localized`); a naive value is UTC, as stored.
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
 
 
-# Instants on the wire: ISO 8601 with an explicit +00:00 offset.
+# Instants on the wire: ISO 8601 with an explicit offset. UTC unless the view
+# rendered its resource in the campaign's zone with `localized`.
 Instant = Annotated[datetime, PlainSerializer(_iso, return_type=str, when_used="json")]
+
+_Out = TypeVar("_Out")
+
+
+def localized(value: _Out, zone: tzinfo) -> _Out:
+    """`value` (an output schema, or a list or dict of them) with every instant in
+    it, nested ones included, shown in `zone`: the same instants, another offset.
+    The one way a view renders a campaign's resource in the campaign's time zone:
+    `return localized(CallOut.model_validate(...), zone_of(campaign))`. Strings
+    are left alone (a lead's `raw` row is shown as given); JSON payloads holding
+    instants as text go through `localized_payload`."""
+    return cast(_Out, _localized(value, zone))
+
+
+_LEAVES = (str, int, float, bool, type(None))
+
+
+def _localized(value: Any, zone: tzinfo) -> Any:
+    if type(value) in _LEAVES:  # most of what a walk meets: cheapest asked first
+        return value
+    if isinstance(value, datetime):
+        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(zone)
+    if isinstance(value, BaseModel):
+        changes = {}
+        for name in _fields_with_instants(type(value)):
+            old = getattr(value, name)
+            new = _localized(old, zone)
+            if new is not old:
+                changes[name] = new
+        return value.model_copy(update=changes) if changes else value
+    if isinstance(value, list):
+        items = [_localized(v, zone) for v in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    if isinstance(value, dict):
+        entries = {k: _localized(v, zone) for k, v in value.items()}
+        return entries if any(entries[k] is not v for k, v in value.items()) else value
+    return value
+
+
+@cache
+def _fields_with_instants(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields whose type may hold an instant: the walk skips the others."""
+    return tuple(
+        name for name, info in model.model_fields.items() if _may_hold_instant(info.annotation)
+    )
+
+
+def _may_hold_instant(annotation: Any) -> bool:
+    if annotation is Any or annotation is datetime:
+        return True
+    if isinstance(annotation, type):
+        return issubclass(annotation, BaseModel)
+    return any(_may_hold_instant(arg) for arg in get_args(annotation))
+
+
+# Keys of stored JSON payloads (a lead's history, agent events) whose text is an
+# instant: `*_at` by the house rule, and the two older names the API fixed.
+_PAYLOAD_INSTANT_KEYS = frozenset({"window_end", "next_opening"})
+
+
+def is_instant_key(key: str) -> bool:
+    return key.endswith("_at") or key in _PAYLOAD_INSTANT_KEYS
+
+
+def localized_payload(payload: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
+    """A stored JSON payload with its instants (ISO 8601 text with an offset,
+    under an instant key) rewritten in `zone`; everything else as stored."""
+    out = dict(payload)
+    for key, text in payload.items():
+        if not (isinstance(text, str) and is_instant_key(key)):
+            continue
+        try:
+            instant = datetime.fromisoformat(text)
+        except ValueError:
+            continue
+        if instant.tzinfo is not None:
+            out[key] = instant.astimezone(zone).isoformat()
+    return out
+
+
+def wall_time_in(value: datetime, zone: ZoneInfo, *, field: str) -> datetime:
+    """An input instant: with an offset, as given; without one, a wall-clock time
+    in `zone` (the campaign's). A wall time the zone skips (clocks moved forward)
+    is refused naming the field; one it repeats (clocks moved back) is the first."""
+    if value.tzinfo is not None:
+        return value.astimezone(UTC)
+    local = value.replace(tzinfo=zone, fold=0)
+    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
+        raise Invalid(
+            f"{field}: {value.isoformat()} does not exist in {zone.key} "
+            "(the clocks skip it); give an offset or another time",
+            field=field,
+        )
+    return local.astimezone(UTC)
+
+
+def local_day(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The local day `day` in `zone` as UTC instants [start, end): 23 or 25 hours
+    long on the days the clocks change."""
+    start = datetime.combine(day, time(0), zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+_DATE_ALONE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date_alone(value: Any) -> Any:
+    # Told apart before the union sees it: a datetime would read "2026-12-01" as midnight.
+    if isinstance(value, str) and _DATE_ALONE.fullmatch(value.strip()):
+        return date.fromisoformat(value.strip())
+    return value
+
+
+# An input that is a date alone (a local day) or a date-time (with an offset: an
+# instant; without: a wall time), resolved in the campaign's zone by its service.
+DayOrTime = Annotated[datetime | date, BeforeValidator(_date_alone)]
 
 
 def _has_nul(value: Any) -> bool:

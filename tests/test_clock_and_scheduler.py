@@ -45,10 +45,10 @@ def test_due_work_runs_in_time_order_within_one_advance(api: Api) -> None:
     api.post(f"/api/leads/{lead['id']}/calls", token=agent["token"], json={})
     api.advance(3600)
     detail = api.get(f"/api/leads/{lead['id']}").json()
-    assert detail["next_attempt_at"] == "2026-12-01T01:30:25+00:00"
+    assert detail["next_attempt_at"] == "2026-12-01T10:30:25+09:00"
     events = {e["kind"]: e["at"] for e in detail["events"]}
-    assert events["call_status"] == "2026-12-01T01:00:25+00:00"
-    assert events["claim_released"] == "2026-12-01T01:00:25+00:00"
+    assert events["call_status"] == "2026-12-01T10:00:25+09:00"
+    assert events["claim_released"] == "2026-12-01T10:00:25+09:00"
 
 
 def test_clock_survives_a_restart(db_url: str) -> None:

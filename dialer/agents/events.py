@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +27,10 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.agents.models import AgentEvent
+from dialer.campaign.models import Campaign
+from dialer.campaign.service import zone_of
 from dialer.db import Database
+from dialer.wire import localized_payload
 
 log = logging.getLogger("dialer.events")
 
@@ -65,9 +68,11 @@ class Delivered:
     data: str  # the JSON sent as the SSE `data:` line
 
 
-def _delivered(row: AgentEvent) -> Delivered:
+def _delivered(row: AgentEvent, zone: tzinfo) -> Delivered:
     assert row.id is not None
-    body = {"id": row.id, "kind": row.kind, "at": row.at.isoformat(), **row.payload}
+    # Shown in the campaign's zone, like every answer about the campaign.
+    payload = localized_payload(row.payload, zone)
+    body = {"id": row.id, "kind": row.kind, "at": row.at.astimezone(zone).isoformat(), **payload}
     return Delivered(
         id=row.id,
         agent_id=row.agent_id,
@@ -75,6 +80,14 @@ def _delivered(row: AgentEvent) -> Delivered:
         kind=row.kind,
         data=json.dumps(body, ensure_ascii=False, default=str),
     )
+
+
+def _delivered_all(session: Session, rows: list[AgentEvent]) -> list[Delivered]:
+    zones: dict[int, tzinfo] = {}
+    for campaign_id in {r.campaign_id for r in rows if r.campaign_id is not None}:
+        campaign = session.get(Campaign, campaign_id)
+        zones[campaign_id] = zone_of(campaign) if campaign is not None else UTC
+    return [_delivered(r, zones[r.campaign_id] if r.campaign_id is not None else UTC) for r in rows]
 
 
 def events_since(
@@ -88,7 +101,7 @@ def events_since(
             col(AgentEvent.agent_id).is_(None) & col(AgentEvent.campaign_id).in_(campaign_ids)
         )
     rows = session.scalars(query.where(mine).order_by(col(AgentEvent.id)).limit(limit))
-    return [_delivered(row) for row in rows]
+    return _delivered_all(session, list(rows))
 
 
 def latest_event_id(session: Session) -> int:
@@ -155,10 +168,10 @@ class EventHub:
                     | col(AgentEvent.id).in_(sorted(tracker.gaps)[:500])
                 )
             rows = list(session.scalars(query.order_by(col(AgentEvent.id)).limit(BATCH)))
-        now = time.monotonic()
-        fresh = set(tracker.note([r.id for r in rows if r.id is not None], now=now))
-        tracker.expire(now=now)
-        return [_delivered(row) for row in rows if row.id in fresh]
+            now = time.monotonic()
+            fresh = set(tracker.note([r.id for r in rows if r.id is not None], now=now))
+            tracker.expire(now=now)
+            return _delivered_all(session, [row for row in rows if row.id in fresh])
 
     async def _run(self) -> None:
         while self.listeners:

@@ -17,8 +17,9 @@ from dialer.agents.models import Agent, Role
 from dialer.agents.order import ClaimReason
 from dialer.agents.queue import claim_of, has_live_call
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
+from dialer.campaign.hours import local_text
 from dialer.campaign.models import Campaign, CampaignStatus
-from dialer.campaign.service import calling_hours_of
+from dialer.campaign.service import calling_hours_of, zone_of
 from dialer.db import after_commit
 from dialer.errors import (
     CallLive,
@@ -112,9 +113,11 @@ def place_call(
     hours = calling_hours_of(campaign, timezone=lead.timezone)
     if not hours.is_open(at=now):
         opening = hours.next_opening(at=now)
+        # The lead's local hours, named in its zone; the instant in the campaign's.
+        when = f"; they open at {local_text(opening, hours.tz)}" if opening else ""
         raise OutsideCallingHours(
-            f"outside calling hours in {lead.timezone}",
-            next_opening=opening.isoformat() if opening else None,
+            f"{local_text(now, hours.tz)} is outside calling hours{when}",
+            next_opening=opening.astimezone(zone_of(campaign)).isoformat() if opening else None,
         )
     call = Call(
         lead_id=lead_id,

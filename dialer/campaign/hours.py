@@ -28,6 +28,14 @@ _TIME_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 SEARCH_DAYS = 400
 
 
+def local_text(at: datetime, zone: ZoneInfo) -> str:
+    """An instant for a sentence a person reads: `2026-12-01 21:00 Asia/Tokyo`
+    (seconds only when there are some)."""
+    local = at.astimezone(zone)
+    shown = local.strftime("%Y-%m-%d %H:%M:%S" if local.second else "%Y-%m-%d %H:%M")
+    return f"{shown} {zone.key}"
+
+
 class HoursSpecError(ValueError):
     """A calling-hours rule that cannot be understood; the message names the part."""
 

@@ -7,6 +7,7 @@ import tomllib
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -32,6 +33,17 @@ def get_campaign(session: Session, *, campaign_id: int) -> Campaign:
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist", code="campaign_not_found")
     return campaign
+
+
+def zone_of(campaign: Campaign) -> ZoneInfo:
+    """The zone a campaign's answers and messages speak (its resources' instants,
+    its error messages, its date-only inputs)."""
+    return ZoneInfo(campaign.timezone)
+
+
+def campaign_zone(session: Session, *, campaign_id: int) -> ZoneInfo:
+    # session.get answers from the identity map after the first row of a page.
+    return zone_of(get_campaign(session, campaign_id=campaign_id))
 
 
 def list_campaigns(session: Session) -> list[Campaign]:

@@ -14,8 +14,7 @@ import io
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -78,21 +77,17 @@ class ConversionImportReport(RowReport):
             self.matched += 1
 
 
-def parse_occurred_at(value: str, *, tz: ZoneInfo) -> datetime:
-    """ISO 8601; a date alone, or a time without offset, is the campaign's local
-    time (a Tokyo web form exports Tokyo dates). `2026/12/01` is accepted too."""
+def parse_occurred_at(value: str) -> datetime | date:
+    """ISO 8601, or a date alone (`2026/12/01` too). A date means that local day
+    of the campaign, and a time without offset its wall time: a Tokyo web form
+    exports Tokyo dates (`record_external` resolves both in the campaign's zone)."""
     text = unicodedata.normalize("NFKC", value).strip().replace("/", "-")
     try:
         if len(text) == 10:
-            return datetime.combine(
-                datetime.fromisoformat(text).date(), time(12, 0), tz
-            ).astimezone(UTC)
-        parsed = datetime.fromisoformat(text)
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"occurred_at {value!r} is not a date or date-time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(UTC)
 
 
 def import_conversions(
@@ -104,8 +99,7 @@ def import_conversions(
     now: datetime,
     filename: str | None,
 ) -> ConversionImportReport:
-    campaign = get_campaign(session, campaign_id=campaign_id)
-    tz = ZoneInfo(campaign.timezone)
+    get_campaign(session, campaign_id=campaign_id)
     text, encoding = decode(data)
     delimiter = sniff_delimiter(text)
     columns, rows = _read(text, delimiter)
@@ -134,7 +128,7 @@ def import_conversions(
         occurred_at = None
         if values.get("occurred_at"):
             try:
-                occurred_at = parse_occurred_at(values["occurred_at"], tz=tz)
+                occurred_at = parse_occurred_at(values["occurred_at"])
             except ValueError as exc:
                 report.reject(row=number, field_name="occurred_at", reason=str(exc))
                 continue

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -88,7 +88,9 @@ class ConversionReport:
     campaign_id: int
     reference: str
     channel: Channel
-    occurred_at: datetime | None = None
+    # A date alone means that local day; a time without offset, the campaign's
+    # wall time (both resolved by the service, which knows the campaign).
+    occurred_at: datetime | date | None = None
     phone: str | None = None
     contract_number: str | None = None
     external_id: str | None = None

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from dialer.conversions.attribution import Attribution
 from dialer.conversions.models import Channel, ConversionReport, ConversionStatus, CreditKind
 from dialer.leads.schemas import RowErrorOut
-from dialer.wire import Input, Instant, Members
+from dialer.wire import DayOrTime, Input, Instant, Members
 
 # The order a 422 has always named the channels in.
 _CHANNELS_IN = (Channel.web, Channel.postcard, Channel.phone, Channel.other)
@@ -21,14 +20,18 @@ class ConversionIn(Input):
     phone: str | None = Field(default=None, max_length=64)
     contract_number: str | None = Field(default=None, max_length=64)
     external_id: str | None = Field(default=None, max_length=128)
-    occurred_at: AwareDatetime | None = Field(default=None, description="default: now")
+    occurred_at: DayOrTime | None = Field(
+        default=None,
+        description="default: now. An instant with an offset; a wall time without one, or a"
+        " date alone (that day: its last second, or now while it runs), in the campaign's zone",
+    )
 
     def report(self) -> ConversionReport:
         return ConversionReport(
             campaign_id=self.campaign_id,
             reference=self.reference,
             channel=self.channel,
-            occurred_at=self.occurred_at.astimezone(UTC) if self.occurred_at else None,
+            occurred_at=self.occurred_at,
             phone=self.phone,
             contract_number=self.contract_number,
             external_id=self.external_id,

@@ -13,7 +13,8 @@ through `CreditEntry` rows: +1 when credited, -1 when taken back."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,8 +23,9 @@ from sqlmodel import col
 
 from dialer.agents.queue import release
 from dialer.calls.models import AnsweredBy, Call, Outcome
+from dialer.campaign.hours import local_text
 from dialer.campaign.models import Campaign
-from dialer.campaign.service import get_campaign
+from dialer.campaign.service import get_campaign, zone_of
 from dialer.conversions.attribution import Attribution, Touch, TouchKind, credit_for
 from dialer.conversions.models import (
     Channel,
@@ -39,6 +41,7 @@ from dialer.leads.models import Lead, LeadStatus, Phone
 from dialer.leads.phones import PhoneError, normalize_phone
 from dialer.promises.booking import cancel_open
 from dialer.promises.models import Promise, PromiseStatus
+from dialer.wire import local_day, wall_time_in
 
 
 class ConversionClosed(Conflict):
@@ -75,6 +78,33 @@ def check_contract_number(campaign: Campaign, value: str | None) -> str | None:
     return number
 
 
+def occurred_instant(value: datetime | date | None, *, zone: ZoneInfo, now: datetime) -> datetime:
+    """When a sign-up happened. Absent: now. A date alone is that local day of the
+    campaign's zone: counted at the day's last second, so every call of the day
+    can earn it, or now while the day is still running (a list exported this
+    morning is dated today). A time without offset is a wall time of the zone.
+    Later than now is refused."""
+    if value is None:
+        return now
+    if isinstance(value, datetime):
+        instant = wall_time_in(value, zone, field="occurred_at")
+    else:
+        start, end = local_day(value, zone)
+        if start > now:
+            raise Invalid(
+                f"occurred_at {value.isoformat()} is in the future (it is {local_text(now, zone)})",
+                field="occurred_at",
+            )
+        return min(end - timedelta(seconds=1), now)
+    if instant > now:
+        raise Invalid(
+            f"occurred_at {local_text(instant, zone)} is in the future "
+            f"(it is {local_text(now, zone)})",
+            field="occurred_at",
+        )
+    return instant
+
+
 def _clean(report: ConversionReport, *, campaign: Campaign, now: datetime) -> ConversionReport:
     reference = report.reference.strip()
     if not reference:
@@ -85,11 +115,7 @@ def _clean(report: ConversionReport, *, campaign: Campaign, now: datetime) -> Co
             phone = normalize_phone(report.phone, region=campaign.default_region)
         except PhoneError as exc:
             raise Invalid(str(exc), code="invalid_phone", field="phone") from exc
-    occurred_at = report.occurred_at or now
-    if occurred_at > now:
-        raise Invalid(
-            f"occurred_at {occurred_at.isoformat()} is in the future", field="occurred_at"
-        )
+    occurred_at = occurred_instant(report.occurred_at, zone=zone_of(campaign), now=now)
     return ConversionReport(
         campaign_id=report.campaign_id,
         reference=reference,
@@ -278,7 +304,7 @@ def record_external(
         return seen, False
     campaign = get_campaign(session, campaign_id=report.campaign_id)
     clean = _clean(report, campaign=campaign, now=now)
-    assert clean.occurred_at is not None
+    assert isinstance(clean.occurred_at, datetime)
     conversion = Conversion(
         campaign_id=report.campaign_id,
         reference=clean.reference,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from dialer.campaign.hours import CallingHours
+from dialer.campaign.hours import CallingHours, local_text
 from dialer.leads.dialrules import (
     PhoneFact,
     Uncallable,
@@ -86,7 +86,8 @@ def blocks(*, facts: LeadFacts, hours: CallingHours, now: datetime) -> list[Bloc
         )
     if facts.next_attempt_at is not None and facts.next_attempt_at > now:
         rule = rule_of_reason(facts.next_attempt_reason)
-        found.append(Block(rule, facts.next_attempt_at, f"next attempt at {facts.next_attempt_at}"))
+        at_text = local_text(facts.next_attempt_at, hours.tz)
+        found.append(Block(rule, facts.next_attempt_at, f"next attempt at {at_text}"))
     if attempts_used_up(
         unsolicited_attempts=facts.unsolicited_attempts, max_attempts=facts.max_attempts
     ):
@@ -109,9 +110,11 @@ def blocks(*, facts: LeadFacts, hours: CallingHours, now: datetime) -> list[Bloc
         )
     closed = hours.closed_reason(at=now)
     if closed is not None:
-        found.append(
-            Block(BlockRule(closed), hours.next_opening(at=now), "outside local calling hours")
-        )
+        opening = hours.next_opening(at=now)
+        detail = "outside local calling hours"
+        if opening is not None:
+            detail += f"; they open at {local_text(opening, hours.tz)}"
+        found.append(Block(BlockRule(closed), opening, detail))
     return found
 
 

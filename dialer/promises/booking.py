@@ -10,8 +10,10 @@ simulated clock drive it alike, and a restart loses nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,9 +22,10 @@ from sqlmodel import col
 from dialer.agents.models import Agent, AgentCampaign, Claim, Role
 from dialer.auth import actor_of
 from dialer.calls.models import Call
+from dialer.campaign.hours import local_text
 from dialer.campaign.models import Campaign
 from dialer.campaign.schemas import PromisePolicy
-from dialer.campaign.service import calling_hours_of
+from dialer.campaign.service import calling_hours_of, zone_of
 from dialer.errors import Conflict, Forbidden, Invalid, NotClaimed, NotFound, OnDoNotCallList
 from dialer.leads import history, lifecycle
 from dialer.leads.dialrules import Uncallable, why_uncallable
@@ -36,6 +39,7 @@ from dialer.promises.models import (
     PromiseStatus,
 )
 from dialer.promises.slots import Refusal, Timing, check_booking, slot_start, timing_of
+from dialer.wire import wall_time_in
 
 # Statuses a promise can be booked on: an exhausted lead can still be called back
 # when the customer asks (promise calls are outside the caps); a closed one cannot.
@@ -127,9 +131,27 @@ def _check_callable_phone(session: Session, *, lead: Lead) -> None:
         raise OnDoNotCallList(f"every phone of lead {lead.id} is on the do-not-call list")
 
 
-def _timing(request: PromiseRequest, *, policy: PromisePolicy, now: datetime) -> Timing:
+def _in_zone(request: PromiseRequest, *, zone: ZoneInfo) -> PromiseRequest:
+    """The request's times as instants: one given without an offset is a wall
+    time of the campaign's zone."""
+    at = wall_time_in(request.at, zone, field="at") if request.at is not None else None
+    window = None
+    if request.window is not None:
+        window = (
+            wall_time_in(request.window[0], zone, field="window.start"),
+            wall_time_in(request.window[1], zone, field="window.end"),
+        )
+    return dataclasses.replace(request, at=at, window=window)
+
+
+def _timing(
+    request: PromiseRequest, *, policy: PromisePolicy, now: datetime, zone: ZoneInfo
+) -> Timing:
     if request.at is not None and request.at < now:
-        raise Invalid(f"at {request.at.isoformat()} is in the past", field="at")
+        raise Invalid(
+            f"at {local_text(request.at, zone)} is in the past (it is {local_text(now, zone)})",
+            field="at",
+        )
     for name, value in (
         ("at", request.at),
         ("window.start", request.window[0] if request.window else None),
@@ -147,7 +169,10 @@ def _timing(request: PromiseRequest, *, policy: PromisePolicy, now: datetime) ->
         if end <= start:
             raise Invalid("window.end must be after window.start", field="window.end")
         if end <= now:
-            raise Invalid("the window has already ended", field="window.end")
+            raise Invalid(
+                f"the window ended at {local_text(end, zone)} (it is {local_text(now, zone)})",
+                field="window.end",
+            )
         # A window already begun ("call during lunch", asked at 12:20) is due now.
         window = (max(start, now), end)
     return timing_of(
@@ -248,7 +273,8 @@ def book(
             field="agent_id",
         )
     policy = policy_of(campaign)
-    timing = _timing(request, policy=policy, now=now)
+    zone = zone_of(campaign)
+    timing = _timing(_in_zone(request, zone=zone), policy=policy, now=now, zone=zone)
     _check_callable_phone(session, lead=lead)
     hours = calling_hours_of(campaign, timezone=lead.timezone)
     _lock_booking_scope(session, campaign_id=campaign.id, owner_id=owner_id)
@@ -269,13 +295,20 @@ def book(
         ),
     )
     if refusal is not None:
+        # Calling hours are the lead's local ones; the rest speaks the campaign's zone.
         detail = (
-            f"{timing.due_at.isoformat()} is outside calling hours in {lead.timezone}"
+            f"{local_text(timing.due_at, hours.tz)} is outside calling hours"
             if refusal == Refusal.outside_calling_hours
-            else f"the {policy.slot_minutes}-minute slot at {asked_slot.isoformat()} is full"
+            else f"the {policy.slot_minutes}-minute slot at {local_text(asked_slot, zone)} is full"
         )
+        if suggestions:
+            detail += "; the earliest bookable: " + ", ".join(
+                local_text(s, zone) for s in suggestions
+            )
         raise SlotRefused(
-            detail, code=refusal.value, suggestions=[s.isoformat() for s in suggestions]
+            detail,
+            code=refusal.value,
+            suggestions=[s.astimezone(zone).isoformat() for s in suggestions],
         )
     call_id = during_call.id if during_call is not None else _current_call(session, claim=claim)
     promise = Promise(

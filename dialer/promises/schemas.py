@@ -1,25 +1,27 @@
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from dialer.promises.models import MadeBy, PromiseOwner, PromiseRequest, PromiseStatus
 from dialer.promises.slots import PromiseKind
 from dialer.wire import Input, Instant
 
+_WALL = "an instant with an offset, or a wall time of the campaign's zone without one"
+
 
 class WindowIn(Input):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: datetime = Field(description=_WALL)
+    end: datetime = Field(description=_WALL)
 
 
 class PromiseIn(Input):
     """Exactly one of `in_minutes`, `at`, `window`."""
 
     in_minutes: int | None = Field(default=None, ge=0, le=60 * 24 * 366)
-    at: AwareDatetime | None = None
+    at: datetime | None = Field(default=None, description=_WALL)
     window: WindowIn | None = None
     owner: PromiseOwner | None = None
     agent_id: int | None = Field(
@@ -36,12 +38,13 @@ class PromiseIn(Input):
         return self
 
     def request(self) -> PromiseRequest:
+        # Times without an offset stay wall times until booking reads the campaign's zone.
         window = None
         if self.window is not None:
-            window = (self.window.start.astimezone(UTC), self.window.end.astimezone(UTC))
+            window = (self.window.start, self.window.end)
         return PromiseRequest(
             in_minutes=self.in_minutes,
-            at=self.at.astimezone(UTC) if self.at is not None else None,
+            at=self.at,
             window=window,
             owner=self.owner,
             agent_id=self.agent_id,

@@ -11,7 +11,7 @@ import csv
 import io
 import statistics
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from dialer.db import is_postgres
 from dialer.errors import BadInput
 from dialer.leads.models import Lead, LeadStatus
 from dialer.promises.models import Promise, PromiseStatus
+from dialer.wire import local_day, wall_time_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,24 +45,21 @@ class Period:
 
 
 def parse_bound(value: str | None, *, tz: ZoneInfo, field: str, end: bool) -> datetime | None:
-    """A local date (`until` includes the whole day) or an instant with an offset."""
+    """A local date of the campaign (`since` from its first instant, `until`
+    through its last), an instant with an offset, or a wall time of the campaign
+    without one. Shown back in the campaign's zone."""
     if value is None or value == "":
         return None
     try:
         if len(value) == 10:
-            day = date.fromisoformat(value)
-            if end:
-                day += timedelta(days=1)
-            return datetime.combine(day, time(0), tz).astimezone(UTC)
-        instant = datetime.fromisoformat(value)
-    except ValueError:
+            start, stop = local_day(date.fromisoformat(value), tz)
+            return (stop if end else start).astimezone(tz)
+        return wall_time_in(datetime.fromisoformat(value), tz, field=field).astimezone(tz)
+    except (ValueError, OverflowError):
         raise BadInput(
-            f"{field}: {value!r} is neither a date (2026-12-01) nor an instant with an offset",
+            f"{field}: {value!r} is neither a date (2026-12-01) nor an instant (2026-12-01T09:00)",
             field=field,
         ) from None
-    if instant.tzinfo is None:
-        raise BadInput(f"{field}: an instant needs an offset, e.g. +09:00", field=field)
-    return instant.astimezone(UTC)
 
 
 def period_for(

@@ -26,6 +26,8 @@ from dialer.views.leads import get_lead, lead_summary
 from dialer.views.overlay import Overlay
 from dialer.views.paging import next_cursor
 from dialer.views.promises import promise_view
+from dialer.views.zones import zone_for
+from dialer.wire import localized
 
 
 def _with_campaigns(session: Session, agent: Agent) -> Overlay:
@@ -84,9 +86,10 @@ def next_lead_view(
     promise = None
     if reason == ClaimReason.promise and lead.promise_id is not None:
         promise = promise_view(get_promise(session, promise_id=lead.promise_id))
-    return NextLeadOut(
+    out = NextLeadOut(
         lead=lead_summary(session, lead=lead),
         reason=reason,
         promise=promise,
         claim_expires_at=claim_expires_at,
     )
+    return localized(out, zone_for(lead))

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 
 from dialer.campaign.models import Campaign
 from dialer.campaign.schemas import CampaignList, CampaignOut
+from dialer.campaign.service import zone_of
+from dialer.wire import localized
 
 
 def campaign_view(campaign: Campaign) -> CampaignOut:
-    return CampaignOut.model_validate(campaign, from_attributes=True)
+    return localized(CampaignOut.model_validate(campaign, from_attributes=True), zone_of(campaign))
 
 
 def campaign_list(campaigns: Sequence[Campaign]) -> CampaignList:

@@ -11,6 +11,8 @@ from dialer.conversions.schemas import ConversionList, ConversionOut
 from dialer.conversions.service import list_conversions
 from dialer.views.overlay import Overlay
 from dialer.views.paging import next_cursor
+from dialer.views.zones import zone_for
+from dialer.wire import localized
 
 
 def conversion_view(session: Session, *, conversion: Conversion) -> ConversionOut:
@@ -19,9 +21,10 @@ def conversion_view(session: Session, *, conversion: Conversion) -> ConversionOu
         .where(col(CreditEntry.conversion_id) == conversion.id)
         .order_by(col(CreditEntry.id))
     )
-    return ConversionOut.model_validate(
+    out = ConversionOut.model_validate(
         Overlay(conversion, credit=list(credit)), from_attributes=True
     )
+    return localized(out, zone_for(conversion))
 
 
 def conversion_page(

@@ -11,12 +11,13 @@ from sqlmodel import col
 
 from dialer.agents.models import Claim
 from dialer.campaign.models import CampaignStatus
-from dialer.campaign.service import calling_hours_of, get_campaign, retry_policy_of
+from dialer.campaign.service import calling_hours_of, get_campaign, retry_policy_of, zone_of
 from dialer.leads.dialrules import active_numbers, day_attempts_on
 from dialer.leads.eligibility import LeadFacts, blocks, next_callable_at
 from dialer.leads.phonebook import phone_facts
 from dialer.leads.schemas import BlockOut, EligibilityOut
 from dialer.views.leads import get_lead
+from dialer.wire import localized
 
 
 def lead_eligibility(session: Session, *, lead_id: int, now: datetime) -> EligibilityOut:
@@ -48,9 +49,10 @@ def lead_eligibility(session: Session, *, lead_id: int, now: datetime) -> Eligib
         max_attempts_per_day=policy.max_attempts_per_day,
     )
     found = blocks(facts=facts, hours=hours, now=now)
-    return EligibilityOut(
+    out = EligibilityOut(
         lead_id=lead.id,
         callable=not found,
         next_callable_at=None if not found else next_callable_at(found=found, hours=hours, now=now),
         blocked_by=[BlockOut.model_validate(b, from_attributes=True) for b in found],
     )
+    return localized(out, zone_of(campaign))

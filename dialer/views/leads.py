@@ -17,6 +17,8 @@ from dialer.leads.schemas import LeadDetail, LeadList, LeadOut
 from dialer.views.overlay import Overlay
 from dialer.views.paging import next_cursor
 from dialer.views.promises import find_promises, promise_view
+from dialer.views.zones import zone_for
+from dialer.wire import localized, localized_payload
 
 
 def get_lead(session: Session, *, lead_id: int) -> Lead:
@@ -49,7 +51,8 @@ def _with_people(session: Session, lead: Lead) -> Overlay:
 
 
 def lead_summary(session: Session, *, lead: Lead) -> LeadOut:
-    return LeadOut.model_validate(_with_people(session, lead), from_attributes=True)
+    out = LeadOut.model_validate(_with_people(session, lead), from_attributes=True)
+    return localized(out, zone_for(lead))
 
 
 def lead_detail(session: Session, *, lead: Lead) -> LeadDetail:
@@ -61,16 +64,19 @@ def lead_detail(session: Session, *, lead: Lead) -> LeadDetail:
         select(Event).where(col(Event.lead_id) == lead.id).order_by(col(Event.id))
     )
     promises = find_promises(session, lead_id=lead.id, limit=1000)
-    return LeadDetail.model_validate(
+    zone = zone_for(lead)
+    out = LeadDetail.model_validate(
         Overlay(
             _with_people(session, lead),
             calls=list(calls),
             promises=[promise_view(p) for p in promises],
             conversions=list(conversions),
-            events=list(events),
+            # History details hold instants as text: shown in the zone too.
+            events=[Overlay(e, detail=localized_payload(e.detail, zone)) for e in events],
         ),
         from_attributes=True,
     )
+    return localized(out, zone)
 
 
 def lead_page(

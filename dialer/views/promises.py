@@ -10,12 +10,15 @@ from dialer.promises.models import Promise, PromiseStatus
 from dialer.promises.schemas import PromiseHolder, PromiseList, PromiseOut
 from dialer.views.overlay import Overlay
 from dialer.views.paging import next_cursor
+from dialer.views.zones import zone_for
+from dialer.wire import localized
 
 
 def promise_view(promise: Promise) -> PromiseOut:
     # Not stored: a promise with an agent is that agent's; without, anyone's.
     owner = PromiseHolder.agent if promise.agent_id is not None else PromiseHolder.anyone
-    return PromiseOut.model_validate(Overlay(promise, owner=owner), from_attributes=True)
+    out = PromiseOut.model_validate(Overlay(promise, owner=owner), from_attributes=True)
+    return localized(out, zone_for(promise))
 
 
 def find_promises(

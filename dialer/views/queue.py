@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.campaign.models import CampaignStatus
-from dialer.campaign.service import calling_hours_of, get_campaign
+from dialer.campaign.service import calling_hours_of, get_campaign, zone_of
 from dialer.leads.eligibility import BlockRule, rule_of_reason
 from dialer.leads.models import TERMINAL_STATUSES, Lead, LeadStatus, NextAttemptReason
 from dialer.leads.schemas import QueueOut
+from dialer.wire import localized
 
 # A lead held back by `next_attempt_at` is blocked by the rule that set it.
 
@@ -95,10 +96,11 @@ def queue_diagnosis(session: Session, *, campaign_id: int, now: datetime) -> Que
             col(Lead.next_attempt_at) > now,
         )
     )
-    return QueueOut(
+    out = QueueOut(
         campaign_id=campaign_id,
         callable_now=callable_now,
         blocked=blocked,
         promises_due=promises_due,
         next_due_at=upcoming,
     )
+    return localized(out, zone_of(campaign))

@@ -177,10 +177,10 @@ def test_daily_limit_moves_the_retry_to_the_next_local_day(api: Api) -> None:
         api.advance(60)
     lead = api.get(f"/api/leads/{got['lead']['id']}").json()
     assert lead["status"] == "scheduled"
-    assert lead["next_attempt_at"] == "2026-12-02T00:00:00+00:00"  # Wed 09:00 Tokyo
+    assert lead["next_attempt_at"] == "2026-12-02T09:00:00+09:00"  # Wed 09:00 Tokyo
     elig = api.get(f"/api/leads/{lead['id']}/eligibility").json()
     assert [b["rule"] for b in elig["blocked_by"]] == ["daily_limit"]
-    assert elig["next_callable_at"] == "2026-12-02T00:00:00+00:00"
+    assert elig["next_callable_at"] == "2026-12-02T09:00:00+09:00"
     assert api.next(agent).status_code == 204
 
 
@@ -204,12 +204,12 @@ def test_eligibility_and_queue_explain_an_empty_floor(api: Api) -> None:
     assert elig == {
         "lead_id": free,
         "callable": False,
-        "next_callable_at": "2026-12-02T00:00:00+00:00",
+        "next_callable_at": "2026-12-02T09:00:00+09:00",
         "blocked_by": [
             {
                 "rule": "calling_hours",
-                "until": "2026-12-02T00:00:00+00:00",
-                "detail": "outside local calling hours",
+                "until": "2026-12-02T09:00:00+09:00",
+                "detail": "outside local calling hours; they open at 2026-12-02 09:00 Asia/Tokyo",
             }
         ],
     }

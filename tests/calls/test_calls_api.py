@@ -60,7 +60,7 @@ def test_dnc_and_calling_hours_are_checked_again_at_dial_time(api: Api) -> None:
     api.post("/api/admin/clock", json={"to": "2026-12-01T20:00:00+09:00"})
     r = api.post(f"/api/leads/{got['id']}/calls", token=agent["token"], json={})
     assert r.status_code == 409 and r.json()["code"] == "outside_calling_hours"
-    assert r.json()["next_opening"] == "2026-12-02T00:00:00+00:00"
+    assert r.json()["next_opening"] == "2026-12-02T09:00:00+09:00"
     assert api.get(f"/api/leads/{got['id']}").json()["calls"] == []
 
 
@@ -94,7 +94,7 @@ def test_unanswered_outcomes_are_dispositioned_by_the_system(api: Api) -> None:
     lead = api.get(f"/api/leads/{lead['id']}").json()
     assert lead["status"] == "scheduled"
     # machine ladder starts at 4 h, counted from the final status at 10:00:25.
-    assert lead["next_attempt_at"] == "2026-12-01T05:00:25+00:00"
+    assert lead["next_attempt_at"] == "2026-12-01T14:00:25+09:00"
     assert _dispose(api, agent, call, outcome="converted").status_code == 409
 
 
@@ -170,7 +170,7 @@ def test_not_interested_is_retried_by_policy(api: Api) -> None:
     detail = api.get(f"/api/leads/{lead['id']}").json()
     assert detail["status"] == "scheduled"
     # 7 days after 10:01:30 Tokyo (a Tuesday): the next Tuesday, inside calling hours.
-    assert detail["next_attempt_at"] == "2026-12-08T01:01:30+00:00"
+    assert detail["next_attempt_at"] == "2026-12-08T10:01:30+09:00"
     kinds = [e["kind"] for e in detail["events"]]
     assert kinds.count("disposition") == 1 and "retry_scheduled" in kinds
 
@@ -188,7 +188,7 @@ def test_agent_may_mark_an_answered_call_no_answer(api: Api) -> None:
     assert _dispose(api, agent, call, outcome="no_answer").status_code == 200
     detail = api.get(f"/api/leads/{lead['id']}").json()
     assert detail["status"] == "scheduled"
-    assert detail["next_attempt_at"] == "2026-12-01T01:30:00+00:00"
+    assert detail["next_attempt_at"] == "2026-12-01T10:30:00+09:00"
 
 
 def test_disposition_validation_and_ownership(api: Api) -> None:

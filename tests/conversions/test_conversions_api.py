@@ -239,7 +239,8 @@ def test_csv_import_in_cp932_with_bad_rows(api: Api) -> None:
     items = api.get(f"/api/conversions?campaign_id={c['id']}").json()["items"]
     first = next(x for x in items if x["reference"] == "W-1")
     assert first["attribution"] == "will_self_apply" and first["agent_id"] == sato["id"]
-    assert first["occurred_at"] == "2026-12-01T03:00:00+00:00"  # noon in Tokyo
+    # A date alone is that Tokyo day, counted at its last second (the day is over).
+    assert first["occurred_at"] == "2026-12-01T23:59:59+09:00"
     # Re-importing the same file adds nothing.
     again = api.post(url, files={"file": ("web.csv", text.encode("cp932"), "text/csv")}).json()
     assert again["created"] == 0 and again["already_reported"] == 4

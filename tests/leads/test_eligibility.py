@@ -374,5 +374,5 @@ def test_every_block_explains_itself() -> None:
         ("claimed", "held by an agent's claim"),
         ("dnc", "every phone of the lead is on the do-not-call list"),
         ("max_attempts", "6 of 6"),
-        ("calling_hours", "outside local calling hours"),
+        ("calling_hours", "outside local calling hours; they open at 2026-12-02 09:00 Asia/Tokyo"),
     ]

@@ -152,7 +152,7 @@ def test_promise_events_reach_the_agent_through_another_worker(
         due = mine.next()
         assert due["event"] == "promise_due"
         assert due["data"]["lead_id"] == lead["id"]
-        assert due["data"]["due_at"] == "2026-12-01T01:10:00+00:00"
+        assert due["data"]["due_at"] == "2026-12-01T10:10:00+09:00"
         assert theirs.nothing(0.3), "someone else's promise is not announced to others"
         a.http.post("/api/admin/clock", json={"advance_seconds": 300})
         missed = mine.next()

@@ -67,8 +67,8 @@ def test_ten_minute_promise_is_first_for_its_owner_and_kept(api: Api) -> None:
     promise = _promise(api, lead["id"])
     assert promise["status"] == "scheduled"
     assert promise["agent_id"] == owner["id"]
-    assert promise["due_at"] == "2026-12-01T01:10:00+00:00"
-    assert promise["window_end"] == "2026-12-01T01:15:00+00:00"  # + grace 5 min
+    assert promise["due_at"] == "2026-12-01T10:10:00+09:00"
+    assert promise["window_end"] == "2026-12-01T10:15:00+09:00"  # + grace 5 min
     assert promise["call_id"] == call["id"]
     assert _lead(api, lead["id"])["status"] == "scheduled"
     # Until due_at the lead goes to nobody, not even its owner.
@@ -98,7 +98,7 @@ def test_unanswered_promise_call_is_followed_up_by_the_same_agent(api: Api) -> N
     api.advance(25)  # the call ends unanswered at 10:10:25
     after = _lead(api, lead["id"])
     assert after["status"] == "scheduled"
-    assert after["next_attempt_at"] == "2026-12-01T01:20:25+00:00"  # + no_answer_retry[0]
+    assert after["next_attempt_at"] == "2026-12-01T10:20:25+09:00"  # + no_answer_retry[0]
     assert after["reserved_agent_id"] == owner["id"]
     assert _promise(api, lead["id"])["status"] == "kept"
     api.advance(600)
@@ -107,13 +107,13 @@ def test_unanswered_promise_call_is_followed_up_by_the_same_agent(api: Api) -> N
     assert got["reason"] == "promise" and got["lead"]["id"] == lead["id"]
     _dial(api, owner, lead["id"], "busy")
     api.advance(25)  # 10:20:50, second follow-up after 1200 s
-    assert _lead(api, lead["id"])["next_attempt_at"] == "2026-12-01T01:40:50+00:00"
+    assert _lead(api, lead["id"])["next_attempt_at"] == "2026-12-01T10:40:50+09:00"
     api.advance(1200)
     assert api.next(owner).json()["reason"] == "promise"
     _dial(api, owner, lead["id"], "no-answer")
     api.advance(25)  # follow-ups used up: the retry policy decides (no_answer 1800 s)
     after = _lead(api, lead["id"])
-    assert after["next_attempt_at"] == "2026-12-01T02:11:15+00:00"
+    assert after["next_attempt_at"] == "2026-12-01T11:11:15+09:00"
     assert after["reserved_agent_id"] is None and after["promise_id"] is None
     assert _promise(api, lead["id"])["followups"] == 2
     api.advance(1800)
@@ -138,9 +138,9 @@ def test_taken_slot_is_refused_with_the_next_free_times(api: Api) -> None:
     )
     body = expect_error(r, 409, "slot_taken")
     assert body["suggestions"] == [
-        "2026-12-01T01:35:00+00:00",
-        "2026-12-01T01:40:00+00:00",
-        "2026-12-01T01:45:00+00:00",
+        "2026-12-01T10:35:00+09:00",
+        "2026-12-01T10:40:00+09:00",
+        "2026-12-01T10:45:00+09:00",
     ]
     assert _lead(api, second["id"])["promises"] == []
     # The same slot for anyone else, or at a suggested time, is fine.
@@ -153,7 +153,7 @@ def test_taken_slot_is_refused_with_the_next_free_times(api: Api) -> None:
     third_lead, third_call = _talk(api, owner)
     r = _callback(api, owner, third_call, at="2026-12-01T10:34:59+09:00")
     body = expect_error(r, 409, "slot_taken")
-    assert body["suggestions"][0] == "2026-12-01T01:40:00+00:00"
+    assert body["suggestions"][0] == "2026-12-01T10:40:00+09:00"
     assert api.get(f"/api/calls/{third_call['id']}").json()["disposition"] is None
     assert _lead(api, third_lead["id"])["status"] == "claimed"
 
@@ -167,9 +167,9 @@ def test_booking_after_hours_suggests_the_next_opening(api: Api) -> None:
     body = expect_error(r, 409, "outside_calling_hours")
     # Wednesday 09:00 in Tokyo, then the following slots.
     assert body["suggestions"] == [
-        "2026-12-02T00:00:00+00:00",
-        "2026-12-02T00:05:00+00:00",
-        "2026-12-02T00:10:00+00:00",
+        "2026-12-02T09:00:00+09:00",
+        "2026-12-02T09:05:00+09:00",
+        "2026-12-02T09:10:00+09:00",
     ]
     assert api.get(f"/api/calls/{call['id']}").json()["disposition"] is None
     r = _callback(api, owner, call, at=body["suggestions"][0])
@@ -182,7 +182,7 @@ def test_holiday_is_outside_calling_hours(api: Api) -> None:
     # 2026-12-23 is a Wednesday, not a holiday; 2027-01-01 is New Year's Day.
     r = _callback(api, owner, call, at="2027-01-01T10:00:00+09:00")
     body = expect_error(r, 409, "outside_calling_hours")
-    assert body["suggestions"][0] == "2027-01-02T01:00:00+00:00"  # Saturday 10:00
+    assert body["suggestions"][0] == "2027-01-02T10:00:00+09:00"  # Saturday 10:00
 
 
 def test_missed_promise_is_reassigned_to_anyone(api: Api) -> None:
@@ -228,8 +228,8 @@ def test_lunch_break_window(api: Api) -> None:
     assert r.status_code == 200, r.text
     promise = _promise(api, lead["id"])
     assert promise["kind"] == "window" and promise["made_by"] == "customer"
-    assert promise["due_at"] == "2026-12-01T03:00:00+00:00"
-    assert promise["window_end"] == "2026-12-01T04:00:00+00:00"
+    assert promise["due_at"] == "2026-12-01T12:00:00+09:00"
+    assert promise["window_end"] == "2026-12-01T13:00:00+09:00"
     api.post("/api/admin/clock", json={"to": "2026-12-01T12:40:00+09:00"})
     assert api.next(other).status_code == 204
     assert api.next(owner).json()["reason"] == "promise"
@@ -315,7 +315,8 @@ def test_booking_rules_and_validation(api: Api) -> None:
         ({}, "body"),
         ({"in_minutes": 10, "at": "2026-12-01T12:00:00+09:00"}, "body"),
         ({"at": "2026-12-01T09:00:00+09:00"}, "at"),
-        ({"at": "2026-12-01T12:00:00"}, "at"),
+        # No offset: a Tokyo wall time, 09:00 (past), not 09:00 UTC (18:00 Tokyo).
+        ({"at": "2026-12-01T09:00:00"}, "at"),
         (
             {"window": {"start": "2026-12-01T13:00:00+09:00", "end": "2026-12-01T12:00:00+09:00"}},
             "window.end",
