@@ -44,7 +44,8 @@ _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
 # digits, each digit followed by at most two of `-. ()`. Not part of a longer
 # word or number (a Twilio SID, an id) and not a time (`2026-12-01 10:00`).
 _PHONE = re.compile(
-    r"(?<![\w:+])(?:\+(?:\d[-. ()]{0,2}){7,14}\d|\(?(?:\d[-. ()]{0,2}){9,14}\d)(?![\w:])"
+    r"(?:(?<![\w+])\+(?:\d[-. ()]{0,2}){7,14}\d"
+    r"|(?<![\w:+])\(?(?:\d[-. ()]{0,2}){9,14}\d)(?![\w:])"
 )
 MASK = "***"
 

@@ -449,7 +449,9 @@ def test_sim_outcomes_are_404_with_twilio_telephony(db_url: str) -> None:
     )
     with TestClient(create_app(settings)) as client:
         api = Api(client)
-        r = api.post("/api/admin/sim/outcomes", json={"phone": "090-1234-5678", "outcomes": ["busy"]})
+        r = api.post(
+            "/api/admin/sim/outcomes", json={"phone": "090-1234-5678", "outcomes": ["busy"]}
+        )
         expect_error(r, 404)
         assert api.get("/api/campaigns").status_code == 200
 
