@@ -251,21 +251,22 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            path = scope.get("path", "")
-            query = masked_query(scope.get("query_string", b"").decode("latin-1"))
-            target = f"{path}?{query}" if query else path
-            duration_ms = round((self.clock() - started) * 1000, 1)
-            access_log.info(
-                "%s %s %s %.1fms",
-                scope.get("method", "?"),
-                target,
-                status,
-                duration_ms,
-                extra={
-                    "method": scope.get("method"),
-                    "path": mask(target),
-                    "status": status,
-                    "duration_ms": duration_ms,
-                },
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                self._log(scope, status=status, seconds=self.clock() - started)
             request_id_var.reset(token)
+
+    @staticmethod
+    def _log(scope: Scope, *, status: int, seconds: float) -> None:
+        path = scope.get("path", "")
+        query = masked_query(scope.get("query_string", b"").decode("latin-1"))
+        target = mask(f"{path}?{query}" if query else path)
+        duration_ms = round(seconds * 1000, 1)
+        method = scope.get("method", "?")
+        access_log.info(
+            "%s %s %s %.1fms",
+            method,
+            target,
+            status,
+            duration_ms,
+            extra={"method": method, "path": target, "status": status, "duration_ms": duration_ms},
+        )

@@ -383,6 +383,8 @@ CONTRACT_PATHS = {
     "/api/agents": {"get", "post"},
     "/api/agents/{}/state": {"put"},
     "/api/agents/{}/next": {"post"},
+    "/api/agents/{}/events": {"get"},
+    "/api/agents/{}/events/ticket": {"post"},
     "/api/leads/{}/calls": {"post"},
     "/api/calls/{}": {"get"},
     "/api/calls/{}/disposition": {"post"},
