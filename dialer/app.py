@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -11,7 +12,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,17 +25,26 @@ from dialer.admin import router as admin_router
 from dialer.agents.routes import router as agents_router
 from dialer.calls.routes import router as calls_router
 from dialer.campaign.routes import router as campaign_router
+from dialer.clock import wall_now
 from dialer.conversions.routes import router as conversions_router
 from dialer.dnc.routes import router as dnc_router
 from dialer.errors import DialerError
 from dialer.leads.routes import router as leads_router
-from dialer.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
+from dialer.logs import RequestLog
+from dialer.metrics import HTTP_LATENCY, HTTP_REQUESTS, scrape, worker_exited
 from dialer.migrations import SchemaNotCurrent
 from dialer.promises.routes import router as promises_router
 from dialer.reports.routes import router as reports_router
 from dialer.runtime import Runtime
 from dialer.settings import Settings, get_settings
 from dialer.telephony.routes import router as twilio_router
+from dialer.views.ops import (
+    DueBacklog,
+    SchedulerHealth,
+    SchedulerStatus,
+    due_backlog,
+    scheduler_health,
+)
 
 log = logging.getLogger("dialer")
 
@@ -86,6 +98,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         finally:
             if runtime is None:
                 rt.close()
+            worker_exited(os.getpid())
 
     app = FastAPI(
         title="Outbound campaign dialer",
@@ -180,22 +193,133 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     ):
         app.include_router(router)
 
+    install_ops(app)
+    install_request_log(app)
+    return app
+
+
+def install_request_log(app: FastAPI) -> None:
+    """Outermost: the request id is set before anything else runs, and the access
+    line covers every other middleware's time too (dialer.logs.RequestLog)."""
+    app.add_middleware(RequestLog)
+
+
+def _health_body(rt: Runtime) -> tuple[dict[str, Any], int]:
+    try:
+        with rt.db.read() as session:
+            session.execute(text("SELECT 1"))
+            scheduler = scheduler_health(session, wall=wall_now())
+    except Exception as exc:
+        log.error("health check failed: %s", exc)
+        return {"status": "degraded", "db": "error", "scheduler": None}, 503
+    # A stale scheduler is reported but answered with 200: load balancers route
+    # by this status, and taking every web replica out of rotation would not
+    # bring the scheduler back; alert on the body or on the heartbeat metric.
+    ok = scheduler.status == SchedulerStatus.ok
+    return {"status": "ok" if ok else "degraded", "db": "ok", "scheduler": scheduler.public()}, 200
+
+
+_DB_UP = "1 when this scrape could read the database"
+
+
+class _SchedulerCollector:
+    """Scrape-time figures from the database: the scheduler's heartbeat (it may
+    run on another host) and the due work waiting for it."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def collect(self) -> list[Metric]:
+        try:
+            with self.rt.db.read() as session:
+                health = scheduler_health(session, wall=wall_now())
+                backlog = due_backlog(session, now=self.rt.now_in(session))
+        except Exception as exc:
+            log.error("metrics: the database could not be read: %s", exc)
+            up = GaugeMetricFamily("dialer_db_up", _DB_UP)
+            up.add_metric([], 0)
+            return [up]
+        up = GaugeMetricFamily("dialer_db_up", _DB_UP)
+        up.add_metric([], 1)
+        return [up, *_scheduler_metrics(health), *_backlog_metrics(backlog)]
+
+
+def _scheduler_metrics(health: SchedulerHealth) -> list[Metric]:
+    leader = GaugeMetricFamily(
+        "dialer_scheduler_leader",
+        "1 for the holder of the unexpired leader lease",
+        labels=["holder"],
+    )
+    if health.leader is not None:
+        leader.add_metric([health.leader], 1)
+    found: list[Metric] = [leader]
+    if health.heartbeat_age_seconds is not None:
+        age = GaugeMetricFamily(
+            "dialer_scheduler_heartbeat_age_seconds", "Seconds since the leader's last heartbeat"
+        )
+        age.add_metric([], health.heartbeat_age_seconds)
+        found.append(age)
+    holder = [health.holder or ""]
+    for name, doc, value in (
+        (
+            "dialer_scheduler_tick_seconds",
+            "The longest tick between the leader's last two heartbeats",
+            health.tick_seconds,
+        ),
+        (
+            "dialer_scheduler_tick_lag_seconds",
+            "The latest a tick started after it was planned, between the last two heartbeats",
+            health.tick_lag_seconds,
+        ),
+    ):
+        if value is not None:
+            gauge = GaugeMetricFamily(name, doc, labels=["holder"])
+            gauge.add_metric(holder, value)
+            found.append(gauge)
+    if health.holder is not None:
+        ticks = CounterMetricFamily(
+            "dialer_scheduler_leader_ticks", "Ticks run by the leader", labels=["holder"]
+        )
+        ticks.add_metric(holder, health.ticks)
+        skipped = CounterMetricFamily(
+            "dialer_scheduler_leader_skipped_runs",
+            "Runs the leader's APScheduler skipped: the previous tick was still running",
+            labels=["holder"],
+        )
+        skipped.add_metric(holder, health.skipped_runs)
+        found += [ticks, skipped]
+    return found
+
+
+def _backlog_metrics(backlog: list[DueBacklog]) -> list[Metric]:
+    rows = GaugeMetricFamily(
+        "dialer_due_rows",
+        "Rows due now that no tick has handled yet, by due job (counted up to 10000)",
+        labels=["job"],
+    )
+    oldest = GaugeMetricFamily(
+        "dialer_due_oldest_seconds",
+        "How long the oldest due row has waited (domain clock), by due job; 0 when none",
+        labels=["job"],
+    )
+    for item in backlog:
+        rows.add_metric([item.job], item.rows)
+        oldest.add_metric([item.job], item.waited_seconds)
+    return [rows, oldest]
+
+
+def install_ops(app: FastAPI) -> None:
+    """/healthz and /metrics: no token, for load balancers and Prometheus."""
+
     @app.get("/healthz", tags=["ops"])
     def healthz(request: Request) -> JSONResponse:
-        rt: Runtime = request.app.state.runtime
-        try:
-            with rt.db.read() as session:
-                session.execute(text("SELECT 1"))
-        except Exception as exc:
-            log.error("health check failed: %s", exc)
-            return JSONResponse({"status": "degraded", "db": "error"}, status_code=503)
-        return JSONResponse({"status": "ok", "db": "ok"})
+        body, status = _health_body(request.app.state.runtime)
+        return JSONResponse(body, status_code=status)
 
     @app.get("/metrics", tags=["ops"], response_class=Response)
-    def metrics() -> Response:
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
-
-    return app
+    def metrics(request: Request) -> Response:
+        collector = _SchedulerCollector(request.app.state.runtime)
+        return Response(scrape(extra=[collector]), media_type=CONTENT_TYPE_LATEST)
 
 
 class _StartupRefusalInOneLine:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -16,20 +17,100 @@ from dialer.settings import ClockMode, Settings, get_settings
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from dialer import logs
     from dialer.app import create_app
     from dialer.runtime import Runtime
     from dialer.scheduler import start_background
 
+    logs.configure(log_format=settings.log_format)
     runtime = Runtime(settings)
     runtime.start()
     scheduler, ticker = start_background(runtime)
     try:
-        uvicorn.run(create_app(settings, runtime=runtime), host=args.host, port=args.port)
+        uvicorn.run(
+            create_app(settings, runtime=runtime),
+            host=args.host,
+            port=args.port,
+            log_config=logs.config_dict(log_format=settings.log_format),
+            # dialer.logs.RequestLog writes the one line per request.
+            access_log=False,
+        )
     finally:
         scheduler.shutdown(wait=False)
         ticker.stop()
         runtime.close()
     return 0
+
+
+def _web(args: argparse.Namespace, settings: Settings) -> int:
+    """The web replicas' command (the Procfile's `web`): `WEB_CONCURRENCY` uvicorn
+    workers, no scheduler. Metrics are kept in files that every worker's /metrics
+    adds up (prometheus_client's multiprocess mode), so a scrape answers the same
+    whichever worker takes it."""
+    import tempfile
+
+    import uvicorn
+
+    workers = args.workers if args.workers is not None else _env_int("WEB_CONCURRENCY", 1)
+    port = args.port if args.port is not None else _env_int("PORT", 8000)
+    if not 1 <= workers <= 256:
+        print(f"error: WEB_CONCURRENCY must be 1 to 256, not {workers}", file=sys.stderr)
+        return 2
+    if not 0 <= port <= 65535:
+        print(f"error: PORT must be 0 to 65535, not {port}", file=sys.stderr)
+        return 2
+    metrics_dir = settings.metrics_dir or tempfile.mkdtemp(prefix="dialer-metrics-")
+    # Before prometheus_client is imported here or in a worker (workers inherit
+    # the environment): it decides where values live when it is imported.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    if "dialer.metrics" in sys.modules:
+        from dialer import metrics
+
+        if metrics_dir != metrics.MULTIPROCESS_DIR:
+            raise RuntimeError("dialer.metrics was imported before the metrics directory was set")
+    from dialer import logs
+    from dialer.metrics import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir(metrics_dir)
+    logs.configure(log_format=settings.log_format)
+    if settings.upgrade_at_startup:
+        # Once, here: workers upgrading one new SQLite file at once fail.
+        from dialer.db import normalize_url
+        from dialer.migrations import upgrade
+
+        upgrade(normalize_url(settings.database_url))
+        os.environ["DIALER_AUTO_UPGRADE"] = "false"
+    else:
+        # Once, here, in one line (main() prints it), before any worker starts:
+        # uvicorn's supervisor would report each worker's refusal and exit 0.
+        from dialer.db import make_engine
+        from dialer.migrations import check_schema
+
+        engine = make_engine(settings.database_url, pool_size=1)
+        try:
+            check_schema(engine)
+        finally:
+            engine.dispose()
+    uvicorn.run(
+        "dialer.app:app",
+        host=args.host,
+        port=port,
+        workers=workers,
+        log_config=logs.config_dict(log_format=settings.log_format),
+        # dialer.logs.RequestLog writes the one line per request.
+        access_log=False,
+    )
+    return 0
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SystemExit(f"error: {name} must be a whole number, not {value!r}") from None
 
 
 def _db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
@@ -184,6 +265,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(func=_serve)
+
+    web = sub.add_parser(
+        "web",
+        help="web workers only (WEB_CONCURRENCY of them, default 1); the scheduler runs apart",
+    )
+    web.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    web.add_argument("--port", type=int, default=None, help="default: $PORT, else 8000")
+    web.add_argument("--workers", type=int, default=None, help="default: $WEB_CONCURRENCY, else 1")
+    web.set_defaults(func=_web)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)

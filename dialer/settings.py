@@ -20,6 +20,11 @@ class ClockMode(StrEnum):
     simulated = "simulated"
 
 
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 class Settings(BaseSettings):
     # `.env` in the working directory, when present, fills in what the process
     # environment does not set (the environment wins; see config/.env.example).
@@ -58,6 +63,12 @@ class Settings(BaseSettings):
     # Lead lists up to this size are imported before the upload is answered;
     # larger ones run in the background (`status: running`).
     import_sync_mb: float = Field(default=1, ge=0, alias="DIALER_IMPORT_SYNC_MB")
+    # One line per log record: `text` for a person at a terminal, `json` (one
+    # object per line) for a log collector.
+    log_format: LogFormat = Field(default=LogFormat.text, alias="DIALER_LOG_FORMAT")
+    # `dialer web`: where the web workers' metric files live (prometheus_client's
+    # multiprocess mode); emptied at start. Unset: a new temporary directory.
+    metrics_dir: str | None = Field(default=None, alias="DIALER_METRICS_DIR")
 
     @field_validator("default_region")
     @classmethod

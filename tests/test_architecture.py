@@ -44,6 +44,7 @@ MODEL_MODULES = {
     "dialer.clock",
     "dialer.db",
     "dialer.errors",
+    "dialer.logs",
     "dialer.metrics",
     "dialer.models",
     "dialer.settings",

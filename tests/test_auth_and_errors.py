@@ -111,7 +111,12 @@ def test_role_check_comes_before_body_validation(api: Api, world: dict[str, Any]
 def test_healthz_needs_no_token(api: Api) -> None:
     r = api.client.get("/healthz")
     assert r.status_code == 200, r.text
-    assert r.json() == {"status": "ok", "db": "ok"}
+    # No scheduler has run on this database: reported, still 200 (tests/test_ops.py).
+    assert r.json() == {
+        "status": "degraded",
+        "db": "ok",
+        "scheduler": {"leader": None, "heartbeat_age_seconds": None, "status": "absent"},
+    }
 
 
 def _requests_total(text: str, route: str, status: str) -> float:
@@ -378,6 +383,8 @@ CONTRACT_PATHS = {
     "/api/agents": {"get", "post"},
     "/api/agents/{}/state": {"put"},
     "/api/agents/{}/next": {"post"},
+    "/api/agents/{}/events": {"get"},
+    "/api/agents/{}/events/ticket": {"post"},
     "/api/leads/{}/calls": {"post"},
     "/api/calls/{}": {"get"},
     "/api/calls/{}/disposition": {"post"},
@@ -429,7 +436,8 @@ def test_clock_endpoints_are_404_with_the_system_clock(db_url: str) -> None:
         expect_error(api.post("/api/admin/clock", json={"advance_seconds": 600}), 404)
         # The rest of the API is there.
         assert api.get("/api/campaigns").status_code == 200
-        assert client.get("/healthz").json() == {"status": "ok", "db": "ok"}
+        health = client.get("/healthz").json()
+        assert health["db"] == "ok" and health["scheduler"]["status"] == "absent"
 
 
 def test_sim_outcomes_are_404_with_twilio_telephony(db_url: str) -> None:
@@ -443,7 +451,9 @@ def test_sim_outcomes_are_404_with_twilio_telephony(db_url: str) -> None:
     )
     with TestClient(create_app(settings)) as client:
         api = Api(client)
-        r = api.post("/api/admin/sim/outcomes", json={"phone": "090-1234-5678", "outcomes": ["busy"]})
+        r = api.post(
+            "/api/admin/sim/outcomes", json={"phone": "090-1234-5678", "outcomes": ["busy"]}
+        )
         expect_error(r, 404)
         assert api.get("/api/campaigns").status_code == 200
 

@@ -225,5 +225,20 @@ def test_the_procfile_has_a_release_step_and_scaled_web_workers() -> None:
         if line.strip() and not line.startswith("#")
     )
     assert lines["release"].strip() == "dialer db upgrade"
-    assert "WEB_CONCURRENCY" in lines["web"]
+    assert lines["web"].split()[:2] == ["dialer", "web"]  # reads WEB_CONCURRENCY and PORT
     assert "dialer.scheduler" in lines["scheduler"]
+
+
+def test_dialer_web_refuses_an_unmigrated_database_in_one_line(empty_db_url: str) -> None:
+    proc = subprocess.run(
+        [PYTHON, "-m", "dialer.cli", "web", "--port", "0"],
+        env=_env(empty_db_url) | {"WEB_CONCURRENCY": "2"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert _last_lines(proc.stderr) == [
+        "error: database schema not current: found an empty database (no schema revision), "
+        f"this version needs {head_revision()}; run `dialer db upgrade`"
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -58,6 +59,7 @@ class _Runtime:
     """Enough of a Runtime for a Ticker whose jobs are replaced."""
 
     db = None
+    settings = SimpleNamespace(scheduler_interval_seconds=0.25)
 
 
 def test_a_leading_tick_runs_each_job_on_its_cadence(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -58,9 +58,11 @@ def test_dialer_serve_runs_web_and_scheduler(tmp_path: Path) -> None:
     def health() -> httpx.Response | None:
         assert proc.poll() is None, "dialer serve exited"
         try:
-            return client.get("/healthz")
+            r = client.get("/healthz")
         except httpx.TransportError:
             return None
+        # Until the in-process scheduler's first heartbeat it is `absent`.
+        return r if r.json()["scheduler"]["status"] == "ok" else None
 
     database = Database(f"sqlite:///{db}")
 
@@ -70,8 +72,10 @@ def test_dialer_serve_runs_web_and_scheduler(tmp_path: Path) -> None:
 
     try:
         response = _poll(health, seconds=20)
-        assert response is not None, "dialer serve did not answer /healthz"
-        assert response.json() == {"status": "ok", "db": "ok"}
+        assert response is not None, "dialer serve did not answer /healthz with its scheduler"
+        body = response.json()
+        assert response.status_code == 200 and body["status"] == "ok" and body["db"] == "ok"
+        assert body["scheduler"]["leader"] and body["scheduler"]["heartbeat_age_seconds"] < 10
         r = client.get("/api/campaigns", headers={"Authorization": "Bearer serve-token"})
         assert r.status_code == 200 and r.json()["items"] == []
         assert _poll(lease, seconds=10) is not None, "the in-process scheduler never led"

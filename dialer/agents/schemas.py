@@ -154,3 +154,10 @@ class NextLeadOut(BaseModel):
     reason: ClaimReason
     promise: PromiseOut | None
     claim_expires_at: Instant
+
+
+class StreamTicketOut(BaseModel):
+    ticket: str = Field(
+        description="for GET /api/agents/{id}/events?ticket=…: that agent's event stream only"
+    )
+    expires_at: Instant = Field(description="60 s after it was given; reconnect with a new one")

@@ -5,10 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from dialer.agents import events
+from dialer.agents import events, tickets
 from dialer.agents.models import Role
+from dialer.agents.schemas import StreamTicketOut
 from dialer.agents.service import campaign_ids_of, get_agent
 from dialer.auth import require_self_or_manager
+from dialer.clock import wall_now
 from dialer.errors import BadInput, Forbidden
 from dialer.promises import booking
 from dialer.promises.models import PromiseStatus
@@ -93,6 +95,21 @@ def cancel_promise(
         return promise_view(promise)
 
 
+@router.post(
+    "/api/agents/{agent_id}/events/ticket", status_code=201, response_model=StreamTicketOut
+)
+def agent_events_ticket(agent_id: Id, ctx: CtxDep) -> StreamTicketOut:
+    """A short-lived ticket for this agent's event stream (`?ticket=`), for
+    clients that cannot send an Authorization header (a browser's EventSource)."""
+    with ctx.tx() as tx:
+        require_self_or_manager(tx.principal, agent_id=agent_id)
+        get_agent(tx.session, agent_id=agent_id)
+        ticket, expires_at = tickets.issue(
+            principal=tx.principal, agent_id=agent_id, now=wall_now()
+        )
+        return StreamTicketOut(ticket=ticket, expires_at=expires_at)
+
+
 @router.get(
     "/api/agents/{agent_id}/events",
     response_class=StreamingResponse,
@@ -101,19 +118,34 @@ def cancel_promise(
 def agent_events(
     agent_id: Id,
     request: Request,
+    ticket: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="for EventSource, which cannot send headers: a ticket from "
+            "POST /api/agents/{id}/events/ticket",
+        ),
+    ] = None,
     token: Annotated[
         str | None,
-        Query(description="for EventSource, which cannot send headers: the bearer token"),
+        Query(include_in_schema=False, description="refused: tokens do not go in URLs"),
     ] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Server-sent events: `promise_due`, `promise_missed`, `call_status`. Reconnect
-    with `Last-Event-ID` to receive what was missed."""
+    with `Last-Event-ID` to receive what was missed. Authorization: the bearer
+    header, or `?ticket=`."""
+    if token is not None:
+        # A token in a URL is written to every access log on its way; it is
+        # refused, never used, so no client keeps sending one.
+        raise BadInput(
+            "token: bearer tokens are not accepted in the URL; send the Authorization "
+            "header, or get a ticket from POST /api/agents/{id}/events/ticket and pass ?ticket=",
+            field="token",
+            code="token_in_url",
+        )
     authorization = request.headers.get("authorization")
-    if authorization is None and token:
-        authorization = f"Bearer {token}"
     runtime = get_runtime(request)
-    ctx = Ctx(runtime, authorization, "GET", manager_only=False)
     after: int | None = None
     if last_event_id:
         try:
@@ -122,10 +154,17 @@ def agent_events(
             raise BadInput(
                 "Last-Event-ID is not an event id this server sent", field="Last-Event-ID"
             ) from None
-    with ctx.tx() as tx:
-        require_self_or_manager(tx.principal, agent_id=agent_id)
-        get_agent(tx.session, agent_id=agent_id)
-        campaign_ids = campaign_ids_of(tx.session, agent_id=agent_id)
+    if authorization is None and ticket is not None:
+        with runtime.db.read() as session:
+            tickets.redeem(session, ticket=ticket, agent_id=agent_id, now=wall_now())
+            get_agent(session, agent_id=agent_id)
+            campaign_ids = campaign_ids_of(session, agent_id=agent_id)
+    else:
+        ctx = Ctx(runtime, authorization, "GET", manager_only=False)
+        with ctx.tx() as tx:
+            require_self_or_manager(tx.principal, agent_id=agent_id)
+            get_agent(tx.session, agent_id=agent_id)
+            campaign_ids = campaign_ids_of(tx.session, agent_id=agent_id)
     return StreamingResponse(
         events.stream(
             runtime.events, agent_id=agent_id, campaign_ids=campaign_ids, last_event_id=after

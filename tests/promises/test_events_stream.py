@@ -116,14 +116,24 @@ def _setup(w: LiveServer) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any
     return c, agents[0], agents[1]
 
 
+def _ticket(worker: LiveServer, agent: dict[str, Any]) -> str:
+    r = worker.http.post(
+        f"/api/agents/{agent['id']}/events/ticket",
+        headers={"Authorization": f"Bearer {agent['token']}"},
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["ticket"])
+
+
 def test_promise_events_reach_the_agent_through_another_worker(
     workers: tuple[LiveServer, LiveServer],
 ) -> None:
     a, b = workers
     _c, owner, other = _setup(a)
     auth = {"Authorization": f"Bearer {owner['token']}"}
-    # EventSource cannot send headers: the token may come as a query parameter.
-    mine = Listener(f"{b.url}/api/agents/{owner['id']}/events?token={owner['token']}")
+    # EventSource cannot send headers: a ticket, from one worker, works at the other.
+    ticket = _ticket(a, owner)
+    mine = Listener(f"{b.url}/api/agents/{owner['id']}/events?ticket={ticket}")
     theirs = Listener(
         f"{a.url}/api/agents/{other['id']}/events",
         headers={"Authorization": f"Bearer {other['token']}"},
@@ -184,8 +194,16 @@ def test_stream_auth_and_heartbeat(
     _c, owner, other = _setup(a)
     r = httpx.get(f"{a.url}/api/agents/{owner['id']}/events", timeout=5)
     assert r.status_code == 401
-    r = httpx.get(f"{a.url}/api/agents/{owner['id']}/events?token={other['token']}", timeout=5)
+    r = httpx.get(
+        f"{a.url}/api/agents/{owner['id']}/events",
+        headers={"Authorization": f"Bearer {other['token']}"},
+        timeout=5,
+    )
     assert r.status_code == 403
+    # Tokens never go in the URL: refused, naming the field, even the right one.
+    r = httpx.get(f"{a.url}/api/agents/{owner['id']}/events?token={owner['token']}", timeout=5)
+    assert r.status_code == 400 and r.json()["code"] == "token_in_url"
+    assert r.json()["field"] == "token"
     r = httpx.get(
         f"{a.url}/api/agents/{owner['id']}/events",
         headers={"Authorization": f"Bearer {owner['token']}", "Last-Event-ID": "x"},
@@ -193,7 +211,7 @@ def test_stream_auth_and_heartbeat(
     )
     assert r.status_code == 400
     monkeypatch.setattr(events, "HEARTBEAT_SECONDS", 0.2)
-    listener = Listener(f"{a.url}/api/agents/{owner['id']}/events?token={owner['token']}")
+    listener = Listener(f"{a.url}/api/agents/{owner['id']}/events?ticket={_ticket(a, owner)}")
     try:
         assert listener.comments.get(timeout=5).startswith(": connected")
         assert listener.comments.get(timeout=5) == ": keep-alive"
