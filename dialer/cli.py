@@ -59,6 +59,17 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
     if not 0 <= port <= 65535:
         print(f"error: PORT must be 0 to 65535, not {port}", file=sys.stderr)
         return 2
+    if not settings.upgrade_at_startup:
+        # Once, here, in one line (main() prints it), before any worker starts:
+        # uvicorn's supervisor would report each worker's refusal and exit 0.
+        from dialer.db import make_engine
+        from dialer.migrations import check_schema
+
+        engine = make_engine(settings.database_url, pool_size=1)
+        try:
+            check_schema(engine)
+        finally:
+            engine.dispose()
     metrics_dir = settings.metrics_dir or tempfile.mkdtemp(prefix="dialer-metrics-")
     # Before prometheus_client is imported here or in a worker (workers inherit
     # the environment): it decides where values live when it is imported.
@@ -80,17 +91,6 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
 
         upgrade(normalize_url(settings.database_url))
         os.environ["DIALER_AUTO_UPGRADE"] = "false"
-    else:
-        # Once, here, in one line (main() prints it), before any worker starts:
-        # uvicorn's supervisor would report each worker's refusal and exit 0.
-        from dialer.db import make_engine
-        from dialer.migrations import check_schema
-
-        engine = make_engine(settings.database_url, pool_size=1)
-        try:
-            check_schema(engine)
-        finally:
-            engine.dispose()
     uvicorn.run(
         "dialer.app:app",
         host=args.host,

@@ -1,7 +1,7 @@
 """scheduler heartbeat
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02 10:00:00
 
 The scheduler leader writes its heartbeat and tick figures into its lease row
