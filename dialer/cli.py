@@ -59,17 +59,6 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
     if not 0 <= port <= 65535:
         print(f"error: PORT must be 0 to 65535, not {port}", file=sys.stderr)
         return 2
-    if not settings.upgrade_at_startup:
-        # Once, here, in one line (main() prints it), before any worker starts:
-        # uvicorn's supervisor would report each worker's refusal and exit 0.
-        from dialer.db import make_engine
-        from dialer.migrations import check_schema
-
-        engine = make_engine(settings.database_url, pool_size=1)
-        try:
-            check_schema(engine)
-        finally:
-            engine.dispose()
     metrics_dir = settings.metrics_dir or tempfile.mkdtemp(prefix="dialer-metrics-")
     # Before prometheus_client is imported here or in a worker (workers inherit
     # the environment): it decides where values live when it is imported.
@@ -83,6 +72,18 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
     from dialer.metrics import prepare_multiprocess_dir
 
     prepare_multiprocess_dir(metrics_dir)
+    if not settings.upgrade_at_startup:
+        # Once, here, in one line (main() prints it; logging is not configured yet
+        # so alembic's notes stay silent), before any worker starts:
+        # uvicorn's supervisor would report each worker's refusal and exit 0.
+        from dialer.db import make_engine
+        from dialer.migrations import check_schema
+
+        engine = make_engine(settings.database_url, pool_size=1)
+        try:
+            check_schema(engine)
+        finally:
+            engine.dispose()
     logs.configure(log_format=settings.log_format)
     if settings.upgrade_at_startup:
         # Once, here: workers upgrading one new SQLite file at once fail.
