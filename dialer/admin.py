@@ -19,6 +19,10 @@ from dialer.wire import Input, Instant
 
 router = APIRouter(prefix="/api/admin", tags=["simulation"])
 
+_NO_SIM_CLOCK: dict[int | str, dict[str, Any]] = {
+    404: {"description": "the service does not run with DIALER_CLOCK=simulated"}
+}
+
 # One advance at a time per process; across processes the clock only moves forward
 # and every due job is idempotent, so a concurrent advance elsewhere is harmless.
 _advance_lock = threading.Lock()
@@ -63,15 +67,20 @@ def _require_sim_clock(ctx: Ctx) -> None:
         raise NotFound("the clock endpoints exist only with DIALER_CLOCK=simulated")
 
 
-@router.get("/clock", response_model=ClockOut)
+@router.get("/clock", response_model=ClockOut, responses=_NO_SIM_CLOCK)
 def get_clock(ctx: ManagerCtxDep) -> dict[str, Any]:
+    """The simulated clock's time (kept in the database: a restart resumes it)."""
     _require_sim_clock(ctx)
     with ctx.tx() as tx:
         return {"now": tx.now, "mode": "simulated"}
 
 
-@router.post("/clock", response_model=ClockOut)
+@router.post("/clock", response_model=ClockOut, responses=_NO_SIM_CLOCK)
 def advance_clock(body: ClockAdvance, ctx: ManagerCtxDep) -> dict[str, Any]:
+    """Moves the simulated clock forward (`advance_seconds`, or `to` an instant), at
+    most 400 days at once, never back. Everything that falls due on the way
+    (promises, grace expiries, simulated outcomes, claim expiries) is done, in
+    time order, before it answers."""
     _require_sim_clock(ctx)
     with ctx.tx() as tx:
         start = tx.now
@@ -85,8 +94,14 @@ def advance_clock(body: ClockAdvance, ctx: ManagerCtxDep) -> dict[str, Any]:
     return {"now": now, "mode": "simulated"}
 
 
-@router.post("/sim/outcomes", response_model=SimOutcomesOut)
+@router.post(
+    "/sim/outcomes",
+    response_model=SimOutcomesOut,
+    responses={404: {"description": "the service does not run with DIALER_TELEPHONY=simulated"}},
+)
 def script_outcomes(body: SimOutcomesIn, ctx: ManagerCtxDep) -> dict[str, Any]:
+    """Scripts the next simulated calls to a phone (any format): they take these
+    outcomes in order, in any worker process (the script is in the database)."""
     if ctx.runtime.settings.telephony != TelephonyMode.simulated:
         raise NotFound("the outcome script exists only with DIALER_TELEPHONY=simulated")
     from dialer.telephony.simulated import SimulatedOutcome, pending_outcomes, script_outcomes

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dialer import __version__
 from dialer.admin import router as admin_router
 from dialer.agents.routes import router as agents_router
+from dialer.apidocs import document_errors, offline_app
 from dialer.calls.routes import router as calls_router
 from dialer.campaign.routes import router as campaign_router
 from dialer.clock import wall_now
@@ -100,7 +101,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 rt.close()
             worker_exited(os.getpid())
 
-    app = FastAPI(
+    # /docs and /redoc from packaged assets, no CDN (dialer/apidocs.py).
+    app = offline_app(
         title="Outbound campaign dialer",
         version=__version__,
         description="Lead lists, next-lead queue, kept callbacks, calls, credited conversions.",
@@ -195,6 +197,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     install_ops(app)
     install_request_log(app)
+    # Last: every route is in by now, the ops ones included.
+    document_errors(app)
     return app
 
 
@@ -313,11 +317,16 @@ def install_ops(app: FastAPI) -> None:
 
     @app.get("/healthz", tags=["ops"])
     def healthz(request: Request) -> JSONResponse:
+        """Liveness, the database and the scheduler leader's heartbeat: 200 with
+        `status` `ok`, or `degraded` when the heartbeat is stale; 503 when the
+        database does not answer."""
         body, status = _health_body(request.app.state.runtime)
         return JSONResponse(body, status_code=status)
 
     @app.get("/metrics", tags=["ops"], response_class=Response)
     def metrics(request: Request) -> Response:
+        """Prometheus text exposition: requests, the scheduler's health and due
+        work, the dialer's own counters, summed over every worker."""
         collector = _SchedulerCollector(request.app.state.runtime)
         return Response(scrape(extra=[collector]), media_type=CONTENT_TYPE_LATEST)
 

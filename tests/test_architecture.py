@@ -66,6 +66,7 @@ FLOW_MODULES = {
 }
 ROUTE_MODULES = {"dialer.web", "dialer.admin"}
 WIRING_MODULES = {
+    "dialer.apidocs",
     "dialer.app",
     "dialer.cli",
     "dialer.demo",

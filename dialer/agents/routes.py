@@ -36,6 +36,8 @@ router = APIRouter(prefix="/api/agents", tags=["agents"])
 
 @router.post("", status_code=201, response_model=AgentCreated)
 def create_agent(body: AgentCreate, ctx: ManagerCtxDep) -> AgentCreated:
+    """Creates an agent on the given campaigns, `available`. Its bearer `token` is
+    in this answer only (the service keeps a digest)."""
     with ctx.tx() as tx:
         agent, token = service.create_agent(
             tx.session,
@@ -61,6 +63,7 @@ def list_agents(
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     cursor: str | None = None,
 ) -> AgentList:
+    """Agents and managers, without tokens, filtered by role and active, paginated."""
     with ctx.tx() as tx:
         agents = service.list_agents(
             tx.session,
@@ -74,6 +77,7 @@ def list_agents(
 
 @router.get("/{agent_id}", response_model=AgentOut)
 def get_agent(agent_id: Id, ctx: CtxDep) -> AgentOut:
+    """One agent: its campaigns, endpoint and state. An agent may read itself."""
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         return agent_view(tx.session, agent=service.get_account(tx.session, agent_id=agent_id))
@@ -95,6 +99,7 @@ def update_agent(agent_id: Id, body: AgentUpdate, ctx: ManagerCtxDep) -> AgentOu
 
 @router.put("/{agent_id}/state", response_model=AgentOut)
 def set_state(agent_id: Id, body: AgentStateIn, ctx: CtxDep) -> AgentOut:
+    """`available` (takes leads), `paused` or `offline`: the agent itself or a manager."""
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         agent = service.set_state(tx.session, agent_id=agent_id, state=body.state, now=tx.now)
@@ -153,6 +158,8 @@ def account_history(
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     cursor: str | None = None,
 ) -> AccountEventList:
+    """An account's own history (created, renamed, token rotated, deactivated,
+    reactivated), oldest first; never a token."""
     with ctx.tx() as tx:
         service.get_account(tx.session, agent_id=agent_id)
         events = service.account_history(
@@ -164,9 +171,16 @@ def account_history(
 @router.post(
     "/{agent_id}/next",
     response_model=NextLeadOut,
-    responses={204: {"description": "nothing callable now"}},
+    responses={
+        204: {"description": "nothing callable now"},
+        409: {"description": "the agent is not `available` (`agent_not_available`)"},
+    },
 )
 def next_lead(agent_id: Id, ctx: CtxDep) -> Any:
+    """Claims the next lead for this agent and returns it with why it comes now
+    (`promise`, `retry`, `new`): its own due promises first, then promises due for
+    anyone, then due retries, then new leads by priority. Asking again while
+    holding a claim returns the same lead; an unused claim expires."""
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         service.get_agent(tx.session, agent_id=agent_id)

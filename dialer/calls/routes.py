@@ -10,10 +10,22 @@ from dialer.web import CtxDep, Id
 router = APIRouter(tags=["calls"])
 
 
-@router.post("/api/leads/{lead_id}/calls", status_code=201, response_model=CallOut)
+@router.post(
+    "/api/leads/{lead_id}/calls",
+    status_code=201,
+    response_model=CallOut,
+    responses={
+        409: {
+            "description": "no claim on the lead (`not_claimed`), a call to it already live "
+            "(`call_live`), the phone on the do-not-call list (`dnc`), outside calling hours "
+            "(`outside_calling_hours`), the campaign paused or the lead without a phone"
+        }
+    },
+)
 def place_call(lead_id: Id, ctx: CtxDep, body: CallCreate | None = None) -> CallOut:
-    """The attempt is committed, then sent to the provider (after the commit, by
-    the transaction); the answer is the call as read after that."""
+    """Dials the lead the agent holds (optionally one given `phone` of it). The
+    attempt is committed, then sent to the provider (after the commit, by the
+    transaction); the answer is the call as read after that."""
     runtime = ctx.runtime
     with ctx.tx() as tx:
         call = placing.place_call(
@@ -33,13 +45,24 @@ def place_call(lead_id: Id, ctx: CtxDep, body: CallCreate | None = None) -> Call
 
 @router.get("/api/calls/{call_id}", response_model=CallOut)
 def get_call(call_id: Id, ctx: CtxDep) -> CallOut:
+    """One call: its status, who answered, duration. An agent may read its own calls."""
     with ctx.tx() as tx:
         call = placing.get_call(tx.session, call_id=call_id)
         placing.check_call_access(tx.principal, call)
         return call_view(call)
 
 
-@router.post("/api/calls/{call_id}/disposition", response_model=CallOut)
+@router.post(
+    "/api/calls/{call_id}/disposition",
+    response_model=CallOut,
+    responses={
+        409: {
+            "description": "the call is dispositioned already (`already_dispositioned`), or "
+            "the promise asked for cannot be booked (`slot_taken`, `outside_calling_hours`, "
+            "with `suggestions`): nothing is recorded"
+        }
+    },
+)
 def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> CallOut:
     """Recording the outcome ends the call; a call still ringing or talking at the
     provider is hung up once the outcome is committed."""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from dialer.campaign import service
@@ -9,9 +11,15 @@ from dialer.web import Id, ManagerCtxDep
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 
+_NAME_TAKEN: dict[int | str, dict[str, Any]] = {
+    409: {"description": "a campaign with this name exists (`campaign_exists`)"}
+}
 
-@router.post("", status_code=201, response_model=CampaignOut)
+
+@router.post("", status_code=201, response_model=CampaignOut, responses=_NAME_TAKEN)
 def create_campaign(body: CampaignCreate, ctx: ManagerCtxDep) -> CampaignOut:
+    """Creates a campaign. Only `name` is required; the answer shows every field
+    with its default filled in. Nested policies may be given in part."""
     with ctx.tx() as tx:
         campaign = service.create_campaign(tx.session, data=body, now=tx.now)
         return campaign_view(campaign)
@@ -19,18 +27,22 @@ def create_campaign(body: CampaignCreate, ctx: ManagerCtxDep) -> CampaignOut:
 
 @router.get("", response_model=CampaignList)
 def list_campaigns(ctx: ManagerCtxDep) -> CampaignList:
+    """Every campaign, with its full settings."""
     with ctx.tx() as tx:
         return campaign_list(service.list_campaigns(tx.session))
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut)
 def get_campaign(campaign_id: Id, ctx: ManagerCtxDep) -> CampaignOut:
+    """One campaign, with its full settings."""
     with ctx.tx() as tx:
         return campaign_view(service.get_campaign(tx.session, campaign_id=campaign_id))
 
 
-@router.patch("/{campaign_id}", response_model=CampaignOut)
+@router.patch("/{campaign_id}", response_model=CampaignOut, responses=_NAME_TAKEN)
 def update_campaign(campaign_id: Id, body: CampaignUpdate, ctx: ManagerCtxDep) -> CampaignOut:
+    """Changes any field; the fields not given keep their values, nested policies
+    their keys not given. `status` pauses and resumes the campaign."""
     with ctx.tx() as tx:
         campaign = service.update_campaign(
             tx.session, campaign_id=campaign_id, data=body, now=tx.now

@@ -30,7 +30,13 @@ def _actor(principal_id: int | None) -> str:
     "/api/conversions",
     status_code=201,
     response_model=ConversionOut,
-    responses={200: {"model": ConversionOut, "description": "reference seen before"}},
+    responses={
+        200: {"model": ConversionOut, "description": "reference seen before"},
+        409: {
+            "description": "the reference was reported for another campaign "
+            "(`reference_in_other_campaign`)"
+        },
+    },
 )
 def report_conversion(body: ConversionIn, ctx: ManagerCtxDep) -> Any:
     """An external sign-up. 201 when new; 200 with the first result when this
@@ -56,6 +62,8 @@ def list_conversions(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
 ) -> ConversionList:
+    """Conversions in id order, a page at a time (`next_cursor`), by campaign,
+    status, or `unmatched=true` for those a person must match to a lead."""
     with ctx.tx() as tx:
         return conversion_page(
             tx.session,
@@ -69,12 +77,17 @@ def list_conversions(
 
 @router.get("/api/conversions/{conversion_id}", response_model=ConversionOut)
 def get_conversion(conversion_id: Id, ctx: ManagerCtxDep) -> ConversionOut:
+    """One conversion: its lead, credited agent, attribution and credit entries."""
     with ctx.tx() as tx:
         conversion = service.get_conversion(tx.session, conversion_id=conversion_id)
         return conversion_view(tx.session, conversion=conversion)
 
 
-@router.post("/api/conversions/{conversion_id}/cancel", response_model=ConversionOut)
+@router.post(
+    "/api/conversions/{conversion_id}/cancel",
+    response_model=ConversionOut,
+    responses={409: {"description": "the conversion is not active (`conversion_closed`)"}},
+)
 def cancel_conversion(conversion_id: Id, body: CancelIn, ctx: ManagerCtxDep) -> ConversionOut:
     """Cooling-off cancellation: kept as `cancelled`, its credit reversed."""
     with ctx.tx() as tx:
@@ -88,7 +101,15 @@ def cancel_conversion(conversion_id: Id, body: CancelIn, ctx: ManagerCtxDep) -> 
         return conversion_view(tx.session, conversion=conversion)
 
 
-@router.post("/api/conversions/{conversion_id}/match", response_model=ConversionOut)
+@router.post(
+    "/api/conversions/{conversion_id}/match",
+    response_model=ConversionOut,
+    responses={
+        409: {
+            "description": "the conversion is matched already or not active (`conversion_closed`)"
+        }
+    },
+)
 def match_conversion(conversion_id: Id, body: MatchIn, ctx: ManagerCtxDep) -> ConversionOut:
     """A manager matches a stored unmatched conversion to its lead; credit is then
     decided as for any matched conversion."""
@@ -111,6 +132,9 @@ def match_conversion(conversion_id: Id, body: MatchIn, ctx: ManagerCtxDep) -> Co
 def import_conversions(
     campaign_id: Id, ctx: ManagerCtxDep, file: Annotated[UploadFile, File()]
 ) -> ConversionImportOut:
+    """A month's external sign-ups as CSV (the lead lists' encodings, Japanese
+    headers): each row is reported as by POST /api/conversions; bad rows are
+    listed without refusing the good ones."""
     limit = ctx.runtime.settings.max_upload_bytes
     data = b"".join(upload_chunks(file.file, limit=limit))
     with ctx.tx() as tx:

@@ -14,8 +14,18 @@ from dialer.web import ManagerCtxDep, parse_cursor
 router = APIRouter(prefix="/api/dnc", tags=["do-not-call"])
 
 
-@router.post("", status_code=201, response_model=DncOut, responses={200: {"model": DncOut}})
+@router.post(
+    "",
+    status_code=201,
+    response_model=DncOut,
+    responses={
+        200: {"model": DncOut, "description": "listed already: the entry as it was"},
+        400: {"description": "`phone` is not a phone number (`invalid_phone`)"},
+    },
+)
 def add(body: DncIn, ctx: ManagerCtxDep) -> Any:
+    """Puts a phone on the do-not-call list (any format; stored in E.164): no
+    campaign calls it again, and its leads' open promises are cancelled."""
     with ctx.tx() as tx:
         phone = service.parse_dnc_phone(body.phone, region=tx.runtime.settings.default_region)
         entry, created = service.add(
@@ -34,6 +44,8 @@ def add(body: DncIn, ctx: ManagerCtxDep) -> Any:
 
 @router.post("/imports", status_code=201, response_model=DncImportOut)
 def import_entries(ctx: ManagerCtxDep, file: Annotated[UploadFile, File()]) -> DncImportOut:
+    """A do-not-call list as CSV (`phone`, `reason`): each valid row is added as by
+    POST /api/dnc; bad rows are reported without refusing the good ones."""
     limit = ctx.runtime.settings.max_upload_bytes
     data = b"".join(upload_chunks(file.file, limit=limit))
     with ctx.tx() as tx:
@@ -55,6 +67,8 @@ def list_entries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
 ) -> DncList:
+    """The do-not-call list, a page at a time (`next_cursor`); `phone` (any
+    format) looks one number up."""
     with ctx.tx() as tx:
         number = (
             service.parse_dnc_phone(phone, region=tx.runtime.settings.default_region)
@@ -67,8 +81,14 @@ def list_entries(
         return dnc_page(entries, limit=limit)
 
 
-@router.delete("/{phone}", status_code=204, response_class=Response)
+@router.delete(
+    "/{phone}",
+    status_code=204,
+    response_class=Response,
+    responses={400: {"description": "`phone` is not a phone number (`invalid_phone`)"}},
+)
 def remove(phone: str, ctx: ManagerCtxDep) -> Response:
+    """Takes a phone off the do-not-call list (`dnc_not_found` when it is not on it)."""
     with ctx.tx() as tx:
         number = service.parse_dnc_phone(phone, region=tx.runtime.settings.default_region)
         service.remove(tx.session, phone=number)

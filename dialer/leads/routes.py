@@ -26,7 +26,17 @@ from dialer.web import CtxDep, Id, ManagerCtxDep, parse_cursor
 router = APIRouter(tags=["leads"])
 
 
-@router.post("/api/campaigns/{campaign_id}/imports", status_code=201, response_model=ImportOut)
+@router.post(
+    "/api/campaigns/{campaign_id}/imports",
+    status_code=201,
+    response_model=ImportOut,
+    responses={
+        400: {
+            "description": "not CSV, no phone column (`no_phone_column`), or `mapping` not "
+            "a JSON object: nothing is imported"
+        }
+    },
+)
 def import_leads(
     campaign_id: Id,
     ctx: ManagerCtxDep,
@@ -36,8 +46,10 @@ def import_leads(
         Form(description='JSON object of header → column, e.g. {"TEL(日中)": "phone"}'),
     ] = None,
 ) -> ImportOut:
-    """Small files are imported before the answer (`done`); larger ones answer
-    `running` at once: follow them at GET /api/imports/{id}."""
+    """Imports a lead list (CSV in UTF-8, Shift_JIS/CP932 or UTF-16; Japanese headers
+    recognised), all or nothing. Small files are imported before the answer
+    (`done`); larger ones answer `running` at once: follow them at
+    GET /api/imports/{id}."""
     runtime = ctx.runtime
     overrides = csvfile.parse_mapping(mapping)
     with ctx.tx() as tx:
@@ -62,12 +74,20 @@ def import_leads(
 
 @router.get("/api/imports/{import_id}", response_model=ImportOut)
 def get_import(import_id: Id, ctx: ManagerCtxDep) -> ImportOut:
+    """An import's report: `running` with the counts so far, then `done` or `failed`."""
     with ctx.tx() as tx:
         return imports.import_report(tx.session, import_id=import_id)
 
 
-@router.get("/api/imports/{import_id}/errors.csv", response_class=Response)
+@router.get(
+    "/api/imports/{import_id}/errors.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def import_errors_csv(import_id: Id, ctx: ManagerCtxDep) -> Response:
+    """Every rejected row of an import, for Excel (UTF-8 with BOM, formula-looking
+    cells defused): `row`, `kind` (invalid, duplicate, suppressed), `field`,
+    `reason`, `raw`."""
     with ctx.tx() as tx:
         body = imports.errors_csv(tx.session, import_id=import_id)
     return Response(
@@ -85,6 +105,8 @@ def list_leads(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
 ) -> LeadList:
+    """A campaign's leads in id order, a page at a time (`next_cursor`), optionally
+    of one `status`; each without its calls, promises, conversions and events."""
     with ctx.tx() as tx:
         if status is not None and status not in PUBLIC_LEAD_STATUSES:
             raise BadInput(f"unknown status {status!r}", field="status")
@@ -99,6 +121,8 @@ def list_leads(
 
 @router.get("/api/leads/{lead_id}", response_model=LeadDetail)
 def get_lead(lead_id: Id, ctx: CtxDep) -> LeadDetail:
+    """The lead with everything about it: phones, contacts, calls, promises,
+    conversions and its history. An agent may read only the lead it holds."""
     with ctx.tx() as tx:
         lead = leads.get_lead(tx.session, lead_id=lead_id)
         leads.check_lead_access(tx.session, principal=tx.principal, lead=lead)
@@ -107,11 +131,15 @@ def get_lead(lead_id: Id, ctx: CtxDep) -> LeadDetail:
 
 @router.get("/api/leads/{lead_id}/eligibility", response_model=EligibilityOut)
 def lead_eligibility(lead_id: Id, ctx: ManagerCtxDep) -> EligibilityOut:
+    """Why the lead is not callable now: every rule that blocks it (not only the
+    first), each with until when, and when it next becomes callable."""
     with ctx.tx() as tx:
         return eligibility_view(tx.session, lead_id=lead_id, now=tx.now)
 
 
 @router.get("/api/campaigns/{campaign_id}/queue", response_model=QueueOut)
 def campaign_queue(campaign_id: Id, ctx: ManagerCtxDep) -> QueueOut:
+    """Why a floor has nothing to dial, at a glance: leads callable now, blocked
+    leads counted by rule, promises due, and the next due time."""
     with ctx.tx() as tx:
         return queue_diagnosis(tx.session, campaign_id=campaign_id, now=tx.now)

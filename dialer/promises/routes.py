@@ -25,8 +25,23 @@ StatusFilter = Annotated[
 ]
 
 
-@router.post("/api/leads/{lead_id}/promises", status_code=201, response_model=PromiseOut)
+@router.post(
+    "/api/leads/{lead_id}/promises",
+    status_code=201,
+    response_model=PromiseOut,
+    responses={
+        409: {
+            "description": "the slot is full (`slot_taken`) or the time is outside calling "
+            "hours (`outside_calling_hours`), both with the nearest bookable `suggestions`; "
+            "or no claim on the lead (`not_claimed`), the lead closed, its phones on the "
+            "do-not-call list"
+        }
+    },
+)
 def book_promise(lead_id: Id, body: PromiseIn, ctx: CtxDep) -> PromiseOut:
+    """Books a callback (`in_minutes`, `at` or a `window`) in its owner's calendar:
+    the agent holding the claim, or a manager for anyone. A lead's open promise
+    is replaced (`rescheduled`)."""
     with ctx.tx() as tx:
         promise = booking.book(
             tx.session,
@@ -46,6 +61,7 @@ def agent_promises(
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     cursor: str | None = None,
 ) -> PromiseList:
+    """An agent's promises, optionally of one `status`: the agent itself or a manager."""
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         get_agent(tx.session, agent_id=agent_id)
@@ -62,6 +78,7 @@ def all_promises(
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     cursor: str | None = None,
 ) -> PromiseList:
+    """Every promise, by `status` and campaign, a page at a time (`next_cursor`)."""
     with ctx.tx() as tx:
         return promise_page(
             tx.session,
@@ -74,6 +91,7 @@ def all_promises(
 
 @router.get("/api/promises/{promise_id}", response_model=PromiseOut)
 def get_promise(promise_id: Id, ctx: CtxDep) -> PromiseOut:
+    """One promise: its owner, the agent who booked it, or a manager."""
     with ctx.tx() as tx:
         promise = booking.get_promise(tx.session, promise_id=promise_id)
         mine = tx.principal.id in (promise.agent_id, promise.booked_by_agent_id)
@@ -82,12 +100,18 @@ def get_promise(promise_id: Id, ctx: CtxDep) -> PromiseOut:
         return promise_view(promise)
 
 
-@router.delete("/api/promises/{promise_id}", response_model=PromiseOut)
+@router.delete(
+    "/api/promises/{promise_id}",
+    response_model=PromiseOut,
+    responses={409: {"description": "the promise is not scheduled any more (`promise_closed`)"}},
+)
 def cancel_promise(
     promise_id: Id,
     ctx: CtxDep,
     reason: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> PromiseOut:
+    """Cancels a scheduled promise (`cancelled`, with the `reason`); the lead goes
+    back to the pool as its history allows."""
     with ctx.tx() as tx:
         promise = booking.cancel(
             tx.session, principal=tx.principal, promise_id=promise_id, now=tx.now, reason=reason
@@ -113,7 +137,14 @@ def agent_events_ticket(agent_id: Id, ctx: CtxDep) -> StreamTicketOut:
 @router.get(
     "/api/agents/{agent_id}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        400: {"description": "`Last-Event-ID` is not an event id this server sent"},
+        # The token is read here, not by a dependency: EventSource sends `?token=`.
+        401: {"description": "no bearer token (header or `?token=`), or an unknown one"},
+        403: {"description": "another agent's stream (`not_your_resource`)"},
+        404: {"description": "no such agent (`not_found`)"},
+    },
 )
 def agent_events(
     agent_id: Id,

@@ -71,6 +71,7 @@ def _campaign(
 def campaign_report_csv(
     campaign_id: Id, ctx: ManagerCtxDep, since: Bound = None, until: Bound = None
 ) -> Response:
+    """The campaign report for Excel: UTF-8 with BOM, formula-looking cells defused."""
     report = _campaign(ctx, campaign_id, since, until)
     return _csv(service.campaign_csv(report), f"campaign-{campaign_id}-report.csv")
 

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("dialer.webhooks")
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["twilio webhooks"])
+
+# Every webhook is signed and names its call; no bearer token.
+_SIGNED: dict[int | str, dict[str, Any]] = {
+    403: {"description": "X-Twilio-Signature is missing or does not match (`bad_signature`)"},
+    404: {"description": "no call with this CallSid (`not_found`)"},
+}
 
 T = TypeVar("T")
 
@@ -105,7 +111,9 @@ async def _in_transaction(
         raise
 
 
-@router.post("/status", status_code=204, response_class=Response, openapi_extra=_FORM)
+@router.post(
+    "/status", status_code=204, response_class=Response, openapi_extra=_FORM, responses=_SIGNED
+)
 async def status_callback(request: Request) -> Response:
     """Twilio's StatusCallback: call progress, idempotent and order-proof."""
     runtime = get_runtime(request)
@@ -130,7 +138,9 @@ async def status_callback(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/amd", status_code=204, response_class=Response, openapi_extra=_FORM)
+@router.post(
+    "/amd", status_code=204, response_class=Response, openapi_extra=_FORM, responses=_SIGNED
+)
 async def amd_callback(request: Request) -> Response:
     """Async answering-machine detection: a machine is hung up on, once its
     outcome is committed (off the event loop, like the transaction)."""
@@ -150,7 +160,7 @@ async def amd_callback(request: Request) -> Response:
 
 
 @router.post("/voice", response_class=Response, openapi_extra=_FORM,
-             responses={200: {"content": {"application/xml": {}}}})  # fmt: skip
+             responses={200: {"content": {"application/xml": {}}}, **_SIGNED})  # fmt: skip
 async def voice(request: Request) -> Response:
     """The call was answered: TwiML bridging the customer to the agent."""
     runtime = get_runtime(request)

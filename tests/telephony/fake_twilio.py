@@ -10,10 +10,14 @@ hang-up update) on `http://127.0.0.1:<port>`, exactly at the paths the official
     POST /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json   UpdateCall (e.g. Status=canceled)
 
 Create and update bodies are checked against Twilio's own OpenAPI description
-(`/work/shared/twilio-oai/twilio_api_v2010.json`), so a parameter the adapter
-misspells, or a value Twilio would not take, fails here as a 400 instead of in
-production. Where the description lists the allowed values only in prose
-("Can be: `Enable` or `DetectMessageEnd`") those backticked values are enforced.
+(https://github.com/twilio/twilio-oai, `spec/json/twilio_api_v2010.json`, MIT),
+so a parameter the adapter misspells, or a value Twilio would not take, fails
+here as a 400 instead of in production. The facts checked (parameter names,
+types, enums, patterns, lengths, required ones; a call's fields and statuses)
+are committed in `data/twilio_calls.json`, extracted by `scripts/twilio_facts.py`
+with the source's tag, commit and licence beside them; the suite reads only that
+file. Where the description lists the allowed values only in prose ("Can be:
+`Enable` or `DetectMessageEnd`") those backticked values are enforced.
 
 Pointing the SDK at the fake
 ----------------------------
@@ -106,7 +110,9 @@ from twilio.rest import Client
 
 DEFAULT_ACCOUNT_SID: Final = "AC" + "0" * 32
 DEFAULT_AUTH_TOKEN: Final = "test-auth-token"
-DEFAULT_SPEC_PATH: Final = Path("/work/shared/twilio-oai/twilio_api_v2010.json")
+# What the fake checks, extracted from Twilio's OpenAPI description by
+# scripts/twilio_facts.py (source and licence beside it).
+DEFAULT_FACTS_PATH: Final = Path(__file__).resolve().parent / "data" / "twilio_calls.json"
 
 API_VERSION: Final = "2010-04-01"
 ERROR_DOCS: Final = "https://www.twilio.com/docs/errors/"
@@ -151,7 +157,7 @@ def rfc2822(moment: datetime) -> str:
     return email.utils.format_datetime(moment.astimezone(UTC).replace(microsecond=0))
 
 
-# --------------------------------------------------------------------------- spec
+# -------------------------------------------------------------------------- facts
 
 
 @dataclass(frozen=True)
@@ -183,76 +189,40 @@ class _Spec:
     call_statuses: frozenset[str]
 
 
-def _enum_from_description(description: str) -> frozenset[str] | None:
-    """Values the description names in its "Can be: `a`, `b` or `c`." sentence.
-
-    Several parameters (MachineDetection, AsyncAmd, StatusCallbackEvent, Trim…)
-    have no `enum` in the schema; Twilio lists their values only in prose."""
-    match = re.search(r"Can be:?\s(.*?)(?:\.(?:\s|$)|$)", description)
-    if match is None:
-        return None
-    values = re.findall(r"`([^`]+)`", match.group(1))
-    return frozenset(values) or None
-
-
-def _param(document: Mapping[str, Any], name: str, schema: Mapping[str, Any]) -> _Param:
-    description = str(schema.get("description", ""))
-    resolved = _resolve(document, schema)
-    items = _resolve(document, resolved.get("items", {}))
-    kind = str(resolved.get("type", "string"))
-    enum_source = items if kind == "array" else resolved
-    enum: frozenset[str] | None = None
-    if "enum" in enum_source:
-        enum = frozenset(str(v) for v in enum_source["enum"])
-    elif kind != "boolean":  # booleans are checked as booleans, whatever the prose says
-        enum = _enum_from_description(description)
-    pattern = resolved.get("pattern")
+def _param(name: str, facts: Mapping[str, Any]) -> _Param:
+    pattern = facts["pattern"]
+    enum = facts["enum"]
     return _Param(
         name=name,
-        type=kind,
-        format=resolved.get("format"),
-        enum=enum,
+        type=str(facts["type"]),
+        format=facts["format"],
+        enum=frozenset(str(v) for v in enum) if enum is not None else None,
         pattern=re.compile(pattern) if pattern else None,
-        min_length=resolved.get("minLength"),
-        max_length=resolved.get("maxLength"),
-        # Whitespace-normalised: the spec writes "Separate  multiple values…" (two spaces).
-        space_separated="separate multiple values with a space"
-        in " ".join(description.lower().split()),
+        min_length=facts["min_length"],
+        max_length=facts["max_length"],
+        space_separated=bool(facts["space_separated"]),
     )
 
 
-def _resolve(document: Mapping[str, Any], schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Follows a local `$ref` (`#/components/schemas/call_enum_status`)."""
-    ref = schema.get("$ref")
-    if not ref:
-        return schema
-    node: Any = document
-    for part in str(ref).removeprefix("#/").split("/"):
-        node = node[part]
-    return _resolve(document, node)
-
-
-def _operation(document: Mapping[str, Any], path: str, method: str) -> _Operation:
-    op = document["paths"][path][method]
-    schema = op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+def _operation(facts: Mapping[str, Any]) -> _Operation:
     return _Operation(
-        name=op["operationId"],
-        params={n: _param(document, n, s) for n, s in schema["properties"].items()},
-        required=frozenset(schema.get("required", [])),
+        name=str(facts["operation_id"]),
+        params={n: _param(n, p) for n, p in facts["params"].items()},
+        required=frozenset(facts["required"]),
     )
 
 
 @functools.lru_cache(maxsize=4)
-def load_spec(path: Path) -> _Spec:
-    """Reads what the fake needs from Twilio's OpenAPI file (once per path: it is 1.8 MB)."""
+def load_facts(path: Path) -> _Spec:
+    """Reads the facts file `scripts/twilio_facts.py` extracted from Twilio's OpenAPI
+    description (tests/telephony/data/twilio_calls.json, with its source and licence)."""
     document = json.loads(path.read_text(encoding="utf-8"))
-    schemas = document["components"]["schemas"]
-    call = schemas["api.v2010.account.call"]
+    operations = document["operations"]
     return _Spec(
-        create=_operation(document, "/2010-04-01/Accounts/{AccountSid}/Calls.json", "post"),
-        update=_operation(document, "/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json", "post"),
-        call_fields=tuple(call["properties"]),
-        call_statuses=frozenset(_resolve(document, call["properties"]["status"])["enum"]),
+        create=_operation(operations["create"]),
+        update=_operation(operations["update"]),
+        call_fields=tuple(document["call_fields"]),
+        call_statuses=frozenset(document["call_statuses"]),
     )
 
 
@@ -449,15 +419,15 @@ class FakeTwilio:
         *,
         account_sid: str = DEFAULT_ACCOUNT_SID,
         auth_token: str = DEFAULT_AUTH_TOKEN,
-        spec_path: Path = DEFAULT_SPEC_PATH,
+        facts_path: Path = DEFAULT_FACTS_PATH,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         """`clock` gives the (aware) wall time stamped on calls and callbacks, so a
         test on a simulated clock can filter `list(start_time_after=...)` by it."""
         self.account_sid = account_sid
         self.auth_token = auth_token
-        self.spec_path = spec_path
-        self.spec = load_spec(spec_path)
+        self.facts_path = facts_path
+        self.spec = load_facts(facts_path)
         self.clock = clock
         self.base_url = ""
         self.calls: dict[str, dict[str, Any]] = {}
@@ -1133,12 +1103,12 @@ __all__ = [
     "CALLBACK_STATUSES",
     "DEFAULT_ACCOUNT_SID",
     "DEFAULT_AUTH_TOKEN",
-    "DEFAULT_SPEC_PATH",
+    "DEFAULT_FACTS_PATH",
     "CreateAttempt",
     "FakeTwilio",
     "RewritingHttpClient",
     "TwilioApiError",
-    "load_spec",
+    "load_facts",
     "point_client",
     "rewrite_client",
     "rfc2822",

@@ -22,7 +22,7 @@ from fake_twilio import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,
     FakeTwilio,
-    load_spec,
+    load_facts,
     rewrite_client,
 )
 from helpers import jst
@@ -169,7 +169,7 @@ def test_create_with_the_dialers_parameters_answers_201_and_records_them(
     stored = fake.calls[call.sid]
     assert stored["_params"] == attempt.params
     # Every property of the spec's call schema is there, as in Twilio's answers.
-    spec_fields = set(load_spec(fake.spec_path).call_fields)
+    spec_fields = set(load_facts(fake.facts_path).call_fields)
     assert set(stored) - {"_params"} == spec_fields
     assert stored["uri"] == f"/2010-04-01{CALLS_URI.removesuffix('.json')}/{call.sid}.json"
 
