@@ -37,3 +37,15 @@ AFTER_COMMIT_FAILURES = Counter(
     ["action"],
     registry=REGISTRY,
 )
+JOB_ROW_FAILURES = Counter(
+    "dialer_job_row_failures_total",
+    "Rows a scheduler job failed on: logged, skipped and retried later, by job",
+    ["job"],
+    registry=REGISTRY,
+)
+JOB_FAILURES = Counter(
+    "dialer_job_failures_total",
+    "Scheduler job runs that failed as a whole (the other jobs still ran), by job",
+    ["job"],
+    registry=REGISTRY,
+)

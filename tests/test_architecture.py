@@ -44,6 +44,7 @@ MODEL_MODULES = {
     "dialer.clock",
     "dialer.db",
     "dialer.errors",
+    "dialer.failing",
     "dialer.metrics",
     "dialer.models",
     "dialer.settings",
