@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PlainSerializer, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    PlainSerializer,
+    field_validator,
+)
 from pydantic_core import core_schema
 
 
@@ -17,6 +26,36 @@ def _iso(value: datetime) -> str:
 
 # Instants on the wire: ISO 8601 with an explicit +00:00 offset.
 Instant = Annotated[datetime, PlainSerializer(_iso, return_type=str, when_used="json")]
+
+# The ids of rows: what a BIGINT holds (a larger one is refused, not a 500).
+MAX_ID = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Longest list of ids a body may carry.
+MAX_IDS = 1000
+
+# Instants and dates a request may give: the years 2000 to 2100 (UTC), so that
+# nothing computed from them (a day's end, a time zone's offset, a schedule)
+# leaves what a datetime holds.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2101, 1, 1, tzinfo=UTC)  # exclusive
+
+
+def in_range(value: datetime) -> bool:
+    """Whether an aware instant lies in the years 2000–2100 (UTC)."""
+    try:
+        return EARLIEST <= value.astimezone(UTC) < LATEST
+    except OverflowError:  # '0001-01-01T00:00+01:00' is before year 1 in UTC
+        return False
+
+
+def _instant_in_range(value: datetime) -> datetime:
+    if not in_range(value):
+        raise ValueError("must be within the years 2000–2100")
+    return value
+
+
+# An instant a request gives: with an offset, within the years 2000–2100.
+InstantIn = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
 
 
 def _has_nul(value: Any) -> bool:

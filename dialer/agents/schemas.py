@@ -6,12 +6,12 @@ from dialer.agents.models import AgentState
 from dialer.agents.order import ClaimReason
 from dialer.leads.schemas import LeadOut
 from dialer.promises.schemas import PromiseOut
-from dialer.wire import Input, Instant
+from dialer.wire import MAX_IDS, Input, Instant, RowId
 
 
 class AgentCreate(Input):
     name: str = Field(min_length=1, max_length=200)
-    campaign_ids: list[int] = Field(default_factory=list)
+    campaign_ids: list[RowId] = Field(default_factory=list, max_length=MAX_IDS)
     endpoint: str | None = Field(
         default=None,
         max_length=200,
@@ -38,7 +38,7 @@ class AgentCreate(Input):
 
 
 class AgentUpdate(Input):
-    campaign_ids: list[int]
+    campaign_ids: list[RowId] = Field(max_length=MAX_IDS)
 
 
 class AgentOut(BaseModel):

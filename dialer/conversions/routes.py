@@ -54,7 +54,7 @@ def list_conversions(
     status: ConversionStatus | None = None,
     unmatched: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> ConversionList:
     with ctx.tx() as tx:
         return conversion_page(

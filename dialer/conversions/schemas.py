@@ -3,12 +3,12 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from dialer.conversions.attribution import Attribution
 from dialer.conversions.models import Channel, ConversionReport, ConversionStatus, CreditKind
 from dialer.leads.schemas import RowErrorOut
-from dialer.wire import Input, Instant, Members
+from dialer.wire import Input, Instant, InstantIn, Members
 
 # The order a 422 has always named the channels in.
 _CHANNELS_IN = (Channel.web, Channel.postcard, Channel.phone, Channel.other)
@@ -21,7 +21,7 @@ class ConversionIn(Input):
     phone: str | None = Field(default=None, max_length=64)
     contract_number: str | None = Field(default=None, max_length=64)
     external_id: str | None = Field(default=None, max_length=128)
-    occurred_at: AwareDatetime | None = Field(default=None, description="default: now")
+    occurred_at: InstantIn | None = Field(default=None, description="default: now")
 
     def report(self) -> ConversionReport:
         return ConversionReport(

@@ -83,7 +83,7 @@ def list_leads(
     ctx: ManagerCtxDep,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> LeadList:
     with ctx.tx() as tx:
         if status is not None and status not in PUBLIC_LEAD_STATUSES:

@@ -15,6 +15,7 @@ from dialer.promises.models import PromiseStatus
 from dialer.promises.schemas import PromiseIn, PromiseList, PromiseOut
 from dialer.views.promises import promise_page, promise_view
 from dialer.web import Ctx, CtxDep, Id, ManagerCtxDep, get_runtime, parse_cursor
+from dialer.wire import MAX_ID
 
 router = APIRouter(tags=["promises"])
 
@@ -42,7 +43,7 @@ def agent_promises(
     ctx: CtxDep,
     status: StatusFilter = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> PromiseList:
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
@@ -58,7 +59,7 @@ def all_promises(
     status: StatusFilter = None,
     campaign_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> PromiseList:
     with ctx.tx() as tx:
         return promise_page(
@@ -119,9 +120,11 @@ def agent_events(
         try:
             after = int(last_event_id)
         except ValueError:
+            after = -1
+        if not 0 <= after <= MAX_ID:
             raise BadInput(
                 "Last-Event-ID is not an event id this server sent", field="Last-Event-ID"
-            ) from None
+            )
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         get_agent(tx.session, agent_id=agent_id)

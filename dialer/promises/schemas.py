@@ -3,23 +3,23 @@ from __future__ import annotations
 from datetime import UTC
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from dialer.promises.models import MadeBy, PromiseOwner, PromiseRequest, PromiseStatus
 from dialer.promises.slots import PromiseKind
-from dialer.wire import Input, Instant
+from dialer.wire import Input, Instant, InstantIn
 
 
 class WindowIn(Input):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: InstantIn
+    end: InstantIn
 
 
 class PromiseIn(Input):
     """Exactly one of `in_minutes`, `at`, `window`."""
 
     in_minutes: int | None = Field(default=None, ge=0, le=60 * 24 * 366)
-    at: AwareDatetime | None = None
+    at: InstantIn | None = None
     window: WindowIn | None = None
     owner: PromiseOwner | None = None
     agent_id: int | None = Field(

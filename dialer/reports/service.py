@@ -27,6 +27,7 @@ from dialer.db import is_postgres
 from dialer.errors import BadInput
 from dialer.leads.models import Lead, LeadStatus
 from dialer.promises.models import Promise, PromiseStatus
+from dialer.wire import EARLIEST, LATEST, in_range
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,8 @@ def parse_bound(value: str | None, *, tz: ZoneInfo, field: str, end: bool) -> da
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
+            if not EARLIEST.year <= day.year < LATEST.year:
+                raise BadInput(f"{field}: {value!r} is not within the years 2000–2100", field=field)
             if end:
                 day += timedelta(days=1)
             return datetime.combine(day, time(0), tz).astimezone(UTC)
@@ -61,6 +64,14 @@ def parse_bound(value: str | None, *, tz: ZoneInfo, field: str, end: bool) -> da
         ) from None
     if instant.tzinfo is None:
         raise BadInput(f"{field}: an instant needs an offset, e.g. +09:00", field=field)
+    return _within_range(instant, value=value, field=field)
+
+
+def _within_range(instant: datetime, *, value: str, field: str) -> datetime:
+    """Report ranges lie within the years 2000–2100: a bound past them would only
+    overflow on its way (a day's end after 9999-12-31) or match nothing."""
+    if not in_range(instant):
+        raise BadInput(f"{field}: {value!r} is not within the years 2000–2100", field=field)
     return instant.astimezone(UTC)
 
 
