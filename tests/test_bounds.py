@@ -175,6 +175,9 @@ def test_instants_in_bodies_are_within_2000_to_2100(api: Api, instant: str) -> N
     )
     _refused(r, "occurred_at")
     _refused(api.post("/api/admin/clock", json={"to": instant}), "to")
+    _refused(api.post("/api/leads/1/promises", json={"at": instant}), "at")
+    window = {"start": "2026-12-01T12:00:00+09:00", "end": instant}
+    _refused(api.post("/api/leads/1/promises", json={"window": window}), "window.end")
 
 
 # --- every query parameter of every GET ---
