@@ -15,7 +15,7 @@ from dialer.leads.phones import PhoneError, normalize_phone
 from dialer.settings import ClockMode, TelephonyMode
 from dialer.telephony.simulated import SimulatedOutcome
 from dialer.web import Ctx, ManagerCtxDep
-from dialer.wire import Input, Instant
+from dialer.wire import Input, Instant, in_range
 
 router = APIRouter(prefix="/api/admin", tags=["simulation"])
 
@@ -43,6 +43,8 @@ class ClockAdvance(Input):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("to must carry an offset, e.g. 2026-12-01T09:00:00+09:00")
+        if value is not None and not in_range(value):
+            raise ValueError("must be within the years 2000–2100")
         return value
 
     @model_validator(mode="after")

@@ -240,6 +240,30 @@ def after_commit(session: Session, action: AfterCommit, *, name: str) -> None:
     work.after_commit(action, name=name)
 
 
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A savepoint inside the unit of work that holds `session`: if the block
+    raises, what it wrote (through the ORM or `raw`, the same connection) and
+    the after-commit actions it registered are undone, the transaction goes on
+    unpoisoned (PostgreSQL refuses every statement after an error until the
+    rollback to a savepoint), and the exception propagates. A scheduler job
+    runs each row in one, so one failing row leaves the others' work standing."""
+    work = session.info.get(_WORK_KEY)
+    if not isinstance(work, Work) or work._after is None:
+        raise RuntimeError("savepoint outside a write transaction")
+    registered = len(work._after)
+    nested = session.begin_nested()
+    try:
+        yield
+        session.flush()
+    except BaseException:
+        nested.rollback()
+        if work._after is not None:
+            del work._after[registered:]
+        raise
+    nested.commit()
+
+
 def is_postgres(of: Session | Database | Work | Bulk | RawSql) -> bool:
     """The one way to ask which engine is in use (PostgreSQL, else SQLite)."""
     if isinstance(of, Session):

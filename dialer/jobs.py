@@ -31,12 +31,21 @@ The simulated clock (`advance_clock`) runs the same due jobs and progressive
 round at each due instant on its way; it never reconciles (no provider network
 in a simulation) and takes no lease.
 
+A row that fails (one bad campaign's lead, one call) is logged, counted,
+benched and retried later while every other row proceeds: each job keeps a
+`dialer.failing.FailingRows`, handed to the domain function that runs the batch
+(one savepoint per batch, per row once one failed), and a benched row's retry
+instant stands in for its own in `next_due_at`. A job that fails as a whole is
+logged and counted (`dialer_job_failures_total{job}`), and the tick's other
+jobs still run; the rows stay due, so the next tick retries it.
+
 The jobs themselves live in their domains; this module only lists and calls them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -44,14 +53,17 @@ from sqlalchemy.orm import Session
 
 from dialer.agents.queue import expire_claims, next_claim_expiry
 from dialer.calls.progressive import dial_round
+from dialer.failing import FailingRows
 from dialer.leads.importer import fail_stale_imports
-from dialer.metrics import DUE_WORK
+from dialer.metrics import DUE_WORK, JOB_FAILURES
 from dialer.promises import due as promises
 from dialer.telephony import dialing
 from dialer.telephony.base import Telephony
 
 if TYPE_CHECKING:
     from dialer.runtime import Runtime
+
+log = logging.getLogger("dialer.jobs")
 
 # A leader renews its lease this often (the lease lasts scheduler.LEASE_TTL);
 # stale imports are looked for at the same pace, right after the renewal.
@@ -67,11 +79,24 @@ RECONCILE_EVERY = timedelta(seconds=5)
 class DueJob:
     """Work that falls due at instants stored in rows. `run` must be idempotent
     and short: the scheduler tick and the simulated clock both call it, each time
-    in its own write transaction; it returns how many rows it handled."""
+    in its own write transaction; it returns how many rows it handled, and
+    benches in `failing` the rows that raised. `next_due_at` leaves out the rows
+    it is given (benched ones)."""
 
     name: str
-    next_due_at: Callable[[Session], datetime | None]
-    run: Callable[[Session, datetime], int]
+    next_due_at: Callable[[Session, Collection[int]], datetime | None]
+    run: Callable[[Session, datetime, FailingRows], int]
+    failing: FailingRows = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "failing", FailingRows(self.name))
+
+    def due_at(self, session: Session) -> datetime | None:
+        """The earliest instant this job waits for: a row's own, or a benched
+        row's retry."""
+        instants = [self.next_due_at(session, self.failing.benched()), self.failing.next_retry_at()]
+        found = [i for i in instants if i is not None]
+        return min(found) if found else None
 
 
 def due_jobs(*, telephony: Telephony, claim_ttl: timedelta) -> tuple[DueJob, ...]:
@@ -79,23 +104,29 @@ def due_jobs(*, telephony: Telephony, claim_ttl: timedelta) -> tuple[DueJob, ...
     return (
         DueJob(
             name="provider_reports",
-            next_due_at=telephony.next_due_at,
-            run=lambda session, now: telephony.run_due(session, now=now),
+            next_due_at=lambda session, skip: telephony.next_due_at(session, skip=skip),
+            run=lambda session, now, failing: telephony.run_due(session, now=now, failing=failing),
         ),
         DueJob(
             name="promise_due",
-            next_due_at=promises.next_due_notice_at,
-            run=lambda session, now: promises.announce_due(session, now=now),
+            next_due_at=lambda session, skip: promises.next_due_notice_at(session, skip=skip),
+            run=lambda session, now, failing: promises.announce_due(
+                session, now=now, failing=failing
+            ),
         ),
         DueJob(
             name="promise_windows",
-            next_due_at=promises.next_window_end,
-            run=lambda session, now: promises.close_windows(session, now=now),
+            next_due_at=lambda session, skip: promises.next_window_end(session, skip=skip),
+            run=lambda session, now, failing: promises.close_windows(
+                session, now=now, failing=failing
+            ),
         ),
         DueJob(
             name="claim_expiry",
-            next_due_at=next_claim_expiry,
-            run=lambda session, now: expire_claims(session, now=now, ttl=claim_ttl),
+            next_due_at=lambda session, skip: next_claim_expiry(session, skip=skip),
+            run=lambda session, now, failing: expire_claims(
+                session, now=now, ttl=claim_ttl, failing=failing
+            ),
         ),
     )
 
@@ -103,21 +134,35 @@ def due_jobs(*, telephony: Telephony, claim_ttl: timedelta) -> tuple[DueJob, ...
 def next_due_at(runtime: Runtime) -> datetime | None:
     """The earliest instant any due job waits for, if any."""
     with runtime.db.read() as session:
-        instants = [job.next_due_at(session) for job in runtime.due_jobs]
+        instants = [job.due_at(session) for job in runtime.due_jobs]
     found = [i for i in instants if i is not None]
     return min(found) if found else None
 
 
 def run_due_work(runtime: Runtime, *, now: datetime) -> int:
     """Everything due up to `now`, each job in its own short transaction."""
+    return _run_due_work(runtime, now=now)[0]
+
+
+def _run_due_work(runtime: Runtime, *, now: datetime) -> tuple[int, list[str]]:
+    """Rows handled, and the jobs that failed as a whole (rolled back; the
+    others still ran)."""
     done = 0
+    failed: list[str] = []
     for job in runtime.due_jobs:
-        with runtime.db.write() as session:
-            handled = job.run(session, now)
+        try:
+            with runtime.db.write() as session:
+                handled = job.run(session, now, job.failing)
+        except Exception:
+            log.exception("due job %s failed; the others ran, the next tick retries", job.name)
+            JOB_FAILURES.labels(job.name).inc()
+            failed.append(job.name)
+            continue
+        job.failing.settle(now=now)
         if handled:
             DUE_WORK.labels(job.name).inc(handled)
         done += handled
-    return done
+    return done, failed
 
 
 # --- what the scheduler's tick runs ---
@@ -152,6 +197,7 @@ def progressive(runtime: Runtime) -> int:
             now_in=runtime.now_in,
             claim_ttl=runtime.claim_ttl,
             dial=runtime.dial_later,
+            failing=runtime.progressive_failing,
         )
     )
 
@@ -160,7 +206,9 @@ def reconcile(runtime: Runtime) -> int:
     """What needs the provider's network: outside any transaction."""
     if runtime.creator is None:
         return 0  # calls were placed and settled inside their transactions
-    return dialing.reconcile(runtime.db, runtime.creator, now_in=runtime.now_in)
+    return dialing.reconcile(
+        runtime.db, runtime.creator, now_in=runtime.now_in, failing=runtime.reconcile_failing
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,13 +258,28 @@ def is_due(job: TickJob, *, last_run_at: datetime | None, wall: datetime) -> boo
     return job.every is None or last_run_at is None or wall - last_run_at >= job.every
 
 
+def run_tick_job(job: TickJob, runtime: Runtime, wall: datetime) -> int:
+    """One line of the tick: a job that raises is logged and counted, and the
+    tick goes on to the next one (its rows stay due: the next tick retries)."""
+    try:
+        return job.run(runtime, wall)
+    except Exception:
+        log.exception("scheduler job %s failed; the next tick retries", job.name)
+        JOB_FAILURES.labels(job.name).inc()
+        return 0
+
+
 # --- the simulated clock ---
 
 
 def advance_clock(runtime: Runtime, *, to: datetime) -> datetime:
     """Move the simulated clock to `to`, doing every piece of due work in time
     order on the way: each due instant becomes "now" before its work runs, so
-    a retry scheduled by a call ending at 10:00:25 is computed from 10:00:25."""
+    a retry scheduled by a call ending at 10:00:25 is computed from 10:00:25.
+    A failing row is benched (its retry is a later due instant, so the walk goes
+    on); a job failing as a whole stops the walk there rather than spin on the
+    same instant, the clock still reaches `to`, and the rows left due are
+    picked up by the next run."""
     sim = runtime.simulated_clock
     assert sim is not None
     for _ in range(1_000_000):
@@ -225,8 +288,11 @@ def advance_clock(runtime: Runtime, *, to: datetime) -> datetime:
             break
         with runtime.db.write() as session:
             sim.set_in(session, to=due)
-        run_due_work(runtime, now=max(due, sim.now()))
+        _done, failed = _run_due_work(runtime, now=max(due, sim.now()))
         progressive(runtime)
+        if failed:
+            log.error("advancing the clock: due jobs %s failed at %s", failed, due.isoformat())
+            break
     with runtime.db.write() as session:
         sim.set_in(session, to=to)
     now = sim.now()

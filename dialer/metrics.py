@@ -110,3 +110,17 @@ def prepare_multiprocess_dir(path: str) -> None:
     for name in os.listdir(path):
         if name.endswith(".db"):
             os.remove(os.path.join(path, name))
+
+
+JOB_ROW_FAILURES = Counter(
+    "dialer_job_row_failures_total",
+    "Rows a scheduler job failed on: logged, skipped and retried later, by job",
+    ["job"],
+    registry=REGISTRY,
+)
+JOB_FAILURES = Counter(
+    "dialer_job_failures_total",
+    "Scheduler job runs that failed as a whole (the other jobs still ran), by job",
+    ["job"],
+    registry=REGISTRY,
+)

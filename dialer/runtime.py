@@ -15,6 +15,7 @@ from dialer import jobs
 from dialer.agents.events import EventHub
 from dialer.clock import Clock, SimulatedClock, SystemClock, wall_now
 from dialer.db import Database
+from dialer.failing import FailingRows
 from dialer.leads.importer import ImportRunner
 from dialer.settings import ClockMode, Settings, TelephonyMode
 from dialer.telephony import dialing
@@ -56,6 +57,10 @@ class Runtime:
         self._dials = ThreadPoolExecutor(max_workers=DIAL_THREADS, thread_name_prefix="dial")
         # In the order dialer.jobs gives (and explains).
         self.due_jobs = jobs.due_jobs(telephony=self.telephony, claim_ttl=self.claim_ttl)
+        # The rows (agents, calls) of the tick's other jobs that failed, benched
+        # until their retry (dialer.failing).
+        self.progressive_failing = FailingRows("progressive")
+        self.reconcile_failing = FailingRows("reconcile")
 
     def _make_telephony(self) -> tuple[Telephony, CallCreator | None]:
         if self.settings.telephony == TelephonyMode.simulated:

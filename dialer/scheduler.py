@@ -29,7 +29,7 @@ from sqlmodel import col
 from dialer import logs
 from dialer.clock import monotonic, wall_now
 from dialer.db import Database, affected
-from dialer.jobs import RENEW_EVERY, TICK_JOBS, is_due
+from dialer.jobs import RENEW_EVERY, TICK_JOBS, is_due, run_tick_job
 from dialer.metrics import SCHEDULER_SKIPPED, SCHEDULER_TICKS
 from dialer.runtime import Runtime
 from dialer.settings import Settings, get_settings
@@ -191,7 +191,7 @@ class Ticker:
             for job in TICK_JOBS:
                 if is_due(job, last_run_at=self._ran_at.get(job.name), wall=wall):
                     self._ran_at[job.name] = wall
-                    job.run(self.runtime, wall)
+                    run_tick_job(job, self.runtime, wall)
         except Exception:
             log.exception("scheduler tick failed; the next tick retries")
         finally:

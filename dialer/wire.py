@@ -11,9 +11,12 @@ from typing import Annotated, Any, TypeVar, cast, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import (
+    AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     GetCoreSchemaHandler,
     PlainSerializer,
     field_validator,
@@ -31,6 +34,37 @@ def _iso(value: datetime) -> str:
 # Instants on the wire: ISO 8601 with an explicit offset. UTC unless the view
 # rendered its resource in the campaign's zone with `localized`.
 Instant = Annotated[datetime, PlainSerializer(_iso, return_type=str, when_used="json")]
+
+# The ids of rows: what a BIGINT holds (a larger one is refused, not a 500).
+MAX_ID = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Longest list of ids a body may carry.
+MAX_IDS = 1000
+
+# Instants and dates a request may give: the years 2000 to 2100 (UTC), so that
+# nothing computed from them (a day's end, a time zone's offset, a schedule)
+# leaves what a datetime holds.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2101, 1, 1, tzinfo=UTC)  # exclusive
+
+
+def in_range(value: datetime) -> bool:
+    """Whether an aware instant lies in the years 2000–2100 (UTC)."""
+    try:
+        return EARLIEST <= value.astimezone(UTC) < LATEST
+    except OverflowError:  # '0001-01-01T00:00+01:00' is before year 1 in UTC
+        return False
+
+
+def _instant_in_range(value: datetime) -> datetime:
+    if not in_range(value):
+        raise ValueError("must be within the years 2000–2100")
+    return value
+
+
+# An instant a request gives: with an offset, within the years 2000–2100.
+InstantIn = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
+
 
 _Out = TypeVar("_Out")
 
@@ -145,9 +179,33 @@ def _date_alone(value: Any) -> Any:
     return value
 
 
+def _wall_or_instant_in_range(value: datetime) -> datetime:
+    # A wall time's zone is known only to the service: its year is what is bounded.
+    if value.tzinfo is None:
+        if not EARLIEST.year <= value.year < LATEST.year:
+            raise ValueError("must be within the years 2000–2100")
+        return value
+    return _instant_in_range(value)
+
+
+def _day_or_time_in_range(value: datetime | date) -> datetime | date:
+    if isinstance(value, datetime):
+        return _wall_or_instant_in_range(value)
+    if not EARLIEST.year <= value.year < LATEST.year:
+        raise ValueError("must be within the years 2000–2100")
+    return value
+
+
+# An input date-time: with an offset, an instant; without one, a wall time that
+# its service reads in the campaign's zone (`wall_time_in`). Years 2000–2100.
+WallOrInstantIn = Annotated[datetime, AfterValidator(_wall_or_instant_in_range)]
+
 # An input that is a date alone (a local day) or a date-time (with an offset: an
 # instant; without: a wall time), resolved in the campaign's zone by its service.
-DayOrTime = Annotated[datetime | date, BeforeValidator(_date_alone)]
+# Years 2000–2100.
+DayOrTime = Annotated[
+    datetime | date, BeforeValidator(_date_alone), AfterValidator(_day_or_time_in_range)
+]
 
 
 def _has_nul(value: Any) -> bool:

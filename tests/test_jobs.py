@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from prometheus_client import Counter
 
 from dialer import jobs, scheduler
 from dialer.jobs import RECONCILE_EVERY, RENEW_EVERY, TICK_JOBS, TickJob, is_due
+from dialer.metrics import JOB_FAILURES
 from dialer.scheduler import Ticker
 from dialer.telephony.simulated import SimulatedTelephony
 
@@ -55,6 +57,10 @@ def test_is_due(job: TickJob, last: datetime | None, wall: datetime, due: bool) 
     assert is_due(job, last_run_at=last, wall=wall) is due
 
 
+def _counter(counter: Counter, label: str) -> float:
+    return counter.labels(label)._value.get()  # type: ignore[attr-defined,no-any-return]
+
+
 class _Runtime:
     """Enough of a Runtime for a Ticker whose jobs are replaced."""
 
@@ -91,7 +97,7 @@ def test_a_leading_tick_runs_each_job_on_its_cadence(monkeypatch: pytest.MonkeyP
     ]  # fmt: skip
 
 
-def test_a_failing_job_ends_the_tick_and_the_next_tick_retries(
+def test_a_failing_job_is_counted_the_others_run_and_the_next_tick_retries(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ran: list[str] = []
@@ -111,7 +117,9 @@ def test_a_failing_job_ends_the_tick_and_the_next_tick_retries(
         ),
     )
     monkeypatch.setattr(scheduler, "try_lead", lambda *_a, **_k: True)
+    before = _counter(JOB_FAILURES, "fails")
     ticker = Ticker(_Runtime())  # type: ignore[arg-type]
     ticker.tick()
     ticker.tick()
-    assert ran == ["fails", "fails"]
+    assert ran == ["fails", "after", "fails", "after"]
+    assert _counter(JOB_FAILURES, "fails") - before == 2

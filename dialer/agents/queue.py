@@ -19,6 +19,7 @@ rejected at the last check) go through the ORM and the lead's history as usual.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from threading import Lock
@@ -37,6 +38,7 @@ from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.service import calling_hours_of, retry_policy_of
 from dialer.db import Work, affected, is_postgres
 from dialer.errors import Conflict, NotFound
+from dialer.failing import FailingRows, each_row
 from dialer.leads import history, lifecycle
 from dialer.leads.dialrules import Uncallable, over_daily_cap, why_uncallable
 from dialer.leads.models import Lead, LeadStatus, NextAttemptReason
@@ -353,20 +355,25 @@ def has_live_call(session: Session, *, lead_id: int) -> bool:
     )
 
 
-def expire_claims(session: Session, *, now: datetime, ttl: timedelta) -> int:
+def expire_claims(
+    session: Session, *, now: datetime, ttl: timedelta, failing: FailingRows, limit: int = 500
+) -> int:
     """An abandoned claim returns its lead to the pool with no attempt counted. A
-    claim whose call is still live is extended instead: the agent is on the phone."""
+    claim whose call is still live is extended instead: the agent is on the phone.
+    A bounded batch (the rest follow a tick later); a claim that fails to expire
+    is benched, the others expire."""
+    query = select(Claim).where(col(Claim.claim_expires_at) <= now)
+    skip = failing.skip(now=now)
+    if skip:
+        query = query.where(col(Claim.id).not_in(skip))
     expired = list(
-        session.scalars(
-            select(Claim)
-            .where(col(Claim.claim_expires_at) <= now)
-            .order_by(col(Claim.claim_expires_at))
-        )
+        session.scalars(query.order_by(col(Claim.claim_expires_at), col(Claim.id)).limit(limit))
     )
-    for claim in expired:
+
+    def expire(claim: Claim) -> None:
         if has_live_call(session, lead_id=claim.lead_id):
             claim.claim_expires_at = now + ttl
-            continue
+            return
         lead = session.get(Lead, claim.lead_id)
         assert lead is not None and lead.id is not None
         session.delete(claim)
@@ -382,11 +389,20 @@ def expire_claims(session: Session, *, now: datetime, ttl: timedelta) -> int:
         lifecycle.expire_claim(
             session, lead=lead, prev_status=claim.prev_status, actor="system", at=now
         )
+
+    done = each_row(session, expired, expire, key=_claim_id, failing=failing, now=now)
     session.flush()
-    return len(expired)
+    return len(done)
 
 
-def next_claim_expiry(session: Session) -> datetime | None:
-    return session.scalar(
-        select(col(Claim.claim_expires_at)).order_by(col(Claim.claim_expires_at)).limit(1)
-    )
+def _claim_id(claim: Claim) -> int:
+    assert claim.id is not None
+    return claim.id
+
+
+def next_claim_expiry(session: Session, *, skip: Collection[int] = ()) -> datetime | None:
+    """`skip`: claims benched after failing (dialer.failing)."""
+    query = select(col(Claim.claim_expires_at))
+    if skip:
+        query = query.where(col(Claim.id).not_in(skip))
+    return session.scalar(query.order_by(col(Claim.claim_expires_at)).limit(1))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -22,16 +22,21 @@ from dialer.calls.placing import place_call
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.db import Database
 from dialer.errors import DialerError
+from dialer.failing import FailingRows
 from dialer.telephony.base import NowIn, Telephony
 
 log = logging.getLogger("dialer.progressive")
 
 
-def free_agents(db: Database, *, needs_caller_id: bool) -> tuple[list[int], frozenset[int]]:
-    """Agents to dial for now, and the progressive campaigns to dial from. A
-    campaign the provider would refuse (no caller id) is not dialled at all:
-    each refused call would count an attempt and wear its leads out."""
+def free_agents(
+    db: Database, *, needs_caller_id: bool, now_in: NowIn, failing: FailingRows
+) -> tuple[list[int], frozenset[int], datetime]:
+    """Agents to dial for now, the progressive campaigns to dial from, and the
+    domain clock's now. A campaign the provider would refuse (no caller id) is
+    not dialled at all: each refused call would count an attempt and wear its
+    leads out. An agent whose round failed waits for its retry (dialer.failing)."""
     with db.read() as session:
+        now = now_in(session)
         query = select(col(Campaign.id)).where(
             col(Campaign.dial_mode) == "progressive",
             col(Campaign.status) == CampaignStatus.active,
@@ -40,7 +45,8 @@ def free_agents(db: Database, *, needs_caller_id: bool) -> tuple[list[int], froz
             query = query.where(col(Campaign.caller_id).is_not(None))
         campaigns = frozenset(cid for cid in session.scalars(query) if cid is not None)
         if not campaigns:
-            return [], campaigns
+            return [], campaigns, now
+        skip = failing.skip(now=now)
         agents = [
             aid
             for aid in session.scalars(
@@ -56,9 +62,9 @@ def free_agents(db: Database, *, needs_caller_id: bool) -> tuple[list[int], froz
                 .distinct()
                 .order_by(col(Agent.id))
             )
-            if aid is not None
+            if aid is not None and aid not in skip
         ]
-    return agents, campaigns
+    return agents, campaigns, now
 
 
 def dial_round(
@@ -68,10 +74,15 @@ def dial_round(
     now_in: NowIn,
     claim_ttl: timedelta,
     dial: Callable[[int], None],
+    failing: FailingRows,
 ) -> list[int]:
     """Claim and place one call for each free agent; returns the attempts placed.
-    Each is handed to `dial` once its transaction has committed."""
-    agent_ids, campaigns = free_agents(db, needs_caller_id=telephony.name != "simulated")
+    Each is handed to `dial` once its transaction has committed. One transaction
+    per agent: an agent whose round raises is logged, counted and benched in
+    `failing`, and the others are dialled."""
+    agent_ids, campaigns, round_at = free_agents(
+        db, needs_caller_id=telephony.name != "simulated", now_in=now_in, failing=failing
+    )
     placed: list[int] = []
     for agent_id in agent_ids:
         try:
@@ -107,4 +118,10 @@ def dial_round(
             # Another request got there first (the agent pressed dial, a claim
             # moved): nothing was written; the next round tries again.
             log.info("progressive dial for agent %s skipped: %s", agent_id, exc.detail)
+        except Exception as exc:
+            # Rolled back: nothing of this agent's round was written or dialled.
+            failing.failed(agent_id, now=round_at, error=exc)
+        else:
+            failing.passed(agent_id)
+    failing.settle(now=round_at)
     return placed

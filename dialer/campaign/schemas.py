@@ -3,9 +3,8 @@ come in part: what is missing keeps its default (or, on PATCH, its current value
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -13,9 +12,28 @@ from pydantic import BaseModel, Field, field_validator
 
 from dialer.campaign.hours import HoursSpecError, parse_days, parse_time
 from dialer.campaign.models import CampaignStatus, DialMode
+from dialer.campaign.patterns import (
+    MAX_PATTERN_LENGTH,
+    ContractPatternError,
+    compile_contract_pattern,
+)
 from dialer.wire import Input, Instant
 
+# The ranges (docs/API.md, "Ranges"). Requests are held to them; what is stored
+# is read back as it is (RetryPolicy, PromisePolicy), so a campaign written
+# before a range tightened still reads, and is held to the range when changed.
+MAX_DELAY_SECONDS = 365 * 24 * 3600  # a retry or follow-up waits at most a year
+MAX_LADDER = 20  # delays in one ladder (the last one repeats)
+MAX_ATTEMPTS = 100
+MAX_CALLING_HOURS_RULES = 50
+MAX_SCRIPT_BYTES = 64 * 1024  # UTF-8
+
 Delays = list[int]
+# A ladder as a request gives it: 1 to MAX_LADDER delays, each 1 s to a year.
+DelaysIn = Annotated[
+    list[Annotated[int, Field(ge=1, le=MAX_DELAY_SECONDS)]],
+    Field(min_length=1, max_length=MAX_LADDER),
+]
 
 
 def _check_delays(value: list[int] | None) -> list[int] | None:
@@ -29,9 +47,9 @@ def _check_delays(value: list[int] | None) -> list[int] | None:
 
 
 class CallingHoursRule(Input):
-    days: str = Field(examples=["mon-fri"])
-    start: str = Field(examples=["09:00"])
-    end: str = Field(examples=["20:00"])
+    days: str = Field(max_length=64, examples=["mon-fri"])
+    start: str = Field(max_length=5, examples=["09:00"])
+    end: str = Field(max_length=5, examples=["20:00"])
 
     @field_validator("days")
     @classmethod
@@ -65,15 +83,13 @@ class RetryPolicy(Input):
 
 
 class RetryPolicyPatch(Input):
-    no_answer: Delays | None = None
-    busy: Delays | None = None
-    machine: Delays | None = None
-    failed: Delays | None = None
-    not_interested: Delays | None = None
-    max_attempts: int | None = Field(default=None, ge=1)
-    max_attempts_per_day: int | None = Field(default=None, ge=1)
-
-    _v = field_validator("no_answer", "busy", "machine", "failed", "not_interested")(_check_delays)
+    no_answer: DelaysIn | None = None
+    busy: DelaysIn | None = None
+    machine: DelaysIn | None = None
+    failed: DelaysIn | None = None
+    not_interested: DelaysIn | None = None
+    max_attempts: int | None = Field(default=None, ge=1, le=MAX_ATTEMPTS)
+    max_attempts_per_day: int | None = Field(default=None, ge=1, le=MAX_ATTEMPTS)
 
 
 class OnMissed(StrEnum):
@@ -96,12 +112,10 @@ class PromisePolicy(Input):
 
 class PromisePolicyPatch(Input):
     slot_minutes: int | None = Field(default=None, ge=1, le=1440)
-    per_agent_per_slot: int | None = Field(default=None, ge=1)
-    grace_minutes: int | None = Field(default=None, ge=0)
-    no_answer_retry: Delays | None = None
+    per_agent_per_slot: int | None = Field(default=None, ge=1, le=1000)
+    grace_minutes: int | None = Field(default=None, ge=0, le=1440)
+    no_answer_retry: DelaysIn | None = None
     on_missed: OnMissed | None = None
-
-    _v = field_validator("no_answer_retry")(_check_delays)
 
 
 DEFAULT_CALLING_HOURS: list[dict[str, str]] = [
@@ -114,19 +128,36 @@ class CampaignFields(Input):
     """Every settable field, all optional: the shape of PATCH, and of POST but `name`."""
 
     status: CampaignStatus | None = None
-    default_region: str | None = Field(default=None, examples=["JP"])
-    timezone: str | None = Field(default=None, examples=["Asia/Tokyo"])
-    calling_hours: list[CallingHoursRule] | None = None
+    default_region: str | None = Field(default=None, max_length=8, examples=["JP"])
+    timezone: str | None = Field(default=None, max_length=64, examples=["Asia/Tokyo"])
+    calling_hours: list[CallingHoursRule] | None = Field(
+        default=None, max_length=MAX_CALLING_HOURS_RULES
+    )
     skip_holidays: bool | None = None
-    caller_id: str | None = Field(default=None, examples=["+81312345678"])
+    caller_id: str | None = Field(default=None, max_length=32, examples=["+81312345678"])
     dial_mode: DialMode | None = None
     retry_policy: RetryPolicyPatch | None = None
     promise_policy: PromisePolicyPatch | None = None
     attribution_days: int | None = Field(default=None, ge=0, le=3650)
-    contract_number_pattern: str | None = None
+    contract_number_pattern: str | None = Field(
+        default=None,
+        max_length=MAX_PATTERN_LENGTH,
+        description="RE2 syntax (no backreferences or lookaround), matched against all of "
+        "the number",
+        examples=[r"\d{22}"],
+    )
     machine_detection: bool | None = None
     cps: int | None = Field(default=None, ge=1, le=1000)
-    script: str | None = None
+    script: str | None = Field(
+        default=None, max_length=MAX_SCRIPT_BYTES, description="at most 64 kB of UTF-8"
+    )
+
+    @field_validator("script")
+    @classmethod
+    def _script(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode("utf-8")) > MAX_SCRIPT_BYTES:
+            raise ValueError(f"longer than {MAX_SCRIPT_BYTES} bytes of UTF-8 (64 kB)")
+        return value
 
     @field_validator("default_region")
     @classmethod
@@ -168,9 +199,9 @@ class CampaignFields(Input):
         if value is None or value == "":
             return None
         try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from exc
+            compile_contract_pattern(value)
+        except ContractPatternError as exc:
+            raise ValueError(str(exc)) from exc
         return value
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import tomllib
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -50,6 +51,43 @@ def list_campaigns(session: Session) -> list[Campaign]:
     return list(session.scalars(select(Campaign).order_by(col(Campaign.id))))
 
 
+# What a schedule may add after its delays: finding the next opening of calling
+# hours looks up to hours.SEARCH_DAYS ahead, a daily cap moves to the next day.
+_HORIZON_MARGIN = timedelta(days=2 * 366)
+_RETRY_LADDERS = ("no_answer", "busy", "machine", "failed", "not_interested")
+
+
+def horizon_errors(retry: RetryPolicy, *, now: datetime) -> list[str]:
+    """The ladders (as field names) whose longest schedule from `now` would pass
+    the last instant a datetime holds (year 9999): every delay of the ladder the
+    longest, `max_attempts` times over, and calling hours' furthest look-ahead.
+    The ranges keep this empty; this holds if they are ever widened, and for
+    policies stored before them."""
+    errors: list[str] = []
+    for ladder in _RETRY_LADDERS:
+        try:
+            longest = timedelta(seconds=max(getattr(retry, ladder)))
+            now + longest * retry.max_attempts + _HORIZON_MARGIN
+        except OverflowError:
+            errors.append(f"retry_policy.{ladder}")
+    return errors
+
+
+def _check_horizon(campaign: Campaign, *, now: datetime) -> None:
+    errors = horizon_errors(retry_policy_of(campaign), now=now)
+    try:
+        longest = max(PromisePolicy.model_validate(campaign.promise_policy).no_answer_retry)
+        now + timedelta(seconds=longest) + _HORIZON_MARGIN
+    except OverflowError:
+        errors.append("promise_policy.no_answer_retry")
+    if errors:
+        raise Invalid(
+            f"{errors[0]}: a retry would be scheduled past the year 9999",
+            code="validation_error",
+            field=errors[0],
+        )
+
+
 def create_campaign(session: Session, *, data: CampaignCreate, now: datetime) -> Campaign:
     if session.scalar(select(col(Campaign.id)).where(col(Campaign.name) == data.name)) is not None:
         raise Conflict(f"a campaign named {data.name!r} exists", code="campaign_exists")
@@ -62,7 +100,7 @@ def create_campaign(session: Session, *, data: CampaignCreate, now: datetime) ->
         created_at=now,
         updated_at=now,
     )
-    _apply_fields(campaign, data)
+    _apply_fields(campaign, data, now=now)
     campaign.lead_timezones = [campaign.timezone]
     session.add(campaign)
     session.flush()
@@ -78,7 +116,7 @@ def update_campaign(
         if taken is not None:
             raise Conflict(f"a campaign named {data.name!r} exists", code="campaign_exists")
         campaign.name = data.name
-    _apply_fields(campaign, data)
+    _apply_fields(campaign, data, now=now)
     if campaign.timezone not in campaign.lead_timezones:
         campaign.lead_timezones = [*campaign.lead_timezones, campaign.timezone]
     campaign.updated_at = now
@@ -87,7 +125,7 @@ def update_campaign(
     return campaign
 
 
-def _apply_fields(campaign: Campaign, data: CampaignFields) -> None:
+def _apply_fields(campaign: Campaign, data: CampaignFields, *, now: datetime) -> None:
     given = data.model_dump(exclude_unset=True)
     for field in (
         "status",
@@ -110,15 +148,28 @@ def _apply_fields(campaign: Campaign, data: CampaignFields) -> None:
         campaign.contract_number_pattern = None
     if data.calling_hours is not None:
         campaign.calling_hours = [rule.model_dump() for rule in data.calling_hours]
-    campaign.retry_policy = merged_policy(campaign.retry_policy, data.retry_policy, RetryPolicy)
-    campaign.promise_policy = merged_policy(
-        campaign.promise_policy, data.promise_policy, PromisePolicy
+    campaign.retry_policy = _merged(campaign.retry_policy, data.retry_policy, "retry_policy")
+    campaign.promise_policy = _merged(
+        campaign.promise_policy, data.promise_policy, "promise_policy"
     )
+    _check_horizon(campaign, now=now)
     if campaign.skip_holidays:
         try:
             validate_region(campaign.default_region)
         except HoursSpecError as exc:
             raise Invalid(str(exc), code="validation_error", field="default_region") from exc
+
+
+def _merged(current: dict[str, Any], patch: BaseModel | None, field: str) -> dict[str, Any]:
+    """The stored policy with the request's part over it. The request is in its
+    ranges already; what is stored may predate them, and is named if it fails."""
+    model: type[BaseModel] = RetryPolicy if field == "retry_policy" else PromisePolicy
+    try:
+        return merged_policy(current, patch, model)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join([field, *(str(p) for p in first["loc"])])
+        raise Invalid(f"{where}: {first['msg']}", field=where) from exc
 
 
 def retry_policy_of(campaign: Campaign) -> RetryPolicy:

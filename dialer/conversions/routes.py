@@ -60,7 +60,7 @@ def list_conversions(
     status: ConversionStatus | None = None,
     unmatched: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> ConversionList:
     """Conversions in id order, a page at a time (`next_cursor`), by campaign,
     status, or `unmatched=true` for those a person must match to a lead."""

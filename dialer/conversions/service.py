@@ -12,7 +12,7 @@ through `CreditEntry` rows: +1 when credited, -1 when taken back."""
 
 from __future__ import annotations
 
-import re
+import logging
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from dialer.agents.queue import release
 from dialer.calls.models import AnsweredBy, Call, Outcome
 from dialer.campaign.hours import local_text
 from dialer.campaign.models import Campaign
+from dialer.campaign.patterns import matches_contract_pattern
 from dialer.campaign.service import get_campaign, zone_of
 from dialer.conversions.attribution import Attribution, Touch, TouchKind, credit_for
 from dialer.conversions.models import (
@@ -42,6 +43,8 @@ from dialer.leads.phones import PhoneError, normalize_phone
 from dialer.promises.booking import cancel_open
 from dialer.promises.models import Promise, PromiseStatus
 from dialer.wire import local_day, wall_time_in
+
+log = logging.getLogger("dialer.conversions")
 
 
 class ConversionClosed(Conflict):
@@ -69,7 +72,18 @@ def check_contract_number(campaign: Campaign, value: str | None) -> str | None:
     point number); a wrong one is refused, not saved to never match anything."""
     number = (value or "").strip() or None
     pattern = campaign.contract_number_pattern
-    if number and pattern and not re.fullmatch(pattern, number):
+    if not number or not pattern:
+        return number
+    matched = matches_contract_pattern(pattern, number)
+    if matched is None:
+        # Stored before patterns were checked at write time, and not one RE2
+        # runs: not applied (a number is never refused by a check we can't run).
+        log.warning(
+            "campaign %s: contract_number_pattern %r is not RE2; not applied",
+            campaign.id,
+            pattern,
+        )
+    elif not matched:
         raise Invalid(
             f"contract_number {number!r} does not match the campaign's pattern {pattern!r}",
             code="bad_contract_number",

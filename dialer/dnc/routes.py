@@ -63,9 +63,9 @@ def import_entries(ctx: ManagerCtxDep, file: Annotated[UploadFile, File()]) -> D
 @router.get("", response_model=DncList)
 def list_entries(
     ctx: ManagerCtxDep,
-    phone: str | None = None,
+    phone: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> DncList:
     """The do-not-call list, a page at a time (`next_cursor`); `phone` (any
     format) looks one number up."""

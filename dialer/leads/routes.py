@@ -103,7 +103,7 @@ def list_leads(
     ctx: ManagerCtxDep,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> LeadList:
     """A campaign's leads in id order, a page at a time (`next_cursor`), optionally
     of one `status`; each without its calls, promises, conversions and events."""

@@ -17,6 +17,7 @@ from dialer.promises.models import PromiseStatus
 from dialer.promises.schemas import PromiseIn, PromiseList, PromiseOut
 from dialer.views.promises import promise_page, promise_view
 from dialer.web import Ctx, CtxDep, Id, ManagerCtxDep, get_runtime, parse_cursor
+from dialer.wire import MAX_ID
 
 router = APIRouter(tags=["promises"])
 
@@ -59,7 +60,7 @@ def agent_promises(
     ctx: CtxDep,
     status: StatusFilter = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> PromiseList:
     """An agent's promises, optionally of one `status`: the agent itself or a manager."""
     with ctx.tx() as tx:
@@ -76,7 +77,7 @@ def all_promises(
     status: StatusFilter = None,
     campaign_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> PromiseList:
     """Every promise, by `status` and campaign, a page at a time (`next_cursor`)."""
     with ctx.tx() as tx:
@@ -182,9 +183,11 @@ def agent_events(
         try:
             after = int(last_event_id)
         except ValueError:
+            after = -1
+        if not 0 <= after <= MAX_ID:
             raise BadInput(
                 "Last-Event-ID is not an event id this server sent", field="Last-Event-ID"
-            ) from None
+            )
     if authorization is None and ticket is not None:
         with runtime.db.read() as session:
             tickets.redeem(session, ticket=ticket, agent_id=agent_id, now=wall_now())

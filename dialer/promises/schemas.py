@@ -1,27 +1,26 @@
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field, model_validator
 
 from dialer.promises.models import MadeBy, PromiseOwner, PromiseRequest, PromiseStatus
 from dialer.promises.slots import PromiseKind
-from dialer.wire import Input, Instant
+from dialer.wire import Input, Instant, WallOrInstantIn
 
 _WALL = "an instant with an offset, or a wall time of the campaign's zone without one"
 
 
 class WindowIn(Input):
-    start: datetime = Field(description=_WALL)
-    end: datetime = Field(description=_WALL)
+    start: WallOrInstantIn = Field(description=_WALL)
+    end: WallOrInstantIn = Field(description=_WALL)
 
 
 class PromiseIn(Input):
     """Exactly one of `in_minutes`, `at`, `window`."""
 
     in_minutes: int | None = Field(default=None, ge=0, le=60 * 24 * 366)
-    at: datetime | None = Field(default=None, description=_WALL)
+    at: WallOrInstantIn | None = Field(default=None, description=_WALL)
     window: WindowIn | None = None
     owner: PromiseOwner | None = None
     agent_id: int | None = Field(

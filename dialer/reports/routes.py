@@ -13,7 +13,11 @@ router = APIRouter(prefix="/api/reports", tags=["reports"])
 
 Bound = Annotated[
     str | None,
-    Query(description="a date in the campaign's time zone (2026-12-01) or an instant with offset"),
+    Query(
+        max_length=40,
+        description="a date in the campaign's time zone (2026-12-01) or an instant with "
+        "offset, within the years 2000–2100",
+    ),
 ]
 CampaignFilter = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
 _CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}

@@ -27,7 +27,7 @@ from dialer.db import is_postgres
 from dialer.errors import BadInput
 from dialer.leads.models import Lead, LeadStatus
 from dialer.promises.models import Promise, PromiseStatus
-from dialer.wire import local_day, wall_time_in
+from dialer.wire import EARLIEST, LATEST, in_range, local_day, wall_time_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +52,26 @@ def parse_bound(value: str | None, *, tz: ZoneInfo, field: str, end: bool) -> da
         return None
     try:
         if len(value) == 10:
-            start, stop = local_day(date.fromisoformat(value), tz)
+            day = date.fromisoformat(value)
+            if not EARLIEST.year <= day.year < LATEST.year:
+                raise BadInput(f"{field}: {value!r} is not within the years 2000–2100", field=field)
+            start, stop = local_day(day, tz)
             return (stop if end else start).astimezone(tz)
-        return wall_time_in(datetime.fromisoformat(value), tz, field=field).astimezone(tz)
+        instant = wall_time_in(datetime.fromisoformat(value), tz, field=field)
     except (ValueError, OverflowError):
         raise BadInput(
             f"{field}: {value!r} is neither a date (2026-12-01) nor an instant (2026-12-01T09:00)",
             field=field,
         ) from None
+    return _within_range(instant, value=value, field=field, tz=tz)
+
+
+def _within_range(instant: datetime, *, value: str, field: str, tz: ZoneInfo) -> datetime:
+    """Report ranges lie within the years 2000–2100: a bound past them would only
+    overflow on its way (a day's end after 9999-12-31) or match nothing."""
+    if not in_range(instant):
+        raise BadInput(f"{field}: {value!r} is not within the years 2000–2100", field=field)
+    return instant.astimezone(tz)
 
 
 def period_for(

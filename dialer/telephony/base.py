@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from dialer.calls.models import AnsweredBy, Call, CallStatus
 from dialer.campaign.models import Campaign
 from dialer.db import Database
+from dialer.failing import FailingRows
 
 # The domain clock as a transaction sees it (simulated or system).
 NowIn = Callable[[Session], datetime]
@@ -31,12 +32,14 @@ class Telephony(Protocol):
         """Start the call; sets `provider_sid` and any immediate status."""
         ...
 
-    def next_due_at(self, session: Session) -> datetime | None:
-        """When the provider next has something to report on its own (simulation)."""
+    def next_due_at(self, session: Session, *, skip: Collection[int] = ()) -> datetime | None:
+        """When the provider next has something to report on its own (simulation),
+        leaving out the calls in `skip` (benched after failing)."""
         ...
 
-    def run_due(self, session: Session, *, now: datetime) -> int:
-        """Report what has come due by `now`; returns how many calls moved."""
+    def run_due(self, session: Session, *, now: datetime, failing: FailingRows) -> int:
+        """Report what has come due by `now`; returns how many calls moved. A call
+        whose report raises is benched in `failing` (dialer.failing), not fatal."""
         ...
 
     def hang_up(self, sid: str, *, answered: bool) -> None:

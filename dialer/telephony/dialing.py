@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -21,6 +21,7 @@ from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.service import calling_hours_of
 from dialer.db import Database, affected
+from dialer.failing import FailingRows
 from dialer.leads import history
 from dialer.leads.models import Lead
 from dialer.leads.phonebook import listed
@@ -191,12 +192,17 @@ def _adopted_sids(session: Session, *, to: str) -> list[str]:
     ]
 
 
-def reconcile(db: Database, telephony: CallCreator, *, now_in: NowIn) -> int:
+def reconcile(db: Database, telephony: CallCreator, *, now_in: NowIn, failing: FailingRows) -> int:
     """Calls still without a final status well after they should have ended: ask
-    the provider and settle them. Not found at all: the attempt failed."""
+    the provider and settle them. Not found at all: the attempt failed. One
+    transaction per call: a call whose settling raises is logged, counted and
+    benched in `failing` (retried later), and the others are settled. (A call the
+    provider could not be asked about is retried at the next run, as before: the
+    network's failures are not the call's.)"""
     with db.read() as session:
         now = now_in(session)
         cutoff = now - timedelta(seconds=telephony.ring_timeout) - RECONCILE_MARGIN
+        skip = failing.skip(now=now)
         stale = [
             (c.id, c.provider_sid)
             for c in session.scalars(
@@ -212,6 +218,7 @@ def reconcile(db: Database, telephony: CallCreator, *, now_in: NowIn) -> int:
                     (col(Call.provider_error).is_(None))
                     | (col(Call.provider_error) != SENDING)
                     | (col(Call.created_at) <= cutoff - SENDING_GRACE),
+                    col(Call.id).not_in(skip) if skip else true(),
                 )
                 .order_by(col(Call.id))
                 .limit(50)
@@ -232,18 +239,29 @@ def reconcile(db: Database, telephony: CallCreator, *, now_in: NowIn) -> int:
         except Exception as exc:
             log.warning("reconcile call %s: %s", call_id, exc)
             continue
-        with db.write() as session:
-            locked = session.get(Call, call_id)
-            assert locked is not None
-            if locked.status in FINAL_CALL_STATUSES:
-                continue
-            if found is None:
-                _fail(
-                    session, call=locked, reason="unknown: not found at the provider", now_in=now_in
-                )
-            else:
-                if locked.provider_sid is None:
-                    adopt(session, call=locked, sid=found.sid, now_in=now_in, how="reconciled")
-                _apply_found(session, call=locked, found=found, now_in=now_in)
-            settled += 1
+        try:
+            if _settle(db, call_id=call_id, found=found, now_in=now_in):
+                settled += 1
+        except Exception as exc:
+            failing.failed(call_id, now=now, error=exc)
+        else:
+            failing.passed(call_id)
+    failing.settle(now=now)
     return settled
+
+
+def _settle(db: Database, *, call_id: int, found: ProviderCall | None, now_in: NowIn) -> bool:
+    """What the provider said about one stale call, in its own transaction;
+    False if it had settled meanwhile."""
+    with db.write() as session:
+        locked = session.get(Call, call_id)
+        assert locked is not None
+        if locked.status in FINAL_CALL_STATUSES:
+            return False
+        if found is None:
+            _fail(session, call=locked, reason="unknown: not found at the provider", now_in=now_in)
+        else:
+            if locked.provider_sid is None:
+                adopt(session, call=locked, sid=found.sid, now_in=now_in, how="reconciled")
+            _apply_found(session, call=locked, found=found, now_in=now_in)
+        return True

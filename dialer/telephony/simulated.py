@@ -6,6 +6,7 @@ final 25 s of clock time after the call is placed."""
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -16,6 +17,7 @@ from sqlmodel import col
 from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus
 from dialer.campaign.models import Campaign
 from dialer.db import affected
+from dialer.failing import FailingRows, each_row
 from dialer.telephony.models import SimOutcome
 
 UNANSWERED_AFTER = timedelta(seconds=25)
@@ -112,33 +114,43 @@ class SimulatedTelephony:
         call.sim_final_at = now + UNANSWERED_AFTER
         apply_status_update(session, call=call, status=CallStatus.ringing, answered_by=None, at=now)
 
-    def next_due_at(self, session: Session) -> datetime | None:
-        return session.scalar(
-            select(col(Call.sim_final_at))
-            .where(col(Call.sim_final_at).is_not(None))
-            .order_by(col(Call.sim_final_at))
-            .limit(1)
-        )
+    def next_due_at(self, session: Session, *, skip: Collection[int] = ()) -> datetime | None:
+        query = select(col(Call.sim_final_at)).where(col(Call.sim_final_at).is_not(None))
+        if skip:
+            query = query.where(col(Call.id).not_in(skip))
+        return session.scalar(query.order_by(col(Call.sim_final_at)).limit(1))
 
-    def run_due(self, session: Session, *, now: datetime) -> int:
+    def run_due(
+        self, session: Session, *, now: datetime, failing: FailingRows, limit: int = 500
+    ) -> int:
+        """A bounded batch (the rest follow at once); a call whose report fails
+        is benched, the others go on."""
         from dialer.calls.disposition import apply_status_update
 
+        query = select(Call).where(col(Call.sim_final_at) <= now)
+        skip = failing.skip(now=now)
+        if skip:
+            query = query.where(col(Call.id).not_in(skip))
         due = list(
-            session.scalars(
-                select(Call)
-                .where(col(Call.sim_final_at) <= now)
-                .order_by(col(Call.sim_final_at), col(Call.id))
-            )
+            session.scalars(query.order_by(col(Call.sim_final_at), col(Call.id)).limit(limit))
         )
-        for call in due:
+
+        def report(call: Call) -> None:
             at = call.sim_final_at or now
             call.sim_final_at = None
             if call.status in FINAL_CALL_STATUSES or call.sim_outcome is None:
-                continue
+                return
             status, answered_by = _FINAL[call.sim_outcome]
             apply_status_update(session, call=call, status=status, answered_by=answered_by, at=at)
+
+        done = each_row(session, due, report, key=_call_id, failing=failing, now=now)
         session.flush()
-        return len(due)
+        return len(done)
 
     def hang_up(self, sid: str, *, answered: bool) -> None:
         """A simulated call ends when it is dispositioned; nothing to tell."""
+
+
+def _call_id(call: Call) -> int:
+    assert call.id is not None
+    return call.id

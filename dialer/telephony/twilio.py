@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -44,6 +44,7 @@ from dialer.calls.models import AnsweredBy, Call, CallStatus
 from dialer.campaign.models import Campaign
 from dialer.clock import wall_now
 from dialer.db import Database
+from dialer.failing import FailingRows
 from dialer.telephony.base import (
     SENDING,
     CreateNotPlaced,
@@ -244,10 +245,10 @@ class TwilioTelephony:
         its pacing slot alone."""
         call.provider_error = SENDING
 
-    def next_due_at(self, session: Session) -> datetime | None:
+    def next_due_at(self, session: Session, *, skip: Collection[int] = ()) -> datetime | None:
         return None
 
-    def run_due(self, session: Session, *, now: datetime) -> int:
+    def run_due(self, session: Session, *, now: datetime, failing: FailingRows) -> int:
         return 0
 
     # --- after commit ---
