@@ -224,8 +224,7 @@ def test_no_query_value_gets_a_500(api: Api) -> None:
     for value in (BIG, -1, "x"):
         r = api.client.get(
             f"/api/agents/{agent['id']}/events",
-            params={"token": agent["token"]},
-            headers={"Last-Event-ID": str(value)},
+            headers={"Last-Event-ID": str(value), "Authorization": f"Bearer {agent['token']}"},
         )
         _refused(r, "Last-Event-ID")
 
