@@ -107,11 +107,14 @@ def blocks(*, facts: LeadFacts, hours: CallingHours, now: datetime) -> list[Bloc
                 f"{facts.day_attempts_today} attempts today, {facts.max_attempts_per_day} allowed",
             )
         )
-    closed = hours.closed_reason(at=now)
-    if closed is not None:
-        found.append(
-            Block(BlockRule(closed), hours.next_opening(at=now), "outside local calling hours")
+    closure = hours.closure(at=now)
+    if closure is not None:
+        detail = (
+            f"a public holiday: {closure.holiday}"
+            if closure.holiday is not None
+            else "outside local calling hours"
         )
+        found.append(Block(BlockRule(closure.by), closure.opens_at, detail))
     return found
 
 
