@@ -7,9 +7,8 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -132,27 +131,61 @@ def diagnose(
     calling hours opening in a zone with leads waiting — each moved into open
     hours of its zone."""
     campaign = get_campaign(session, campaign_id=campaign_id)
+    in_campaign = col(Lead.campaign_id) == campaign_id
+    scheduled = col(Lead.status) == LeadStatus.scheduled
+    is_promise = col(Lead.next_attempt_reason) == NextAttemptReason.promise
     due = col(Lead.next_attempt_at).is_(None) | (col(Lead.next_attempt_at) <= now)
     keys = [col(Lead.status), col(Lead.timezone), due.label("due"), col(Lead.next_attempt_reason)]
+    # The one pass over all the campaign's leads is the plain grouped count; what
+    # else is needed is read from small subsets, through the queue's own indexes.
+    groups: dict[tuple[str, str, bool, str | None, bool], int] = {}
+    for row in session.execute(select(*keys, func.count()).where(in_campaign).group_by(*keys)):
+        status, zone, is_due, reason, count = tuple(row)
+        groups[(status, zone, bool(is_due), reason, False)] = count
+    reserved_until: dict[tuple[str, bool], datetime | None] = {}
+    pending_query = select(
+        col(Lead.timezone), col(Lead.next_attempt_reason), func.min(col(Lead.next_attempt_at))
+    ).where(in_campaign, scheduled, col(Lead.next_attempt_at) > now)
     if agent_id is not None:
-        # As PROMISES_DUE in agents/queue_sql.py decides who may take a promise lead.
-        keys.append(
-            and_(
-                col(Lead.next_attempt_reason) == NextAttemptReason.promise,
-                col(Lead.reserved_agent_id).is_not(None),
-                col(Lead.reserved_agent_id) != agent_id,
-            ).label("reserved_other")
+        # Promise leads another agent holds, as PROMISES_DUE in agents/queue_sql.py
+        # decides who may take one (ix_lead_queue_promise).
+        others = and_(
+            is_promise,
+            col(Lead.reserved_agent_id).is_not(None),
+            col(Lead.reserved_agent_id) != agent_id,
         )
-    rows = session.execute(
-        select(
-            *keys,
-            func.count(),
-            func.min(col(Lead.next_attempt_at)),
-            func.min(col(Lead.reserved_until)),
+        for zone, is_due, count, until in session.execute(
+            select(
+                col(Lead.timezone),
+                due.label("due"),
+                func.count(),
+                func.min(col(Lead.reserved_until)),
+            )
+            # Always true of a promise lead; says so to the partial index's planner.
+            .where(in_campaign, scheduled, others, col(Lead.next_attempt_at).is_not(None))
+            .group_by(col(Lead.timezone), due)
+        ):
+            # Keyed by the values the database returns, not the enum members.
+            key = (LeadStatus.scheduled.value, zone, bool(is_due), NextAttemptReason.promise.value)
+            groups[(*key, False)] = groups.get((*key, False), 0) - count
+            groups[(*key, True)] = count
+            reserved_until[(zone, bool(is_due))] = _aware(until)
+        pending_query = pending_query.where(
+            or_(
+                col(Lead.next_attempt_reason).is_(None),
+                ~is_promise,
+                col(Lead.reserved_agent_id).is_(None),
+                col(Lead.reserved_agent_id) == agent_id,
+            )
         )
-        .where(col(Lead.campaign_id) == campaign_id)
-        .group_by(*keys)
-    ).all()
+    # When each group held by its schedule falls due (ix_lead_queue_retry).
+    pending: dict[tuple[str, str | None], datetime] = {}
+    for zone, reason, first in session.execute(
+        pending_query.group_by(col(Lead.timezone), col(Lead.next_attempt_reason))
+    ):
+        aware = _aware(first)
+        if aware is not None:
+            pending[(zone, reason)] = aware
     paused = campaign.status != CampaignStatus.active
     reassign = PromisePolicy.model_validate(campaign.promise_policy).on_missed == OnMissed.reassign
     blocked: dict[BlockRule, int] = {}
@@ -183,18 +216,14 @@ def diagnose(
             return None
         return hours_in(zone).next_opening(at=max(at, now))
 
-    for row in rows:
-        values: tuple[Any, ...] = tuple(row)
-        status, zone, is_due, reason = values[:4]
-        reserved_other = bool(values[4]) if agent_id is not None else False
-        count, next_at, reserved_until = values[-3:]
-        if status == LeadStatus.importing:
+    for (status, zone, is_due, reason, reserved_other), count in groups.items():
+        if status == LeadStatus.importing or count <= 0:
             continue
         if status in _WAITING:
             zone_leads[zone] = zone_leads.get(zone, 0) + count
         rule = queue_rule(
             status=status,
-            due=bool(is_due),
+            due=is_due,
             reason=reason,
             paused=paused,
             closed_reason=closed_in(zone),
@@ -216,18 +245,13 @@ def diagnose(
             )
         elif reserved_other:
             # Another agent's until its window ends; then anyone's, or the owner's for good.
-            lapse = _aware(reserved_until) if reassign else None
+            lapse = reserved_until.get((zone, is_due)) if reassign else None
             candidates.append(outlook(on=IdleReason.promise_pending, at=opening(zone, lapse)))
         elif rule in (BlockRule.retry_delay, BlockRule.daily_limit, BlockRule.promise_pending):
-            candidates.append(outlook(on=IdleReason(rule), at=opening(zone, _aware(next_at))))
+            first_due = pending.get((zone, reason))
+            candidates.append(outlook(on=IdleReason(rule), at=opening(zone, first_due)))
 
-    upcoming = session.scalar(
-        select(func.min(col(Lead.next_attempt_at))).where(
-            col(Lead.campaign_id) == campaign_id,
-            col(Lead.status) == LeadStatus.scheduled,
-            col(Lead.next_attempt_at) > now,
-        )
-    )
+    upcoming = min(pending.values(), default=None)
     if callable_now:
         result = outlook(on=None, at=now)
     else:
@@ -284,19 +308,18 @@ def _promises_due(
 def _claim_expiry_by_zone(
     session: Session, *, campaign_id: int, agent_id: int | None
 ) -> dict[str, datetime]:
-    query = (
-        select(col(Lead.timezone), func.min(col(Claim.claim_expires_at)))
-        .join(Claim, col(Claim.lead_id) == col(Lead.id))
-        .where(col(Claim.campaign_id) == campaign_id)
-        .group_by(col(Lead.timezone))
-    )
+    """The first claim to expire in each lead zone. Read from the claims (one per
+    agent at most) with each lead's zone looked up by id, so the lead table is
+    never scanned whatever the planner thinks of an empty claim table."""
+    zone = select(col(Lead.timezone)).where(col(Lead.id) == col(Claim.lead_id)).scalar_subquery()
+    query = select(col(Claim.claim_expires_at), zone).where(col(Claim.campaign_id) == campaign_id)
     if agent_id is not None:
         query = query.where(col(Claim.agent_id) != agent_id)
     found: dict[str, datetime] = {}
-    for zone, at in session.execute(query):
-        aware = _aware(at)
-        if aware is not None:
-            found[zone] = aware
+    for expires_at, lead_zone in session.execute(query):
+        aware = _aware(expires_at)
+        if aware is not None and (lead_zone not in found or aware < found[lead_zone]):
+            found[lead_zone] = aware
     return found
 
 
