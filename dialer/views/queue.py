@@ -122,7 +122,8 @@ def diagnose(
     session: Session, *, campaign_id: int, now: datetime, agent_id: int | None = None
 ) -> Diagnosis:
     """Counted by SQL aggregates per (status, zone, due-or-not, reason), never by
-    walking the leads: a million-lead campaign answers as fast as a small one.
+    walking the leads in Python: one grouped pass over the campaign's leads, the
+    rest through the queue's indexes (docs/BENCHMARKS.md, "Queue diagnosis").
 
     With `agent_id`, as that agent's queue sees the campaign: a promise lead that
     is another agent's counts as `promise_pending`, and only the promises it may
