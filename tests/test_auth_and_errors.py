@@ -149,10 +149,9 @@ def test_metrics_need_no_token_and_count_requests(api: Api) -> None:
 def _manager_only(world: dict[str, Any]) -> list[tuple[str, str, Any]]:
     cid = world["campaign"]["id"]
     lead = world["leads"][0]
+    # An agent reads its own campaigns (tests/agents/test_agent_reads.py); never writes them.
     return [
-        ("GET", "/api/campaigns", None),
         ("POST", "/api/campaigns", {"name": "By agent"}),
-        ("GET", f"/api/campaigns/{cid}", None),
         ("PATCH", f"/api/campaigns/{cid}", {"status": "paused"}),
         ("GET", f"/api/campaigns/{cid}/leads", None),
         ("GET", f"/api/campaigns/{cid}/queue", None),
@@ -385,6 +384,8 @@ CONTRACT_PATHS = {
     "/api/agents/{}/next": {"post"},
     "/api/agents/{}/events": {"get"},
     "/api/agents/{}/events/ticket": {"post"},
+    "/api/agents/{}/queue": {"get"},
+    "/api/agents/{}/stats": {"get"},
     "/api/leads/{}/calls": {"post"},
     "/api/calls/{}": {"get"},
     "/api/calls/{}/disposition": {"post"},

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from dialer.agents import deactivation, queue, service
 from dialer.agents.models import Role
@@ -14,13 +15,17 @@ from dialer.agents.schemas import (
     AgentDeactivated,
     AgentList,
     AgentOut,
+    AgentQueueOut,
     AgentStateIn,
     AgentUpdate,
     DeactivateIn,
     NextLeadOut,
+    NothingCallableOut,
     RoleFilter,
 )
 from dialer.auth import actor_of, require_self_or_manager
+from dialer.reports.schemas import AgentDayStats
+from dialer.reports.service import agent_day
 from dialer.views.agents import (
     account_history_page,
     agent_created,
@@ -29,6 +34,8 @@ from dialer.views.agents import (
     deactivation_view,
     next_lead_view,
 )
+from dialer.views.queue import agent_queue as agent_queue_view
+from dialer.views.queue import nothing_callable
 from dialer.web import CtxDep, Id, ManagerCtxDep, parse_cursor
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
@@ -170,17 +177,39 @@ def account_history(
 
 @router.post(
     "/{agent_id}/next",
-    response_model=NextLeadOut,
+    response_model=NextLeadOut | NothingCallableOut,
     responses={
+        200: {
+            "description": "the lead claimed; or, with `explain=true` and nothing callable,"
+            " why not and when something next becomes callable (`lead` is null)",
+            "headers": {
+                "Retry-After": {
+                    "description": "with explain=true and nothing callable: seconds (clock"
+                    " time) until next_callable_at",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
         204: {"description": "nothing callable now"},
         409: {"description": "the agent is not `available` (`agent_not_available`)"},
     },
 )
-def next_lead(agent_id: Id, ctx: CtxDep) -> Any:
+def next_lead(
+    agent_id: Id,
+    ctx: CtxDep,
+    explain: Annotated[
+        bool,
+        Query(
+            description="answer 200 with the reason and the next callable instant instead"
+            " of a bare 204 when nothing is callable now"
+        ),
+    ] = False,
+) -> Any:
     """Claims the next lead for this agent and returns it with why it comes now
     (`promise`, `retry`, `new`): its own due promises first, then promises due for
     anyone, then due retries, then new leads by priority. Asking again while
-    holding a claim returns the same lead; an unused claim expires."""
+    holding a claim returns the same lead; an unused claim expires. Nothing
+    callable: a bare 204, or with `explain=true` why and until when."""
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         service.get_agent(tx.session, agent_id=agent_id)
@@ -191,10 +220,48 @@ def next_lead(agent_id: Id, ctx: CtxDep) -> Any:
             ttl=tx.runtime.claim_ttl,
         )
         if got is None:
-            return Response(status_code=204)
+            if not explain:
+                # The default stays a bare 204 (the contract), and as cheap as the claim.
+                return Response(status_code=204)
+            why = nothing_callable(tx.session, agent_id=agent_id, now=tx.now)
+            headers = {} if why.retry_after is None else {"Retry-After": str(why.retry_after)}
+            return JSONResponse(why.model_dump(mode="json"), headers=headers)
         return next_lead_view(
             tx.session,
             lead_id=got.lead_id,
             reason=got.reason,
             claim_expires_at=got.claim_expires_at,
         )
+
+
+@router.get("/{agent_id}/queue", response_model=AgentQueueOut)
+def agent_queue(agent_id: Id, ctx: CtxDep) -> AgentQueueOut:
+    """The queue diagnosis of each of the agent's campaigns as its queue sees them
+    (another agent's promise leads count as `promise_pending`), and when something
+    next becomes callable for it. The agent itself or a manager."""
+    with ctx.tx() as tx:
+        require_self_or_manager(tx.principal, agent_id=agent_id)
+        agent = service.get_agent(tx.session, agent_id=agent_id)
+        return agent_queue_view(tx.session, agent=agent, now=tx.now)
+
+
+@router.get("/{agent_id}/stats", response_model=AgentDayStats)
+def agent_stats(
+    agent_id: Id,
+    ctx: CtxDep,
+    date: Annotated[
+        dt.date | None,
+        Query(
+            ge=dt.date(2000, 1, 1),
+            le=dt.date(2100, 12, 31),
+            description="a local day (2026-12-01), in each campaign's time zone; default today",
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    """The agent's own figures for a day in each of its campaigns (calls, contacts,
+    talk time, conversions, promises made / kept / missed), counted as
+    `/api/reports/agents` counts them, and their total. The agent itself or a manager."""
+    with ctx.tx() as tx:
+        require_self_or_manager(tx.principal, agent_id=agent_id)
+        agent = service.get_agent(tx.session, agent_id=agent_id)
+        return agent_day(tx.session, agent_id=agent_id, name=agent.name, now=tx.now, day=date)

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from dialer.agents.models import AgentState, Role
 from dialer.agents.order import ClaimReason
-from dialer.leads.schemas import LeadOut
+from dialer.leads.schemas import IdleReason, LeadOut, QueueOut
 from dialer.promises.schemas import PromiseOut
 from dialer.wire import Input, Instant
 
@@ -161,3 +161,30 @@ class StreamTicketOut(BaseModel):
         description="for GET /api/agents/{id}/events?ticket=…: that agent's event stream only"
     )
     expires_at: Instant = Field(description="60 s after it was given; reconnect with a new one")
+
+
+class AgentQueueOut(BaseModel):
+    """The queue diagnosis of each of the agent's campaigns, as its queue sees
+    them, and when something next becomes callable for it."""
+
+    agent_id: int
+    state: AgentState
+    claimed_lead_id: int | None = Field(description="the lead it holds a claim on, if any")
+    callable_now: int
+    promises_due: int = Field(description="promises it may keep now: its own and anyone's")
+    next_callable_at: Instant | None
+    waiting_on: IdleReason | None
+    detail: str
+    campaigns: list[QueueOut]
+
+
+class NothingCallableOut(BaseModel):
+    """`POST /api/agents/{id}/next?explain=true` when nothing is callable now."""
+
+    lead: None = None
+    reason: IdleReason
+    next_callable_at: Instant | None
+    retry_after: int | None = Field(
+        description="seconds (clock time) until next_callable_at; also sent as Retry-After"
+    )
+    detail: str

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,25 @@ def local_text(at: datetime, zone: ZoneInfo) -> str:
     local = at.astimezone(zone)
     shown = local.strftime("%Y-%m-%d %H:%M:%S" if local.second else "%Y-%m-%d %H:%M")
     return f"{shown} {zone.key}"
+
+
+class ClosedBy(StrEnum):
+    """What closes the lines at a moment: the weekly hours, or a public holiday
+    that falls on a day (and time) they would otherwise be open."""
+
+    calling_hours = "calling_hours"
+    holiday = "holiday"
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """Why the lines are closed at a moment and when they open again: `holiday`
+    names the holiday when that is what closes them; `opens_at` is None when no
+    opening comes within the search horizon (no hours at all)."""
+
+    by: ClosedBy
+    holiday: str | None
+    opens_at: datetime | None
 
 
 class HoursSpecError(ValueError):
@@ -117,6 +137,14 @@ class CallingHours:
 
     def is_holiday(self, day: date) -> bool:
         return self.holiday_region is not None and day in _holiday_calendar(self.holiday_region)
+
+    def holiday_name(self, day: date) -> str | None:
+        """The public holiday on `day` by name (two on one day are joined with
+        '; '), or None on an ordinary day or when holidays are not skipped."""
+        if self.holiday_region is None:
+            return None
+        name = _holiday_calendar(self.holiday_region).get(day)
+        return str(name) if name else None
 
     def intervals(self, *, from_day: date, days: int) -> Iterator[tuple[datetime, datetime]]:
         """Open intervals (UTC, sorted, merged) of windows starting on from_day and the
@@ -209,7 +237,7 @@ class CallingHours:
                     return
                 t += step
 
-    def closed_reason(self, *, at: datetime) -> str | None:
+    def closed_reason(self, *, at: datetime) -> ClosedBy | None:
         """'holiday', 'calling_hours', or None when open: eligibility names the rule."""
         if self.is_open(at=at):
             return None
@@ -217,8 +245,19 @@ class CallingHours:
         # closed by the calling hours, and would be on any other day too.
         without_holidays = CallingHours(windows=self.windows, tz=self.tz, holiday_region=None)
         if self.holiday_region is not None and without_holidays.is_open(at=at):
-            return "holiday"
-        return "calling_hours"
+            return ClosedBy.holiday
+        return ClosedBy.calling_hours
+
+    def closure(self, *, at: datetime) -> Closure | None:
+        """None when open at `at`; else what closes the lines (the holiday by name)
+        and the next opening. Holidays are judged on the local date of `at`, as
+        `is_open` judges them, so the after-midnight part of a night window that
+        runs into a holiday names that holiday."""
+        by = self.closed_reason(at=at)
+        if by is None:
+            return None
+        name = self.holiday_name(self.local_date(at)) if by == ClosedBy.holiday else None
+        return Closure(by=by, holiday=name, opens_at=self.next_opening(at=at))
 
     def local_date(self, at: datetime) -> date:
         return at.astimezone(self.tz).date()

@@ -4,10 +4,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from dialer.agents import access
 from dialer.campaign import service
 from dialer.campaign.schemas import CampaignCreate, CampaignList, CampaignOut, CampaignUpdate
 from dialer.views.campaigns import campaign_list, campaign_view
-from dialer.web import Id, ManagerCtxDep
+from dialer.web import CtxDep, Id, ManagerCtxDep
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 
@@ -26,17 +27,20 @@ def create_campaign(body: CampaignCreate, ctx: ManagerCtxDep) -> CampaignOut:
 
 
 @router.get("", response_model=CampaignList)
-def list_campaigns(ctx: ManagerCtxDep) -> CampaignList:
-    """Every campaign, with its full settings."""
+def list_campaigns(ctx: CtxDep) -> CampaignList:
+    """Every campaign for a manager; for an agent, the campaigns it is assigned to."""
     with ctx.tx() as tx:
-        return campaign_list(service.list_campaigns(tx.session))
+        return campaign_list(access.readable_campaigns(tx.session, principal=tx.principal))
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut)
-def get_campaign(campaign_id: Id, ctx: ManagerCtxDep) -> CampaignOut:
-    """One campaign, with its full settings."""
+def get_campaign(campaign_id: Id, ctx: CtxDep) -> CampaignOut:
+    """A manager reads any campaign; an agent one it is assigned to (else 403),
+    with its call script."""
     with ctx.tx() as tx:
-        return campaign_view(service.get_campaign(tx.session, campaign_id=campaign_id))
+        return campaign_view(
+            access.readable_campaign(tx.session, principal=tx.principal, campaign_id=campaign_id)
+        )
 
 
 @router.patch("/{campaign_id}", response_model=CampaignOut, responses=_NAME_TAKEN)

@@ -108,13 +108,16 @@ def blocks(*, facts: LeadFacts, hours: CallingHours, now: datetime) -> list[Bloc
                 f"{facts.day_attempts_today} attempts today, {facts.max_attempts_per_day} allowed",
             )
         )
-    closed = hours.closed_reason(at=now)
-    if closed is not None:
-        opening = hours.next_opening(at=now)
-        detail = "outside local calling hours"
-        if opening is not None:
-            detail += f"; they open at {local_text(opening, hours.tz)}"
-        found.append(Block(BlockRule(closed), opening, detail))
+    closure = hours.closure(at=now)
+    if closure is not None:
+        detail = (
+            f"a public holiday: {closure.holiday}"
+            if closure.holiday is not None
+            else "outside local calling hours"
+        )
+        if closure.opens_at is not None:
+            detail += f"; they open at {local_text(closure.opens_at, hours.tz)}"
+        found.append(Block(BlockRule(closure.by), closure.opens_at, detail))
     return found
 
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dialer.calls.schemas import CallOut
+from dialer.campaign.hours import ClosedBy
 from dialer.conversions.attribution import Attribution
 from dialer.conversions.models import Channel, ConversionStatus
 from dialer.leads.eligibility import BlockRule
@@ -123,9 +125,50 @@ class EligibilityOut(BaseModel):
     blocked_by: list[BlockOut]
 
 
+class IdleReason(StrEnum):
+    """Why nothing is callable now: the rule whose lifting comes first (the
+    blocking rules of the same name), or what holds everything with no end."""
+
+    calling_hours = "calling_hours"
+    holiday = "holiday"
+    retry_delay = "retry_delay"
+    daily_limit = "daily_limit"
+    promise_pending = "promise_pending"
+    claimed = "claimed"
+    campaign_paused = "campaign_paused"
+    # Nothing left to call: every lead is closed (or there are none).
+    no_leads = "no_leads"
+    # An agent assigned to no campaign.
+    no_campaigns = "no_campaigns"
+    # Leads are callable, yet none could be claimed in this request (another
+    # agent took them first, or the dial-time checks moved them out): ask again.
+    contended = "contended"
+
+
+class ZoneOut(BaseModel):
+    """A lead time zone of the campaign with leads still to call, and its hours now."""
+
+    timezone: str
+    leads: int = Field(description="leads of this zone still to call (new, scheduled, claimed)")
+    open: bool
+    closed_by: ClosedBy | None
+    holiday: str | None = Field(description="the public holiday closing the lines, by name")
+    opens_at: Instant | None = Field(description="when closed: the next opening")
+    closes_at: Instant | None = Field(description="when open: the end of the open stretch")
+
+
 class QueueOut(BaseModel):
     campaign_id: int
     callable_now: int
     blocked: dict[BlockRule, int]
-    promises_due: int
+    promises_due: int = Field(
+        description="promises scheduled, due and inside their window (not yet missed)"
+    )
     next_due_at: Instant | None
+    next_callable_at: Instant | None = Field(
+        description="the earliest instant something may become callable; now when something is"
+    )
+    waiting_on: IdleReason | None = Field(
+        description="what lifts first when nothing is callable now; null when something is"
+    )
+    zones: list[ZoneOut]

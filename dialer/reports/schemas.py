@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel
 
 from dialer.wire import Instant
@@ -62,3 +64,30 @@ class CampaignReport(BaseModel):
     conversions_by_channel: dict[str, ChannelCounts]
     answer_rate_by_hour: list[HourRate]
     median_days_to_conversion: float | None
+
+
+class DayFigures(BaseModel):
+    calls: int
+    contacts: int
+    talk_seconds: int
+    conversions: ConversionCounts
+    conversion_rate: float | None
+    promises: PromiseCounts
+
+
+class CampaignDayFigures(DayFigures):
+    campaign_id: int
+    campaign_name: str
+    timezone: str
+    date: date
+    since: Instant
+    until: Instant
+
+
+class AgentDayStats(BaseModel):
+    """`GET /api/agents/{id}/stats`: the agent's own figures for one local day."""
+
+    agent_id: int
+    name: str
+    campaigns: list[CampaignDayFigures]
+    total: DayFigures

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from dialer.agents.models import Agent, AgentCampaign, Role
+from dialer.agents.service import campaign_ids_of
 from dialer.calls.models import AnsweredBy, Call
 from dialer.campaign.service import get_campaign
 from dialer.conversions.models import Channel, Conversion, ConversionStatus, CreditEntry, CreditKind
@@ -98,9 +99,12 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def agents_report(
-    session: Session, *, campaign_id: int | None, period: Period
+    session: Session, *, campaign_id: int | None, period: Period, agent_id: int | None = None
 ) -> list[dict[str, Any]]:
+    """One row per agent (of the campaign, when given; only `agent_id`'s, when given)."""
     agents_query = select(Agent).where(col(Agent.role) == Role.agent).order_by(col(Agent.id))
+    if agent_id is not None:
+        agents_query = agents_query.where(col(Agent.id) == agent_id)
     if campaign_id is not None:
         agents_query = agents_query.where(
             col(Agent.id).in_(
@@ -111,8 +115,12 @@ def agents_report(
         )
     agents = list(session.scalars(agents_query))
 
-    def scoped(query: Any, campaign_column: Any) -> Any:
-        return query if campaign_id is None else query.where(campaign_column == campaign_id)
+    def scoped(query: Any, campaign_column: Any, agent_column: Any) -> Any:
+        if campaign_id is not None:
+            query = query.where(campaign_column == campaign_id)
+        if agent_id is not None:
+            query = query.where(agent_column == agent_id)
+        return query
 
     call_rows = scoped(
         select(
@@ -126,6 +134,7 @@ def agents_report(
         .where(*period.where(col(Call.created_at)))
         .group_by(col(Call.agent_id)),
         col(Call.campaign_id),
+        col(Call.agent_id),
     )
     calls: dict[int, tuple[int, int, int]] = {
         agent_id: (int(n), int(contacts), int(talk))
@@ -145,6 +154,7 @@ def agents_report(
                 .where(*period.where(col(CreditEntry.occurred_at)), *where)
                 .group_by(col(CreditEntry.agent_id)),
                 col(CreditEntry.campaign_id),
+                col(CreditEntry.agent_id),
             ),
         )
 
@@ -163,6 +173,7 @@ def agents_report(
             )
             .group_by(col(Promise.booked_by_agent_id)),
             col(Promise.campaign_id),
+            col(Promise.booked_by_agent_id),
         ),
     )
     # Kept counts for the owner, or for whoever kept a promise made for anyone;
@@ -178,6 +189,7 @@ def agents_report(
             .where(col(Promise.status) == PromiseStatus.kept, *period.where(col(Promise.due_at)))
             .group_by(keeper),
             col(Promise.campaign_id),
+            keeper,
         ),
     )
     missed = _per_agent(
@@ -187,6 +199,7 @@ def agents_report(
             .where(col(Promise.status) == PromiseStatus.missed, *period.where(col(Promise.due_at)))
             .group_by(col(Promise.agent_id)),
             col(Promise.campaign_id),
+            col(Promise.agent_id),
         ),
     )
 
@@ -219,6 +232,56 @@ def agents_report(
             }
         )
     return rows
+
+
+def day_period(*, tz: ZoneInfo, day: date) -> Period:
+    """One local day of a zone, as instants (23 or 25 hours on daylight-saving days)."""
+    since, until = local_day(day, tz)
+    return Period(since=since, until=until)
+
+
+_FIGURES = ("calls", "contacts", "talk_seconds")
+
+
+def agent_day(
+    session: Session, *, agent_id: int, name: str, now: datetime, day: date | None
+) -> dict[str, Any]:
+    """An agent's own figures for one day (today unless `day`) in each of its
+    campaigns, the day being that campaign's local day, and their sum: the same
+    counting as `agents_report`, scoped to the agent."""
+    campaigns: list[dict[str, Any]] = []
+    for campaign_id in campaign_ids_of(session, agent_id=agent_id):
+        campaign = get_campaign(session, campaign_id=campaign_id)
+        tz = ZoneInfo(campaign.timezone)
+        local = day if day is not None else now.astimezone(tz).date()
+        period = day_period(tz=tz, day=local)
+        rows = agents_report(session, campaign_id=campaign_id, period=period, agent_id=agent_id)
+        figures = {k: v for k, v in rows[0].items() if k not in ("agent_id", "name")}
+        campaigns.append(
+            {
+                "campaign_id": campaign_id,
+                "campaign_name": campaign.name,
+                "timezone": campaign.timezone,
+                "date": local,
+                "since": period.since,
+                "until": period.until,
+                **figures,
+            }
+        )
+    return {"agent_id": agent_id, "name": name, "campaigns": campaigns, "total": _sum(campaigns)}
+
+
+def _sum(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {k: sum(r[k] for r in rows) for k in _FIGURES}
+    total["conversions"] = {
+        k: sum(r["conversions"][k] for r in rows)
+        for k in ("total", "phone", "external", "cancelled")
+    }
+    promises = {k: sum(r["promises"][k] for r in rows) for k in ("made", "kept", "missed")}
+    promises["kept_rate"] = _rate(promises["kept"], promises["kept"] + promises["missed"])
+    total["promises"] = promises
+    total["conversion_rate"] = _rate(total["conversions"]["total"], total["contacts"])
+    return total
 
 
 # A quarter of an hour divides every UTC offset in use (+05:45 included), so

@@ -3,13 +3,20 @@ holidays and daylight saving, judged on exact UTC instants."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import jst, utc
 
-from dialer.campaign.hours import CallingHours, HoursSpecError, parse_days, parse_time
+from dialer.campaign.hours import (
+    CallingHours,
+    ClosedBy,
+    Closure,
+    HoursSpecError,
+    parse_days,
+    parse_time,
+)
 
 NY = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
@@ -359,6 +366,126 @@ def test_closed_reason(
     rules: list[dict[str, str]] | None, region: str | None, at: datetime, expected: str | None
 ) -> None:
     assert hours(rules, holiday_region=region).closed_reason(at=at) == expected
+
+
+# --- holiday_name and closure ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("region", "day", "expected"),
+    [
+        pytest.param("JP", date(2027, 1, 1), "New Year's Day", id="new-year"),
+        pytest.param("JP", date(2026, 11, 23), "Labor Thanksgiving Day", id="monday-holiday"),
+        pytest.param("JP", date(2026, 5, 6), "Substitute Holiday", id="substitute-holiday"),
+        pytest.param("JP", date(2026, 9, 22), "National Holiday", id="sandwiched-day"),
+        pytest.param("JP", date(2027, 1, 2), None, id="bank-holiday-is-not-public"),
+        pytest.param("JP", date(2026, 12, 1), None, id="ordinary-day"),
+        pytest.param(None, date(2027, 1, 1), None, id="holidays-not-skipped"),
+        pytest.param("US", date(2026, 12, 25), "Christmas Day", id="other-region"),
+    ],
+)
+def test_holiday_name(region: str | None, day: date, expected: str | None) -> None:
+    assert hours(holiday_region=region).holiday_name(day) == expected
+
+
+H, CH = ClosedBy.holiday, ClosedBy.calling_hours
+
+
+@pytest.mark.parametrize(
+    ("rules", "timezone", "region", "at", "expected"),
+    [
+        pytest.param(None, "Asia/Tokyo", "JP", jst(2026, 12, 1, 10, 0), None, id="open"),
+        pytest.param(
+            None,
+            "Asia/Tokyo",
+            "JP",
+            jst(2026, 12, 1, 20, 0),
+            Closure(CH, None, jst(2026, 12, 2, 9, 0)),
+            id="evening-opens-next-morning",
+        ),
+        pytest.param(
+            None,
+            "Asia/Tokyo",
+            "JP",
+            jst(2026, 12, 6, 12, 0),
+            Closure(CH, None, jst(2026, 12, 7, 9, 0)),
+            id="sunday-opens-monday",
+        ),
+        pytest.param(
+            None,
+            "Asia/Tokyo",
+            "JP",
+            jst(2026, 11, 21, 18, 0),
+            Closure(CH, None, jst(2026, 11, 24, 9, 0)),
+            id="saturday-evening-opens-after-the-holiday-monday",
+        ),
+        pytest.param(
+            None,
+            "Asia/Tokyo",
+            "JP",
+            jst(2026, 11, 23, 10, 0),
+            Closure(H, "Labor Thanksgiving Day", jst(2026, 11, 24, 9, 0)),
+            id="holiday-named-opens-next-day",
+        ),
+        pytest.param(
+            None,
+            "Asia/Tokyo",
+            "JP",
+            jst(2027, 1, 1, 11, 0),
+            Closure(H, "New Year's Day", jst(2027, 1, 2, 10, 0)),
+            id="new-year-friday-opens-saturday",
+        ),
+        pytest.param(
+            None,
+            "Asia/Tokyo",
+            "JP",
+            jst(2026, 5, 5, 12, 0),
+            Closure(H, "Children's Day", jst(2026, 5, 7, 9, 0)),
+            id="golden-week-skips-the-substitute-holiday",
+        ),
+        pytest.param(
+            None,
+            "Asia/Tokyo",
+            "JP",
+            jst(2026, 11, 23, 3, 0),
+            Closure(CH, None, jst(2026, 11, 24, 9, 0)),
+            id="night-of-a-holiday-is-closed-by-hours",
+        ),
+        pytest.param(
+            [rule("sun", "22:00", "02:00")],
+            "Asia/Tokyo",
+            "JP",
+            jst(2026, 11, 23, 1, 0),
+            Closure(H, "Labor Thanksgiving Day", jst(2026, 11, 29, 22, 0)),
+            id="after-midnight-part-names-the-holiday-it-runs-into",
+        ),
+        pytest.param(
+            None, "Asia/Tokyo", None, jst(2026, 11, 23, 10, 0), None, id="holiday-not-skipped"
+        ),
+        pytest.param(
+            None,
+            "America/New_York",
+            "US",
+            datetime(2026, 12, 25, 10, 0, tzinfo=NY),
+            Closure(H, "Christmas Day", datetime(2026, 12, 26, 10, 0, tzinfo=NY)),
+            id="zone-and-region-of-the-campaign",
+        ),
+        pytest.param(
+            [], "Asia/Tokyo", "JP", jst(2026, 12, 1, 10, 0), Closure(CH, None, None), id="no-hours"
+        ),
+    ],
+)
+def test_closure_names_the_holiday_and_the_next_opening(
+    rules: list[dict[str, str]] | None,
+    timezone: str,
+    region: str | None,
+    at: datetime,
+    expected: Closure | None,
+) -> None:
+    got = hours(rules, timezone=timezone, holiday_region=region).closure(at=at)
+    assert got == expected
+    if got is not None and got.opens_at is not None:
+        assert got.opens_at.utcoffset() == timedelta(0)  # an instant, in UTC
 
 
 # --- next_opening -----------------------------------------------------------------

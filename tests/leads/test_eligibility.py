@@ -376,3 +376,23 @@ def test_every_block_explains_itself() -> None:
         ("max_attempts", "6 of 6"),
         ("calling_hours", "outside local calling hours; they open at 2026-12-02 09:00 Asia/Tokyo"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        pytest.param(
+            jst(2027, 1, 1, 10, 0), ("holiday", "a public holiday: New Year's Day"), id="holiday"
+        ),
+        pytest.param(
+            jst(2026, 11, 23, 3, 0),
+            ("calling_hours", "outside local calling hours"),
+            id="night-of-a-holiday-is-hours",
+        ),
+    ],
+)
+def test_a_holiday_is_named_not_called_outside_hours(
+    now: datetime, expected: tuple[str, str]
+) -> None:
+    found = blocks(facts=facts(), hours=HOURS, now=now)
+    assert [(b.rule, b.detail) for b in found] == [expected]
