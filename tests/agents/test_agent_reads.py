@@ -177,7 +177,7 @@ def test_after_hours_next_explains_when_the_lines_open(api: Api) -> None:
             "open": False,
             "closed_by": "calling_hours",
             "holiday": None,
-            "opens_at": "2026-12-02T00:00:00+00:00",
+            "opens_at": "2026-12-02T09:00:00+09:00",
             "closes_at": None,
         }
     ]
@@ -189,7 +189,7 @@ def test_after_hours_next_explains_when_the_lines_open(api: Api) -> None:
     assert queue["claimed_lead_id"] == got.json()["lead"]["id"]
     assert queue["next_callable_at"] == "2026-12-02T00:00:00+00:00"  # now: two are callable
     assert queue["waiting_on"] is None and queue["callable_now"] == 2
-    assert queue["campaigns"][0]["zones"][0]["closes_at"] == "2026-12-02T11:00:00+00:00"
+    assert queue["campaigns"][0]["zones"][0]["closes_at"] == "2026-12-02T20:00:00+09:00"
 
 
 def test_a_holiday_is_named_with_the_next_opening(api: Api) -> None:
@@ -204,14 +204,14 @@ def test_a_holiday_is_named_with_the_next_opening(api: Api) -> None:
     assert queue["waiting_on"] == "holiday"
     assert queue["zones"][0]["closed_by"] == "holiday"
     assert queue["zones"][0]["holiday"] == "New Year's Day"
-    assert queue["zones"][0]["opens_at"] == "2027-01-02T01:00:00+00:00"
+    assert queue["zones"][0]["opens_at"] == "2027-01-02T10:00:00+09:00"
     lead = api.get(f"/api/campaigns/{c['id']}/leads").json()["items"][0]
     elig = api.get(f"/api/leads/{lead['id']}/eligibility").json()
     assert elig["blocked_by"] == [
         {
             "rule": "holiday",
-            "until": "2027-01-02T01:00:00+00:00",
-            "detail": "a public holiday: New Year's Day",
+            "until": "2027-01-02T10:00:00+09:00",
+            "detail": "a public holiday: New Year's Day; they open at 2027-01-02 10:00 Asia/Tokyo",
         }
     ]
 

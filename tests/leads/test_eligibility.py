@@ -382,11 +382,19 @@ def test_every_block_explains_itself() -> None:
     ("now", "expected"),
     [
         pytest.param(
-            jst(2027, 1, 1, 10, 0), ("holiday", "a public holiday: New Year's Day"), id="holiday"
+            jst(2027, 1, 1, 10, 0),
+            (
+                "holiday",
+                "a public holiday: New Year's Day; they open at 2027-01-02 10:00 Asia/Tokyo",
+            ),
+            id="holiday",
         ),
         pytest.param(
             jst(2026, 11, 23, 3, 0),
-            ("calling_hours", "outside local calling hours"),
+            (
+                "calling_hours",
+                "outside local calling hours; they open at 2026-11-24 09:00 Asia/Tokyo",
+            ),
             id="night-of-a-holiday-is-hours",
         ),
     ],
