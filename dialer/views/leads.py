@@ -52,34 +52,41 @@ def lead_summary(session: Session, *, lead: Lead) -> LeadOut:
     return LeadOut.model_validate(_with_people(session, lead), from_attributes=True)
 
 
+# The lead's own fields in a summary (the rest, phones and contacts, are rows of
+# their own).
+_SUMMARY_FIELDS = tuple(name for name in LeadOut.model_fields if name not in ("phones", "contacts"))
+
+
 def lead_summaries(session: Session, *, leads: list[Lead]) -> list[LeadOut]:
     """A page of leads with their phones and contacts: two queries for the page,
-    not two per lead."""
-    ids = [lead.id for lead in leads]
+    not two per lead, and each lead validated from plain values (a search's page
+    of 50 is mostly this Python)."""
+    ids = [lead.id for lead in leads if lead.id is not None]
     if not ids:
         return []
-    phones: dict[int, list[Phone]] = {lead_id: [] for lead_id in ids if lead_id is not None}
-    contacts: dict[int, list[Contact]] = {lead_id: [] for lead_id in phones}
-    for phone in session.scalars(
-        select(Phone)
+    phones: dict[int, list[dict[str, object]]] = {lead_id: [] for lead_id in ids}
+    contacts: dict[int, list[dict[str, object]]] = {lead_id: [] for lead_id in ids}
+    for lead_id, number, retired in session.execute(
+        select(col(Phone.lead_id), col(Phone.number), col(Phone.retired))
         .where(col(Phone.lead_id).in_(ids))
         .order_by(col(Phone.lead_id), col(Phone.position), col(Phone.id))
     ):
-        phones[phone.lead_id].append(phone)
-    for contact in session.scalars(
-        select(Contact)
+        phones[lead_id].append({"number": number, "retired": retired})
+    for lead_id, name, role in session.execute(
+        select(col(Contact.lead_id), col(Contact.name), col(Contact.role))
         .where(col(Contact.lead_id).in_(ids))
         .order_by(col(Contact.lead_id), col(Contact.id))
     ):
-        contacts[contact.lead_id].append(contact)
-    return [
-        LeadOut.model_validate(
-            Overlay(lead, phones=phones[lead.id], contacts=contacts[lead.id]),
-            from_attributes=True,
-        )
-        for lead in leads
-        if lead.id is not None
-    ]
+        contacts[lead_id].append({"name": name, "role": role})
+    out = []
+    for lead in leads:
+        if lead.id is None:
+            continue
+        fields = {name: getattr(lead, name) for name in _SUMMARY_FIELDS}
+        fields["phones"] = phones[lead.id]
+        fields["contacts"] = contacts[lead.id]
+        out.append(LeadOut.model_validate(fields))
+    return out
 
 
 def lead_detail(session: Session, *, lead: Lead) -> LeadDetail:
