@@ -10,7 +10,7 @@ Every search is a range of one index read in the order the page is shown, so a
 page costs the same on a million leads as on a hundred: the first criterion of
 phone, external id, contract number, name, company drives (the most selective
 kind first) and the others filter what it reads. Name and company results come
-in the order of their key (alphabetical), the others by id. The cursor is the
+in the order of their key (code point order), the others by id. The cursor is the
 last lead of a full page, as in every list; the next page starts after that
 lead's place in the order.
 """
@@ -132,7 +132,8 @@ def search_statement(
         statement = statement.where(col(Lead.campaign_id) + 0 == query.campaign_id)
     if query.status is not None:
         statement = statement.where(col(Lead.status) == query.status)
-    if driver.field == "phone":
+    if not driver.prefix:
+        # An exact match: the index gives its rows in id order already.
         order = [col(Lead.id)]
         if after is not None:
             statement = statement.where(col(Lead.id) > after.id)

@@ -118,7 +118,8 @@ def _search_fields_sql(engine: str, id_col: str) -> str:
     assert len(SURNAMES) == len(GIVEN) == 2 * NAMES_EACH
     surname = f"substr('{SURNAMES}', ({id_col} % {NAMES_EACH}) * 2 + 1, 2)"
     given = f"substr('{GIVEN}', (({id_col} / {NAMES_EACH}) % {NAMES_EACH}) * 2 + 1, 2)"
-    company_no = f"({id_col} * 7919) % {COMPANIES}"
+    # (id * 7919) % COMPANIES, kept within PostgreSQL's 32-bit integer.
+    company_no = f"(({id_col} % {COMPANIES}) * 7919) % {COMPANIES}"
     if engine == "sqlite":
         digits = f"printf('%010d', {id_col})"
         company_no_text = f"CAST({company_no} AS TEXT)"
