@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPBearer
 from sqlalchemy.orm import Session
 
 from dialer.agents.models import Agent
 from dialer.auth import authenticate, require_manager
 from dialer.db import Work
-from dialer.errors import BadInput
+from dialer.errors import BadInput, Invalid
 
 if TYPE_CHECKING:
     # Handed to routes by the app; the wiring builds it.
@@ -36,6 +36,12 @@ _bearer_doc = HTTPBearer(auto_error=False, description="Bearer token of an agent
 # Ids are 64-bit; anything larger is not an id of ours, and must not reach the
 # database driver (which would overflow: a 500 instead of a 4xx).
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# The same bound for an id given as a filter (`?campaign_id=`).
+IdFilter = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
+# A keyset cursor as the lists give it: the last id of a full page.
+PageCursor = Annotated[
+    str | None, Query(max_length=32, description="`next_cursor` of the page before")
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,3 +137,14 @@ def parse_cursor(cursor: str | None) -> int | None:
     if not 0 <= value < 2**63:
         raise BadInput(f"cursor {cursor!r} is not one this server gave", field="cursor")
     return value
+
+
+def parse_page_cursor(cursor: str | None) -> int | None:
+    """A list's cursor, refused with 422 `bad_cursor` when no page gave it."""
+    if cursor is None or cursor == "":
+        return None
+    if cursor.isascii() and cursor.isdigit() and 0 < int(cursor) < 2**63:
+        return int(cursor)
+    raise Invalid(
+        f"cursor {cursor!r} is not one this server gave", code="bad_cursor", field="cursor"
+    )

@@ -37,6 +37,7 @@ PURE_MODULES = {
     "dialer.leads.eligibility",
     "dialer.leads.phones",
     "dialer.leads.prepare",
+    "dialer.leads.search_keys",
     "dialer.promises.slots",
 }
 # Shapes, tables, statements and the plumbing under every domain.

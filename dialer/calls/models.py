@@ -69,12 +69,18 @@ class Call(SQLModel, table=True):
     __table_args__ = (
         Index("ix_call_lead", "lead_id", "id"),
         Index("ix_call_sim_due", "sim_final_at"),
+        # Call lists (dialer.views.calls), newest first: by agent, by campaign, or
+        # all of them, each a range of one index in the order it is shown. The
+        # first two also serve every lookup by agent or campaign alone.
+        Index("ix_call_agent_created", "agent_id", "created_at", "id"),
+        Index("ix_call_campaign_created", "campaign_id", "created_at", "id"),
+        Index("ix_call_created", "created_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="lead.id")
-    campaign_id: int = Field(foreign_key="campaign.id", index=True)
-    agent_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
     to: str = Field(sa_type=String(20))
     from_: str | None = Field(default=None, sa_type=String(20))
     status: str = Field(default=CallStatus.queued, sa_type=String(16))

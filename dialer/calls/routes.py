@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from dialer.calls import disposition, placing
-from dialer.calls.schemas import CallCreate, CallOut, DispositionIn
-from dialer.views.calls import call_view
-from dialer.web import CtxDep, Id
+from dialer.calls.schemas import CallCreate, CallList, CallOut, DispositionIn
+from dialer.views.calls import call_page, call_query, call_view, scoped_agent
+from dialer.web import CtxDep, Id, IdFilter, PageCursor, parse_page_cursor
 
 router = APIRouter(tags=["calls"])
 
@@ -41,6 +43,42 @@ def place_call(lead_id: Id, ctx: CtxDep, body: CallCreate | None = None) -> Call
     assert call_id is not None
     with runtime.db.read() as session:
         return call_view(placing.get_call(session, call_id=call_id))
+
+
+_Bound = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="a date (2026-12-01, in the campaign's time zone, else UTC) or an"
+        " instant with offset; years 2000–2100",
+    ),
+]
+
+
+@router.get("/api/calls", response_model=CallList)
+def list_calls(
+    ctx: CtxDep,
+    lead_id: IdFilter = None,
+    agent_id: IdFilter = None,
+    campaign_id: IdFilter = None,
+    since: _Bound = None,
+    until: _Bound = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: PageCursor = None,
+) -> CallList:
+    """Calls newest first, by lead, agent, campaign and period (at most 366 days;
+    `until` includes its day). A manager lists anyone's; an agent its own only
+    (`agent_id` is then itself, by default)."""
+    with ctx.tx() as tx:
+        query = call_query(
+            tx.session,
+            lead_id=lead_id,
+            agent_id=scoped_agent(tx.principal, agent_id=agent_id),
+            campaign_id=campaign_id,
+            since=since,
+            until=until,
+        )
+        return call_page(tx.session, query=query, limit=limit, after_id=parse_page_cursor(cursor))
 
 
 @router.get("/api/calls/{call_id}", response_model=CallOut)

@@ -44,3 +44,8 @@ class DispositionIn(Input):
 
     def outcome_enum(self) -> Outcome:
         return self.outcome
+
+
+class CallList(BaseModel):
+    items: list[CallOut]
+    next_cursor: str | None

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from dialer.agents import access
 from dialer.campaign import service
 from dialer.campaign.schemas import CampaignCreate, CampaignList, CampaignOut, CampaignUpdate
+from dialer.leads.models import ImportStatus
+from dialer.leads.schemas import ImportList
 from dialer.views.campaigns import campaign_list, campaign_view
-from dialer.web import CtxDep, Id, ManagerCtxDep
+from dialer.views.imports import import_page
+from dialer.web import CtxDep, Id, ManagerCtxDep, PageCursor, parse_page_cursor
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 
@@ -52,3 +55,22 @@ def update_campaign(campaign_id: Id, body: CampaignUpdate, ctx: ManagerCtxDep) -
             tx.session, campaign_id=campaign_id, data=body, now=tx.now
         )
         return campaign_view(campaign)
+
+
+@router.get("/{campaign_id}/imports", response_model=ImportList)
+def list_imports(
+    campaign_id: Id,
+    ctx: ManagerCtxDep,
+    status: ImportStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: PageCursor = None,
+) -> ImportList:
+    """The campaign's lead-list imports, newest first."""
+    with ctx.tx() as tx:
+        return import_page(
+            tx.session,
+            campaign_id=campaign_id,
+            status=status,
+            limit=limit,
+            before_id=parse_page_cursor(cursor),
+        )

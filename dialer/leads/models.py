@@ -4,10 +4,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, String, UniqueConstraint, text
+from sqlalchemy import Index, String, UniqueConstraint, event, inspect, text
 from sqlmodel import Field, SQLModel
 
 from dialer.db import instant_column, json_column
+from dialer.leads.search_keys import (
+    CONTRACT_KEY_MAX,
+    EXTERNAL_KEY_MAX,
+    NAME_KEY_MAX,
+    lead_keys,
+)
 
 
 class LeadStatus(StrEnum):
@@ -51,6 +57,22 @@ def _partial(name: str, *columns: str, where: str) -> Index:
     return Index(name, *columns, sqlite_where=text(where), postgresql_where=text(where))
 
 
+def _key_type(length: int) -> String:
+    """Keys compare in code point order on both engines (SQLite's BINARY): a
+    prefix is then a range of the index, whatever the database's own collation."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
+
+
+# The search keys (dialer.leads.search_keys) of the fields they fold: written with
+# the lead, by the import (dialer.leads.prepare) and by every ORM write (below).
+SEARCH_KEYS: dict[str, str] = {
+    "name_key": "name",
+    "company_key": "company",
+    "contract_key": "contract_number",
+    "external_key": "external_id",
+}
+
+
 class Lead(SQLModel, table=True):
     # Partial indexes: a new lead has no next attempt, reservation, external id
     # or contract number yet, so a million-row import (and its `importing → new`
@@ -88,6 +110,9 @@ class Lead(SQLModel, table=True):
             where="next_attempt_at IS NOT NULL",
         ),
         _partial("ix_lead_reserved_until", "reserved_until", where="reserved_until IS NOT NULL"),
+        # Lead search (dialer.views.search): each key with the id, so a page is a
+        # range of one index in the order it is shown, whatever the campaign.
+        *(_partial(f"ix_lead_{key}", key, "id", where=f"{key} IS NOT NULL") for key in SEARCH_KEYS),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -104,6 +129,10 @@ class Lead(SQLModel, table=True):
     timezone: str = Field(sa_type=String(64))
     external_id: str | None = Field(default=None, sa_type=String(128))
     notes: str | None = None
+    name_key: str | None = Field(default=None, sa_type=_key_type(NAME_KEY_MAX))
+    company_key: str | None = Field(default=None, sa_type=_key_type(NAME_KEY_MAX))
+    contract_key: str | None = Field(default=None, sa_type=_key_type(CONTRACT_KEY_MAX))
+    external_key: str | None = Field(default=None, sa_type=_key_type(EXTERNAL_KEY_MAX))
     attempts: int = 0
     # Attempts the campaign initiated; promise calls and their follow-ups are
     # requested by the customer and don't count against the caps.
@@ -225,3 +254,28 @@ class ImportRowError(SQLModel, table=True):
     field: str | None = Field(default=None, sa_type=String(64))
     reason: str
     raw: dict[str, Any] = Field(sa_column=json_column())
+
+
+@event.listens_for(Lead, "before_insert")
+def _keys_of_a_new_lead(_mapper: Any, _connection: Any, lead: Lead) -> None:
+    _fill_search_keys(lead)
+
+
+@event.listens_for(Lead, "before_update")
+def _keys_of_a_changed_lead(_mapper: Any, _connection: Any, lead: Lead) -> None:
+    # Most updates are status and schedule: fold only when a searched field moved.
+    state = inspect(lead)
+    if any(state.attrs[field].history.has_changes() for field in SEARCH_KEYS.values()):
+        _fill_search_keys(lead)
+
+
+def _fill_search_keys(lead: Lead) -> None:
+    """A lead written through the ORM (a disposition that learns the contract
+    number, a test's lead) keeps its search keys in step with its fields; the
+    import writes them itself (dialer.leads.prepare)."""
+    (lead.name_key, lead.company_key, lead.contract_key, lead.external_key) = lead_keys(
+        name=lead.name,
+        company=lead.company,
+        contract_number=lead.contract_number,
+        external_id=lead.external_id,
+    )

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.leads.csvfile import PHONE_COLUMNS, LeadFile, Row
 from dialer.leads.phones import PhoneError, phones_in_cell
+from dialer.leads.search_keys import lead_keys
 
 # The lead columns a row fills, in the order of Accepted.fields; the importer
 # writes them under these names.
@@ -34,6 +35,12 @@ FIELD_COLUMNS = (
     "timezone",
     "external_id",
     "notes",
+    # Their search keys (dialer.leads.search_keys), folded here, in the worker.
+    "name_key",
+    "company_key",
+    "contract_key",
+    "external_key",
+    # `raw` stays last: a rejected row's report takes it from there.
     "extra",
     "raw",
 )
@@ -179,6 +186,12 @@ class _Preparer:
             timezone,
             text["external_id"],
             text["notes"],
+            *lead_keys(
+                name=text["name"],
+                company=text["company"],
+                contract_number=text["contract_number"],
+                external_id=text["external_id"],
+            ),
             _to_json(row.extra) if row.extra else "{}",
             _to_json(row.raw),
         )

@@ -15,13 +15,23 @@ from dialer.leads.schemas import (
     ImportOut,
     LeadDetail,
     LeadList,
+    PublicLeadStatus,
     QueueOut,
 )
 from dialer.uploads import save_upload
 from dialer.views import imports, leads
 from dialer.views.eligibility import lead_eligibility as eligibility_view
 from dialer.views.queue import queue_diagnosis
-from dialer.web import CtxDep, Id, ManagerCtxDep, parse_cursor
+from dialer.views.search import LeadQuery, search_leads
+from dialer.web import (
+    CtxDep,
+    Id,
+    IdFilter,
+    ManagerCtxDep,
+    PageCursor,
+    parse_cursor,
+    parse_page_cursor,
+)
 
 router = APIRouter(tags=["leads"])
 
@@ -116,6 +126,62 @@ def list_leads(
             status=LeadStatus(status) if status is not None else None,
             limit=limit,
             after_id=parse_cursor(cursor),
+        )
+
+
+@router.get("/api/leads", response_model=LeadList)
+def search(
+    ctx: ManagerCtxDep,
+    phone: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            description="any format ('090-1234-5678', '+81 90…', full-width); matched"
+            " against every phone of a lead, retired ones too",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        Query(min_length=1, max_length=300, description="prefix, case- and width-insensitive"),
+    ] = None,
+    company: Annotated[
+        str | None,
+        Query(min_length=1, max_length=300, description="prefix, case- and width-insensitive"),
+    ] = None,
+    contract_number: Annotated[
+        str | None,
+        Query(
+            min_length=1, max_length=64, description="whole, ignoring width, case, spaces, dashes"
+        ),
+    ] = None,
+    external_id: Annotated[
+        str | None,
+        Query(
+            min_length=1, max_length=128, description="whole, ignoring width, case, spaces, dashes"
+        ),
+    ] = None,
+    campaign_id: IdFilter = None,
+    status: Annotated[PublicLeadStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: PageCursor = None,
+) -> LeadList:
+    """Find leads: a customer rings back. Criteria given together must all hold."""
+    with ctx.tx() as tx:
+        return search_leads(
+            tx.session,
+            query=LeadQuery(
+                phone=phone,
+                name=name,
+                company=company,
+                contract_number=contract_number,
+                external_id=external_id,
+                campaign_id=campaign_id,
+                status=status,
+            ),
+            limit=limit,
+            after_id=parse_page_cursor(cursor),
+            default_region=ctx.runtime.settings.default_region,
         )
 
 

@@ -112,6 +112,32 @@ class ImportOut(BaseModel):
     errors: list[RowErrorOut]
 
 
+class ImportSummary(BaseModel):
+    """An import in a campaign's list: its counts and who ran it when; the rows
+    it refused are at GET /api/imports/{id} and its errors.csv."""
+
+    id: int
+    campaign_id: int
+    status: ImportStatus
+    filename: str | None
+    encoding: str | None
+    delimiter: str | None
+    rows: int
+    accepted: int
+    duplicates: int
+    invalid: int
+    suppressed: int
+    error: str | None
+    created_by: str
+    created_at: Instant
+    finished_at: Instant | None
+
+
+class ImportList(BaseModel):
+    items: list[ImportSummary]
+    next_cursor: str | None
+
+
 class BlockOut(BaseModel):
     rule: BlockRule
     until: Instant | None

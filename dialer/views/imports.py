@@ -10,11 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from dialer.campaign.service import get_campaign, zone_of
 from dialer.errors import NotFound
 from dialer.leads.csvfile import MAX_ROW_ERRORS
-from dialer.leads.models import ImportRowError, LeadImport, RowErrorKind
-from dialer.leads.schemas import ImportOut
+from dialer.leads.models import ImportRowError, ImportStatus, LeadImport, RowErrorKind
+from dialer.leads.schemas import ImportList, ImportOut, ImportSummary
 from dialer.views.overlay import Overlay
+from dialer.views.paging import next_cursor
+from dialer.wire import localized
 
 # The answer lists this many invalid rows; errors.csv has them all.
 MAX_REPORTED_ERRORS = MAX_ROW_ERRORS
@@ -45,6 +48,35 @@ def import_report(session: Session, *, import_id: int) -> ImportOut:
     lead_import = get_import(session, import_id=import_id)
     errors = first_invalid_rows(session, import_id=import_id)
     return ImportOut.model_validate(Overlay(lead_import, errors=errors), from_attributes=True)
+
+
+def import_page(
+    session: Session,
+    *,
+    campaign_id: int,
+    status: ImportStatus | None,
+    limit: int,
+    before_id: int | None,
+) -> ImportList:
+    """A campaign's imports, newest first; the cursor is the last id of a full page."""
+    zone = zone_of(get_campaign(session, campaign_id=campaign_id))
+    query = (
+        select(LeadImport)
+        .where(col(LeadImport.campaign_id) == campaign_id)
+        .order_by(col(LeadImport.id).desc())
+        .limit(limit)
+    )
+    if status is not None:
+        query = query.where(col(LeadImport.status) == status)
+    if before_id is not None:
+        query = query.where(col(LeadImport.id) < before_id)
+    found = list(session.scalars(query))
+    return ImportList(
+        items=[
+            localized(ImportSummary.model_validate(i, from_attributes=True), zone) for i in found
+        ],
+        next_cursor=next_cursor(found, limit=limit),
+    )
 
 
 def errors_csv(session: Session, *, import_id: int) -> str:

@@ -55,6 +55,43 @@ def lead_summary(session: Session, *, lead: Lead) -> LeadOut:
     return localized(out, zone_for(lead))
 
 
+# The lead's own fields in a summary (the rest, phones and contacts, are rows of
+# their own).
+_SUMMARY_FIELDS = tuple(name for name in LeadOut.model_fields if name not in ("phones", "contacts"))
+
+
+def lead_summaries(session: Session, *, leads: list[Lead]) -> list[LeadOut]:
+    """A page of leads with their phones and contacts: two queries for the page,
+    not two per lead, and each lead validated from plain values (a search's page
+    of 50 is mostly this Python)."""
+    ids = [lead.id for lead in leads if lead.id is not None]
+    if not ids:
+        return []
+    phones: dict[int, list[dict[str, object]]] = {lead_id: [] for lead_id in ids}
+    contacts: dict[int, list[dict[str, object]]] = {lead_id: [] for lead_id in ids}
+    for lead_id, number, retired in session.execute(
+        select(col(Phone.lead_id), col(Phone.number), col(Phone.retired))
+        .where(col(Phone.lead_id).in_(ids))
+        .order_by(col(Phone.lead_id), col(Phone.position), col(Phone.id))
+    ):
+        phones[lead_id].append({"number": number, "retired": retired})
+    for lead_id, name, role in session.execute(
+        select(col(Contact.lead_id), col(Contact.name), col(Contact.role))
+        .where(col(Contact.lead_id).in_(ids))
+        .order_by(col(Contact.lead_id), col(Contact.id))
+    ):
+        contacts[lead_id].append({"name": name, "role": role})
+    out = []
+    for lead in leads:
+        if lead.id is None:
+            continue
+        fields = {name: getattr(lead, name) for name in _SUMMARY_FIELDS}
+        fields["phones"] = phones[lead.id]
+        fields["contacts"] = contacts[lead.id]
+        out.append(localized(LeadOut.model_validate(fields), zone_for(lead)))
+    return out
+
+
 def lead_detail(session: Session, *, lead: Lead) -> LeadDetail:
     calls = session.scalars(select(Call).where(col(Call.lead_id) == lead.id).order_by(col(Call.id)))
     conversions = session.scalars(
@@ -100,6 +137,6 @@ def lead_page(
         query = query.where(col(Lead.id) > after_id)
     leads = list(session.scalars(query))
     return LeadList(
-        items=[lead_summary(session, lead=lead) for lead in leads],
+        items=lead_summaries(session, leads=leads),
         next_cursor=next_cursor(leads, limit=limit),
     )

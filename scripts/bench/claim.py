@@ -1,9 +1,11 @@
 """Next-lead claim benchmark: the service's claim path against a raw SQL loop.
 
 One campaign of N leads (99% 'new' with a random priority 0..9, 1% 'scheduled' with
-the retry due), one phone each. 1, 16 and 64 agents (threads, one agent row each)
-claim the next lead as fast as they can, on SQLite and on a throw-away PostgreSQL
-cluster, through two paths measured alternately on the same database:
+the retry due), one phone each, with names, companies, contract numbers and
+external ids for lead search (scripts/bench/search.py runs on this data set).
+1, 16 and 64 agents (threads, one agent row each) claim the next lead as fast as
+they can, on SQLite and on a throw-away PostgreSQL cluster, through two paths
+measured alternately on the same database:
 
 - service: `dialer.agents.queue.claim_next` inside `Database.work()`, the write
   transaction every API request runs in;
@@ -72,6 +74,7 @@ TIMEZONE = "Asia/Tokyo"
 GOAL_RATIO = 0.7
 RETRY_EVERY = 100  # lead ids divisible by this start as due retries (1%)
 RELEASE_FOR = timedelta(days=1)
+PHONE_BASE = 10_000_000  # lead n's phone is +8190 followed by n + PHONE_BASE
 
 # ---------------------------------------------------------------------------------
 # Population: set-based INSERT ... SELECT, no ORM, no Python loop per row.
@@ -82,8 +85,67 @@ RELEASE_FOR = timedelta(days=1)
 _LEAD_COLUMNS = (
     "id, campaign_id, status, priority, timezone, attempts, unsolicited_attempts,"
     " day_attempts, failure_counts, next_attempt_at, next_attempt_reason, extra, raw,"
-    " created_at, updated_at"
+    " created_at, updated_at,"
+    " name, name_key, company, company_key, contract_number, contract_key, external_id,"
+    " external_key"
 )
+
+# What lead search (scripts/bench/search.py) looks for, derived from the id like
+# the rest: 50 x 50 kanji names ('佐藤 太郎', 400 leads each, 20,000 per surname),
+# a company for 30% of the leads ('Kanto Denki 1234', 20,000 companies), a
+# contract number for 60% ('0312-3456-7890'), an external id for all ('CRM-42').
+# The keys are the fold of dialer.leads.search_keys written in SQL; search.py
+# checks a sample of them against the fold itself.
+SURNAMES = (
+    "佐藤 鈴木 高橋 田中 伊藤 渡辺 山本 中村 小林 加藤 吉田 山田 佐々 松本 井上 木村 清水"
+    " 山口 森田 池田 林田 斎藤 山崎 阿部 石川 前田 藤田 小川 岡田 後藤 長谷 村上 近藤 石井"
+    " 坂本 遠藤 青木 藤井 西村 福田 太田 三浦 藤原 岡本 松田 中川 中野 原田 小野 竹内"
+).replace(" ", "")
+GIVEN = (
+    "太郎 花子 一郎 次郎 三郎 健太 翔太 大輔 直樹 拓也 陽子 恵子 裕子 真理 美穂 愛子 優子"
+    " 和也 達也 雄一 誠一 浩二 修平 亮介 大樹 智子 由美 明美 久美 幸子 洋子 京子 典子 直美"
+    " 康弘 秀樹 茂樹 正人 勝利 英子 健一 秋子 晴美 浩一 光男 信子 和子 節子 武志 昭二"
+).replace(" ", "")
+NAMES_EACH = 50
+COMPANY_EVERY, COMPANY_OF = 3, 10  # id % 10 < 3
+CONTRACT_EVERY, CONTRACT_OF = 3, 5  # id % 5 < 3
+COMPANIES = 20_000
+
+
+def _search_fields_sql(engine: str, id_col: str) -> str:
+    """name, name_key, company, company_key, contract_number, contract_key,
+    external_id, external_key, as SQL of the id."""
+    assert len(SURNAMES) == len(GIVEN) == 2 * NAMES_EACH
+    surname = f"substr('{SURNAMES}', ({id_col} % {NAMES_EACH}) * 2 + 1, 2)"
+    given = f"substr('{GIVEN}', (({id_col} / {NAMES_EACH}) % {NAMES_EACH}) * 2 + 1, 2)"
+    # (id * 7919) % COMPANIES, kept within PostgreSQL's 32-bit integer.
+    company_no = f"(({id_col} % {COMPANIES}) * 7919) % {COMPANIES}"
+    if engine == "sqlite":
+        digits = f"printf('%010d', {id_col})"
+        company_no_text = f"CAST({company_no} AS TEXT)"
+        ext = f"CAST({id_col} AS TEXT)"
+    else:
+        digits = f"lpad(({id_col})::text, 10, '0')"
+        company_no_text = f"({company_no})::text"
+        ext = f"({id_col})::text"
+    has_company = f"{id_col} % {COMPANY_OF} < {COMPANY_EVERY}"
+    has_contract = f"{id_col} % {CONTRACT_OF} < {CONTRACT_EVERY}"
+    contract = (
+        f"'03' || substr({digits}, 1, 2) || '-' || substr({digits}, 3, 4) || '-'"
+        f" || substr({digits}, 7, 4)"
+    )
+    return ", ".join(
+        [
+            f"{surname} || ' ' || {given}",
+            f"{surname} || {given}",
+            f"CASE WHEN {has_company} THEN 'Kanto Denki ' || {company_no_text} END",
+            f"CASE WHEN {has_company} THEN 'kantodenki' || {company_no_text} END",
+            f"CASE WHEN {has_contract} THEN {contract} END",
+            f"CASE WHEN {has_contract} THEN '03' || {digits} END",
+            f"'CRM-' || {ext}",
+            f"'crm' || {ext}",
+        ]
+    )
 
 
 def _initial_state_sql(engine: str, id_col: str) -> tuple[str, str, str]:
@@ -109,19 +171,21 @@ def _populate(db: Database, engine: str, *, campaign_id: int, leads: int, t0: da
         source = "FROM seq"
         priority = "abs(random()) % 10"
         empty_json = "'{}'"
-        number = "printf('+8190%08d', id)"
+        # Valid Japanese mobiles (090-1000-0001 …), so lead search can look them up.
+        number = f"printf('+8190%08d', id + {PHONE_BASE})"
         retired = "0"
     else:
         series = ""
         source = "FROM generate_series(1, :n) AS i"
         priority = "floor(random() * 10)::int"
         empty_json = "'{}'::jsonb"
-        number = "'+8190' || lpad(id::text, 8, '0')"
+        number = f"'+8190' || lpad((id + {PHONE_BASE})::text, 8, '0')"
         retired = "false"
     insert_leads = text(
         f"{series}INSERT INTO lead ({_LEAD_COLUMNS}) "
         f"SELECT i, :campaign_id, {status}, {priority}, '{TIMEZONE}', 0, 0, 0, {empty_json},"
-        f" {due_at}, {due_reason}, {empty_json}, {empty_json}, :t0, :t0 {source}"
+        f" {due_at}, {due_reason}, {empty_json}, {empty_json}, :t0, :t0,"
+        f" {_search_fields_sql(engine, 'i')} {source}"
     ).bindparams(bindparam("t0", type_=UTCDateTime()))
     insert_phones = text(
         "INSERT INTO phone (lead_id, campaign_id, number, position, retired) "
@@ -881,8 +945,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.seconds = 3.0 if args.quick else 10.0
     if args.warmup is None:
         args.warmup = 0.3 if args.quick else 1.0
-    if not 1 <= args.leads < 10**8:
-        parser.error("--leads must be between 1 and 99,999,999 (phone numbers have 8 digits)")
+    if not 1 <= args.leads < 10**8 - PHONE_BASE:
+        parser.error("--leads must be between 1 and 89,999,999 (phone numbers have 8 digits)")
     return args
 
 

@@ -60,7 +60,7 @@ STEPS = ("ringing", "in-progress", "completed")
 # The baseline is the dialer's own application (same FastAPI stack, middleware and
 # error handlers) with one extra route that reads the form and answers 204: the
 # ratio is then the cost of what the status webhook does, not of the framework.
-NOOP_APP = '''
+NOOP_APP = """
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -73,7 +73,7 @@ app = create_app()
 async def noop(request: Request) -> Response:
     await request.body()
     return Response(status_code=204)
-'''
+"""
 
 
 def _free_port() -> int:
@@ -87,15 +87,26 @@ def _populate(db: Database, *, calls: int) -> list[tuple[int, str, str]]:
     with db.write() as session:
         campaign = create_campaign(session, data=CampaignCreate(name="Webhook bench"), now=now)
         agent, _token = create_agent(
-            session, name="Bench", campaign_ids=[campaign.id], endpoint="client:bench", now=now  # type: ignore[list-item]
+            session,
+            name="Bench",
+            campaign_ids=[campaign.id],
+            endpoint="client:bench",
+            now=now,  # type: ignore[list-item]
         )
         lead_ids = list(
             session.scalars(
                 insert(Lead).returning(Lead.id, sort_by_parameter_order=True),
                 [
-                    {"campaign_id": campaign.id, "status": LeadStatus.claimed,
-                     "timezone": "Asia/Tokyo", "failure_counts": {}, "extra": {}, "raw": {},
-                     "created_at": now, "updated_at": now}
+                    {
+                        "campaign_id": campaign.id,
+                        "status": LeadStatus.claimed,
+                        "timezone": "Asia/Tokyo",
+                        "failure_counts": {},
+                        "extra": {},
+                        "raw": {},
+                        "created_at": now,
+                        "updated_at": now,
+                    }
                     for _ in range(calls)
                 ],  # fmt: skip
             )
@@ -205,7 +216,9 @@ def _drive(port: int, per_connection: list[list[bytes]], seconds: float) -> tupl
     return load, elapsed
 
 
-def _serve(app: str, port: int, env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+def _serve(
+    app: str, port: int, env: dict[str, str], cwd: Path, log: Path
+) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--workers", "2", "--port", str(port),
          "--log-level", "warning", "--no-access-log"],
@@ -327,7 +340,9 @@ def main() -> int:
         print(f"| {r['engine']} | {r['req_per_s']} | {r['p99_ms']} ms | {r['rows_match']} "
               f"({r['rows_stored']}/{r['ok']}) | {noop['req_per_s']} | {r['ratio_to_noop']} | "
               f"{'met' if r['goal_met'] else 'NOT met'} |")  # fmt: skip
-    print(json.dumps({"benchmark": "webhooks", "seconds": seconds, "noop": noop, "results": results}))
+    print(
+        json.dumps({"benchmark": "webhooks", "seconds": seconds, "noop": noop, "results": results})
+    )
     return 0
 
 
