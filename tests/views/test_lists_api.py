@@ -48,7 +48,7 @@ def test_a_campaigns_imports_newest_first_with_a_status_filter(api: Api) -> None
     assert [i["id"] for i in body["items"]] == ids[::-1] and body["next_cursor"] is None
     first = body["items"][0]
     assert first["status"] == "done" and first["accepted"] == 1 and first["rows"] == 1
-    assert first["created_by"].startswith("manager:") and first["created_at"].endswith("+00:00")
+    assert first["created_by"].startswith("manager:") and first["created_at"].endswith("+09:00")  # the campaign's zone
     assert first["finished_at"] is not None and first["filename"] == "leads.csv"
     # A full last page has a cursor, to an empty page.
     assert _walk(api, path, limit=1) == [[ids[2]], [ids[1]], [ids[0]], []]
@@ -121,7 +121,7 @@ def test_calls_by_lead_agent_campaign_and_day(api: Api, floor: dict[str, Any]) -
     assert _ids(api, agent_id=a["id"], since="2026-12-03") == []
     call = api.get("/api/calls", params={"agent_id": b["id"]}).json()["items"][0]
     assert call["status"] == "no-answer" and call["agent_id"] == b["id"]
-    assert call["created_at"].endswith("+00:00")
+    assert call["created_at"].endswith("+09:00")  # the campaign's zone
 
 
 def test_calls_pages_follow_the_cursor(api: Api, floor: dict[str, Any]) -> None:
@@ -149,10 +149,10 @@ def test_calls_list_bounds(api: Api, floor: dict[str, Any]) -> None:
         ({"since": "2026-12-02", "until": "2026-12-01"}, 422, "validation_error"),
         ({"since": "2026-12-01", "until": "2026-11-30T15:00:00+00:00"}, 422, "validation_error"),
         ({"since": "2025-01-01", "until": "2026-12-01"}, 422, "period_too_long"),
-        ({"since": "1999-12-31"}, 422, "validation_error"),
-        ({"until": "2101-01-01"}, 422, "validation_error"),
+        ({"since": "1999-12-31"}, 400, "bad_input"),  # the years 2000–2100, as reports say
+        ({"until": "2101-01-01"}, 400, "bad_input"),
         ({"since": "yesterday"}, 400, "bad_input"),
-        ({"since": "2026-12-01T10:00:00"}, 400, "bad_input"),  # no offset
+        ({"since": "2026-12-01T25:00:00"}, 400, "bad_input"),
         ({"since": "x" * 41}, 422, "validation_error"),
         ({"lead_id": 2**63}, 422, "validation_error"),
         ({"agent_id": 2**63}, 422, "validation_error"),
