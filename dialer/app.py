@@ -25,6 +25,7 @@ from dialer.conversions.routes import router as conversions_router
 from dialer.dnc.routes import router as dnc_router
 from dialer.errors import DialerError
 from dialer.leads.routes import router as leads_router
+from dialer.limits import install_body_limits
 from dialer.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
 from dialer.promises.routes import router as promises_router
 from dialer.reports.routes import router as reports_router
@@ -185,6 +186,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     def metrics() -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
+    install_body_limits(app, upload_limit=settings.max_upload_bytes)
     return app
 
 
