@@ -15,7 +15,8 @@ the other, bodies of 1 GB streamed from a generator in 64 KiB chunks:
 - a Twilio webhook: 413 as it crosses 64 KiB.
 
 The raw-socket sender stops as soon as the answer arrives. A sampler reads the
-server's RSS (/proc/<pid>/status VmRSS) and the size of its TMPDIR every 10 ms.
+server's RSS (/proc/<pid>/status VmRSS) and the size of its TMPDIR (the files in it
+and the unnamed ones the server holds open there) every 10 ms.
 
     python scripts/bench/bodies.py             # DIALER_MAX_UPLOAD_MB=200
     python scripts/bench/bodies.py --upload-mb 20
@@ -86,11 +87,20 @@ class Sampler(threading.Thread):
         return 0
 
     def tmp_size(self) -> int:
-        total = 0
+        """Files in TMPDIR, and those the server holds open there: a spooled
+        upload's temporary file has no name (O_TMPFILE, or unlinked at once)."""
+        files: dict[tuple[int, int], int] = {}
         for entry in os.scandir(self.tmp):
             with contextlib.suppress(FileNotFoundError):  # removed meanwhile
-                total += entry.stat().st_size
-        return total
+                st = entry.stat()
+                files[(st.st_dev, st.st_ino)] = st.st_size
+        fds = Path(f"/proc/{self.pid}/fd")
+        for fd in os.listdir(fds):
+            with contextlib.suppress(OSError):
+                if os.readlink(fds / fd).startswith(str(self.tmp)):
+                    st = os.stat(fds / fd)
+                    files[(st.st_dev, st.st_ino)] = st.st_size
+        return sum(files.values())
 
     def reset(self) -> None:
         self.rss_peak, self.tmp_peak = self.rss(), self.tmp_size()
