@@ -31,6 +31,7 @@ from dialer.conversions.routes import router as conversions_router
 from dialer.dnc.routes import router as dnc_router
 from dialer.errors import DialerError
 from dialer.leads.routes import router as leads_router
+from dialer.limits import install_body_limits
 from dialer.logs import RequestLog
 from dialer.metrics import HTTP_LATENCY, HTTP_REQUESTS, scrape, worker_exited
 from dialer.migrations import SchemaNotCurrent
@@ -196,6 +197,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.include_router(router)
 
     install_ops(app)
+    # Outside every other middleware but the request log (which reads no body):
+    # a body is bounded before anything reads it.
+    install_body_limits(app, upload_limit=settings.max_upload_bytes)
     install_request_log(app)
     # Last: every route is in by now, the ops ones included.
     document_errors(app)

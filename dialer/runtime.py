@@ -16,7 +16,7 @@ from dialer.agents.events import EventHub
 from dialer.clock import Clock, SimulatedClock, SystemClock, wall_now
 from dialer.db import Database
 from dialer.failing import FailingRows
-from dialer.leads.importer import ImportRunner
+from dialer.leads.importer import ImportRunner, fail_stale_imports
 from dialer.settings import ClockMode, Settings, TelephonyMode
 from dialer.telephony import dialing
 from dialer.telephony.base import CallCreator, Telephony
@@ -98,7 +98,8 @@ class Runtime:
     def start(self) -> None:
         """Prepare what must exist before serving: the schema (upgraded where it is
         ours to upgrade, else checked to be current), the simulated clock's first
-        instant, the bootstrap manager."""
+        instant, the bootstrap manager; and clear what a dead process left: imports
+        it was running (after the schema check: it reads the import's owner)."""
         from dialer.migrations import check_schema, upgrade
 
         if self.settings.upgrade_at_startup:
@@ -115,6 +116,15 @@ class Runtime:
                 ensure_manager_token(
                     session, token=self.settings.bootstrap_token, now=self.now_in(session)
                 )
+        self._fail_dead_imports()
+
+    def _fail_dead_imports(self) -> None:
+        """Imports whose process died (kill -9, a crash) are failed and their staged
+        rows removed now, not only once their heartbeat is STALE_AFTER old; those
+        another live worker runs are left alone (dialer.leads.importer)."""
+        failed = fail_stale_imports(self.db, now=wall_now())
+        if failed:
+            log.warning("failed %d import(s) whose process had stopped", failed)
 
     def now_in(self, session: Session) -> datetime:
         sim = self.simulated_clock

@@ -59,7 +59,8 @@ class Settings(BaseSettings):
         default=0.25, gt=0, alias="DIALER_SCHEDULER_INTERVAL_SECONDS"
     )
     auto_upgrade: bool | None = Field(default=None, alias="DIALER_AUTO_UPGRADE")
-    max_upload_mb: float = Field(default=200, gt=0, alias="DIALER_MAX_UPLOAD_MB")
+    # The file of any upload (lead, do-not-call and conversion lists); dialer.limits.
+    max_upload_mb: float = Field(default=200, gt=0, le=10240, alias="DIALER_MAX_UPLOAD_MB")
     # Lead lists up to this size are imported before the upload is answered;
     # larger ones run in the background (`status: running`).
     import_sync_mb: float = Field(default=1, ge=0, alias="DIALER_IMPORT_SYNC_MB")

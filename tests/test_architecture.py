@@ -67,7 +67,7 @@ FLOW_MODULES = {
     "dialer.telephony.simulated",
     "dialer.telephony.webhooks",
 }
-ROUTE_MODULES = {"dialer.web", "dialer.admin"}
+ROUTE_MODULES = {"dialer.web", "dialer.admin", "dialer.limits", "dialer.uploads"}
 WIRING_MODULES = {
     "dialer.apidocs",
     "dialer.app",

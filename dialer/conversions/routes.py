@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from dialer.conversions import importer, service
@@ -15,7 +15,7 @@ from dialer.conversions.schemas import (
     ConversionOut,
     MatchIn,
 )
-from dialer.uploads import upload_chunks
+from dialer.uploads import Upload, upload_dependency, upload_openapi
 from dialer.views.conversions import conversion_page, conversion_view
 from dialer.web import Id, ManagerCtxDep, parse_cursor
 
@@ -128,15 +128,15 @@ def match_conversion(conversion_id: Id, body: MatchIn, ctx: ManagerCtxDep) -> Co
     "/api/campaigns/{campaign_id}/conversions/imports",
     status_code=201,
     response_model=ConversionImportOut,
+    openapi_extra=upload_openapi(),
 )
 def import_conversions(
-    campaign_id: Id, ctx: ManagerCtxDep, file: Annotated[UploadFile, File()]
+    campaign_id: Id, ctx: ManagerCtxDep, upload: Annotated[Upload, upload_dependency()]
 ) -> ConversionImportOut:
     """A month's external sign-ups as CSV (the lead lists' encodings, Japanese
     headers): each row is reported as by POST /api/conversions; bad rows are
     listed without refusing the good ones."""
-    limit = ctx.runtime.settings.max_upload_bytes
-    data = b"".join(upload_chunks(file.file, limit=limit))
+    data = upload.read_bytes()
     with ctx.tx() as tx:
         report = importer.import_conversions(
             tx.session,
@@ -144,6 +144,6 @@ def import_conversions(
             data=data,
             actor=_actor(tx.principal.id),
             now=tx.now,
-            filename=file.filename,
+            filename=upload.filename,
         )
         return ConversionImportOut.model_validate(report, from_attributes=True)

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from dialer.dnc import importer, service
 from dialer.dnc.schemas import DncImportOut, DncIn, DncList, DncOut
-from dialer.uploads import upload_chunks
+from dialer.uploads import Upload, upload_dependency, upload_openapi
 from dialer.views.dnc import dnc_import_report, dnc_page, dnc_view
 from dialer.web import ManagerCtxDep, parse_cursor
 
@@ -42,12 +42,15 @@ def add(body: DncIn, ctx: ManagerCtxDep) -> Any:
         return dnc_view(entry)
 
 
-@router.post("/imports", status_code=201, response_model=DncImportOut)
-def import_entries(ctx: ManagerCtxDep, file: Annotated[UploadFile, File()]) -> DncImportOut:
+@router.post(
+    "/imports", status_code=201, response_model=DncImportOut, openapi_extra=upload_openapi()
+)
+def import_entries(
+    ctx: ManagerCtxDep, upload: Annotated[Upload, upload_dependency()]
+) -> DncImportOut:
     """A do-not-call list as CSV (`phone`, `reason`): each valid row is added as by
     POST /api/dnc; bad rows are reported without refusing the good ones."""
-    limit = ctx.runtime.settings.max_upload_bytes
-    data = b"".join(upload_chunks(file.file, limit=limit))
+    data = upload.read_bytes()
     with ctx.tx() as tx:
         report = importer.import_dnc(
             tx.session,
@@ -55,7 +58,7 @@ def import_entries(ctx: ManagerCtxDep, file: Annotated[UploadFile, File()]) -> D
             region=tx.runtime.settings.default_region,
             actor=f"manager:{tx.principal.id}",
             now=tx.now,
-            filename=file.filename,
+            filename=upload.filename,
         )
         return dnc_import_report(report)
 

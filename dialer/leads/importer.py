@@ -16,12 +16,22 @@ earlier batch of the file staged, so no set of the file's phones is kept.
 
 Large files are read, checked and normalized in a worker process
 (dialer.leads.pipeline) while this one writes the batch before.
+
+A process that dies mid-import (kill -9, a lost machine) runs no clean-up, so
+each import records its owner: the host, the kernel's boot id and pid namespace
+(what makes a process id mean one process), the process id and that process's
+start time (so a reused pid is not taken for the owner). Any process on the same
+host can then tell at once whether the owner still runs: the web workers at
+start-up, the scheduler every second, and every new import of the campaign before
+it checks duplicates, so a dead import's staged rows never count against it. An
+owner on another host is judged by its heartbeat (STALE_AFTER).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -136,6 +146,7 @@ def create_import(
         created_by=actor,
         created_at=now,
         heartbeat_at=wall_now(),
+        owner=process_owner(),
     )
     session.add(lead_import)
     session.flush()
@@ -440,26 +451,92 @@ def fail_import(db: Database, *, import_id: int, reason: str) -> None:
             lifecycle.discard_staged(session, lead_ids=staged)
 
 
-def fail_stale_imports(db: Database, *, now: datetime) -> int:
-    """Imports whose process died (no heartbeat for STALE_AFTER) are failed and
-    their staged leads removed: a restart loses nothing and leaves nothing half."""
+def fail_stale_imports(db: Database, *, now: datetime, campaign_id: int | None = None) -> int:
+    """Running imports whose process died are failed and their staged leads
+    removed (all of them, or one campaign's): a restart loses nothing and leaves
+    nothing half. Dead: an owner on this host that no longer runs, or no
+    heartbeat for STALE_AFTER (an owner elsewhere, or one that hangs)."""
+    query = select(col(LeadImport.id), col(LeadImport.owner), col(LeadImport.heartbeat_at)).where(
+        col(LeadImport.status) == ImportStatus.running
+    )
+    if campaign_id is not None:
+        query = query.where(col(LeadImport.campaign_id) == campaign_id)
     with db.read() as session:
-        stale = list(
-            session.scalars(
-                select(col(LeadImport.id)).where(
-                    col(LeadImport.status) == ImportStatus.running,
-                    col(LeadImport.heartbeat_at) < now - STALE_AFTER,
-                )
-            )
-        )
-    for import_id in stale:
+        running = list(session.execute(query))
+    failed = 0
+    for import_id, owner, heartbeat_at in running:
         assert import_id is not None
-        fail_import(
-            db,
-            import_id=import_id,
-            reason=f"the importing process stopped: no progress for {STALE_AFTER}",
-        )
-    return len(stale)
+        if owner is not None and owner_alive(owner) is False:
+            reason = f"the importing process stopped (it was {owner})"
+        elif heartbeat_at is None or heartbeat_at < now - STALE_AFTER:
+            reason = f"the importing process stopped: no progress for {STALE_AFTER}"
+        else:
+            continue
+        fail_import(db, import_id=import_id, reason=reason)
+        failed += 1
+    return failed
+
+
+# --- who runs an import ---------------------------------------------------------------
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def _node() -> str:
+    """Where process ids mean the same processes: this host, this boot, this pid
+    namespace (containers on one host share the boot id, not the namespace)."""
+    boot = _read("/proc/sys/kernel/random/boot_id") or "?"
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = "?"
+    return f"{socket.gethostname()}:{boot}:{namespace}"
+
+
+def _started(pid: int) -> str | None:
+    """A process's start time (clock ticks since boot) from /proc, or None when
+    no such process runs; "?" where /proc is not there to ask."""
+    if not os.path.isdir("/proc/self"):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return "?"
+    stat = _read(f"/proc/{pid}/stat")
+    if stat is None:
+        return None
+    # The command name (in parentheses) may hold spaces: fields follow its ")".
+    fields = stat.rsplit(")", 1)[-1].split()
+    if fields[0] in ("Z", "X"):
+        return None  # dead, not yet reaped
+    return fields[19]
+
+
+def process_owner(pid: int | None = None) -> str:
+    """This process (or `pid`, a running one) as an import's owner."""
+    pid = os.getpid() if pid is None else pid
+    return f"{_node()}/{pid}/{_started(pid) or '?'}"
+
+
+def owner_alive(owner: str) -> bool | None:
+    """Whether the owner of an import still runs: None when it cannot be told
+    from here (another host or container)."""
+    head, _, started = owner.rpartition("/")
+    node, _, pid = head.rpartition("/")
+    if node != _node() or not pid.isdigit():
+        return None
+    now_started = _started(int(pid))
+    if now_started is None:
+        return False
+    return started == "?" or now_started == started
 
 
 # --- running imports: inline, in the background, from the CLI -----------------------
@@ -523,6 +600,9 @@ def start_import(
     import's id."""
     try:
         lead_file = open_lead_file(path, overrides=mapping)
+        # Imports of this campaign that died are cleared first: their staged
+        # phones would otherwise count as this file's duplicates.
+        fail_stale_imports(db, now=wall_now(), campaign_id=campaign_id)
     except BaseException:
         if remove_file:
             path.unlink(missing_ok=True)

@@ -235,6 +235,10 @@ class LeadImport(SQLModel, table=True):
     # Wall-clock liveness of the process running the import (not domain time:
     # a frozen simulated clock must not make a live import look dead).
     heartbeat_at: datetime | None = Field(default=None, sa_column=instant_column())
+    # The process running the import: host, boot, pid namespace, pid, start time
+    # (dialer.leads.importer.process_owner), so a start-up can tell a dead import
+    # from one another live worker is running.
+    owner: str | None = Field(default=None, sa_type=String(500))
 
 
 class RowErrorKind(StrEnum):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from dialer.campaign.service import get_campaign
@@ -18,7 +18,7 @@ from dialer.leads.schemas import (
     PublicLeadStatus,
     QueueOut,
 )
-from dialer.uploads import save_upload
+from dialer.uploads import Upload, upload_dependency, upload_openapi
 from dialer.views import imports, leads
 from dialer.views.eligibility import lead_eligibility as eligibility_view
 from dialer.views.queue import queue_diagnosis
@@ -36,6 +36,9 @@ from dialer.web import (
 router = APIRouter(tags=["leads"])
 
 
+_MAPPING = 'JSON object of header → column, e.g. {"TEL(日中)": "phone"}'
+
+
 @router.post(
     "/api/campaigns/{campaign_id}/imports",
     status_code=201,
@@ -46,32 +49,28 @@ router = APIRouter(tags=["leads"])
             "a JSON object: nothing is imported"
         }
     },
+    openapi_extra=upload_openapi(mapping=_MAPPING),
 )
 def import_leads(
     campaign_id: Id,
     ctx: ManagerCtxDep,
-    file: Annotated[UploadFile, File()],
-    mapping: Annotated[
-        str | None,
-        Form(description='JSON object of header → column, e.g. {"TEL(日中)": "phone"}'),
-    ] = None,
+    upload: Annotated[Upload, upload_dependency(fields=frozenset({"mapping"}))],
 ) -> ImportOut:
     """Imports a lead list (CSV in UTF-8, Shift_JIS/CP932 or UTF-16; Japanese headers
     recognised), all or nothing. Small files are imported before the answer
     (`done`); larger ones answer `running` at once: follow them at
     GET /api/imports/{id}."""
     runtime = ctx.runtime
-    overrides = csvfile.parse_mapping(mapping)
+    overrides = csvfile.parse_mapping(upload.fields.get("mapping"))
     with ctx.tx() as tx:
         get_campaign(tx.session, campaign_id=campaign_id)
         actor, now = f"manager:{tx.principal.id}", tx.now
-    path = save_upload(file.file, limit=runtime.settings.max_upload_bytes)
     import_id = importer.start_import(
         runtime.db,
         runner=runtime.imports,
         campaign_id=campaign_id,
-        path=path,
-        filename=file.filename,
+        path=upload.release(),
+        filename=upload.filename,
         actor=actor,
         now=now,
         mapping=overrides,

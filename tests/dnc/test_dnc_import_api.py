@@ -195,7 +195,10 @@ def test_empty_file_is_400(api: Api, data: bytes) -> None:
 
 
 def test_missing_file_field_is_422(api: Api) -> None:
-    expect_error(api.post("/api/dnc/imports", data={"other": "x"}), 422)
+    # A multipart form without its `file` part; a form-encoded body is the wrong
+    # media type altogether (415, tests/test_limits.py).
+    body = expect_error(api.post("/api/dnc/imports", files={"other": (None, "x")}), 422)
+    assert body["field"] == "file"
     assert _dnc_items(api) == []
 
 

@@ -246,7 +246,7 @@ def test_a_refused_upload_leaves_no_temporary_file(
             f"/api/campaigns/{c['id']}/imports", files={"file": ("x.csv", data, "text/csv")}
         ).status_code in (400, 415)
     assert api.import_csv(c["id"], "name,phone\nA,090-1234-5678\n").status_code == 201
-    assert list(tmp_path.glob("dialer-import-*")) == []
+    assert list(tmp_path.glob("dialer-*")) == []
 
 
 # --- large files: prepared in a worker process -----------------------------------------
