@@ -112,6 +112,11 @@ def derived_errors(document: dict[str, Any], operation: dict[str, Any]) -> dict[
     if "application/json" in content:
         errors[400] = "the body is not valid JSON (`invalid_json`)"
         errors[422] = "a body field is not valid (`validation_error`; `field`, `errors`)"
+        errors[413] = "the body is larger than 1 MiB (`too_large`), refused as it crosses it"
+        errors[415] = "the body is not `application/json` (`unsupported_media_type`)"
+    if "application/x-www-form-urlencoded" in content:
+        errors[413] = "the body is larger than 64 KiB (`too_large`)"
+        errors[415] = "the body is not form-encoded (`unsupported_media_type`)"
     form = content.get("multipart/form-data")
     if form is not None:
         fields = _schema(document, form.get("schema", {})).get("properties", {})
@@ -119,7 +124,7 @@ def derived_errors(document: dict[str, Any], operation: dict[str, Any]) -> dict[
         if any(_is_file(_schema(document, f)) for f in fields.values()):
             errors[400] = "the file is not CSV this service can read (`bad_input`, `empty_file`)"
             errors[413] = "the file is larger than DIALER_MAX_UPLOAD_MB (`too_large`)"
-            errors[415] = "the file is not text (`not_text`)"
+            errors[415] = "not `multipart/form-data`, or the file is not text (`not_text`)"
     return errors
 
 

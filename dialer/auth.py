@@ -41,12 +41,17 @@ def authenticate(session: Session, *, authorization: str | None) -> Agent:
     principal = session.scalar(select(Agent).where(col(Agent.token_hash) == digest))
     if principal is None or not hmac.compare_digest(principal.token_hash, digest):
         raise Unauthorized("unknown token", code="unknown_token")
+    require_active(principal)
+    return principal
+
+
+def require_active(principal: Agent) -> None:
+    """A deactivated account acts no more, whatever credential it shows."""
     if not principal.active:
         raise Unauthorized(
             f"account {principal.id} was deactivated; a manager can reactivate it",
             code="account_deactivated",
         )
-    return principal
 
 
 def holds_token(agent: Agent, *, token: str | None) -> bool:

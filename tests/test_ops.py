@@ -259,3 +259,15 @@ def test_an_expired_ticket_or_one_of_a_replaced_token_is_refused(api: Api) -> No
         agent.token_hash = "0" * 64
     r = api.client.get(f"/api/agents/{sato['id']}/events", params={"ticket": fresh})
     expect_error(r, 401, "invalid_ticket")
+
+
+def test_a_deactivated_agents_ticket_is_refused_at_once(api: Api) -> None:
+    c = api.campaign()
+    sato = api.agent([c["id"]])
+    headers = {"Authorization": f"Bearer {sato['token']}"}
+    r = api.client.post(f"/api/agents/{sato['id']}/events/ticket", headers=headers)
+    assert r.status_code in (200, 201), r.text
+    ticket = r.json()["ticket"]
+    assert api.post(f"/api/agents/{sato['id']}/deactivate").status_code == 200
+    r = api.client.get(f"/api/agents/{sato['id']}/events", params={"ticket": ticket})
+    expect_error(r, 401, "account_deactivated")

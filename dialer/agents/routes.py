@@ -191,7 +191,10 @@ def account_history(
             },
         },
         204: {"description": "nothing callable now"},
-        409: {"description": "the agent is not `available` (`agent_not_available`)"},
+        409: {
+            "description": "the agent is not `available` (`agent_not_available`) or is"
+            " deactivated (`account_deactivated`)"
+        },
     },
 )
 def next_lead(
@@ -212,7 +215,7 @@ def next_lead(
     callable: a bare 204, or with `explain=true` why and until when."""
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
-        service.get_agent(tx.session, agent_id=agent_id)
+        service.get_active_agent(tx.session, agent_id=agent_id)
         got = queue.claim_next(
             tx.writing,
             agent_id=agent_id,

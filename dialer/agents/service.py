@@ -39,6 +39,15 @@ def get_agent(session: Session, *, agent_id: int) -> Agent:
     return agent
 
 
+def get_active_agent(session: Session, *, agent_id: int) -> Agent:
+    """An agent that may take leads: a deactivated one is refused by name, not
+    told to become available (which it cannot)."""
+    agent = get_agent(session, agent_id=agent_id)
+    if not agent.active:
+        raise AccountDeactivated(f"agent {agent_id} is deactivated; reactivate it first")
+    return agent
+
+
 def get_account(session: Session, *, agent_id: int, lock: bool = False) -> Agent:
     """An agent or a manager. `lock`: the row is locked for the transaction
     (PostgreSQL), so two changes of one account serialize."""
@@ -232,9 +241,7 @@ def list_agents(
 
 
 def set_state(session: Session, *, agent_id: int, state: AgentState, now: datetime) -> Agent:
-    agent = get_agent(session, agent_id=agent_id)
-    if not agent.active:
-        raise AccountDeactivated(f"agent {agent_id} is deactivated; reactivate it first")
+    agent = get_active_agent(session, agent_id=agent_id)
     if agent.state != state:
         agent.state = state
         agent.state_changed_at = now

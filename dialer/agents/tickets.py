@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from dialer.agents.models import Agent
-from dialer.auth import require_self_or_manager
+from dialer.auth import require_active, require_self_or_manager
 from dialer.errors import Forbidden, Unauthorized
 
 TICKET_TTL = timedelta(seconds=60)
@@ -98,6 +98,7 @@ def redeem(session: Session, *, ticket: str, agent_id: int, now: datetime) -> Ag
             "ticket: expired; ask POST /api/agents/{id}/events/ticket for a new one",
             code="ticket_expired",
         )
-    # The principal may have lost the right since (a role changed).
+    # The principal may have lost the right since (deactivated, a role changed).
+    require_active(principal)
     require_self_or_manager(principal, agent_id=agent_id)
     return principal

@@ -200,7 +200,7 @@ def test_deactivation_refuses_the_token_and_releases_the_claim(api: Api) -> None
         "old": "claimed", "new": "new", "reason": "agent_deactivated",
     }  # fmt: skip
     # No lead for it, whoever asks; it cannot be made available again.
-    expect_error(api.post(f"/api/agents/{owner['id']}/next"), 409, "agent_not_available")
+    expect_error(api.post(f"/api/agents/{owner['id']}/next"), 409, "account_deactivated")
     expect_error(
         api.put(f"/api/agents/{owner['id']}/state", json={"state": "available"}),
         409,
