@@ -185,6 +185,9 @@ def config_dict(*, log_format: LogFormat, level: str = "INFO") -> dict[str, Any]
             # One line per job run is noise at a tick a second; failures still log.
             "apscheduler": {"level": "WARNING"},
             "alembic.runtime.plugins": {"level": "WARNING"},
+            # "Context impl SQLiteImpl" at every schema check; `db upgrade` and the
+            # start-up check say what happened in their own one line.
+            "alembic.runtime.migration": {"level": "WARNING"},
         },
     }
 
