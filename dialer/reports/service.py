@@ -263,8 +263,9 @@ def agent_day(
                 "campaign_name": campaign.name,
                 "timezone": campaign.timezone,
                 "date": local,
-                "since": period.since,
-                "until": period.until,
+                # The agent's day as the campaign's floor lives it (docs/ARCHITECTURE.md).
+                "since": period.since.astimezone(tz),
+                "until": period.until.astimezone(tz),
                 **figures,
             }
         )

@@ -110,8 +110,8 @@ def test_an_agent_reads_its_own_figures_for_its_campaigns_local_day(api: Api) ->
         "Asia/Tokyo",
         "2026-12-02",
     )
-    assert day["since"] == "2026-12-01T15:00:00+00:00"
-    assert day["until"] == "2026-12-02T15:00:00+00:00"
+    assert day["since"] == "2026-12-02T00:00:00+09:00"
+    assert day["until"] == "2026-12-03T00:00:00+09:00"
     assert (day["calls"], day["contacts"], day["talk_seconds"]) == (1, 1, 30)
     assert day["promises"] == {"made": 1, "kept": 0, "missed": 0, "kept_rate": None}
     assert day["conversions"]["total"] == 0
