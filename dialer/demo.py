@@ -17,6 +17,7 @@ import os
 import random
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, make_url, select
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from sqlmodel import col
 from dialer.agents.models import Agent, Role
 from dialer.agents.service import create_agent, set_campaigns
 from dialer.auth import hash_token, holds_token
+from dialer.campaign.hours import local_text
 from dialer.campaign.service import apply_campaign_files, campaign_files
 from dialer.leads.importer import start_import
 from dialer.leads.models import Lead
@@ -129,7 +131,8 @@ def seed_demo(
         if promised is not None:
             print(
                 f"  promise: lead {promised.lead_id} is due for {tokens[0][0]} at "
-                f"{promised.due_at.isoformat()} (advance the clock to see it first in the queue)"
+                f"{local_text(promised.due_at, ZoneInfo(primary.timezone))} "
+                "(advance the clock to see it first in the queue)"
             )
         if settings.bootstrap_token:
             print(f"  manager token: {settings.bootstrap_token}")
