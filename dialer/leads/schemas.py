@@ -96,7 +96,7 @@ class RowErrorOut(BaseModel):
     reason: str
 
 
-class ImportOut(BaseModel):
+class ImportCounts(BaseModel):
     id: int
     campaign_id: int
     status: ImportStatus
@@ -109,25 +109,16 @@ class ImportOut(BaseModel):
     invalid: int
     suppressed: int
     error: str | None
+
+
+class ImportOut(ImportCounts):
     errors: list[RowErrorOut]
 
 
-class ImportSummary(BaseModel):
+class ImportSummary(ImportCounts):
     """An import in a campaign's list: its counts and who ran it when; the rows
     it refused are at GET /api/imports/{id} and its errors.csv."""
 
-    id: int
-    campaign_id: int
-    status: ImportStatus
-    filename: str | None
-    encoding: str | None
-    delimiter: str | None
-    rows: int
-    accepted: int
-    duplicates: int
-    invalid: int
-    suppressed: int
-    error: str | None
     created_by: str
     created_at: Instant
     finished_at: Instant | None

@@ -21,15 +21,20 @@ class PromiseCounts(BaseModel):
     kept_rate: float | None
 
 
-class AgentRow(BaseModel):
-    agent_id: int
-    name: str
+class Figures(BaseModel):
+    """What an agent did over a period: the agents report's row and an agent's day."""
+
     calls: int
     contacts: int
     talk_seconds: int
     conversions: ConversionCounts
     conversion_rate: float | None
     promises: PromiseCounts
+
+
+class AgentRow(Figures):
+    agent_id: int
+    name: str
 
 
 class AgentsReport(BaseModel):
@@ -66,16 +71,7 @@ class CampaignReport(BaseModel):
     median_days_to_conversion: float | None
 
 
-class DayFigures(BaseModel):
-    calls: int
-    contacts: int
-    talk_seconds: int
-    conversions: ConversionCounts
-    conversion_rate: float | None
-    promises: PromiseCounts
-
-
-class CampaignDayFigures(DayFigures):
+class CampaignDayFigures(Figures):
     campaign_id: int
     campaign_name: str
     timezone: str
@@ -90,4 +86,4 @@ class AgentDayStats(BaseModel):
     agent_id: int
     name: str
     campaigns: list[CampaignDayFigures]
-    total: DayFigures
+    total: Figures

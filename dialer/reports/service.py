@@ -234,12 +234,6 @@ def agents_report(
     return rows
 
 
-def day_period(*, tz: ZoneInfo, day: date) -> Period:
-    """One local day of a zone, as instants (23 or 25 hours on daylight-saving days)."""
-    since, until = local_day(day, tz)
-    return Period(since=since, until=until)
-
-
 _FIGURES = ("calls", "contacts", "talk_seconds")
 
 
@@ -254,7 +248,8 @@ def agent_day(
         campaign = get_campaign(session, campaign_id=campaign_id)
         tz = ZoneInfo(campaign.timezone)
         local = day if day is not None else now.astimezone(tz).date()
-        period = day_period(tz=tz, day=local)
+        since, until = local_day(local, tz)
+        period = Period(since=since, until=until)
         rows = agents_report(session, campaign_id=campaign_id, period=period, agent_id=agent_id)
         figures = {k: v for k, v in rows[0].items() if k not in ("agent_id", "name")}
         campaigns.append(
@@ -264,8 +259,8 @@ def agent_day(
                 "timezone": campaign.timezone,
                 "date": local,
                 # The agent's day as the campaign's floor lives it (docs/ARCHITECTURE.md).
-                "since": period.since.astimezone(tz),
-                "until": period.until.astimezone(tz),
+                "since": since.astimezone(tz),
+                "until": until.astimezone(tz),
                 **figures,
             }
         )

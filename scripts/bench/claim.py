@@ -950,15 +950,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    started = time.perf_counter()
-    results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-claim-") as tmp:
+EngineBench = Callable[[str, str, argparse.Namespace, Path | None], dict[str, Any]]
+
+
+def run_engines(
+    bench: EngineBench, args: argparse.Namespace, *, prefix: str
+) -> dict[str, dict[str, Any]]:
+    """`bench(engine, url, args, sqlite_path)` on a fresh SQLite file and on a
+    throw-away PostgreSQL cluster (skipped, and said so, without its binaries)."""
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         for engine in args.engines:
             if engine == "sqlite":
                 path = Path(tmp) / "bench.db"
-                results[engine] = bench_engine(engine, f"sqlite:///{path}", args, path)
+                results[engine] = bench(engine, f"sqlite:///{path}", args, path)
                 continue
             if find_pg_bin_dir() is None:
                 reason = "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found"
@@ -969,9 +974,16 @@ def main(argv: list[str] | None = None) -> int:
             cluster.start()
             try:
                 url = cluster.create_database("bench")
-                results[engine] = bench_engine(engine, url, args, None)
+                results[engine] = bench(engine, url, args, None)
             finally:
                 cluster.stop()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    results = run_engines(bench_engine, args, prefix="bench-claim-")
     wall = time.perf_counter() - started
     _print_table(results, args.agents, args.raw)
     ratios = [

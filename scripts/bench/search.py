@@ -31,7 +31,6 @@ import argparse
 import json
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,7 +45,6 @@ import claim
 from dialer.db import is_postgres
 from dialer.leads.models import Lead
 from dialer.leads.search_keys import lead_keys
-from dialer.testing.postgres import PostgresCluster, find_pg_bin_dir
 from dialer.views.search import LeadQuery, search_leads, search_statement
 
 GOAL_MS = 50.0
@@ -281,25 +279,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
-        for engine in args.engines:
-            if engine == "sqlite":
-                path = Path(tmp) / "bench.db"
-                results[engine] = bench_engine(engine, f"sqlite:///{path}", args, path)
-                continue
-            if find_pg_bin_dir() is None:
-                reason = "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found"
-                print(f"# postgresql skipped: {reason}", flush=True)
-                results[engine] = {"skipped": reason}
-                continue
-            cluster = PostgresCluster()
-            cluster.start()
-            try:
-                url = cluster.create_database("bench")
-                results[engine] = bench_engine(engine, url, args, None)
-            finally:
-                cluster.stop()
+    results: dict[str, Any] = claim.run_engines(bench_engine, args, prefix="bench-search-")
     wall = time.perf_counter() - started
     print(f"\nlead search, {args.leads:,} leads, {args.repeat} searches a kind, limit {LIMIT}")
     print(f"{'engine':<11}{'kind':<30}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'p95/50ms':>10}")
