@@ -302,6 +302,7 @@ class _Provider:
 
     name = "simulated"
     ring_timeout = 25
+    max_call_seconds = 4 * 3600
 
     def __init__(self) -> None:
         self.asked: list[str] = []

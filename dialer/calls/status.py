@@ -18,6 +18,19 @@ UNANSWERED_KIND: dict[str, RetryKind] = {
 }
 
 
+def reported_answered_by(
+    told: AnsweredBy | None, *, status: str, detecting: bool
+) -> AnsweredBy | None:
+    """Who answered, from what the provider told (None: it said nothing). The one
+    rule for a status callback and for a call settled by reconciliation, so a
+    call whose callbacks were lost is recorded as its callbacks would have had
+    it. Twilio says who answered only when machine detection is on. Without it,
+    a call picked up is a person: contacts, talk time and credit depend on it."""
+    if told is None and status == CallStatus.in_progress and not detecting:
+        return AnsweredBy.human
+    return told
+
+
 @dataclass(frozen=True, slots=True)
 class StatusChange:
     """A call's new fields, and whether the system must now record the attempt

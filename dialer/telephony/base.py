@@ -79,6 +79,9 @@ class CallCreator(Protocol):
 
     name: str
     ring_timeout: int
+    # No call lasts longer at the provider: an answered call still without a final
+    # status after this lost its last callback, and is asked about.
+    max_call_seconds: int
 
     def create_params(self, *, call: Call, campaign: Campaign) -> dict[str, Any]: ...
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select, true, update
+from sqlalchemy import and_, select, true, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.calls.disposition import apply_status_update
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
+from dialer.calls.status import reported_answered_by
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.service import calling_hours_of
 from dialer.db import Database, affected
@@ -84,16 +85,28 @@ def _fail(session: Session, *, call: Call, reason: str, now_in: NowIn) -> None:
 
 
 def _apply_found(session: Session, *, call: Call, found: ProviderCall, now_in: NowIn) -> None:
+    """What the provider's record says, applied as its lost callbacks would have
+    been: a call that was answered (talking, or `completed`, which only an
+    answered call ends as) is first recorded answered, so it has its answer
+    instant and who answered by the callbacks' rule; what is already known of
+    who answered (an AMD verdict) is kept unless the record says otherwise."""
     if found.status is None:
         return
-    apply_status_update(
-        session,
-        call=call,
-        status=found.status,
-        answered_by=found.answered_by,
-        at=now_in(session),
-        duration=found.duration,
-    )
+    campaign = session.get(Campaign, call.campaign_id)
+    detecting = bool(campaign and campaign.machine_detection)
+    at = now_in(session)
+    steps = [found.status]
+    if found.status == CallStatus.completed and call.answered_at is None:
+        steps = [CallStatus.in_progress, CallStatus.completed]
+    for status in steps:
+        apply_status_update(
+            session,
+            call=call,
+            status=status,
+            answered_by=reported_answered_by(found.answered_by, status=status, detecting=detecting),
+            at=at,
+            duration=found.duration if status in FINAL_CALL_STATUSES else None,
+        )
 
 
 def dial(db: Database, telephony: CallCreator, *, call_id: int, now_in: NowIn) -> None:
@@ -193,8 +206,11 @@ def _adopted_sids(session: Session, *, to: str) -> list[str]:
 
 
 def reconcile(db: Database, telephony: CallCreator, *, now_in: NowIn, failing: FailingRows) -> int:
-    """Calls still without a final status well after they should have ended: ask
-    the provider and settle them. Not found at all: the attempt failed. One
+    """Calls still without a final status well after they should have ended (an
+    unanswered one past its ring timeout, an answered one past the provider's
+    longest call): ask the provider and settle them, as their lost callbacks
+    would have. Not found at all: the attempt failed. A call the look-up finds
+    still queued at the provider is adopted and left to ring. One
     transaction per call: a call whose settling raises is logged, counted and
     benched in `failing` (retried later), and the others are settled. (A call the
     provider could not be asked about is retried at the next run, as before: the
@@ -202,7 +218,18 @@ def reconcile(db: Database, telephony: CallCreator, *, now_in: NowIn, failing: F
     with db.read() as session:
         now = now_in(session)
         cutoff = now - timedelta(seconds=telephony.ring_timeout) - RECONCILE_MARGIN
+        # An answered call talks as long as it talks, up to the provider's limit.
+        talk_cutoff = now - timedelta(seconds=telephony.max_call_seconds) - RECONCILE_MARGIN
         skip = failing.skip(now=now)
+        unanswered = and_(
+            col(Call.answered_at).is_(None),
+            col(Call.created_at) <= cutoff,
+            # A create still waiting for its slot is not lost; one marked
+            # sending for this long belonged to a process that died.
+            (col(Call.provider_error).is_(None))
+            | (col(Call.provider_error) != SENDING)
+            | (col(Call.created_at) <= cutoff - SENDING_GRACE),
+        )
         stale = [
             (c.id, c.provider_sid)
             for c in session.scalars(
@@ -210,14 +237,7 @@ def reconcile(db: Database, telephony: CallCreator, *, now_in: NowIn, failing: F
                 .where(
                     col(Call.provider) == telephony.name,
                     col(Call.status).not_in(FINAL_CALL_STATUSES),
-                    col(Call.created_at) <= cutoff,
-                    # An answered call talks as long as it talks.
-                    col(Call.answered_at).is_(None),
-                    # A create still waiting for its slot is not lost; one marked
-                    # sending for this long belonged to a process that died.
-                    (col(Call.provider_error).is_(None))
-                    | (col(Call.provider_error) != SENDING)
-                    | (col(Call.created_at) <= cutoff - SENDING_GRACE),
+                    unanswered | (col(Call.answered_at) <= talk_cutoff),
                     col(Call.id).not_in(skip) if skip else true(),
                 )
                 .order_by(col(Call.id))

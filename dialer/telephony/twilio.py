@@ -6,9 +6,10 @@ Never dial twice by accident. Twilio's call create has no idempotency key, so:
 - tenacity retries only what cannot have created a call: a connection that was
   never made, and HTTP 429 (error 20429, honouring Retry-After), a few times;
 - a timeout or a 5xx may have created the call. It is not sent again: the call
-  is looked up (calls to that number since the attempt started) and adopted, or
-  left `provider_error = "unknown"` for status callbacks and the reconciliation
-  tick to settle;
+  is looked up (calls to that number from the campaign's caller id created since
+  the attempt, dialled or still waiting in Twilio's queue) and adopted, or left
+  `provider_error = "unknown"` for status callbacks and the reconciliation tick
+  to settle;
 - every create, first or retried, waits for a pacing slot (`pacing.py`).
 
 The REST client is per thread: the SDK's client keeps the last response on
@@ -20,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -61,6 +62,11 @@ MAX_CREATE_TRIES = 5
 MAX_CREATE_SECONDS = 60.0
 # Looking a call up after an unknown answer: creates are seconds apart at most.
 LOOKUP_SKEW = timedelta(seconds=120)
+# Calls one look-up reads per question (queued, dialled): a number has a handful.
+LOOKUP_LIMIT = 50
+# No call lasts longer: Twilio's default TimeLimit (4 h), which the dialer does not
+# override. An answered call with no final status after this is asked about.
+MAX_CALL_SECONDS = 4 * 3600
 
 
 # --- Twilio's words for a call's progress, in ours ---
@@ -188,10 +194,30 @@ class TwilioApi:
             session.before_send = None
         return str(created.sid)
 
-    def find(self, *, to: str, since: datetime) -> list[ProviderCall]:
+    def find(self, *, to: str, from_: str | None, since: datetime) -> list[ProviderCall]:
+        """Calls to `to` (from `from_`) created at `since` or later, oldest first.
+
+        Twilio's list filters by StartTime, and a call still waiting in the
+        account's queue for a CPS slot has none: a StartTime filter alone misses
+        exactly the call that is about to ring. So two questions: the queued calls
+        (no time filter), then those dialled since `since` (a call leaving the
+        queue between the two is in the second). There is no DateCreated filter,
+        and the resource does not show our callback URLs: the creation time is
+        checked here."""
         client, _http = self._client()
-        found = client.calls.list(to=to, start_time_after=since, limit=50)
-        return [_provider_call(c) for c in found]
+        filters: dict[str, Any] = {"to": to, "limit": LOOKUP_LIMIT}
+        if from_:
+            filters["from_"] = from_
+        # The SDK writes an aware datetime's wall time labelled Z: UTC first.
+        since = since.astimezone(UTC)
+        waiting = client.calls.list(status="queued", **filters)
+        dialled = client.calls.list(start_time_after=since, **filters)
+        found: dict[str, ProviderCall] = {}
+        for resource in [*waiting, *dialled]:
+            call = _provider_call(resource)
+            if call.created_at is None or call.created_at >= since:
+                found.setdefault(call.sid, call)
+        return sorted(found.values(), key=lambda c: c.created_at or since)
 
     def fetch(self, sid: str) -> ProviderCall:
         client, _http = self._client()
@@ -228,11 +254,13 @@ class TwilioTelephony:
         public_url: str,
         ring_timeout: int,
         account_cps: float,
+        max_call_seconds: int = MAX_CALL_SECONDS,
     ) -> None:
         self.api = api
         self.public_url = public_url.rstrip("/")
         self.ring_timeout = ring_timeout
         self.account_cps = account_cps
+        self.max_call_seconds = max_call_seconds
 
     # --- in the request's transaction: the attempt is a row, nothing is sent ---
 
@@ -339,15 +367,15 @@ class TwilioTelephony:
             raise CreateUnknown(f"no answer from Twilio: {type(exc).__name__}") from exc
 
     def look_up(self, *, call: Call, taken: Iterable[str]) -> ProviderCall | None:
-        """After an unknown create: the call to this number that started with the
-        attempt and that no other attempt has adopted."""
+        """After an unknown create: the earliest call to this number from this
+        caller id, created with the attempt or after it, dialled or still queued
+        at Twilio, that no other attempt has adopted."""
         # Wall time, not the call's domain time: the provider stamps calls with the
         # real clock, and the dialer's may be simulated.
         since = min(call.created_at, wall_now()) - LOOKUP_SKEW
         taken_sids = set(taken)
-        found = [c for c in self.api.find(to=call.to, since=since) if c.sid not in taken_sids]
-        found.sort(key=lambda c: c.created_at or since)
-        return found[0] if found else None
+        found = self.api.find(to=call.to, from_=call.from_, since=since)
+        return next((c for c in found if c.sid not in taken_sids), None)
 
     # --- after commit, outside any transaction (see dialer.telephony.dialing) ---
 

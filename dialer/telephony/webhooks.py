@@ -22,7 +22,7 @@ from dialer.agents.events_sql import INSERT_AGENT_EVENT
 from dialer.agents.models import Agent, AgentState, Claim
 from dialer.calls.disposition import abandon, apply_status_update
 from dialer.calls.models import AnsweredBy, Call, CallStatus
-from dialer.calls.status import status_change
+from dialer.calls.status import reported_answered_by, status_change
 from dialer.campaign.models import Campaign
 from dialer.db import Work, after_commit, is_postgres
 from dialer.errors import NotFound
@@ -49,12 +49,11 @@ APOLOGY_JA = (
 def _answered_by(
     params: Mapping[str, str], *, status: CallStatus, detecting: bool
 ) -> AnsweredBy | None:
-    """Twilio says who answered only when machine detection is on. Without it, a
-    call picked up is a person: contacts, talk time and credit depend on it."""
-    told = answered_by_of(params.get("AnsweredBy"))
-    if told is None and status == CallStatus.in_progress and not detecting:
-        return AnsweredBy.human
-    return told
+    """The callback's AnsweredBy, by the rule reconciliation shares
+    (`dialer.calls.status.reported_answered_by`)."""
+    return reported_answered_by(
+        answered_by_of(params.get("AnsweredBy")), status=status, detecting=detecting
+    )
 
 
 def find_call(session: Session, *, call_param: str | None, call_sid: str | None) -> Call:

@@ -97,7 +97,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final
@@ -359,6 +359,9 @@ class _CallMeta:
     started_at: datetime | None = None
     answered_at: datetime | None = None
     ended_at: datetime | None = None
+    # When dialling begins (StartTime): at once, unless the call waits in the
+    # account's CPS queue (`hold_queued`). Until then it is queued with no StartTime.
+    dial_at: datetime | None = None
     next_sequence: int = 0  # SequenceNumber of the next status callback
     applied_sequence: int = -1  # highest SequenceNumber whose status the resource shows
 
@@ -440,6 +443,9 @@ class FakeTwilio:
         self._meta: dict[str, _CallMeta] = {}
         self._failures: deque[_Failure] = deque()
         self._stalls: deque[_Stall] = deque()
+        self._list_failures: deque[int] = deque()
+        self._holds: deque[float] = deque()
+        self._undialled: set[str] = set()  # created, StartTime not stamped yet
         self._stopping = threading.Event()  # wakes handlers sleeping on latency/stalls
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -518,6 +524,19 @@ class FakeTwilio:
         heard. create=False: nothing is created and the late answer is a 504."""
         with self._lock:
             self._stalls.append(_Stall(delay, create))
+
+    def hold_queued(self, *, seconds: float, count: int = 1) -> None:
+        """The next `count` created calls wait `seconds` (on this fake's clock) in
+        the account's CPS queue: `queued`, no StartTime, so a list filtered by
+        StartTime does not show them, as Twilio's does not. Other calls are dialled
+        at once (StartTime = creation) but stay `queued` until a status is set."""
+        with self._lock:
+            self._holds.extend([seconds] * count)
+
+    def fail_next_list(self, *, status: int = 500, count: int = 1) -> None:
+        """The next `count` list requests answer `status` (Twilio's error body)."""
+        with self._lock:
+            self._list_failures.extend([status] * count)
 
     def set_call_status(
         self,
@@ -668,6 +687,20 @@ class FakeTwilio:
         except KeyError:
             raise KeyError(f"no call {sid} on this FakeTwilio") from None
 
+    def _dial_due(self) -> None:
+        """Stamps StartTime on the calls whose wait in the queue is over."""
+        if not self._undialled:
+            return
+        now = self.clock()
+        for sid in list(self._undialled):
+            meta = self._meta[sid]
+            if meta.started_at is not None:
+                self._undialled.discard(sid)
+            elif meta.dial_at is not None and meta.dial_at <= now:
+                meta.started_at = meta.dial_at
+                self.calls[sid]["start_time"] = rfc2822(meta.dial_at)
+                self._undialled.discard(sid)
+
     def _apply_status(
         self,
         call: dict[str, Any],
@@ -739,7 +772,11 @@ class FakeTwilio:
         )
         resource["_params"] = {k: list(v) for k, v in form.items()}
         self.calls[sid] = resource
-        self._meta[sid] = _CallMeta(created_at=now, order=len(self._meta))
+        hold = self._holds.popleft() if self._holds else 0.0
+        self._meta[sid] = _CallMeta(
+            created_at=now, order=len(self._meta), dial_at=now + timedelta(seconds=hold)
+        )
+        self._undialled.add(sid)
         return sid, resource
 
     # ---- HTTP in
@@ -861,6 +898,7 @@ class FakeTwilio:
 
     def _find(self, sid: str, path: str) -> dict[str, Any]:
         with self._lock:
+            self._dial_due()
             if sid not in self.calls:
                 raise TwilioApiError(404, 20404, f"The requested resource {path} was not found")
             return self.calls[sid]
@@ -870,6 +908,11 @@ class FakeTwilio:
             values = query.get(name)
             return values[0] if values else None
 
+        with self._lock:
+            failed = self._list_failures.popleft() if self._list_failures else None
+        if failed is not None:
+            code = _DEFAULT_ERROR_CODES.get(failed, failed)
+            raise TwilioApiError(failed, code, _ERROR_MESSAGES.get(failed, "Simulated failure"))
         status = one("Status")
         if status is not None and status not in self.spec.call_statuses:
             raise _bad(20001, f"Invalid Status {status!r}.")
@@ -885,6 +928,7 @@ class FakeTwilio:
         }
 
         with self._lock:
+            self._dial_due()
             rows = []
             for sid, call in self.calls.items():
                 meta = self._meta[sid]
@@ -898,9 +942,8 @@ class FakeTwilio:
                     continue
                 if status is not None and call["status"] != status:
                     continue
-                # A queued call has no start_time yet; it counts from its creation.
-                started = meta.started_at or meta.created_at
-                if not windows["start"](started) or not windows["end"](meta.ended_at):
+                # A call not dialled yet has no StartTime: no StartTime filter matches it.
+                if not windows["start"](meta.started_at) or not windows["end"](meta.ended_at):
                     continue
                 rows.append((meta.created_at, meta.order, call))
             rows.sort(key=lambda row: (row[0], row[1]), reverse=True)  # newest first, as Twilio
