@@ -72,6 +72,12 @@ SDK behaviour worth knowing (twilio 9.13, checked against its source)
   may not have placed the call — `timeout_next_create(create=True)`
   reproduces exactly that, and `calls.list(to=...)` is how to find out.
 
+A call's StartTime is empty until it is dialled ("Empty if the call has not yet
+been dialed", in the spec): at once by default, or after `hold_queued(seconds=N)`
+of this fake's clock, as a call waiting in the account's CPS queue. A list
+filtered by StartTime does not show a call without one; `Status=queued` does.
+There is no DateCreated filter. `fail_next_list()` makes list requests fail.
+
 Where this fake is deliberately stricter than Twilio: an unknown parameter is a
 400 (Twilio only logs warning 20001 and ignores it), and a create must name
 exactly one of Url / Twiml / ApplicationSid (Twilio ignores Twiml if Url is

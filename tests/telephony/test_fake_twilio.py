@@ -404,6 +404,33 @@ def test_the_sdk_sends_aware_datetimes_unconverted_so_convert_to_utc_first() -> 
         assert [c.sid for c in client.calls.list(start_time_after=since.astimezone(UTC))] == [sid]
 
 
+def test_a_call_held_in_the_queue_has_no_start_time_and_no_start_time_filter_shows_it() -> None:
+    """As Twilio: StartTime is empty until the call is dialled, so a call waiting
+    for a CPS slot is listed by status, not by StartTime."""
+    now = [datetime(2026, 12, 1, 1, 0, tzinfo=UTC)]
+    with FakeTwilio(clock=lambda: now[0]) as clocked:
+        client = clocked.client()
+        clocked.hold_queued(seconds=30)
+        held = place(client).sid
+        dialled = place(client).sid  # the next one is dialled at once
+        since = now[0] - timedelta(seconds=1)
+        assert [c.sid for c in client.calls.list(start_time_after=since)] == [dialled]
+        assert {c.sid for c in client.calls.list(status="queued")} == {held, dialled}
+        assert client.calls(held).fetch().start_time is None
+        now[0] += timedelta(seconds=30)
+        waited = client.calls(held).fetch()
+        assert waited.status == "queued" and waited.start_time == now[0]
+        assert {c.sid for c in client.calls.list(start_time_after=since)} == {held, dialled}
+
+
+def test_fail_next_list_answers_an_error_once(fake: FakeTwilio, client: Client) -> None:
+    sid = place(client).sid
+    fake.fail_next_list(status=503)
+    with pytest.raises(TwilioException):
+        client.calls.list(to=TO)
+    assert [c.sid for c in client.calls.list(to=TO)] == [sid]
+
+
 def test_list_pages_newest_first_through_next_page_uri(fake: FakeTwilio, client: Client) -> None:
     sids = [place(client).sid for _ in range(5)]
     listed = client.calls.list(page_size=2)
