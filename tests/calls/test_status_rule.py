@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialer.calls.models import CallStatus
+from dialer.calls.models import AnsweredBy, CallStatus
 from dialer.calls.retry import RetryKind
-from dialer.calls.status import status_change
+from dialer.calls.status import reported_answered_by, status_change
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 T1 = T0 + timedelta(seconds=40)
@@ -63,3 +63,26 @@ def test_status_change(name: str, given: tuple, expected: tuple | None) -> None:
     got = (change.status, change.answered_by, change.answered_at, change.ended_at,
            change.duration, change.system_kind)  # fmt: skip
     assert got == expected
+
+
+# (told, status reported, machine detection on) → answered_by recorded
+ANSWERED_BY_CASES = [
+    ("no AMD, answered: a person", (None, C.in_progress, False), AnsweredBy.human),
+    ("no AMD, ringing: nobody yet", (None, C.ringing, False), None),
+    ("no AMD, completed: as recorded at the answer", (None, C.completed, False), None),
+    ("AMD on, verdict pending", (None, C.in_progress, True), None),
+    ("AMD says machine", (AnsweredBy.machine, C.in_progress, True), AnsweredBy.machine),
+    ("AMD says human at the end", (AnsweredBy.human, C.completed, True), AnsweredBy.human),
+    ("told, even without AMD", (AnsweredBy.machine, C.in_progress, False), AnsweredBy.machine),
+]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [pytest.param(g, e, id=name) for name, g, e in ANSWERED_BY_CASES],
+)
+def test_reported_answered_by(
+    given: tuple[AnsweredBy | None, CallStatus, bool], expected: AnsweredBy | None
+) -> None:
+    told, status, detecting = given
+    assert reported_answered_by(told, status=status, detecting=detecting) == expected
