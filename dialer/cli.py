@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialer.errors import DialerError
-from dialer.settings import ClockMode, Settings, get_settings
+from dialer.settings import ClockMode, Settings, SettingsRefused, get_settings
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -72,6 +72,8 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
     from dialer.metrics import prepare_multiprocess_dir
 
     prepare_multiprocess_dir(metrics_dir)
+    # Once, here, before any worker starts (main() prints it), like the schema below.
+    settings.check_public_url()
     if not settings.upgrade_at_startup:
         # Once, here, in one line (main() prints it; logging is not configured yet
         # so alembic's notes stay silent), before any worker starts:
@@ -311,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         result: int = args.func(args, get_settings())
     except DialerError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    except SettingsRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except SchemaNotCurrent as exc:
         print(f"error: {exc}", file=sys.stderr)

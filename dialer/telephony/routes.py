@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from dialer.clock import wall_now
 from dialer.db import Work, is_postgres
@@ -74,20 +75,39 @@ def _batcher(runtime: Runtime) -> CallbackBatcher:
 _batcher_lock = threading.Lock()
 
 
+def _app_path(scope: Scope) -> str:
+    """The path below the app's root: what the callback URLs add to
+    DIALER_PUBLIC_URL (`/webhooks/twilio/status`). Behind a proxy that strips a
+    prefix (`uvicorn --root-path /dialer`) the ASGI `path` still carries the
+    prefix (`/dialer/webhooks/...`), and DIALER_PUBLIC_URL, where Twilio reaches
+    the app, ends with it already: adding the full path would double it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "").rstrip("/")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root) :]
+    return path
+
+
+def _signed_url(*, public_url: str, scope: Scope) -> str:
+    """The URL Twilio signed: DIALER_PUBLIC_URL + the app's path + the query string
+    exactly as sent."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    return public_url.rstrip("/") + _app_path(scope) + (f"?{query}" if query else "")
+
+
 async def _verified(request: Request, runtime: Runtime) -> dict[str, str]:
     """The form, once `X-Twilio-Signature` matches DIALER_PUBLIC_URL + path + query
-    exactly as given to Twilio, over every parameter, blank ones included."""
+    exactly as given to Twilio, over every parameter, blank ones included, with
+    TWILIO_AUTH_TOKEN or, during a rotation, TWILIO_AUTH_TOKEN_SECONDARY."""
     body = (await request.body()).decode("utf-8", "replace")
     params: dict[str, list[str]] = {}
     for key, value in parse_qsl(body, keep_blank_values=True):
         params.setdefault(key, []).append(value)
-    query = request.url.query
-    url = (
-        runtime.settings.public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
-    )
+    url = _signed_url(public_url=runtime.settings.public_url, scope=request.scope)
     signature = request.headers.get("x-twilio-signature")
-    if not signature_valid(
-        auth_token=runtime.settings.twilio_auth_token, url=url, params=params, signature=signature
+    if not any(
+        signature_valid(auth_token=token, url=url, params=params, signature=signature)
+        for token in runtime.settings.twilio_auth_tokens
     ):
         log.warning("rejected %s: %s X-Twilio-Signature", request.url.path,
                     "bad" if signature else "no")  # fmt: skip
