@@ -21,7 +21,7 @@ from dialer.errors import Forbidden, NotFound
 from dialer.telephony import webhooks
 from dialer.telephony.batching import CallbackBatcher
 from dialer.telephony.twilio import signature_valid
-from dialer.web import get_runtime
+from dialer.web import app_path, get_runtime
 
 if TYPE_CHECKING:
     # Handed to routes by the app; the wiring builds it.
@@ -75,24 +75,13 @@ def _batcher(runtime: Runtime) -> CallbackBatcher:
 _batcher_lock = threading.Lock()
 
 
-def _app_path(scope: Scope) -> str:
-    """The path below the app's root: what the callback URLs add to
-    DIALER_PUBLIC_URL (`/webhooks/twilio/status`). Behind a proxy that strips a
-    prefix (`uvicorn --root-path /dialer`) the ASGI `path` still carries the
-    prefix (`/dialer/webhooks/...`), and DIALER_PUBLIC_URL, where Twilio reaches
-    the app, ends with it already: adding the full path would double it."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "").rstrip("/")
-    if root and (path == root or path.startswith(root + "/")):
-        return path[len(root) :]
-    return path
-
-
 def _signed_url(*, public_url: str, scope: Scope) -> str:
     """The URL Twilio signed: DIALER_PUBLIC_URL + the app's path + the query string
-    exactly as sent."""
+    exactly as sent. DIALER_PUBLIC_URL is where Twilio reaches the app, so behind a
+    proxy that strips a prefix it ends with that prefix already: the path below
+    the root path is added, or the prefix would be doubled."""
     query = scope.get("query_string", b"").decode("latin-1")
-    return public_url.rstrip("/") + _app_path(scope) + (f"?{query}" if query else "")
+    return public_url.rstrip("/") + app_path(scope) + (f"?{query}" if query else "")
 
 
 async def _verified(request: Request, runtime: Runtime) -> dict[str, str]:
