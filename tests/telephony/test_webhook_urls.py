@@ -106,6 +106,28 @@ def test_uvicorn_with_root_path_accepts_what_twilio_signed(db_url: str) -> None:
         live.close()
 
 
+def test_dialer_serve_hands_uvicorn_the_root_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    ran: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: ran.append(kwargs))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["serve", "--port", "0", "--root-path", PREFIX]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert [kwargs["root_path"] for kwargs in ran] == [PREFIX]
+
+
+@pytest.mark.parametrize("bad", ["dialer", "/dialer/", "/"])
+def test_a_root_path_is_a_prefix(bad: str) -> None:
+    with pytest.raises(SystemExit, match="--root-path must start with /"):
+        cli.main(["web", "--root-path", bad])
+
+
 def _ringing_via(live: LiveServer) -> dict[str, Any]:
     http = live.http
     c = http.post("/api/campaigns", json={"name": "Behind a proxy"}).json()
