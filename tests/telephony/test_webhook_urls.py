@@ -271,9 +271,14 @@ def test_the_cli_refuses_in_one_line(
     assert err.startswith("error: DIALER_PUBLIC_URL 'http://localhost:8000' is not https")
 
 
-def test_the_scheduler_refuses_in_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [["-m", "dialer.scheduler"], ["-m", "dialer.cli", "web", "--port", "0", "--workers", "2"]],
+    ids=["scheduler", "web"],
+)
+def test_the_processes_refuse_in_one_line(tmp_path: Path, command: list[str]) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "dialer.scheduler"],
+        [sys.executable, *command],
         env=_env(DATABASE_URL=f"sqlite:///{tmp_path / 'sched.db'}"),
         capture_output=True,
         text=True,
