@@ -38,7 +38,7 @@ from dialer.migrations import SchemaNotCurrent
 from dialer.promises.routes import router as promises_router
 from dialer.reports.routes import router as reports_router
 from dialer.runtime import Runtime
-from dialer.settings import Settings, get_settings
+from dialer.settings import Settings, SettingsRefused, get_settings
 from dialer.telephony.routes import router as twilio_router
 from dialer.views.ops import (
     DueBacklog,
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         rt = runtime or Runtime(settings)
         try:
             rt.start()
-        except SchemaNotCurrent as exc:
+        except (SchemaNotCurrent, SettingsRefused) as exc:
             startup_refusal.append(str(exc))
             raise
         app.state.runtime = rt
@@ -336,8 +336,9 @@ def install_ops(app: FastAPI) -> None:
 
 
 class _StartupRefusalInOneLine:
-    """A worker started on a schema it was not written for says so in one line
-    (found, needed, what to run) instead of the lifespan's traceback."""
+    """A worker started on a schema it was not written for, or with settings it
+    refuses, says so in one line (found, needed, what to run or set) instead of
+    the lifespan's traceback."""
 
     def __init__(self, app: ASGIApp, *, refusal: list[str]) -> None:
         self.app = app

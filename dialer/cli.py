@@ -11,7 +11,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialer.errors import DialerError
-from dialer.settings import ClockMode, Settings, get_settings
+from dialer.settings import ClockMode, Settings, SettingsRefused, get_settings
+
+# uvicorn's --root-path: served behind a proxy that strips this prefix.
+ROOT_PATH_HELP = (
+    "the path prefix a proxy strips before forwarding (e.g. /dialer); DIALER_PUBLIC_URL"
+    " then ends with it"
+)
+
+
+def _root_path(value: str) -> str:
+    """`/dialer`: one leading slash, none trailing (else the prefix is not what a
+    path starts with)."""
+    if value and (not value.startswith("/") or value.endswith("/") or len(value) > 200):
+        raise SystemExit(
+            f"error: --root-path must start with / and not end with one, like /dialer: {value!r}"
+        )
+    return value
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -22,6 +38,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from dialer.runtime import Runtime
     from dialer.scheduler import start_background
 
+    root_path = _root_path(args.root_path)
     logs.configure(log_format=settings.log_format)
     runtime = Runtime(settings)
     runtime.start()
@@ -31,6 +48,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             create_app(settings, runtime=runtime),
             host=args.host,
             port=args.port,
+            root_path=root_path,
             log_config=logs.config_dict(log_format=settings.log_format),
             # dialer.logs.RequestLog writes the one line per request.
             access_log=False,
@@ -51,6 +69,7 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
 
     import uvicorn
 
+    root_path = _root_path(args.root_path)
     workers = args.workers if args.workers is not None else _env_int("WEB_CONCURRENCY", 1)
     port = args.port if args.port is not None else _env_int("PORT", 8000)
     if not 1 <= workers <= 256:
@@ -72,6 +91,8 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
     from dialer.metrics import prepare_multiprocess_dir
 
     prepare_multiprocess_dir(metrics_dir)
+    # Once, here, before any worker starts (main() prints it), like the schema below.
+    settings.check_public_url()
     if not settings.upgrade_at_startup:
         # Once, here, in one line (main() prints it; logging is not configured yet
         # so alembic's notes stay silent), before any worker starts:
@@ -97,6 +118,7 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=port,
         workers=workers,
+        root_path=root_path,
         log_config=logs.config_dict(log_format=settings.log_format),
         # dialer.logs.RequestLog writes the one line per request.
         access_log=False,
@@ -265,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="web + scheduler in one process (embedded default)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--root-path", default="", help=ROOT_PATH_HELP)
     serve.set_defaults(func=_serve)
 
     web = sub.add_parser(
@@ -274,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     web.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     web.add_argument("--port", type=int, default=None, help="default: $PORT, else 8000")
     web.add_argument("--workers", type=int, default=None, help="default: $WEB_CONCURRENCY, else 1")
+    web.add_argument("--root-path", default="", help=ROOT_PATH_HELP)
     web.set_defaults(func=_web)
 
     db = sub.add_parser("db", help="database schema")
@@ -311,6 +335,9 @@ def main(argv: list[str] | None = None) -> int:
         result: int = args.func(args, get_settings())
     except DialerError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    except SettingsRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except SchemaNotCurrent as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -27,6 +27,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dialer.web import app_path
+
 JSON_LIMIT = 1 << 20
 WEBHOOK_LIMIT = 64 << 10
 # An upload's form fields (dialer.uploads.FIELD_LIMIT each, a few of them) and its
@@ -111,7 +113,7 @@ class BodyLimits:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        rule = self.rule_for(scope["path"])
+        rule = self.rule_for(app_path(scope))
         length = _content_length(headers)
         if length is not None and length > rule.limit:
             await _refuse(scope, receive, send, 413, "too_large", too_large_detail(rule.limit))

@@ -96,12 +96,15 @@ class Runtime:
         return self.clock if isinstance(self.clock, SimulatedClock) else None
 
     def start(self) -> None:
-        """Prepare what must exist before serving: the schema (upgraded where it is
-        ours to upgrade, else checked to be current), the simulated clock's first
+        """Refuse settings it cannot serve with (a public URL twilio mode cannot
+        use). Prepare what must exist before serving: the schema (upgraded where it
+        is ours to upgrade, else checked to be current), the simulated clock's first
         instant, the bootstrap manager; and clear what a dead process left: imports
         it was running (after the schema check: it reads the import's owner)."""
         from dialer.migrations import check_schema, upgrade
 
+        # A set-up Twilio cannot work with is refused first (raises SettingsRefused).
+        self.settings.check_public_url()
         if self.settings.upgrade_at_startup:
             upgrade(self.db.url)
         # Nothing runs on a schema it was not written for (raises SchemaNotCurrent).

@@ -263,8 +263,9 @@ def main(settings: Settings | None = None) -> None:
 
 if __name__ == "__main__":
     from dialer.migrations import SchemaNotCurrent
+    from dialer.settings import SettingsRefused
 
     try:
         main()
-    except SchemaNotCurrent as exc:
+    except (SchemaNotCurrent, SettingsRefused) as exc:
         sys.exit(f"error: {exc}")

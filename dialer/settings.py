@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +45,23 @@ class Settings(BaseSettings):
     public_url: str = Field(default="http://localhost:8000", alias="DIALER_PUBLIC_URL")
     twilio_account_sid: str | None = Field(default=None, alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: str | None = Field(default=None, alias="TWILIO_AUTH_TOKEN")
+    # During an auth-token rotation Twilio signs with either token: a webhook
+    # signed with this one is accepted too, until it is unset.
+    twilio_auth_token_secondary: str | None = Field(
+        default=None, alias="TWILIO_AUTH_TOKEN_SECONDARY"
+    )
+    # Browser softphones' Access Tokens are signed with an API key, never with
+    # the auth token; the TwiML app takes the calls a browser starts.
+    twilio_api_key_sid: str | None = Field(default=None, alias="TWILIO_API_KEY_SID")
+    twilio_api_key_secret: str | None = Field(default=None, alias="TWILIO_API_KEY_SECRET")
+    twilio_twiml_app_sid: str | None = Field(default=None, alias="TWILIO_TWIML_APP_SID")
+    # Twilio accepts Access Tokens valid for at most 24 hours.
+    voice_token_ttl_seconds: int = Field(
+        default=3600, ge=60, le=86400, alias="DIALER_VOICE_TOKEN_TTL_SECONDS"
+    )
+    # Twilio mode refuses a public URL Twilio cannot reach safely (not https, or
+    # this machine); a local Twilio-compatible test server needs this.
+    allow_insecure_public_url: bool = Field(default=False, alias="DIALER_ALLOW_INSECURE_PUBLIC_URL")
     twilio_api_base: str = Field(default="https://api.twilio.com", alias="TWILIO_API_BASE")
     twilio_http_timeout: float = Field(default=10.0, gt=0, alias="TWILIO_HTTP_TIMEOUT")
     # Calls created per second for the whole provider account, on top of each
@@ -85,6 +104,28 @@ class Settings(BaseSettings):
         return int(self.import_sync_mb * 1024 * 1024)
 
     @property
+    def twilio_auth_tokens(self) -> list[str]:
+        """The tokens a webhook's signature may be made with: the current one and,
+        while a rotation is under way, the secondary."""
+        return [t for t in (self.twilio_auth_token, self.twilio_auth_token_secondary) if t]
+
+    def check_public_url(self) -> None:
+        """Raise SettingsRefused when twilio mode would hand Twilio a public URL it
+        cannot use: webhooks are signed over it and carry call data, so plain
+        http or this machine's loopback is a set-up mistake (the default is
+        `http://localhost:8000`), unless DIALER_ALLOW_INSECURE_PUBLIC_URL says
+        the provider is a local test server."""
+        if self.telephony != TelephonyMode.twilio or self.allow_insecure_public_url:
+            return
+        why = _public_url_fault(self.public_url)
+        if why is not None:
+            raise SettingsRefused(
+                f"DIALER_PUBLIC_URL {self.public_url!r} {why}: twilio mode needs the https URL"
+                " Twilio reaches this service at (set DIALER_PUBLIC_URL, or"
+                " DIALER_ALLOW_INSECURE_PUBLIC_URL=true for a local test server)"
+            )
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -96,6 +137,35 @@ class Settings(BaseSettings):
         if self.auto_upgrade is not None:
             return self.auto_upgrade
         return self.is_sqlite
+
+
+class SettingsRefused(Exception):
+    """A configuration this process will not run with; its message is one line
+    saying what is wrong and what to set."""
+
+
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+def _public_url_fault(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".").lower()
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme != "https":
+        return "is not https"
+    if not host:
+        return "names no host"
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return "is this machine (localhost)"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if address.is_loopback or address.is_unspecified:
+        return "is this machine (a loopback address)"
+    return None
 
 
 @lru_cache(maxsize=1)

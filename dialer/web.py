@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.types import Scope
 
 from dialer.agents.models import Agent
 from dialer.auth import authenticate, require_manager
@@ -148,3 +149,16 @@ def parse_page_cursor(cursor: str | None) -> int | None:
     raise Invalid(
         f"cursor {cursor!r} is not one this server gave", code="bad_cursor", field="cursor"
     )
+
+
+def app_path(scope: Scope) -> str:
+    """The request's path below the app's root (`/webhooks/twilio/status`), as the
+    routes see it. Served with a root path (`uvicorn --root-path /dialer`, behind
+    a proxy that strips that prefix) the ASGI `path` carries the prefix
+    (`/dialer/webhooks/twilio/status`); what is decided by path (body limits,
+    the URL a webhook was signed for) must look below it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "").rstrip("/")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root) :] or "/"
+    return path

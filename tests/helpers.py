@@ -138,7 +138,7 @@ class LiveServer:
     HTTP server (event streams, provider callbacks). Its own Runtime, so two of
     them on one database are two web workers."""
 
-    def __init__(self, settings: Settings, *, port: int | None = None) -> None:
+    def __init__(self, settings: Settings, *, port: int | None = None, root_path: str = "") -> None:
         import threading
         import time
 
@@ -156,6 +156,8 @@ class LiveServer:
             port=port,
             log_level="warning",
             timeout_graceful_shutdown=1,
+            # `uvicorn --root-path`: served behind a proxy that strips this prefix.
+            root_path=root_path,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -451,6 +451,7 @@ def test_sim_outcomes_are_404_with_twilio_telephony(db_url: str) -> None:
         TWILIO_ACCOUNT_SID="AC" + "0" * 32,
         TWILIO_AUTH_TOKEN="token",
         TWILIO_API_BASE="http://127.0.0.1:9",  # never asked: nothing is dialled here
+        DIALER_PUBLIC_URL="https://dialer.example.com",
     )
     with TestClient(create_app(settings)) as client:
         api = Api(client)

@@ -22,10 +22,13 @@ from dialer.agents.schemas import (
     NextLeadOut,
     NothingCallableOut,
     RoleFilter,
+    VoiceTokenOut,
 )
 from dialer.auth import actor_of, require_self_or_manager
+from dialer.clock import wall_now
 from dialer.reports.schemas import AgentDayStats
 from dialer.reports.service import agent_day
+from dialer.telephony.twilio import voice_token_for
 from dialer.views.agents import (
     account_history_page,
     agent_created,
@@ -268,3 +271,28 @@ def agent_stats(
         require_self_or_manager(tx.principal, agent_id=agent_id)
         agent = service.get_agent(tx.session, agent_id=agent_id)
         return agent_day(tx.session, agent_id=agent_id, name=agent.name, now=tx.now, day=date)
+
+
+@router.post(
+    "/{agent_id}/voice-token",
+    response_model=VoiceTokenOut,
+    responses={
+        409: {
+            "description": "outside twilio mode (`not_twilio_mode`), without"
+            " TWILIO_API_KEY_SID / TWILIO_API_KEY_SECRET (`voice_keys_missing`), the"
+            " agent's endpoint is not `client:<identity>` (`no_client_endpoint`), or it"
+            " is deactivated (`account_deactivated`)"
+        }
+    },
+)
+def voice_token(agent_id: Id, ctx: CtxDep) -> VoiceTokenOut:
+    """A Twilio Access Token for the agent's browser softphone: with it Twilio's
+    Voice SDK registers as the agent's `client:<identity>` endpoint, so answered
+    calls ring there. The agent itself or a manager."""
+    with ctx.tx() as tx:
+        require_self_or_manager(tx.principal, agent_id=agent_id)
+        agent = service.get_active_agent(tx.session, agent_id=agent_id)
+        # Real time, also under the simulated clock: Twilio checks the token's
+        # validity against its own clock (like the event stream's tickets).
+        got = voice_token_for(settings=tx.runtime.settings, endpoint=agent.endpoint, now=wall_now())
+        return VoiceTokenOut(token=got.token, identity=got.identity, expires_at=got.expires_at)

@@ -163,6 +163,18 @@ class StreamTicketOut(BaseModel):
     expires_at: Instant = Field(description="60 s after it was given; reconnect with a new one")
 
 
+class VoiceTokenOut(BaseModel):
+    token: str = Field(
+        description="a Twilio Access Token (JWT) with a VoiceGrant: Twilio's Voice SDK"
+        " registers with it as `identity` and receives the calls bridged to the agent"
+    )
+    identity: str = Field(description="the agent's endpoint `client:<identity>`, without `client:`")
+    expires_at: Instant = Field(
+        description="when Twilio stops accepting it (DIALER_VOICE_TOKEN_TTL_SECONDS after"
+        " it was given); ask for a new one before"
+    )
+
+
 class AgentQueueOut(BaseModel):
     """The queue diagnosis of each of the agent's campaigns, as its queue sees
     them, and when something next becomes callable for it."""

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from dialer.clock import wall_now
 from dialer.db import Work, is_postgres
@@ -20,7 +21,7 @@ from dialer.errors import Forbidden, NotFound
 from dialer.telephony import webhooks
 from dialer.telephony.batching import CallbackBatcher
 from dialer.telephony.twilio import signature_valid
-from dialer.web import get_runtime
+from dialer.web import app_path, get_runtime
 
 if TYPE_CHECKING:
     # Handed to routes by the app; the wiring builds it.
@@ -74,20 +75,28 @@ def _batcher(runtime: Runtime) -> CallbackBatcher:
 _batcher_lock = threading.Lock()
 
 
+def _signed_url(*, public_url: str, scope: Scope) -> str:
+    """The URL Twilio signed: DIALER_PUBLIC_URL + the app's path + the query string
+    exactly as sent. DIALER_PUBLIC_URL is where Twilio reaches the app, so behind a
+    proxy that strips a prefix it ends with that prefix already: the path below
+    the root path is added, or the prefix would be doubled."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    return public_url.rstrip("/") + app_path(scope) + (f"?{query}" if query else "")
+
+
 async def _verified(request: Request, runtime: Runtime) -> dict[str, str]:
     """The form, once `X-Twilio-Signature` matches DIALER_PUBLIC_URL + path + query
-    exactly as given to Twilio, over every parameter, blank ones included."""
+    exactly as given to Twilio, over every parameter, blank ones included, with
+    TWILIO_AUTH_TOKEN or, during a rotation, TWILIO_AUTH_TOKEN_SECONDARY."""
     body = (await request.body()).decode("utf-8", "replace")
     params: dict[str, list[str]] = {}
     for key, value in parse_qsl(body, keep_blank_values=True):
         params.setdefault(key, []).append(value)
-    query = request.url.query
-    url = (
-        runtime.settings.public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
-    )
+    url = _signed_url(public_url=runtime.settings.public_url, scope=request.scope)
     signature = request.headers.get("x-twilio-signature")
-    if not signature_valid(
-        auth_token=runtime.settings.twilio_auth_token, url=url, params=params, signature=signature
+    if not any(
+        signature_valid(auth_token=token, url=url, params=params, signature=signature)
+        for token in runtime.settings.twilio_auth_tokens
     ):
         log.warning("rejected %s: %s X-Twilio-Signature", request.url.path,
                     "bad" if signature else "no")  # fmt: skip

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -37,6 +38,8 @@ from tenacity import (
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
+from twilio.jwt.access_token import AccessToken
+from twilio.jwt.access_token.grants import VoiceGrant
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import Dial, VoiceResponse
@@ -45,7 +48,9 @@ from dialer.calls.models import AnsweredBy, Call, CallStatus
 from dialer.campaign.models import Campaign
 from dialer.clock import wall_now
 from dialer.db import Database
+from dialer.errors import Conflict
 from dialer.failing import FailingRows
+from dialer.settings import Settings, TelephonyMode
 from dialer.telephony.base import (
     SENDING,
     CreateNotPlaced,
@@ -427,3 +432,99 @@ def apology_twiml(*, message: str, language: str) -> str:
     response.say(message, language=language)
     response.hangup()
     return str(response)
+
+
+# --- browser softphones: Access Tokens ---
+
+
+class VoiceTokenRefused(Conflict):
+    code = "voice_token_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceToken:
+    token: str
+    identity: str
+    expires_at: datetime
+
+
+def voice_access_token(
+    *,
+    account_sid: str,
+    api_key_sid: str,
+    api_key_secret: str,
+    identity: str,
+    twiml_app_sid: str | None,
+    ttl_seconds: int,
+    now: datetime,
+) -> VoiceToken:
+    """An Access Token letting a browser (Twilio's Voice SDK) register as
+    `client:<identity>`, so `<Dial><Client>` rings it, and start calls through
+    the TwiML app. Its validity runs from `now`: the SDK would read the wall
+    clock itself (`time.time()`), so `nbf` and `exp` (`valid_until`) are given;
+    it writes no `iat`, `nbf` is when it was issued."""
+    issued = int(now.timestamp())
+    expires = issued + ttl_seconds
+    token = AccessToken(
+        account_sid,
+        api_key_sid,
+        api_key_secret,
+        identity=identity,
+        nbf=issued,
+        ttl=ttl_seconds,
+        valid_until=expires,
+    )
+    token.add_grant(VoiceGrant(incoming_allow=True, outgoing_application_sid=twiml_app_sid))
+    return VoiceToken(
+        token=str(token.to_jwt()),
+        identity=identity,
+        expires_at=datetime.fromtimestamp(expires, tz=UTC),
+    )
+
+
+def voice_token_for(*, settings: Settings, endpoint: str | None, now: datetime) -> VoiceToken:
+    """The Access Token of an agent whose endpoint is `client:<identity>`, from
+    the settings' API key; refused (409) outside twilio mode, without the key, or
+    for an endpoint that is not a Twilio client."""
+    if settings.telephony != TelephonyMode.twilio:
+        raise VoiceTokenRefused(
+            "voice tokens are for Twilio's browser softphone: DIALER_TELEPHONY is"
+            f" {settings.telephony.value}, not twilio",
+            code="not_twilio_mode",
+        )
+    account, key, secret = (
+        settings.twilio_account_sid,
+        settings.twilio_api_key_sid,
+        settings.twilio_api_key_secret,
+    )
+    if not account or not key or not secret:
+        missing = [
+            name
+            for name, value in (
+                ("TWILIO_ACCOUNT_SID", account),
+                ("TWILIO_API_KEY_SID", key),
+                ("TWILIO_API_KEY_SECRET", secret),
+            )
+            if not value
+        ]
+        raise VoiceTokenRefused(
+            f"voice tokens are signed with a Twilio API key: set {' and '.join(missing)}",
+            code="voice_keys_missing",
+        )
+    endpoint = endpoint or ""
+    identity = endpoint.removeprefix("client:") if endpoint.startswith("client:") else ""
+    if not identity:
+        raise VoiceTokenRefused(
+            "this agent's endpoint is not a Twilio client (client:<identity>), so no"
+            " browser rings for it; set its endpoint first",
+            code="no_client_endpoint",
+        )
+    return voice_access_token(
+        account_sid=account,
+        api_key_sid=key,
+        api_key_secret=secret,
+        identity=identity,
+        twiml_app_sid=settings.twilio_twiml_app_sid,
+        ttl_seconds=settings.voice_token_ttl_seconds,
+        now=now,
+    )

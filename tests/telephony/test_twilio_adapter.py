@@ -33,6 +33,8 @@ def _serve(db_url: str, fake: FakeTwilio, **env: Any) -> LiveServer:
         TWILIO_AUTH_TOKEN=TOKEN,
         TWILIO_API_BASE=fake.base_url,
         DIALER_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        # The fake calls back over plain http on loopback: allowed for tests only.
+        DIALER_ALLOW_INSECURE_PUBLIC_URL=True,
         **env,
     )
     return LiveServer(settings, port=port)
@@ -186,6 +188,7 @@ def test_unreachable_twilio_fails_the_attempt(db_url: str, fake: FakeTwilio) -> 
             TWILIO_ACCOUNT_SID=ACCOUNT,
             TWILIO_AUTH_TOKEN=TOKEN,
             TWILIO_API_BASE=f"http://127.0.0.1:{free_port()}",  # nobody listens
+            DIALER_ALLOW_INSECURE_PUBLIC_URL=True,
         )
     )
     try:
