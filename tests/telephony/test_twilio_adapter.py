@@ -48,9 +48,9 @@ def live(db_url: str, fake: FakeTwilio, request: pytest.FixtureRequest) -> Itera
         server.close()
 
 
-def _floor(
-    live: LiveServer, *, leads: int = 1, agents: int = 1, **campaign: Any
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _floor(live: LiveServer, *, leads: int = 1, agents: int = 1, **campaign: Any) -> tuple[
+    dict[str, Any], list[dict[str, Any]]
+]:
     fields = {"name": "Twilio floor", "caller_id": "+81312345678", **campaign}
     c = live.http.post("/api/campaigns", json=fields).json()
     rows = "".join(f"L{i},090-4600-{i:04d}\n" for i in range(leads))
@@ -226,9 +226,9 @@ def test_slots_from_many_processes_are_spaced(db_url: str) -> None:
     slot of a budget is at least 1/cps after the one before, on both engines."""
     from datetime import timedelta
 
-    from dialer.clock import wall_now
     from dialer.db import Database
     from dialer.telephony.pacing import Budget, reserve
+    from dialer.clock import wall_now
 
     db = Database(db_url)
     budgets = [Budget("account", 20.0), Budget("campaign:1", 50.0)]

@@ -269,3 +269,29 @@ def test_test_call_input_is_bounded(live: LiveServer) -> None:
         == 404
     )
     assert live.http.delete("/api/campaigns/999/dialing-block").status_code == 404
+
+
+def test_the_fake_refuses_in_twilios_error_shape(fake: FakeTwilio) -> None:
+    fake.refuse_to(LEAD_PHONE, code=21219)
+    r = httpx.post(
+        f"{fake.base_url}/2010-04-01/Accounts/{ACCOUNT}/Calls.json",
+        auth=(ACCOUNT, TOKEN),
+        data={"To": LEAD_PHONE, "From": "+81312345678", "Url": "https://example.com/v"},
+    )
+    assert r.status_code == 400
+    assert r.json() == {
+        "code": 21219,
+        "message": "The number is unverified. Trial accounts may only make calls to verified "
+        "numbers.",
+        "more_info": "https://www.twilio.com/docs/errors/21219",
+        "status": 400,
+    }
+    fake.allow(LEAD_PHONE)
+    assert (
+        httpx.post(
+            f"{fake.base_url}/2010-04-01/Accounts/{ACCOUNT}/Calls.json",
+            auth=(ACCOUNT, TOKEN),
+            data={"To": LEAD_PHONE, "From": "+81312345678", "Url": "https://example.com/v"},
+        ).status_code
+        == 201
+    )

@@ -83,14 +83,10 @@ def test_signature_is_required_and_checked(hooked: Api) -> None:
 def test_repeated_and_late_callbacks_change_nothing(hooked: Api) -> None:
     call, _agent = _ringing_call(hooked)
     path = f"/webhooks/twilio/status?call={call['id']}"
-    assert (
-        _post(hooked, path, _status(call, "in-progress", 2, AnsweredBy="human")).status_code == 204
-    )
+    assert _post(hooked, path, _status(call, "in-progress", 2, AnsweredBy="human")).status_code == 204
     # Late: "ringing" with a lower sequence number; repeated: the same again.
     assert _post(hooked, path, _status(call, "ringing", 1)).status_code == 204
-    assert (
-        _post(hooked, path, _status(call, "in-progress", 2, AnsweredBy="human")).status_code == 204
-    )
+    assert _post(hooked, path, _status(call, "in-progress", 2, AnsweredBy="human")).status_code == 204
     got = hooked.get(f"/api/calls/{call['id']}").json()
     assert got["status"] == "in-progress" and got["answered_by"] == "human"
     done = _status(call, "completed", 3, CallDuration="42")
@@ -134,11 +130,7 @@ def test_machine_answers_become_machine(hooked: Api) -> None:
 def test_voice_bridges_to_the_agent_or_apologises(hooked: Api) -> None:
     call, agent = _ringing_call(hooked, caller_id="+81312345678")
     path = f"/webhooks/twilio/voice?call={call['id']}"
-    params = {
-        "CallSid": call["provider_sid"],
-        "AccountSid": "AC" + "0" * 32,
-        "CallStatus": "in-progress",
-    }
+    params = {"CallSid": call["provider_sid"], "AccountSid": "AC" + "0" * 32, "CallStatus": "in-progress"}
     r = _post(hooked, path, params)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
     assert '<Dial answerOnBridge="true" callerId="+81312345678"' in r.text
@@ -161,9 +153,7 @@ def test_progressive_dialing_three_agents_ten_leads(api: Api) -> None:
     api.import_csv(c["id"], "name,phone\n" + rows)
     for i in range(10):
         outcome = "answered" if i % 2 == 0 else "no-answer"
-        api.post(
-            "/api/admin/sim/outcomes", json={"phone": f"090-4500-{i:04d}", "outcomes": [outcome]}
-        )
+        api.post("/api/admin/sim/outcomes", json={"phone": f"090-4500-{i:04d}", "outcomes": [outcome]})
     agents = [api.agent([c["id"]], name=n) for n in ("Sato", "Suzuki", "Tanaka")]
     handled: list[int] = []
     for _round in range(20):
