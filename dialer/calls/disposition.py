@@ -187,7 +187,10 @@ def not_placed(session: Session, *, call: Call, fault: Fault, reason: str, at: d
             _retire_phone(
                 session, lead=lead, number=call.to, actor="system", now=at, reason=fault.code
             )
-        else:
+        # A promise's call (kept when it was placed) reached nobody: its owner
+        # tries again, as after a call nobody answered. Any other lead goes back
+        # to where it was before the claim.
+        elif not promises.follow_up(session, lead=lead, call=call, at=at, actor="system"):
             claim = claim_of(session, lead_id=lead.id)
             lifecycle.expire_claim(
                 session,

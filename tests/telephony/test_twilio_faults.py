@@ -5,6 +5,7 @@ error body ({code, message, more_info, status})."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -295,3 +296,43 @@ def test_the_fake_refuses_in_twilios_error_shape(fake: FakeTwilio) -> None:
         ).status_code
         == 201
     )
+
+
+def test_a_create_waiting_for_its_slot_is_held_back_by_a_new_block(
+    live: LiveServer, fake: FakeTwilio
+) -> None:
+    """Two dials at once at 1 call per second: the first is refused (caller id
+    unverified) and blocks the campaign while the second waits for its slot;
+    the second is then never sent, and costs its lead nothing either."""
+    c = live.http.post("/api/campaigns", json={"name": "Pair", "caller_id": "+81312345678"}).json()
+    rows = "".join(f"L{i},090-4600-{i:04d}\n" for i in range(2))
+    files = {"file": ("l.csv", ("name,phone\n" + rows).encode(), "text/csv")}
+    assert live.http.post(f"/api/campaigns/{c['id']}/imports", files=files).status_code == 201
+    leads = []
+    for k in range(2):
+        agent = live.http.post(
+            "/api/agents",
+            json={"name": f"P{k}", "campaign_ids": [c["id"]], "endpoint": f"client:p{k}"},
+        ).json()
+        auth = {"Authorization": f"Bearer {agent['token']}"}
+        lead = live.http.post(f"/api/agents/{agent['id']}/next", headers=auth).json()["lead"]
+        leads.append((lead["id"], auth))
+    for k in range(2):
+        fake.refuse_to(f"+81904600{k:04d}", code=21210)
+    answers: list[int] = []
+
+    def dial(lead_id: int, auth: dict[str, str]) -> None:
+        r = httpx.post(f"{live.url}/api/leads/{lead_id}/calls", headers=auth, json={}, timeout=30)
+        answers.append(r.status_code)
+
+    threads = [threading.Thread(target=dial, args=pair) for pair in leads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [201, 201]
+    assert len(fake.creates) == 1, "the second create was held back, not sent"
+    for lead_id, _auth in leads:
+        lead = _lead(live, lead_id)
+        assert lead["status"] == "new" and lead["attempts"] == 0, lead
+        assert "call_not_placed" in _kinds(lead)
