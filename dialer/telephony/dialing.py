@@ -118,7 +118,7 @@ def _refused(session: Session, *, call: Call, exc: CreateNotPlaced, now_in: NowI
             session,
             fault=fault,
             campaign_id=call.campaign_id,
-            detail=f"{fault.meaning} (Twilio {fault.provider_code}: {exc})",
+            detail=f"{fault.meaning}. {exc}",
             call_id=call.id,
             now=now,
         )
@@ -392,7 +392,7 @@ def _test_call_refused(
                 session,
                 fault=fault,
                 campaign_id=campaign_id,
-                detail=f"{fault.meaning} (Twilio {fault.provider_code}: {exc})",
+                detail=f"{fault.meaning}. {exc}",
                 call_id=None,
                 now=now_in(session),
             )
