@@ -336,3 +336,35 @@ def test_a_create_waiting_for_its_slot_is_held_back_by_a_new_block(
         lead = _lead(live, lead_id)
         assert lead["status"] == "new" and lead["attempts"] == 0, lead
         assert "call_not_placed" in _kinds(lead)
+
+
+def test_a_promise_call_refused_by_a_fault_is_followed_up_not_kept(
+    live: LiveServer, fake: FakeTwilio
+) -> None:
+    """Refused by a fault, a promise's call reached nobody: its owner tries
+    again (the promise's follow-up, as after a call nobody answered), and
+    neither the attempt nor a failure counts."""
+    _c, agent = _floor(live)
+    auth = {"Authorization": f"Bearer {agent['token']}"}
+    first = _dial(live, agent).json()
+    assert fake.send_status(first["provider_sid"], "in-progress").status_code == 204
+    r = live.http.post(
+        f"/api/calls/{first['id']}/disposition",
+        headers=auth,
+        json={"outcome": "callback", "promise": {"in_minutes": 10}},
+    )
+    assert r.status_code == 200, r.text
+    live.http.post("/api/admin/clock", json={"advance_seconds": 600})
+    before = _lead(live, first["lead_id"])
+    fake.refuse_to(LEAD_PHONE, code=21210)
+    got = live.http.post(f"/api/agents/{agent['id']}/next", headers=auth).json()
+    assert got["lead"]["id"] == first["lead_id"] and got["reason"] == "promise", got
+    r = live.http.post(f"/api/leads/{first['lead_id']}/calls", headers=auth, json={})
+    assert r.status_code == 201, r.text
+    lead = _lead(live, first["lead_id"])
+    assert lead["attempts"] == before["attempts"] == 1
+    assert lead["status"] == "scheduled" and lead["reserved_agent_id"] == agent["id"]
+    assert lead["next_attempt_at"] > before["next_attempt_at"]  # the follow-up's delay
+    kinds = _kinds(lead)
+    assert kinds.index("promise_follow_up_scheduled") > kinds.index("call_not_placed")
+    assert lead["last_outcome"] == before["last_outcome"]  # no failure recorded
