@@ -25,6 +25,7 @@ from dialer.admin import router as admin_router
 from dialer.agents.routes import router as agents_router
 from dialer.apidocs import document_errors, offline_app
 from dialer.calls.routes import router as calls_router
+from dialer.campaign.routes import account_router
 from dialer.campaign.routes import router as campaign_router
 from dialer.clock import wall_now
 from dialer.conversions.routes import router as conversions_router
@@ -39,11 +40,13 @@ from dialer.promises.routes import router as promises_router
 from dialer.reports.routes import router as reports_router
 from dialer.runtime import Runtime
 from dialer.settings import Settings, SettingsRefused, get_settings
+from dialer.telephony import blocks
 from dialer.telephony.routes import router as twilio_router
 from dialer.views.ops import (
     DueBacklog,
     SchedulerHealth,
     SchedulerStatus,
+    dialing_health,
     due_backlog,
     scheduler_health,
 )
@@ -184,6 +187,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     for router in (
         campaign_router,
+        account_router,
         leads_router,
         agents_router,
         calls_router,
@@ -217,14 +221,21 @@ def _health_body(rt: Runtime) -> tuple[dict[str, Any], int]:
         with rt.db.read() as session:
             session.execute(text("SELECT 1"))
             scheduler = scheduler_health(session, wall=wall_now())
+            dialing = dialing_health(session)
     except Exception as exc:
         log.error("health check failed: %s", exc)
-        return {"status": "degraded", "db": "error", "scheduler": None}, 503
-    # A stale scheduler is reported but answered with 200: load balancers route
-    # by this status, and taking every web replica out of rotation would not
-    # bring the scheduler back; alert on the body or on the heartbeat metric.
-    ok = scheduler.status == SchedulerStatus.ok
-    return {"status": "ok" if ok else "degraded", "db": "ok", "scheduler": scheduler.public()}, 200
+        return {"status": "degraded", "db": "error", "scheduler": None, "dialing": None}, 503
+    # A stale scheduler or blocked dialing is reported but answered with 200:
+    # load balancers route by this status, and taking every web replica out of
+    # rotation would fix neither; alert on the body or on the metrics.
+    ok = scheduler.status == SchedulerStatus.ok and dialing["status"] == "ok"
+    body = {
+        "status": "ok" if ok else "degraded",
+        "db": "ok",
+        "scheduler": scheduler.public(),
+        "dialing": dialing,
+    }
+    return body, 200
 
 
 _DB_UP = "1 when this scrape could read the database"
@@ -242,6 +253,7 @@ class _SchedulerCollector:
             with self.rt.db.read() as session:
                 health = scheduler_health(session, wall=wall_now())
                 backlog = due_backlog(session, now=self.rt.now_in(session))
+                standing = blocks.all_blocks(session)
         except Exception as exc:
             log.error("metrics: the database could not be read: %s", exc)
             up = GaugeMetricFamily("dialer_db_up", _DB_UP)
@@ -249,7 +261,23 @@ class _SchedulerCollector:
             return [up]
         up = GaugeMetricFamily("dialer_db_up", _DB_UP)
         up.add_metric([], 1)
-        return [up, *_scheduler_metrics(health), *_backlog_metrics(backlog)]
+        return [
+            up,
+            *_scheduler_metrics(health),
+            *_backlog_metrics(backlog),
+            _blocked_metric(standing),
+        ]
+
+
+def _blocked_metric(standing: list[blocks.Block]) -> Metric:
+    blocked = GaugeMetricFamily(
+        "dialer_dialing_blocked",
+        "1 per dialing block standing (a provider fault of the account or a campaign's set-up)",
+        labels=["scope", "campaign_id", "code"],
+    )
+    for b in standing:
+        blocked.add_metric([b.scope, str(b.campaign_id or ""), b.code], 1)
+    return blocked
 
 
 def _scheduler_metrics(health: SchedulerHealth) -> list[Metric]:

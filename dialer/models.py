@@ -8,7 +8,7 @@ from dialer.dnc.models import DncEntry
 from dialer.leads.models import Contact, Event, ImportRowError, Lead, LeadImport, Phone
 from dialer.promises.models import Promise
 from dialer.system import ClockState, SchedulerLease
-from dialer.telephony.models import DialPacing, SimOutcome
+from dialer.telephony.models import DialingBlock, DialPacing, SimOutcome
 
 __all__ = [
     "AccountEvent",
@@ -23,6 +23,7 @@ __all__ = [
     "Conversion",
     "CreditEntry",
     "DialPacing",
+    "DialingBlock",
     "DncEntry",
     "Event",
     "ImportRowError",

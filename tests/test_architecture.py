@@ -39,6 +39,7 @@ PURE_MODULES = {
     "dialer.leads.prepare",
     "dialer.leads.search_keys",
     "dialer.promises.slots",
+    "dialer.telephony.faults",
 }
 # Shapes, tables, statements and the plumbing under every domain.
 MODEL_MODULES = {

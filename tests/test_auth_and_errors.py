@@ -116,6 +116,7 @@ def test_healthz_needs_no_token(api: Api) -> None:
         "status": "degraded",
         "db": "ok",
         "scheduler": {"leader": None, "heartbeat_age_seconds": None, "status": "absent"},
+        "dialing": {"status": "ok", "blocks": []},
     }
 
 

@@ -16,7 +16,7 @@ from sqlmodel import col
 
 from dialer.agents.events import publish
 from dialer.agents.models import Agent
-from dialer.agents.queue import release
+from dialer.agents.queue import claim_of, release
 from dialer.auth import actor_of
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus, Outcome
 from dialer.calls.outcomes import Effects, LeadEffect, effects_of
@@ -36,6 +36,7 @@ from dialer.leads.phonebook import phone_facts
 from dialer.promises import booking as promises
 from dialer.promises.schemas import PromiseIn
 from dialer.telephony.base import Telephony
+from dialer.telephony.faults import Fault, FaultAction
 
 # Closed while the agent was on the call: the outcome is recorded, and applied
 # only where its row says so (a refusal).
@@ -146,6 +147,60 @@ def abandon(session: Session, *, call: Call, at: datetime, why: str) -> None:
     )  # fmt: skip
     _after_unanswered(session, lead=lead, call=call, kind=effects.retry_kind, at=at, actor="system")
     release(session, lead=lead, actor="system", now=at, why=f"call {call.id} abandoned: {why}")
+
+
+def not_placed(session: Session, *, call: Call, fault: Fault, reason: str, at: datetime) -> None:
+    """The provider refused to create the call for a reason of its error table
+    (dialer.telephony.faults) that is not the attempt's failure: nobody was
+    called, so the attempt is refunded and the lead goes back to the queue as it
+    was before the claim; a number the provider calls invalid is retired first,
+    as an agent's `wrong_number` does (go on at once on another phone, or close
+    as invalid). The call itself ends `failed`, dispositioned by the system, with
+    the provider's answer in `provider_error`."""
+    if call.disposition is not None or call.status in FINAL_CALL_STATUSES:
+        return
+    lead = session.get(Lead, call.lead_id)
+    campaign = session.get(Campaign, call.campaign_id)
+    assert lead is not None and campaign is not None and lead.id is not None
+    call.provider_error = reason[:500]
+    call.status = CallStatus.failed
+    call.ended_at = at
+    call.duration = 0
+    call.disposition = Outcome.failed.value
+    call.dispositioned_at = at
+    call.dispositioned_by = "system"
+    history.record(
+        session, lead_id=lead.id, kind="call_not_placed", actor=f"provider:{call.provider}",
+        at=at, call_id=call.id, code=fault.code, provider_code=fault.provider_code,
+        action=fault.action.value, detail=reason[:500],
+    )  # fmt: skip
+    _announce_status(session, call=call, at=at)
+    hours = calling_hours_of(campaign, timezone=lead.timezone)
+    lifecycle.refund_attempt(
+        session, lead=lead, for_promise=call.for_promise,
+        local_date=hours.local_date(call.created_at).isoformat(), actor="system", at=at,
+        call_id=call.id, code=fault.code,
+    )  # fmt: skip
+    why = f"call {call.id} not placed: {fault.code}"
+    if lead.status == LeadStatus.claimed:
+        if fault.action == FaultAction.retire_phone:
+            _retire_phone(
+                session, lead=lead, number=call.to, actor="system", now=at, reason=fault.code
+            )
+        # A promise's call (kept when it was placed) reached nobody: its owner
+        # tries again, as after a call nobody answered. Any other lead goes back
+        # to where it was before the claim.
+        elif not promises.follow_up(session, lead=lead, call=call, at=at, actor="system"):
+            claim = claim_of(session, lead_id=lead.id)
+            lifecycle.expire_claim(
+                session,
+                lead=lead,
+                prev_status=claim.prev_status if claim is not None else LeadStatus.scheduled,
+                actor="system",
+                at=at,
+                reason=why,
+            )
+    release(session, lead=lead, actor="system", now=at, why=why)
 
 
 def _after_unanswered(
@@ -413,20 +468,29 @@ def _end_call(session: Session, *, call: Call, now: datetime) -> None:
     _announce_status(session, call=call, at=now)
 
 
-def _retire_phone(session: Session, *, lead: Lead, number: str, actor: str, now: datetime) -> None:
+def _retire_phone(
+    session: Session,
+    *,
+    lead: Lead,
+    number: str,
+    actor: str,
+    now: datetime,
+    reason: str = Outcome.wrong_number.value,
+) -> None:
     assert lead.id is not None
     phone = session.scalar(
         select(Phone).where(col(Phone.lead_id) == lead.id, col(Phone.number) == number)
     )
     if phone is not None and not phone.retired:
         phone.retired = True
-        phone.retired_reason = "wrong_number"
+        phone.retired_reason = reason
         history.record(
-            session, lead_id=lead.id, kind="phone_retired", actor=actor, at=now, phone=number
-        )
+            session, lead_id=lead.id, kind="phone_retired", actor=actor, at=now, phone=number,
+            reason=reason,
+        )  # fmt: skip
     if active_numbers(phone_facts(session, lead_id=lead.id)):
         # The household is still reachable on its other phones: go on at once.
-        lifecycle.retry_now(session, lead=lead, actor=actor, at=now, reason="wrong_number")
+        lifecycle.retry_now(session, lead=lead, actor=actor, at=now, reason=reason)
     else:
         lifecycle.close(
             session, lead=lead, status=LeadStatus.invalid, actor=actor, at=now,

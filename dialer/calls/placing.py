@@ -37,6 +37,7 @@ from dialer.leads.models import Lead
 from dialer.leads.phonebook import phone_facts
 from dialer.leads.phones import PhoneError, normalize_phone
 from dialer.promises.booking import keep_on_call
+from dialer.telephony import blocks
 from dialer.telephony.base import Telephony
 
 
@@ -109,6 +110,8 @@ def place_call(
     assert campaign is not None
     if campaign.status != CampaignStatus.active:
         raise Conflict(f"campaign {campaign.id} is paused", code="campaign_paused")
+    assert campaign.id is not None
+    blocks.check_not_blocked(session, campaign_id=campaign.id, zone=zone_of(campaign))
     number = _choose_phone(session, lead=lead, campaign=campaign, requested=phone)
     hours = calling_hours_of(campaign, timezone=lead.timezone)
     if not hours.is_open(at=now):

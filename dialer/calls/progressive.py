@@ -23,6 +23,7 @@ from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.db import Database
 from dialer.errors import DialerError
 from dialer.failing import FailingRows
+from dialer.telephony import blocks
 from dialer.telephony.base import NowIn, Telephony
 
 log = logging.getLogger("dialer.progressive")
@@ -43,7 +44,14 @@ def free_agents(
         )
         if needs_caller_id:
             query = query.where(col(Campaign.caller_id).is_not(None))
-        campaigns = frozenset(cid for cid in session.scalars(query) if cid is not None)
+        # Dialing blocked by a provider fault (the account's or the campaign's
+        # set-up): every call would be refused, so none is placed.
+        account_blocked, blocked = blocks.blocked_campaigns(session)
+        if account_blocked:
+            return [], frozenset(), now
+        campaigns = frozenset(
+            cid for cid in session.scalars(query) if cid is not None and cid not in blocked
+        )
         if not campaigns:
             return [], campaigns, now
         skip = failing.skip(now=now)

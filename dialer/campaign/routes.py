@@ -2,18 +2,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from dialer.agents import access
 from dialer.campaign import service
-from dialer.campaign.schemas import CampaignCreate, CampaignList, CampaignOut, CampaignUpdate
+from dialer.campaign.schemas import (
+    CampaignCreate,
+    CampaignList,
+    CampaignOut,
+    CampaignUpdate,
+    TestCallIn,
+    TestCallOut,
+)
 from dialer.leads.models import ImportStatus
 from dialer.leads.schemas import ImportList
-from dialer.views.campaigns import campaign_list, campaign_view
+from dialer.telephony import blocks, dialing
+from dialer.views.campaigns import campaign_list, campaign_view, test_call_view
 from dialer.views.imports import import_page
 from dialer.web import CtxDep, Id, ManagerCtxDep, PageCursor, parse_page_cursor
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
+# The account's own settings (its dialing block).
+account_router = APIRouter(prefix="/api/account", tags=["campaigns"])
 
 _NAME_TAKEN: dict[int | str, dict[str, Any]] = {
     409: {"description": "a campaign with this name exists (`campaign_exists`)"}
@@ -55,6 +65,53 @@ def update_campaign(campaign_id: Id, body: CampaignUpdate, ctx: ManagerCtxDep) -
             tx.session, campaign_id=campaign_id, data=body, now=tx.now
         )
         return campaign_view(campaign)
+
+
+@router.delete(
+    "/{campaign_id}/dialing-block",
+    response_model=CampaignOut,
+    responses={404: {"description": "unknown campaign (`campaign_not_found`)"}},
+)
+def clear_dialing_block(campaign_id: Id, ctx: ManagerCtxDep) -> CampaignOut:
+    """Lifts the campaign's own dialing block (set by a provider fault of its
+    set-up); answers the campaign, whose `dialing_blocked` still shows an
+    account-wide block if one stands. No block: nothing changes."""
+    with ctx.tx() as tx:
+        campaign = service.get_campaign(tx.session, campaign_id=campaign_id)
+        blocks.clear(tx.session, campaign_id=campaign_id)
+        return campaign_view(campaign)
+
+
+@router.post(
+    "/{campaign_id}/test-call",
+    response_model=TestCallOut,
+    responses={
+        404: {"description": "unknown campaign (`campaign_not_found`)"},
+        409: {"description": "the provider refused the call (the fault's code), or no caller_id"},
+        422: {"description": "`to` is not a phone number, or one the provider refuses"},
+    },
+)
+def test_call(campaign_id: Id, body: TestCallIn, ctx: ManagerCtxDep) -> TestCallOut:
+    """Places one call from the campaign's caller id to `to` (a manager's phone).
+    Accepted by the provider: the account's and the campaign's dialing blocks
+    are lifted. The provider is asked outside any transaction, as every dial."""
+    rt = ctx.runtime
+    result = dialing.test_call(
+        rt.db, rt.creator, campaign_id=campaign_id, to=body.to, now_in=rt.now_in
+    )
+    with ctx.tx() as tx:
+        return test_call_view(
+            service.get_campaign(tx.session, campaign_id=campaign_id), result=result
+        )
+
+
+@account_router.delete("/dialing-block", status_code=204, response_class=Response)
+def clear_account_dialing_block(ctx: ManagerCtxDep) -> Response:
+    """Lifts the account-wide dialing block (set by a provider fault of the
+    account: credentials, trial, suspension). No block: nothing changes."""
+    with ctx.tx() as tx:
+        blocks.clear(tx.session, campaign_id=None)
+    return Response(status_code=204)
 
 
 @router.get("/{campaign_id}/imports", response_model=ImportList)

@@ -213,6 +213,18 @@ class CampaignUpdate(CampaignFields):
     name: str | None = Field(default=None, min_length=1, max_length=200)
 
 
+class DialingBlockOut(BaseModel):
+    """Why dialing the campaign is stopped: a provider fault of the account
+    (`scope` "account": every campaign) or of the campaign's set-up."""
+
+    scope: str
+    code: str
+    provider_code: int | None
+    detail: str
+    call_id: int | None
+    since: Instant
+
+
 class CampaignOut(BaseModel):
     id: int
     name: str
@@ -230,8 +242,21 @@ class CampaignOut(BaseModel):
     machine_detection: bool
     cps: int
     script: str
+    # null while the campaign dials; set by a provider fault (dialer.telephony.faults).
+    dialing_blocked: DialingBlockOut | None = None
     created_at: Instant
     updated_at: Instant
+
+
+class TestCallIn(Input):
+    to: str = Field(min_length=1, max_length=32, description="the phone to ring (a manager's)")
+
+
+class TestCallOut(BaseModel):
+    provider_sid: str | None
+    to: str
+    # The blocks the call lifted (the account's, the campaign's).
+    cleared: list[DialingBlockOut]
 
 
 class CampaignList(BaseModel):

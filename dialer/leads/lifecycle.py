@@ -199,6 +199,38 @@ def count_attempt(*, lead: Lead, for_promise: bool, local_date: str, now: dateti
     lead.day_attempts += 1
 
 
+def refund_attempt(
+    session: Session,
+    *,
+    lead: Lead,
+    for_promise: bool,
+    local_date: str,
+    actor: str,
+    at: datetime,
+    **detail: Any,
+) -> None:
+    """Undo `count_attempt` for an attempt the provider refused to place for a
+    reason that is not the lead's (the account or the campaign is set up wrong,
+    dialer.telephony.faults): nobody was called, so nothing counts against the
+    caps. `local_date` is the day the attempt was counted on."""
+    lead.attempts = max(lead.attempts - 1, 0)
+    if not for_promise:
+        lead.unsolicited_attempts = max(lead.unsolicited_attempts - 1, 0)
+        if lead.day_attempts_date == local_date:
+            lead.day_attempts = max(lead.day_attempts - 1, 0)
+    lead.updated_at = at
+    assert lead.id is not None
+    history.record(
+        session,
+        lead_id=lead.id,
+        kind="attempt_refunded",
+        actor=actor,
+        at=at,
+        attempts=lead.attempts,
+        **detail,
+    )
+
+
 def count_failure(*, lead: Lead, kind: str) -> int:
     """One more unanswered attempt of `kind`; returns how many there are now."""
     counts = dict(lead.failure_counts or {})

@@ -11,6 +11,7 @@ from dialer.calls.models import AnsweredBy, Call, CallStatus
 from dialer.campaign.models import Campaign
 from dialer.db import Database
 from dialer.failing import FailingRows
+from dialer.telephony.faults import Fault
 
 # The domain clock as a transaction sees it (simulated or system).
 NowIn = Callable[[Session], datetime]
@@ -64,7 +65,14 @@ class ProviderCall:
 
 
 class CreateNotPlaced(Exception):
-    """The provider refused the create: no call exists."""
+    """The provider refused the create: no call exists. `fault` is the row of
+    the provider's error table (dialer.telephony.faults) when the provider
+    answered with an error; None when it was never reached or we chose not to
+    send."""
+
+    def __init__(self, message: str, *, fault: Fault | None = None) -> None:
+        super().__init__(message)
+        self.fault = fault
 
 
 class CreateUnknown(Exception):
@@ -84,6 +92,11 @@ class CallCreator(Protocol):
     max_call_seconds: int
 
     def create_params(self, *, call: Call, campaign: Campaign) -> dict[str, Any]: ...
+
+    def test_call_params(self, *, to: str, campaign: Campaign) -> dict[str, Any]:
+        """A manager's test call from the campaign's caller id: says one sentence
+        and hangs up; no attempt, no callbacks."""
+        ...
 
     def send_create(
         self,

@@ -10,22 +10,28 @@ and speaks our words (its adapter translates), so the adapter can hand its
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import NoReturn
 
 from sqlalchemy import and_, select, true, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from dialer.calls.disposition import apply_status_update
+from dialer.agents.events import publish
+from dialer.calls.disposition import apply_status_update, not_placed
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
 from dialer.calls.status import reported_answered_by
 from dialer.campaign.models import Campaign, CampaignStatus
-from dialer.campaign.service import calling_hours_of
+from dialer.campaign.service import calling_hours_of, get_campaign
 from dialer.db import Database, affected
+from dialer.errors import Conflict, Invalid
 from dialer.failing import FailingRows
 from dialer.leads import history
 from dialer.leads.models import Lead
 from dialer.leads.phonebook import listed
+from dialer.leads.phones import PhoneError, normalize_phone
+from dialer.telephony import blocks
 from dialer.telephony.base import (
     SENDING,
     CallCreator,
@@ -34,6 +40,7 @@ from dialer.telephony.base import (
     NowIn,
     ProviderCall,
 )
+from dialer.telephony.faults import BLOCKS, Fault, FaultAction
 
 log = logging.getLogger("dialer.dialing")
 
@@ -82,6 +89,56 @@ def _fail(session: Session, *, call: Call, reason: str, now_in: NowIn) -> None:
     apply_status_update(
         session, call=call, status=CallStatus.failed, answered_by=None, at=now_in(session)
     )
+
+
+def _refused(session: Session, *, call: Call, exc: CreateNotPlaced, now_in: NowIn) -> None:
+    """What the provider's refusal does, by its row of the error table
+    (dialer.telephony.faults): a fault of the account or the campaign blocks
+    dialing and costs the lead nothing; an invalid number retires that phone;
+    anything else fails the attempt. A create held back at the last moment
+    because dialing was blocked meanwhile (by another call's refusal) costs the
+    lead nothing either."""
+    now = now_in(session)
+    fault = exc.fault
+    if fault is None:
+        standing = blocks.block_of(session, campaign_id=call.campaign_id)
+        if standing is None:
+            _fail(session, call=call, reason=str(exc), now_in=now_in)
+            return
+        fault = Fault(
+            provider_code=standing.provider_code,
+            code=standing.code,
+            meaning=standing.detail,
+            action=FaultAction.requeue,
+        )
+    if fault.action == FaultAction.fail_attempt:
+        _fail(session, call=call, reason=str(exc), now_in=now_in)
+        return
+    if fault.action in BLOCKS:
+        block = blocks.raise_block(
+            session,
+            fault=fault,
+            campaign_id=call.campaign_id,
+            detail=f"{fault.meaning}. {exc}",
+            call_id=call.id,
+            now=now,
+        )
+        if block.call_id == call.id:
+            log.error(
+                "dialing blocked for %s: %s",
+                "the account" if block.campaign_id is None else f"campaign {block.campaign_id}",
+                block.detail,
+            )
+            # Every agent of the campaign sees why the dialer stopped.
+            publish(
+                session,
+                kind="dialing_blocked",
+                at=now,
+                agent_id=None,
+                campaign_id=call.campaign_id,
+                **blocks.block_payload(block),
+            )
+    not_placed(session, call=call, fault=fault, reason=str(exc), at=now)
 
 
 def _apply_found(session: Session, *, call: Call, found: ProviderCall, now_in: NowIn) -> None:
@@ -136,7 +193,7 @@ def dial(db: Database, telephony: CallCreator, *, call_id: int, now_in: NowIn) -
             locked = session.get(Call, call_id)
             assert locked is not None
             if locked.provider_sid is None:
-                _fail(session, call=locked, reason=str(exc), now_in=now_in)
+                _refused(session, call=locked, exc=exc, now_in=now_in)
         return
     except CreateUnknown as exc:
         log.warning(
@@ -161,6 +218,10 @@ def _reason_not_to_send(db: Database, *, call_id: int, now_in: NowIn) -> str | N
         assert campaign is not None and lead is not None
         if campaign.status != CampaignStatus.active:
             return "the campaign was paused"
+        assert campaign.id is not None
+        block = blocks.block_of(session, campaign_id=campaign.id)
+        if block is not None:
+            return f"dialing is blocked: {block.code}"
         if listed(session, phones=[call.to]):
             return f"{call.to} is on the do-not-call list"
         if not calling_hours_of(campaign, timezone=lead.timezone).is_open(at=now_in(session)):
@@ -285,3 +346,80 @@ def _settle(db: Database, *, call_id: int, found: ProviderCall | None, now_in: N
                 adopt(session, call=locked, sid=found.sid, now_in=now_in, how="reconciled")
             _apply_found(session, call=locked, found=found, now_in=now_in)
         return True
+
+
+# --- a manager's test call: the one way, besides a manager, to lift a block ---
+
+
+@dataclass(frozen=True, slots=True)
+class TestCall:
+    provider_sid: str | None  # None under simulated telephony
+    to: str
+    cleared: list[blocks.Block]
+
+
+def test_call(
+    db: Database, creator: CallCreator | None, *, campaign_id: int, to: str, now_in: NowIn
+) -> TestCall:
+    """Place one call from the campaign's caller id to `to` (a manager's phone),
+    outside any transaction while the provider is asked, as every dial is. The
+    provider accepting it proves the account and the campaign's set-up: the
+    account's block and the campaign's are lifted. A refusal answers with its
+    row of the error table, and a blocking fault blocks (or keeps blocking)."""
+    with db.read() as session:
+        campaign = get_campaign(session, campaign_id=campaign_id)
+        try:
+            number = normalize_phone(to, region=campaign.default_region)
+        except PhoneError as exc:
+            raise Invalid(str(exc), code="invalid_phone", field="to") from exc
+        if not campaign.caller_id:
+            raise Conflict(f"campaign {campaign_id} has no caller_id", code="no_caller_id")
+        params = creator.test_call_params(to=number, campaign=campaign) if creator else None
+    sid: str | None = None
+    if creator is not None and params is not None:
+        try:
+            sid = creator.send_create(db, params=params, campaign=campaign)
+        except CreateNotPlaced as exc:
+            _test_call_refused(db, campaign_id=campaign_id, exc=exc, now_in=now_in)
+        except CreateUnknown as exc:
+            raise Conflict(
+                f"the test call's outcome is unknown ({exc}); nothing was lifted",
+                code="test_call_unknown",
+            ) from exc
+    with db.write() as session:
+        cleared = [
+            b
+            for b in (
+                blocks.clear(session, campaign_id=None),
+                blocks.clear(session, campaign_id=campaign_id),
+            )
+            if b is not None
+        ]
+    for b in cleared:
+        log.warning("dialing block %s (%s) lifted by a test call to %s", b.code, b.scope, number)
+    return TestCall(provider_sid=sid, to=number, cleared=cleared)
+
+
+def _test_call_refused(
+    db: Database, *, campaign_id: int, exc: CreateNotPlaced, now_in: NowIn
+) -> NoReturn:
+    fault = exc.fault
+    if fault is None:
+        raise Conflict(f"the test call was not placed: {exc}", code="test_call_failed")
+    if fault.action in BLOCKS:
+        with db.write() as session:
+            blocks.raise_block(
+                session,
+                fault=fault,
+                campaign_id=campaign_id,
+                detail=f"{fault.meaning}. {exc}",
+                call_id=None,
+                now=now_in(session),
+            )
+    if fault.action == FaultAction.retire_phone:
+        raise Invalid(f"{fault.meaning}: {exc}", code=fault.code, field="to")
+    raise Conflict(
+        f"the test call was refused: {fault.meaning} ({exc})",
+        code=fault.code,
+        provider_code=fault.provider_code,
+    )

@@ -31,3 +31,21 @@ class DialPacing(SQLModel, table=True):
 
     key: str = Field(sa_type=String(64), primary_key=True)
     next_at: datetime = Field(sa_column=instant_column(nullable=False))
+
+
+class DialingBlock(SQLModel, table=True):
+    """Dialing stopped by a provider fault that is nobody's lead's (see
+    dialer.telephony.faults): one row for the account (`scope` "account", every
+    campaign) or one per campaign (`scope` "campaign:<id>"). Kept in the database
+    so every process that dials honours it; deleted when cleared."""
+
+    __tablename__ = "dialing_block"
+
+    scope: str = Field(sa_type=String(32), primary_key=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
+    code: str = Field(sa_type=String(64))
+    provider_code: int | None = None
+    detail: str = Field(sa_type=String(1000))
+    # The call whose refusal set the block (what a manager reads first).
+    call_id: int | None = None
+    since_at: datetime = Field(sa_column=instant_column(nullable=False))

@@ -57,6 +57,7 @@ from dialer.telephony.base import (
     CreateUnknown,
     ProviderCall,
 )
+from dialer.telephony.faults import fault_of
 from dialer.telephony.pacing import Budget, wait_for_slot
 
 log = logging.getLogger("dialer.twilio")
@@ -72,6 +73,8 @@ LOOKUP_LIMIT = 50
 # No call lasts longer: Twilio's default TimeLimit (4 h), which the dialer does not
 # override. An answered call with no final status after this is asked about.
 MAX_CALL_SECONDS = 4 * 3600
+# What a manager's test call says (POST /api/campaigns/{id}/test-call).
+TEST_CALL_MESSAGE = "This is a test call from the dialer. Calls can be placed. Goodbye."
 
 
 # --- Twilio's words for a call's progress, in ours ---
@@ -149,6 +152,13 @@ def _never_connected(exc: BaseException) -> bool:
         text = repr(exc)
         return "NewConnectionError" in text or "Connection refused" in text
     return False
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -315,6 +325,12 @@ class TwilioTelephony:
             )
         return params
 
+    def test_call_params(self, *, to: str, campaign: Campaign) -> dict[str, Any]:
+        response = VoiceResponse()
+        response.say(TEST_CALL_MESSAGE)
+        response.hangup()
+        return {"to": to, "from_": campaign.caller_id, "twiml": str(response), "timeout": 30}
+
     def send_create(
         self,
         db: Database,
@@ -363,8 +379,9 @@ class TwilioTelephony:
         except TwilioRestException as exc:
             if exc.status is not None and exc.status >= 500:
                 raise CreateUnknown(f"Twilio answered {exc.status}: {exc.msg}") from exc
+            fault = fault_of(provider_code=_int_or_none(exc.code), http_status=exc.status)
             raise CreateNotPlaced(
-                f"Twilio refused the call ({exc.status}/{exc.code}): {exc.msg}"
+                f"Twilio refused the call ({exc.status}/{exc.code}): {exc.msg}", fault=fault
             ) from exc
         except requests.exceptions.RequestException as exc:
             if _never_connected(exc):

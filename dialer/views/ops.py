@@ -1,6 +1,7 @@
 """What /healthz and /metrics say about the scheduler: its leader's heartbeat,
-read from the lease row (the scheduler may run on another host), and how much
-due work is waiting, by the due job that will do it (dialer.jobs)."""
+read from the lease row (the scheduler may run on another host), how much
+due work is waiting, by the due job that will do it (dialer.jobs), and whether
+dialing is blocked by a provider fault (dialer.telephony.blocks)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from dialer.calls.models import Call
 from dialer.leads.models import Lead
 from dialer.promises.models import Promise, PromiseStatus
 from dialer.system import HEARTBEAT_STALE_AFTER, SCHEDULER_LEASE, SchedulerLease
+from dialer.telephony import blocks
 
 # Due rows are counted up to this many per job: a count stays an index range
 # read of bounded length however far behind the scheduler is.
@@ -139,3 +141,14 @@ def due_backlog(session: Session, *, now: datetime) -> list[DueBacklog]:
             now=now,
         ),
     ]
+
+
+def dialing_health(session: Session) -> dict[str, Any]:
+    """What /healthz says of dialing: `blocked` while a provider fault of the
+    account or of a campaign's set-up stops it (dialer.telephony.blocks), with
+    each block; instants in UTC (no one campaign's resource)."""
+    standing = blocks.all_blocks(session)
+    return {
+        "status": "blocked" if standing else "ok",
+        "blocks": [{"campaign_id": b.campaign_id, **blocks.block_payload(b)} for b in standing],
+    }

@@ -381,6 +381,34 @@ _ERROR_MESSAGES: Final = {
 }
 
 
+# Twilio's messages for the refusals a test can script per number (refuse_to).
+_REFUSAL_MESSAGES: Final = {
+    20003: "Authenticate",
+    20005: "Account not active",
+    20404: "The requested resource was not found",
+    20429: "Too Many Requests",
+    21205: "Url is not a valid URL",
+    21210: "The source phone number provided is not yet verified for your account.",
+    21211: "Invalid 'To' Phone Number",
+    21212: "Invalid 'From' Phone Number",
+    21214: "'To' phone number cannot be reached",
+    21215: "Account not authorized to call this number. Enable the destination in Geo Permissions.",
+    21217: "Phone number does not appear to be valid",
+    21219: "The number is unverified. Trial accounts may only make calls to verified numbers.",
+    21614: "'To' number is not a valid mobile number",
+    13223: "Dial: Invalid phone number format",
+    13224: "Dial: Twilio does not support calling this number or the number is invalid",
+}
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    status: int
+    code: int
+    message: str
+    retry_after: float | None
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a handler sleeping out a stall must not keep the process alive
     # socketserver's default backlog of 5 drops the SYNs of a burst of concurrent
@@ -452,6 +480,7 @@ class FakeTwilio:
         self._list_failures: deque[int] = deque()
         self._holds: deque[float] = deque()
         self._undialled: set[str] = set()  # created, StartTime not stamped yet
+        self._refusals: dict[str, _Refusal] = {}  # by the create's To
         self._stopping = threading.Event()  # wakes handlers sleeping on latency/stalls
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -521,6 +550,35 @@ class FakeTwilio:
         failure = _Failure(status, code or _DEFAULT_ERROR_CODES.get(status, status), retry_after)
         with self._lock:
             self._failures.extend([failure] * count)
+
+    def refuse_to(
+        self,
+        number: str,
+        *,
+        code: int,
+        status: int = 400,
+        message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Every create to `number` (E.164) is refused with Twilio's error `code`
+        and HTTP `status`, in Twilio's error body, until `allow(number)`. Checked
+        after the request's own validation, as Twilio does."""
+        text = message or _REFUSAL_MESSAGES.get(code, "Simulated refusal")
+        with self._lock:
+            self._refusals[number] = _Refusal(status, code, text, retry_after)
+
+    def allow(self, number: str) -> None:
+        with self._lock:
+            self._refusals.pop(number, None)
+
+    def _refusal_for(self, form: Mapping[str, list[str]]) -> None:
+        with self._lock:
+            refusal = self._refusals.get((form.get("To") or [""])[0])
+        if refusal is not None:
+            headers = {}
+            if refusal.retry_after is not None:
+                headers["Retry-After"] = f"{refusal.retry_after:g}"
+            raise TwilioApiError(refusal.status, refusal.code, refusal.message, headers=headers)
 
     def timeout_next_create(self, *, delay: float, create: bool = True) -> None:
         """The next create answers only after `delay` seconds, so a client timeout fires.
@@ -881,6 +939,7 @@ class FakeTwilio:
             raise _bad(21200, f"Give only one of Url, Twiml, ApplicationSid; got {handlers}.")
         _check_endpoint("To", form["To"][0], 21211)
         _check_endpoint("From", form["From"][0], 21212)
+        self._refusal_for(form)
         with self._lock:
             sid, resource = self._new_call(form)
             attempt.sid = sid
