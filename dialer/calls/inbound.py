@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -149,7 +149,8 @@ def _last_agent(session: Session, *, lead_id: int) -> int | None:
             col(Call.lead_id) == lead_id,
             col(Call.agent_id).is_not(None),
             col(Call.answered_at).is_not(None),
-            col(Call.answered_by) != AnsweredBy.machine,
+            # A person, or nobody told us (no detection): not a voicemail.
+            or_(col(Call.answered_by).is_(None), col(Call.answered_by) != AnsweredBy.machine),
         )
         .order_by(col(Call.answered_at).desc(), col(Call.id).desc())
         .limit(1)
