@@ -25,9 +25,11 @@ TOKEN = "inbound-test-auth-token"
 PUBLIC = "https://dialer.example.com"
 
 
-def _floor(api: Api, *names: str) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+def _floor(
+    api: Api, *names: str, campaign: str = "東京電力切替キャンペーン"
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     """A campaign with the customer's lead (and another), and its agents."""
-    c = api.campaign(caller_id=CALLER_ID, name="東京電力切替キャンペーン")
+    c = api.campaign(caller_id=CALLER_ID, name=campaign)
     r = api.import_csv(c["id"], f"name,phone\n山田,{CUSTOMER}\n佐々木,{OTHER}\n")
     assert r.status_code == 201, r.text
     agents = [api.agent([c["id"]], name=n) for n in names]
@@ -177,6 +179,18 @@ def test_unknown_caller_is_offered_to_anyone_or_kept_for_a_manager(api: Api) -> 
     ).json()
     assert [x["id"] for x in rest["items"]] == [got["id"]]
     assert api.get(f"/api/campaigns/{c['id']}/incoming?unmatched=false").json()["items"] == []
+
+
+def test_campaigns_sharing_a_caller_id_take_the_lead_still_in_play(api: Api) -> None:
+    """The same household in two campaigns on one number: the lead whose phone
+    is in use and which is still in play is the caller, whatever came first."""
+    _old, closed, (sato,) = _floor(api, "Sato", campaign="冬キャンペーン")
+    _talk(api, sato, closed, outcome="wrong_number")
+    assert api.get(f"/api/leads/{closed['id']}").json()["status"] == "invalid"
+    new, lead, (suzuki,) = _floor(api, "Suzuki", campaign="春キャンペーン")
+    got = _ring(api, **{"from": CUSTOMER, "to": CALLER_ID})
+    assert got["campaign_id"] == new["id"] and got["lead_id"] == lead["id"]
+    assert got["agent_id"] == suzuki["id"] and got["routed_to"] == "any_agent"
 
 
 def test_simulated_incoming_refuses_bad_input(api: Api) -> None:
