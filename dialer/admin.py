@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dialer.calls.schemas import InboundOut
 from dialer.errors import Invalid, NotFound
 from dialer.leads.phones import PhoneError, normalize_phone
 from dialer.settings import ClockMode, TelephonyMode
@@ -120,3 +121,53 @@ def script_outcomes(body: SimOutcomesIn, ctx: ManagerCtxDep) -> dict[str, Any]:
             now=tx.now,
         )
         return {"phone": phone, "pending": pending_outcomes(tx.session, phone=phone)}
+
+
+class SimIncomingIn(Input):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: str = Field(
+        alias="from", min_length=1, max_length=64, description="the caller's phone, any format"
+    )
+    to: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the number dialled, a campaign's caller_id; default: the campaign of the"
+        " lead whose phone `from` is",
+    )
+
+
+@router.post(
+    "/sim/incoming",
+    status_code=201,
+    response_model=InboundOut,
+    responses={
+        404: {
+            "description": "the service does not run with DIALER_TELEPHONY=simulated, or `to`"
+            " is no campaign's caller id (`unknown_caller_id`)"
+        },
+        422: {"description": "no `to`, and `from` is no lead's phone (`unknown_caller`)"},
+    },
+)
+def simulate_incoming(body: SimIncomingIn, ctx: ManagerCtxDep) -> InboundOut:
+    """A customer rings back, without Twilio: routed, claimed, kept or booked
+    exactly as `POST /webhooks/twilio/incoming` does; the answer is the incoming
+    call as recorded (who took it, the lead, the promise)."""
+    if ctx.runtime.settings.telephony != TelephonyMode.simulated:
+        raise NotFound("simulated incoming calls exist only with DIALER_TELEPHONY=simulated")
+    from dialer.calls.inbound import receive
+    from dialer.views.inbound import inbound_view
+
+    with ctx.tx() as tx:
+        answer = receive(
+            tx.writing,
+            from_=body.from_,
+            to=body.to,
+            provider=tx.runtime.telephony.name,
+            sid=None,
+            now=tx.now,
+            region=tx.runtime.settings.default_region,
+            claim_ttl=tx.runtime.claim_ttl,
+        )
+        return inbound_view(tx.session, answer=answer)

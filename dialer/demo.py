@@ -29,7 +29,7 @@ from dialer.auth import hash_token, holds_token
 from dialer.campaign.hours import local_text
 from dialer.campaign.service import apply_campaign_files, campaign_files
 from dialer.leads.importer import start_import
-from dialer.leads.models import Lead
+from dialer.leads.models import Lead, Phone
 from dialer.promises.booking import book
 from dialer.promises.models import Promise, PromiseRequest
 from dialer.runtime import Runtime
@@ -133,6 +133,10 @@ def seed_demo(
                 f"  promise: lead {promised.lead_id} is due for {tokens[0][0]} at "
                 f"{local_text(promised.due_at, ZoneInfo(primary.timezone))} "
                 "(advance the clock to see it first in the queue)"
+            )
+            print(
+                "  the customer may ring back first: POST /api/admin/sim/incoming "
+                f'{{"from": "{_first_phone(runtime, lead_id=promised.lead_id)}"}}'
             )
         if settings.bootstrap_token:
             print(f"  manager token: {settings.bootstrap_token}")
@@ -255,3 +259,14 @@ def _demo_promise(runtime: Runtime, *, campaign_id: int, agent_id: int) -> Promi
             ),
             now=now,
         )
+
+
+def _first_phone(runtime: Runtime, *, lead_id: int) -> str:
+    with runtime.db.read() as session:
+        number = session.scalar(
+            select(col(Phone.number))
+            .where(col(Phone.lead_id) == lead_id)
+            .order_by(col(Phone.position), col(Phone.id))
+            .limit(1)
+        )
+    return number or "?"

@@ -1,7 +1,7 @@
 """Every table, imported once so SQLModel.metadata (and Alembic) sees them all."""
 
 from dialer.agents.models import AccountEvent, Agent, AgentCampaign, AgentEvent, Claim
-from dialer.calls.models import Call
+from dialer.calls.models import Call, InboundCall
 from dialer.campaign.models import Campaign
 from dialer.conversions.models import Conversion, CreditEntry
 from dialer.dnc.models import DncEntry
@@ -27,6 +27,7 @@ __all__ = [
     "DncEntry",
     "Event",
     "ImportRowError",
+    "InboundCall",
     "Lead",
     "LeadImport",
     "Phone",

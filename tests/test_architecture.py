@@ -61,6 +61,7 @@ MODEL_MODULES = {
 FLOW_MODULES = {
     "dialer.agents.deactivation",
     "dialer.calls.disposition",
+    "dialer.calls.inbound",
     "dialer.calls.placing",
     "dialer.calls.progressive",
     "dialer.reports.service",

@@ -106,3 +106,43 @@ class Call(SQLModel, table=True):
     # Simulated telephony: when the scripted/unscripted unanswered outcome lands.
     sim_outcome: str | None = Field(default=None, sa_type=String(16))
     sim_final_at: datetime | None = Field(default=None, sa_column=instant_column())
+
+
+class InboundRoute(StrEnum):
+    """Who an incoming call went to, and why (the routing order)."""
+
+    promise_owner = "promise_owner"
+    last_agent = "last_agent"
+    any_agent = "any_agent"
+    nobody = "nobody"
+
+
+class InboundCall(SQLModel, table=True):
+    """A customer ringing the campaign's caller id. Its own table, not a `Call`:
+    a call row is an attempt of ours (counted against the caps, retried,
+    dispositioned), and an unknown caller has no lead at all."""
+
+    __tablename__ = "inbound_call"
+    __table_args__ = (
+        Index("ix_inbound_call_campaign", "campaign_id", "id"),
+        Index("ix_inbound_call_lead", "lead_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    # None: nobody of the campaign has the caller's number (kept for a manager).
+    lead_id: int | None = Field(default=None, foreign_key="lead.id")
+    # As the provider gave it (E.164 when it parses; "anonymous" and the like too).
+    from_: str = Field(sa_type=String(32))
+    to: str = Field(sa_type=String(32))
+    provider: str = Field(sa_type=String(16))
+    # Twilio's CallSid: a repeated webhook finds the call and answers the same.
+    provider_sid: str | None = Field(default=None, sa_type=String(64), unique=True)
+    routed_to: str = Field(sa_type=String(16))
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    # The lead was claimed for the agent (a closed lead, or one held by another
+    # agent, is shown to the agent without a claim).
+    claimed: bool = False
+    # The promise kept by the agent taking the call, or booked for when nobody could.
+    promise_id: int | None = Field(default=None, foreign_key="promise.id")
+    created_at: datetime = Field(sa_column=instant_column(nullable=False))

@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from dialer.calls import disposition, placing
-from dialer.calls.schemas import CallCreate, CallList, CallOut, DispositionIn
+from dialer.calls.schemas import CallCreate, CallList, CallOut, DispositionIn, InboundList
 from dialer.views.calls import call_page, call_query, call_view, scoped_agent
-from dialer.web import CtxDep, Id, IdFilter, PageCursor, parse_page_cursor
+from dialer.views.inbound import inbound_page
+from dialer.web import CtxDep, Id, IdFilter, ManagerCtxDep, PageCursor, parse_page_cursor
 
 router = APIRouter(tags=["calls"])
 
@@ -119,3 +120,23 @@ def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> CallOut:
             telephony=tx.runtime.telephony,
         )
         return call_view(call)
+
+
+@router.get("/api/campaigns/{campaign_id}/incoming", response_model=InboundList)
+def list_incoming(
+    campaign_id: Id,
+    ctx: ManagerCtxDep,
+    unmatched: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: PageCursor = None,
+) -> InboundList:
+    """Customers' calls to the campaign's caller id, newest first: who took each
+    one, or nobody (`unmatched=true`: callers matching no lead, for a person)."""
+    with ctx.tx() as tx:
+        return inbound_page(
+            tx.session,
+            campaign_id=campaign_id,
+            unmatched=unmatched,
+            limit=limit,
+            cursor=parse_page_cursor(cursor),
+        )

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from dialer.calls.models import AnsweredBy, CallStatus, Outcome
+from dialer.calls.models import AnsweredBy, CallStatus, InboundRoute, Outcome
 from dialer.calls.outcomes import AGENT_OUTCOMES
 from dialer.promises.schemas import PromiseIn
 from dialer.wire import Input, Instant, Members
@@ -48,4 +48,30 @@ class DispositionIn(Input):
 
 class CallList(BaseModel):
     items: list[CallOut]
+    next_cursor: str | None
+
+
+class InboundOut(BaseModel):
+    """A customer's call to the campaign's caller id, and where it went."""
+
+    model_config = ConfigDict(populate_by_name=True, from_attributes=True)
+
+    id: int
+    campaign_id: int
+    lead_id: int | None = Field(description="null: the caller matched no lead (unmatched)")
+    from_: str = Field(alias="from", description="the caller's number")
+    to: str = Field(description="the number dialled: the campaign's caller id")
+    routed_to: InboundRoute
+    agent_id: int | None = Field(description="the agent the call went to; null: nobody free")
+    claimed: bool = Field(description="the lead was claimed for that agent")
+    promise_id: int | None = Field(
+        description="the promise kept by the agent, or booked because nobody was free"
+    )
+    provider: str
+    provider_sid: str | None
+    created_at: Instant
+
+
+class InboundList(BaseModel):
+    items: list[InboundOut]
     next_cursor: str | None

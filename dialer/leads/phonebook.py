@@ -14,7 +14,7 @@ from sqlmodel import col
 from dialer.db import RawSql
 from dialer.dnc.models import DncEntry
 from dialer.leads.dialrules import PhoneFact
-from dialer.leads.models import Phone
+from dialer.leads.models import TERMINAL_STATUSES, Lead, LeadStatus, Phone
 from dialer.leads.phonebook_sql import LISTED, PHONE_FACTS
 
 
@@ -48,3 +48,29 @@ def phone_facts_raw(raw: RawSql, *, lead_id: int) -> list[PhoneFact]:
         PhoneFact(number, bool(retired), dnc_id is not None)
         for number, retired, dnc_id in raw.rows(PHONE_FACTS, (lead_id,))
     ]
+
+
+def lead_of_caller(session: Session, *, number: str, campaign_ids: Collection[int]) -> Lead | None:
+    """The lead a caller is, among these campaigns' leads: the household whose
+    phone it is, one still in play before a closed one, a phone in use before a
+    retired one, then the newest lead. Staged leads are nobody yet."""
+    if not campaign_ids:
+        return None
+    rows = session.execute(
+        select(Lead, col(Phone.retired))
+        .join(Phone, col(Phone.lead_id) == col(Lead.id))
+        .where(
+            col(Phone.number) == number,
+            col(Phone.campaign_id).in_(list(campaign_ids)),
+            col(Lead.status) != LeadStatus.importing,
+        )
+        .limit(50)
+    ).all()
+    if not rows:
+        return None
+    best = min(
+        rows,
+        key=lambda row: (row[0].status in TERMINAL_STATUSES, bool(row[1]), -(row[0].id or 0)),
+    )
+    lead: Lead = best[0]
+    return lead

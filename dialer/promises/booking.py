@@ -33,6 +33,7 @@ from dialer.leads.models import TERMINAL_STATUSES, Lead, LeadStatus, Phone
 from dialer.leads.phonebook import phone_facts
 from dialer.promises.models import (
     SLOT_HOLDING_STATUSES,
+    MadeBy,
     Promise,
     PromiseOwner,
     PromiseRequest,
@@ -565,3 +566,125 @@ def follow_up(session: Session, *, lead: Lead, call: Call, at: datetime, actor: 
         at=at,
     )
     return True
+
+
+def keep_on_callback(
+    session: Session, *, lead: Lead, agent_id: int, now: datetime, inbound_id: int
+) -> Promise | None:
+    """The customer rang back and `agent_id` took the call: the open promise is
+    kept, early or in its window alike (the customer reached us). As with a
+    kept call, no window is left to lapse, and the lead keeps the promise until
+    what comes of the conversation settles it. Returns the promise kept."""
+    promise = open_promise(session, lead_id=lead.id) if lead.id is not None else None
+    if promise is None:
+        return None
+    promise.status = PromiseStatus.kept
+    promise.closed_at = now
+    promise.updated_at = now
+    promise.closed_reason = f"the customer rang back (inbound call {inbound_id})"
+    if lead.promise_id == promise.id:
+        lifecycle.keep_promise(lead=lead)
+    history.record(
+        session,
+        lead_id=promise.lead_id,
+        kind="promise_kept",
+        actor=f"agent:{agent_id}",
+        at=now,
+        promise_id=promise.id,
+        inbound_call_id=inbound_id,
+    )
+    return promise
+
+
+def book_asap(
+    session: Session, *, lead: Lead, owner_id: int | None, now: datetime, actor: str, note: str
+) -> Promise | None:
+    """A customer rang back and nobody could take the call: a promise made by the
+    customer, due at the first bookable time from now (the owner's slots, or the
+    campaign's for anyone), so the callback is not lost. It replaces the lead's
+    open promise. None when the lead cannot be promised anything (closed, no
+    callable phone, no free slot within the suggestion horizon)."""
+    assert lead.id is not None
+    if lead.status in _CLOSED_FOR_PROMISES or lead.status == LeadStatus.importing:
+        return None
+    if why_uncallable(phone_facts(session, lead_id=lead.id)) is not None:
+        return None
+    campaign = session.get(Campaign, lead.campaign_id)
+    assert campaign is not None and campaign.id is not None
+    if owner_id is not None and not (
+        _is_active(session, agent_id=owner_id)
+        and _assigned(session, agent_id=owner_id, campaign_id=campaign.id)
+    ):
+        owner_id = None
+    policy = policy_of(campaign)
+    grace = timedelta(minutes=policy.grace_minutes)
+    hours = calling_hours_of(campaign, timezone=lead.timezone)
+    _lock_booking_scope(session, campaign_id=campaign.id, owner_id=owner_id)
+    replacing = open_promise(session, lead_id=lead.id)
+    now_slot = slot_start(now, slot_minutes=policy.slot_minutes, tz=hours.tz)
+    refusal, suggestions = check_booking(
+        asked_at=now,
+        until=now_slot + _SUGGESTION_HORIZON,
+        hours=hours,
+        slot_minutes=policy.slot_minutes,
+        capacity=_capacity(session, policy=policy, campaign_id=campaign.id, owner_id=owner_id),
+        booked_in_slot=_slot_counter(
+            session,
+            campaign_id=campaign.id,
+            owner_id=owner_id,
+            from_slot=now_slot,
+            replacing=replacing,
+        ),
+    )
+    if refusal is not None and not suggestions:
+        return None
+    timing = (
+        timing_of(now=now, grace=grace, in_minutes=0)
+        if refusal is None
+        else timing_of(now=now, grace=grace, at=suggestions[0])
+    )
+    promise = Promise(
+        lead_id=lead.id,
+        campaign_id=campaign.id,
+        agent_id=owner_id,
+        booked_by_agent_id=None,
+        booked_by=actor,
+        made_by=MadeBy.customer,
+        kind=timing.kind,
+        note=note,
+        due_at=timing.due_at,
+        window_end=timing.window_end,
+        slot_start=slot_start(timing.due_at, slot_minutes=policy.slot_minutes, tz=hours.tz),
+        status=PromiseStatus.scheduled,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(promise)
+    session.flush()
+    assert promise.id is not None
+    if replacing is not None:
+        _close(
+            session,
+            promise=replacing,
+            status=PromiseStatus.rescheduled,
+            actor=actor,
+            now=now,
+            reason=f"replaced by promise {promise.id}",
+            replaced_by_id=promise.id,
+        )
+    history.record(
+        session,
+        lead_id=lead.id,
+        kind="promise_booked",
+        actor=actor,
+        at=now,
+        promise_id=promise.id,
+        owner_agent_id=owner_id,
+        due_at=promise.due_at.isoformat(),
+        window_end=promise.window_end.isoformat(),
+        made_by=promise.made_by,
+        note=note,
+        call_id=None,
+    )
+    _hold_lead(session, lead=lead, promise=promise, actor=actor, now=now)
+    return promise

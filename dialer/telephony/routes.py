@@ -188,3 +188,29 @@ async def voice(request: Request) -> Response:
 
     twiml = await _in_transaction(runtime, answer, params)
     return Response(twiml, media_type="application/xml")
+
+
+@router.post("/incoming", response_class=Response, openapi_extra=_FORM,
+             responses={200: {"content": {"application/xml": {}}}, 403: _SIGNED[403]})  # fmt: skip
+async def incoming(request: Request) -> Response:
+    """A customer rings a campaign's caller id (`To`): TwiML bridging them to the
+    promise's owner, the agent who last spoke with them, or any free agent of the
+    campaign, who receives the lead; nobody free: the campaign's message, and a
+    callback booked as soon as possible."""
+    runtime = get_runtime(request)
+    params = await _verified(request, runtime)
+
+    def answer() -> str:
+        with _sqlite_writer(runtime), runtime.db.work() as work:
+            return webhooks.incoming_twiml(
+                work,
+                params=params,
+                provider="twilio",
+                now_in=runtime.now_in,
+                region=runtime.settings.default_region,
+                claim_ttl=runtime.claim_ttl,
+                ring_timeout=runtime.settings.ring_timeout_seconds,
+            )
+
+    twiml = await run_in_threadpool(answer)
+    return Response(twiml, media_type="application/xml")

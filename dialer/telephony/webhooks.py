@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from sqlmodel import col
 
 from dialer.agents.events_sql import INSERT_AGENT_EVENT
 from dialer.agents.models import Agent, AgentState, Claim
+from dialer.calls import inbound
 from dialer.calls.disposition import abandon, apply_status_update
 from dialer.calls.models import AnsweredBy, Call, CallStatus
 from dialer.calls.status import reported_answered_by, status_change
@@ -252,3 +253,40 @@ def _int(value: str | None) -> int | None:
         return int(value) if value not in (None, "") else None
     except ValueError:
         return None
+
+
+def incoming_twiml(
+    work: Work,
+    *,
+    params: Mapping[str, str],
+    provider: str,
+    now_in: NowIn,
+    region: str,
+    claim_ttl: timedelta,
+    ring_timeout: int,
+) -> str:
+    """A customer rings a campaign's caller id (`dialer.calls.inbound` routes it):
+    bridged to the agent it went to, with the campaign's caller id, or the
+    campaign's message when nobody is free. A number that is no campaign's is
+    answered politely and recorded nowhere (it has no campaign to belong to)."""
+    try:
+        answer = inbound.receive(
+            work,
+            from_=params.get("From") or "",
+            to=params.get("To") or "",
+            provider=provider,
+            sid=params.get("CallSid") or None,
+            now=now_in(work.session),
+            region=region,
+            claim_ttl=claim_ttl,
+        )
+    except inbound.UnknownCallerId:
+        log.warning("incoming call to %r: no campaign has this caller id", params.get("To"))
+        return apology_twiml(
+            message=inbound.NO_CAMPAIGN_MESSAGE_JA, language=inbound.MESSAGE_LANGUAGE
+        )
+    if answer.endpoint is not None:
+        return bridge_twiml(
+            endpoint=answer.endpoint, caller_id=answer.caller_id, timeout=ring_timeout
+        )
+    return apology_twiml(message=answer.message, language=inbound.MESSAGE_LANGUAGE)
