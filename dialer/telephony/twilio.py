@@ -61,6 +61,10 @@ MAX_CREATE_TRIES = 5
 MAX_CREATE_SECONDS = 60.0
 # Looking a call up after an unknown answer: creates are seconds apart at most.
 LOOKUP_SKEW = timedelta(seconds=120)
+# Async AMD gives its verdict within this many seconds of the answer (Twilio's
+# MachineDetectionTimeout, 3-59, default 30): the customer is held on the line
+# meanwhile, so the verdict must come inside the hold's bound (webhooks.py).
+AMD_VERDICT_SECONDS = 8
 
 
 # --- Twilio's words for a call's progress, in ours ---
@@ -257,6 +261,7 @@ class TwilioTelephony:
         return {
             "url": f"{self.public_url}/webhooks/twilio/voice?call={call_id}",
             "status_callback": f"{self.public_url}/webhooks/twilio/status?call={call_id}",
+            "fallback_url": f"{self.public_url}/webhooks/twilio/fallback?call={call_id}",
             "async_amd_status_callback": f"{self.public_url}/webhooks/twilio/amd?call={call_id}",
         }
 
@@ -268,6 +273,10 @@ class TwilioTelephony:
             "from_": campaign.caller_id,
             "url": urls["url"],
             "method": "POST",
+            # Asked when the voice webhook fails or times out: the customer hears
+            # the campaign's message, not Twilio's English "application error".
+            "fallback_url": urls["fallback_url"],
+            "fallback_method": "POST",
             "status_callback": urls["status_callback"],
             "status_callback_method": "POST",
             "status_callback_event": STATUS_EVENTS,
@@ -279,6 +288,7 @@ class TwilioTelephony:
                 async_amd="true",
                 async_amd_status_callback=urls["async_amd_status_callback"],
                 async_amd_status_callback_method="POST",
+                machine_detection_timeout=AMD_VERDICT_SECONDS,
             )
         return params
 
@@ -381,9 +391,14 @@ class _MultiParams(dict[str, list[str]]):
         return self[name]
 
 
-def bridge_twiml(*, endpoint: str, caller_id: str | None, timeout: int) -> str:
+def bridge_twiml(*, endpoint: str, caller_id: str | None, timeout: int, action: str) -> str:
+    """Ring the agent for `timeout` seconds; Twilio then requests `action` (relative
+    to the voice URL) with `DialCallStatus`, and the customer's call goes on with
+    the TwiML it answers."""
     response = VoiceResponse()
-    dial = Dial(caller_id=caller_id, timeout=timeout, answer_on_bridge=True)
+    dial = Dial(
+        caller_id=caller_id, timeout=timeout, answer_on_bridge=True, action=action, method="POST"
+    )
     if endpoint.startswith("client:"):
         dial.client(endpoint.removeprefix("client:"))
     elif endpoint.startswith("sip:"):
@@ -394,8 +409,24 @@ def bridge_twiml(*, endpoint: str, caller_id: str | None, timeout: int) -> str:
     return str(response)
 
 
-def apology_twiml(*, message: str, language: str) -> str:
+def message_twiml(*, message: str, voice: str, language: str) -> str:
+    """Read `message` once in a named voice, then hang up."""
     response = VoiceResponse()
-    response.say(message, language=language)
+    response.say(message, voice=voice, language=language)
+    response.hangup()
+    return str(response)
+
+
+def hold_twiml(*, seconds: int, redirect: str) -> str:
+    """Silence for `seconds`, then ask `redirect` (relative to this URL) again:
+    the customer waits on the line while answering-machine detection decides."""
+    response = VoiceResponse()
+    response.pause(length=seconds)
+    response.redirect(redirect, method="POST")
+    return str(response)
+
+
+def hangup_twiml() -> str:
+    response = VoiceResponse()
     response.hangup()
     return str(response)
