@@ -37,7 +37,9 @@ def abandon_text(
     if message:
         return message
     seller = seller_name or campaign_name
-    number = callback_number or caller_id
+    # Stored numbers are E.164 (the schema checks them); one that reads as nothing
+    # is left out rather than read as a gap.
+    number = spoken_number(callback_number or caller_id or "")
     if language.startswith("ja"):
         parts = [f"{seller}でございます。"]
         parts.append(
@@ -45,13 +47,13 @@ def abandon_text(
         )
         parts.append("ただいま担当者におつなぎできません。改めてご連絡いたします。")
         if number:
-            parts.append(f"お問い合わせは、{spoken_number(number)}、までお電話ください。")
+            parts.append(f"お問い合わせは、{number}、までお電話ください。")
         parts.append("失礼いたします。")
         return "".join(parts)
     parts = [f"This is {seller}."]
     parts.append(f"We called you about {call_reason}," if call_reason else "We called you,")
     parts.append("but no one can take your call right now. We will call you again.")
     if number:
-        parts.append(f"To reach us, please call {spoken_number(number).replace('、', ', ')}.")
+        parts.append(f"To reach us, please call {number.replace('、', ', ')}.")
     parts.append("Goodbye.")
     return " ".join(parts)

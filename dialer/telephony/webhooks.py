@@ -1,5 +1,7 @@
-"""Twilio's webhooks: call progress, async answering-machine detection, and the
-voice URL that bridges an answered call to its agent.
+"""Twilio's webhooks: call progress, async answering-machine detection, the
+voice URL that bridges an answered call to its agent (holding the customer for
+the AMD verdict first), the `<Dial action>` that says how the agent's leg
+ended, and the FallbackUrl asked when the voice URL fails.
 
 Every request is checked against `X-Twilio-Signature` before anything is read
 (403, nothing changed, otherwise). Callbacks come repeated and out of order:

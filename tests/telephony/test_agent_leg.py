@@ -279,3 +279,33 @@ def test_with_amd_no_verdict_within_the_hold_is_not_bridged(
     got = _call(live, call)
     assert got["disposition"] == "abandoned" and got["answered_by"] is None
     assert _agent(live, agent)["state"] == "available"  # nobody rang the agent
+
+
+def _contacts(live: LiveServer, campaign: dict[str, Any]) -> int:
+    r = live.http.get(f"/api/reports/agents?campaign_id={campaign['id']}")
+    assert r.status_code == 200, r.text
+    return sum(int(row["contacts"]) for row in r.json()["agents"])
+
+
+def test_only_people_an_agent_spoke_with_are_contacts(live: LiveServer, fake: FakeTwilio) -> None:
+    c, agent, call = _placed(live, fake)
+    fake.send_status(call["provider_sid"], "in-progress")
+    assert _contacts(live, c) == 0  # unknown: maybe a voicemail
+    auth = {"Authorization": f"Bearer {agent['token']}"}
+    r = live.http.post(f"/api/calls/{call['id']}/disposition", headers=auth,
+                       json={"outcome": "not_interested"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert _call(live, call)["answered_by"] == "human" and _contacts(live, c) == 1
+
+
+def test_a_person_abandoned_after_a_human_verdict_is_not_a_contact(
+    live: LiveServer, fake: FakeTwilio
+) -> None:
+    c, agent, call = _placed(live, fake, machine_detection=True)
+    fake.send_amd(call["provider_sid"], "human")
+    run = fake.answer(call["provider_sid"])
+    fake.end_dial(call["provider_sid"], run, "no-answer")
+    got = _call(live, call)
+    assert got["answered_by"] == "human" and got["disposition"] == "abandoned"
+    assert _contacts(live, c) == 0
+    assert _agent(live, agent)["state"] == "not_answering"
