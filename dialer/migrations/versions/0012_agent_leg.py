@@ -18,29 +18,21 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("call", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("agent_leg_status", sa.String(length=16), nullable=True))
-    with op.batch_alter_table("campaign", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("seller_name", sa.String(length=100), nullable=True))
-        batch_op.add_column(sa.Column("call_reason", sa.String(length=200), nullable=True))
-        batch_op.add_column(sa.Column("callback_number", sa.String(length=20), nullable=True))
-        batch_op.add_column(sa.Column("abandon_message", sa.String(length=1000), nullable=True))
-        batch_op.add_column(
-            sa.Column(
-                "tts_voice",
-                sa.String(length=64),
-                nullable=False,
-                server_default=sa.text("'Polly.Mizuki'"),
-            )
-        )
-        batch_op.add_column(
-            sa.Column(
-                "tts_language",
-                sa.String(length=16),
-                nullable=False,
-                server_default=sa.text("'ja-JP'"),
-            )
-        )
+    # Plain ADD COLUMN (SQLite takes it with a constant default): a batch that
+    # rebuilt `campaign` would have to drop a table every lead refers to.
+    op.add_column("call", sa.Column("agent_leg_status", sa.String(length=16), nullable=True))
+    op.add_column("campaign", sa.Column("seller_name", sa.String(length=100), nullable=True))
+    op.add_column("campaign", sa.Column("call_reason", sa.String(length=200), nullable=True))
+    op.add_column("campaign", sa.Column("callback_number", sa.String(length=20), nullable=True))
+    op.add_column("campaign", sa.Column("abandon_message", sa.String(length=1000), nullable=True))
+    op.add_column(
+        "campaign",
+        sa.Column("tts_voice", sa.String(length=64), nullable=False, server_default="Polly.Mizuki"),
+    )
+    op.add_column(
+        "campaign",
+        sa.Column("tts_language", sa.String(length=16), nullable=False, server_default="ja-JP"),
+    )
 
 
 def downgrade() -> None:
