@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # How long a call may ring (Twilio's `Timeout`); a call with no final status
     # this long after it was placed, plus a margin, is looked up at the provider.
     ring_timeout_seconds: int = Field(default=25, ge=5, le=600, alias="DIALER_RING_TIMEOUT_SECONDS")
+    # How long the agent's endpoint rings once the customer answered (`<Dial
+    # timeout>`): the customer is waiting on the line, so much shorter.
+    agent_ring_timeout_seconds: int = Field(
+        default=15, ge=5, le=60, alias="DIALER_AGENT_RING_TIMEOUT_SECONDS"
+    )
     # Not in the API table: operational knobs with safe defaults.
     claim_ttl_seconds: int = Field(default=900, gt=0, alias="DIALER_CLAIM_TTL_SECONDS")
     # Ticks only read unless something is due, so they can be frequent: a promise

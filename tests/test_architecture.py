@@ -30,6 +30,7 @@ PURE_MODULES = {
     "dialer.calls.retry",
     "dialer.calls.status",
     "dialer.campaign.hours",
+    "dialer.campaign.message",
     "dialer.campaign.patterns",
     "dialer.conversions.attribution",
     "dialer.leads.csvfile",

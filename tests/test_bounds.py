@@ -65,6 +65,15 @@ CAMPAIGN_REFUSED: list[tuple[str, dict[str, Any]]] = [
     ("contract_number_pattern", {"contract_number_pattern": r"(\d)\1"}),
     ("contract_number_pattern", {"contract_number_pattern": r"(?=\d)\d+"}),
     ("contract_number_pattern", {"contract_number_pattern": r"(\d{1000}){1000}"}),
+    ("seller_name", {"seller_name": "売" * 101}),
+    ("call_reason", {"call_reason": "x" * 201}),
+    ("abandon_message", {"abandon_message": "あ" * 1001}),
+    ("callback_number", {"callback_number": "0120-123-456"}),  # not E.164
+    ("callback_number", {"callback_number": "+8" + "1" * 10_000}),
+    ("tts_voice", {"tts_voice": "alice"}),  # a voice is named: Polly.* or Google.*
+    ("tts_voice", {"tts_voice": "Polly." + "M" * 100}),
+    ("tts_voice", {"tts_voice": "Google.en-US-Neural2-A"}),  # not the campaign's ja-JP
+    ("tts_language", {"tts_language": "japanese"}),
 ]
 
 
@@ -97,8 +106,13 @@ def test_campaign_values_at_the_edge_of_their_range_are_taken(api: Api) -> None:
         calling_hours=[{"days": "mon-fri", "start": "09:00", "end": "20:00"}] * 50,
         script="あ" * 21845,  # 65,535 bytes
         contract_number_pattern=r"\d{22}",
+        seller_name="売" * 100,
+        call_reason="x" * 200,
+        abandon_message="あ" * 1000,
+        tts_voice="Google.ja-JP-Neural2-B",
     )
     assert c["retry_policy"]["max_attempts"] == 100 and len(c["calling_hours"]) == 50
+    assert c["tts_voice"] == "Google.ja-JP-Neural2-B" and len(c["abandon_message"]) == 1000
 
 
 def test_a_policy_that_would_overflow_a_date_is_refused_naming_its_field() -> None:

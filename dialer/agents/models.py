@@ -19,6 +19,10 @@ class AgentState(StrEnum):
     available = "available"
     paused = "paused"
     offline = "offline"
+    # Paused by the system: the agent's endpoint rang for an answered customer and
+    # nobody picked up. Gets no leads until the agent (or a manager) sets
+    # `available` again.
+    not_answering = "not_answering"
 
 
 class Agent(SQLModel, table=True):

@@ -9,7 +9,7 @@ from dialer.agents.models import AgentState, Role
 from dialer.agents.order import ClaimReason
 from dialer.leads.schemas import IdleReason, LeadOut, QueueOut
 from dialer.promises.schemas import PromiseOut
-from dialer.wire import Input, Instant
+from dialer.wire import Input, Instant, Members
 
 # Ids are 64-bit, also inside lists: a larger one must not reach the driver.
 CampaignId = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -145,8 +145,12 @@ class AccountEventList(BaseModel):
     next_cursor: str | None = None
 
 
+# What an agent or a manager may set; `not_answering` is the system's alone.
+SETTABLE_STATES = frozenset({AgentState.available, AgentState.paused, AgentState.offline})
+
+
 class AgentStateIn(Input):
-    state: AgentState
+    state: Annotated[AgentState, Members(SETTABLE_STATES)]
 
 
 class NextLeadOut(BaseModel):

@@ -241,11 +241,38 @@ def list_agents(
 
 
 def set_state(session: Session, *, agent_id: int, state: AgentState, now: datetime) -> Agent:
+    if state == AgentState.not_answering:
+        raise Invalid(
+            "not_answering is set by the system when the agent's endpoint does not pick "
+            "up; choose available, paused or offline",
+            field="state",
+        )
     agent = get_active_agent(session, agent_id=agent_id)
     if agent.state != state:
         agent.state = state
         agent.state_changed_at = now
     return agent
+
+
+def mark_not_answering(
+    session: Session, *, agent: Agent, campaign_id: int, call_id: int, why: str, at: datetime
+) -> bool:
+    """The agent's endpoint rang for an answered customer and nobody picked up:
+    hand them no more leads until they say they are back (`available`). Told to
+    their console and to the campaign's floor. Returns whether the state changed
+    (an agent already paused or offline keeps that state)."""
+    if agent.state != AgentState.available:
+        return False
+    agent.state = AgentState.not_answering
+    agent.state_changed_at = at
+    assert agent.id is not None
+    payload = {"call_id": call_id, "why": why, "state": AgentState.not_answering.value}
+    record(session, agent_id=agent.id, kind="not_answering", actor="system", at=at, **payload)
+    publish(session, kind="agent_not_answering", at=at, agent_id=agent.id,
+            campaign_id=campaign_id, **payload)  # fmt: skip
+    publish(session, kind="agent_not_answering", at=at, agent_id=None, campaign_id=campaign_id,
+            for_agent_id=agent.id, agent_name=agent.name, **payload)  # fmt: skip
+    return True
 
 
 def live_call_of(session: Session, *, agent_id: int) -> int | None:

@@ -306,6 +306,9 @@ def dispose(
         sid, answered = call.provider_sid, call.answered_at is not None
         after_commit(session, lambda: telephony.hang_up(sid, answered=answered), name="hang_up")
     _end_call(session, call=call, now=now)
+    if effects.answered_by is not None:
+        # The agent heard who answered: a person, or a voicemail AMD took for one.
+        call.answered_by = effects.answered_by
     call.disposition = outcome.value
     call.dispositioned_at = now
     call.dispositioned_by = actor
@@ -320,6 +323,7 @@ def dispose(
         outcome=outcome.value,
         note=data.note,
         contract_number=contract_number,
+        answered_by=call.answered_by,
     )
     if lead.status in _CLOSED_BY_OTHERS and not effects.applies_to_closed_lead:
         # The customer signed up by another channel while on this call: the call is

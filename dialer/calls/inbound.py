@@ -48,8 +48,9 @@ from dialer.leads.phonebook import lead_of_caller
 from dialer.leads.phones import PhoneError, normalize_phone
 from dialer.promises.booking import book_asap, keep_on_callback, open_promise
 
-# What the caller hears when nobody can take the call.
-# TODO(issue 13): the campaign's own abandon message, once campaigns carry one.
+# What the caller hears when nobody can take the call: not the campaign's abandon
+# message (that one says who called them and why), but a thank-you and a promise
+# to ring back, read in the campaign's voice (`voice`/`language` on the answer).
 BUSY_MESSAGE_JA = (
     "お電話ありがとうございます。{name}です。"
     "ただいま担当者がお電話に出られません。"
@@ -77,6 +78,8 @@ class Answer:
     endpoint: str | None
     caller_id: str | None
     message: str
+    voice: str | None = None  # the campaign's TTS voice and language, when known
+    language: str | None = None
 
 
 def busy_message(campaign: Campaign) -> str:
@@ -119,6 +122,8 @@ def _answer(session: Session, *, inbound: InboundCall) -> Answer:
         endpoint=agent.endpoint if agent is not None else None,
         caller_id=campaign.caller_id,
         message=busy_message(campaign),
+        voice=campaign.tts_voice,
+        language=campaign.tts_language,
     )
 
 

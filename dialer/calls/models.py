@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index, String
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Index, String, or_
+from sqlmodel import Field, SQLModel, col
 
 from dialer.db import instant_column
 
@@ -100,6 +101,9 @@ class Call(SQLModel, table=True):
     # The provider's last applied SequenceNumber: callbacks arrive repeated and out
     # of order, and one older than what was applied changes nothing.
     provider_seq: int | None = None
+    # How the bridge to the agent ended (Twilio's `DialCallStatus`: completed,
+    # answered, busy, no-answer, failed, canceled); None until it is reported.
+    agent_leg_status: str | None = Field(default=None, sa_type=String(16))
     # Why the provider could not be asked, or its answer is not known (a create
     # that timed out): the reconciliation tick settles the latter.
     provider_error: str | None = Field(default=None, sa_type=String(500))
@@ -146,3 +150,12 @@ class InboundCall(SQLModel, table=True):
     # The promise kept by the agent taking the call, or booked for when nobody could.
     promise_id: int | None = Field(default=None, foreign_key="promise.id")
     created_at: datetime = Field(sa_column=instant_column(nullable=False))
+
+
+def contact_clause() -> Any:
+    """A contact, in SQL: a person answered and an agent spoke with them. An
+    abandoned call (nobody could take the person) is not one, nor a call whose
+    answerer is `unknown` (no machine detection, no disposition yet)."""
+    return (col(Call.answered_by) == AnsweredBy.human) & or_(
+        col(Call.disposition).is_(None), col(Call.disposition) != Outcome.abandoned
+    )

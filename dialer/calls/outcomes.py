@@ -3,14 +3,14 @@
 One row per `Outcome`. Reading a row answers "what does a `refused` disposition
 do?" without reading the flow: the lead's transition, whether an open promise
 is settled, whether the household goes on the do-not-call list, whether a
-conversion is recorded, and which retry ladder applies."""
+conversion is recorded, which retry ladder applies, and who it says answered."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
-from dialer.calls.models import Outcome
+from dialer.calls.models import AnsweredBy, Outcome
 from dialer.calls.retry import RetryKind
 
 
@@ -48,6 +48,10 @@ class Effects:
     applies_to_closed_lead: bool
     # Agents record it; the others are recorded by the system only.
     agent_may_record: bool
+    # Who the outcome says answered: without machine detection a picked-up call
+    # is `unknown` until the agent says a person spoke (contacts and credit count
+    # people only). None: the outcome says nothing about it.
+    answered_by: AnsweredBy | None
 
 
 def _row(
@@ -59,6 +63,7 @@ def _row(
     retry_kind: RetryKind | None = None,
     applies_to_closed_lead: bool = False,
     agent_may_record: bool = True,
+    answered_by: AnsweredBy | None = AnsweredBy.human,
 ) -> Effects:
     return Effects(
         lead=lead,
@@ -68,6 +73,7 @@ def _row(
         retry_kind=retry_kind,
         applies_to_closed_lead=applies_to_closed_lead,
         agent_may_record=agent_may_record,
+        answered_by=answered_by,
     )
 
 
@@ -80,17 +86,26 @@ OUTCOMES: dict[Outcome, Effects] = {
     Outcome.dnc: _row(LeadEffect.close_dnc, adds_dnc=True, applies_to_closed_lead=True),
     Outcome.wrong_number: _row(LeadEffect.retire_phone),
     Outcome.no_answer: _row(
-        LeadEffect.unreached, settles_promise=False, retry_kind=RetryKind.no_answer
+        LeadEffect.unreached,
+        settles_promise=False,
+        retry_kind=RetryKind.no_answer,
+        answered_by=None,
     ),
-    Outcome.busy: _row(LeadEffect.unreached, settles_promise=False, retry_kind=RetryKind.busy),
+    Outcome.busy: _row(
+        LeadEffect.unreached, settles_promise=False, retry_kind=RetryKind.busy, answered_by=None
+    ),
     Outcome.machine: _row(
-        LeadEffect.unreached, settles_promise=False, retry_kind=RetryKind.machine
+        LeadEffect.unreached,
+        settles_promise=False,
+        retry_kind=RetryKind.machine,
+        answered_by=AnsweredBy.machine,
     ),
     Outcome.failed: _row(
         LeadEffect.unreached,
         settles_promise=False,
         retry_kind=RetryKind.failed,
         agent_may_record=False,
+        answered_by=None,
     ),
     # The customer answered and nobody could take them: retried like a call
     # nobody answered.
@@ -99,6 +114,7 @@ OUTCOMES: dict[Outcome, Effects] = {
         settles_promise=False,
         retry_kind=RetryKind.no_answer,
         agent_may_record=False,
+        answered_by=None,
     ),
 }
 

@@ -31,6 +31,11 @@ class CallOut(BaseModel):
     duration: int | None
     disposition: str | None
     note: str | None
+    agent_leg_status: str | None = Field(
+        default=None,
+        description="how the bridge to the agent ended (Twilio's DialCallStatus); null "
+        "until reported",
+    )
 
 
 class DispositionIn(Input):

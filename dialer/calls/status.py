@@ -25,9 +25,10 @@ def reported_answered_by(
     rule for a status callback and for a call settled by reconciliation, so a
     call whose callbacks were lost is recorded as its callbacks would have had
     it. Twilio says who answered only when machine detection is on. Without it,
-    a call picked up is a person: contacts, talk time and credit depend on it."""
+    a call picked up is `unknown` (a voicemail picks up too) until the agent's
+    disposition says a person spoke: contacts, talk time and credit count people."""
     if told is None and status == CallStatus.in_progress and not detecting:
-        return AnsweredBy.human
+        return AnsweredBy.unknown
     return told
 
 

@@ -37,6 +37,18 @@ class Campaign(SQLModel, table=True):
     machine_detection: bool = False
     cps: int = 1
     script: str = ""
+    # What a customer hears when no agent can take the answered call (the agent's
+    # endpoint did not pick up, the voice webhook failed): the seller's identity,
+    # why we called and a number to call back, which 特定商取引法 §16 requires
+    # first. `abandon_message` is the whole text when set; otherwise it is built
+    # from the other three (the name and the caller id by default).
+    seller_name: str | None = Field(default=None, sa_type=String(100))
+    call_reason: str | None = Field(default=None, sa_type=String(200))
+    callback_number: str | None = Field(default=None, sa_type=String(20))
+    abandon_message: str | None = Field(default=None, sa_type=String(1000))
+    # Chosen explicitly: Twilio's default voice reads Japanese as English.
+    tts_voice: str = Field(default="Polly.Mizuki", sa_type=String(64))
+    tts_language: str = Field(default="ja-JP", sa_type=String(16))
     # Every time zone a lead of this campaign lives in: the queue asks "which of
     # these are open now" instead of scanning leads for their zones.
     lead_timezones: list[str] = Field(sa_column=json_column())

@@ -27,6 +27,11 @@ MAX_LADDER = 20  # delays in one ladder (the last one repeats)
 MAX_ATTEMPTS = 100
 MAX_CALLING_HOURS_RULES = 50
 MAX_SCRIPT_BYTES = 64 * 1024  # UTF-8
+MAX_ABANDON_MESSAGE = 1000  # characters: read aloud, it is about a minute
+# Twilio's text-to-speech voices by name: Amazon Polly's and Google's. Twilio's
+# `man`/`woman`/`alice` read Japanese badly, so a voice is always named.
+TTS_VOICE_PATTERN = r"^(Polly|Google)\.[A-Za-z0-9-]{2,56}$"
+TTS_LANGUAGE_PATTERN = r"^[a-z]{2,3}-[A-Z]{2}$"
 
 Delays = list[int]
 # A ladder as a request gives it: 1 to MAX_LADDER delays, each 1 s to a year.
@@ -151,6 +156,43 @@ class CampaignFields(Input):
     script: str | None = Field(
         default=None, max_length=MAX_SCRIPT_BYTES, description="at most 64 kB of UTF-8"
     )
+    seller_name: str | None = Field(
+        default=None,
+        max_length=100,
+        description="who calls, as the customer hears it (the campaign's name when not set)",
+        examples=["東京電力エナジー"],
+    )
+    call_reason: str | None = Field(
+        default=None,
+        max_length=200,
+        description="why we called, as the customer hears it",
+        examples=["電気料金プランのご案内"],
+    )
+    callback_number: str | None = Field(
+        default=None,
+        max_length=32,
+        description="E.164; the caller id when not set",
+        examples=["+81312345678"],
+    )
+    abandon_message: str | None = Field(
+        default=None,
+        max_length=MAX_ABANDON_MESSAGE,
+        description="the whole text read to a customer no agent can take; built from "
+        "seller_name, call_reason and callback_number when not set",
+    )
+    tts_voice: str | None = Field(
+        default=None, pattern=TTS_VOICE_PATTERN, max_length=64, examples=["Polly.Mizuki"]
+    )
+    tts_language: str | None = Field(
+        default=None, pattern=TTS_LANGUAGE_PATTERN, max_length=16, examples=["ja-JP"]
+    )
+
+    @field_validator("seller_name", "call_reason", "abandon_message")
+    @classmethod
+    def _spoken(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value.strip() or None
 
     @field_validator("script")
     @classmethod
@@ -180,7 +222,7 @@ class CampaignFields(Input):
             raise ValueError(f"unknown time zone {value!r} (IANA name, e.g. Asia/Tokyo)") from exc
         return value
 
-    @field_validator("caller_id")
+    @field_validator("caller_id", "callback_number")
     @classmethod
     def _caller_id(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -188,9 +230,9 @@ class CampaignFields(Input):
         try:
             parsed = phonenumbers.parse(value, None)
         except phonenumbers.NumberParseException as exc:
-            raise ValueError(f"caller_id {value!r} must be E.164, e.g. +81312345678") from exc
+            raise ValueError(f"{value!r} must be E.164, e.g. +81312345678") from exc
         if not phonenumbers.is_possible_number(parsed):
-            raise ValueError(f"caller_id {value!r} is not a possible phone number")
+            raise ValueError(f"{value!r} is not a possible phone number")
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
     @field_validator("contract_number_pattern")
@@ -244,6 +286,12 @@ class CampaignOut(BaseModel):
     script: str
     # null while the campaign dials; set by a provider fault (dialer.telephony.faults).
     dialing_blocked: DialingBlockOut | None = None
+    seller_name: str | None
+    call_reason: str | None
+    callback_number: str | None
+    abandon_message: str | None
+    tts_voice: str
+    tts_language: str
     created_at: Instant
     updated_at: Instant
 

@@ -132,18 +132,22 @@ def _apply_fields(campaign: Campaign, data: CampaignFields, *, now: datetime) ->
         "default_region",
         "timezone",
         "skip_holidays",
-        "caller_id",
         "dial_mode",
         "attribution_days",
         "contract_number_pattern",
         "machine_detection",
         "cps",
         "script",
+        "tts_voice",
+        "tts_language",
     ):
         if field in given and given[field] is not None:
             setattr(campaign, field, given[field])
-    if "caller_id" in given and given["caller_id"] is None:
-        campaign.caller_id = None
+    # Cleared by null (or blank): the default applies again.
+    for field in ("caller_id", "seller_name", "call_reason", "callback_number", "abandon_message"):
+        if field in given:
+            setattr(campaign, field, given[field])
+    _check_voice(campaign)
     if "contract_number_pattern" in given and given["contract_number_pattern"] is None:
         campaign.contract_number_pattern = None
     if data.calling_hours is not None:
@@ -158,6 +162,16 @@ def _apply_fields(campaign: Campaign, data: CampaignFields, *, now: datetime) ->
             validate_region(campaign.default_region)
         except HoursSpecError as exc:
             raise Invalid(str(exc), code="validation_error", field="default_region") from exc
+
+
+def _check_voice(campaign: Campaign) -> None:
+    """A Google voice is named for its language (`Google.ja-JP-Neural2-B`): one
+    of another language would read the message with the wrong accent or not at all."""
+    voice, language = campaign.tts_voice, campaign.tts_language
+    if voice.startswith("Google.") and not voice.removeprefix("Google.").startswith(language):
+        raise Invalid(
+            f"tts_voice {voice!r} does not speak tts_language {language!r}", field="tts_voice"
+        )
 
 
 def _merged(current: dict[str, Any], patch: BaseModel | None, field: str) -> dict[str, Any]:

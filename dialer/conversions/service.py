@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.agents.queue import release
-from dialer.calls.models import AnsweredBy, Call, Outcome
+from dialer.calls.models import Call, Outcome, contact_clause
 from dialer.campaign.hours import local_text
 from dialer.campaign.models import Campaign
 from dialer.campaign.patterns import matches_contract_pattern
@@ -193,7 +193,7 @@ def touches_of(session: Session, *, lead_id: int) -> list[Touch]:
         touches.append(Touch(TouchKind.open_promise, agent_id, at))
     for agent_id, at in session.execute(
         select(col(Call.agent_id), col(Call.answered_at)).where(
-            col(Call.lead_id) == lead_id, col(Call.answered_by) == AnsweredBy.human
+            col(Call.lead_id) == lead_id, contact_clause()
         )
     ):
         if at is not None:

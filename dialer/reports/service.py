@@ -21,7 +21,7 @@ from sqlmodel import col
 
 from dialer.agents.models import Agent, AgentCampaign, Role
 from dialer.agents.service import campaign_ids_of
-from dialer.calls.models import AnsweredBy, Call
+from dialer.calls.models import Call, contact_clause
 from dialer.campaign.service import get_campaign
 from dialer.conversions.models import Channel, Conversion, ConversionStatus, CreditEntry, CreditKind
 from dialer.db import is_postgres
@@ -126,10 +126,8 @@ def agents_report(
         select(
             col(Call.agent_id),
             func.count(),
-            func.count().filter(col(Call.answered_by) == AnsweredBy.human),
-            func.coalesce(
-                func.sum(col(Call.duration)).filter(col(Call.answered_by) == AnsweredBy.human), 0
-            ),
+            func.count().filter(contact_clause()),
+            func.coalesce(func.sum(col(Call.duration)).filter(contact_clause()), 0),
         )
         .where(*period.where(col(Call.created_at)))
         .group_by(col(Call.agent_id)),
@@ -342,7 +340,7 @@ def campaign_report(session: Session, *, campaign_id: int, period: Period) -> di
     bucket = _bucket(session, col(Call.created_at))
     by_hour: dict[int, list[int]] = {}
     for slot, n, answered in session.execute(
-        select(bucket, func.count(), func.count().filter(col(Call.answered_by) == AnsweredBy.human))
+        select(bucket, func.count(), func.count().filter(contact_clause()))
         .where(in_campaign, *call_period)
         .group_by(bucket)
     ):

@@ -168,12 +168,26 @@ async def amd_callback(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/voice", response_class=Response, openapi_extra=_FORM,
-             responses={200: {"content": {"application/xml": {}}}, **_SIGNED})  # fmt: skip
+_TWIML: dict[int | str, dict[str, Any]] = {200: {"content": {"application/xml": {}}}, **_SIGNED}
+
+
+def _held(value: str | None) -> int:
+    """Seconds the customer has been held for the AMD verdict (our own Redirect
+    adds it); anything else counts as the bound reached."""
+    if value is None:
+        return 0
+    if value.isdigit() and len(value) < 4:
+        return int(value)
+    return webhooks.AMD_HOLD_SECONDS
+
+
+@router.post("/voice", response_class=Response, openapi_extra=_FORM, responses=_TWIML)
 async def voice(request: Request) -> Response:
-    """The call was answered: TwiML bridging the customer to the agent."""
+    """The call was answered: TwiML holding the customer for the AMD verdict,
+    bridging them to the agent, or reading the campaign's message."""
     runtime = get_runtime(request)
     params = await _verified(request, runtime)
+    held = _held(request.query_params.get("held"))
 
     def answer(session: Session, params: dict[str, str]) -> str:
         call = webhooks.find_call(
@@ -183,7 +197,8 @@ async def voice(request: Request) -> Response:
             session,
             call=call,
             now_in=runtime.now_in,
-            ring_timeout=runtime.settings.ring_timeout_seconds,
+            agent_ring_timeout=runtime.settings.agent_ring_timeout_seconds,
+            held=held,
         )
 
     twiml = await _in_transaction(runtime, answer, params)
@@ -209,8 +224,51 @@ async def incoming(request: Request) -> Response:
                 now_in=runtime.now_in,
                 region=runtime.settings.default_region,
                 claim_ttl=runtime.claim_ttl,
-                ring_timeout=runtime.settings.ring_timeout_seconds,
+                ring_timeout=runtime.settings.agent_ring_timeout_seconds,
             )
 
     twiml = await run_in_threadpool(answer)
+    return Response(twiml, media_type="application/xml")
+
+
+@router.post("/dial", response_class=Response, openapi_extra=_FORM, responses=_TWIML)
+async def dial_action(request: Request) -> Response:
+    """`<Dial action>`: how the bridge to the agent ended (`DialCallStatus`); an
+    agent who did not pick up is set `not_answering` and the customer hears the
+    campaign's message."""
+    runtime = get_runtime(request)
+    params = await _verified(request, runtime)
+
+    def answer(session: Session, params: dict[str, str]) -> str:
+        call = webhooks.find_call(
+            session, call_param=request.query_params.get("call"), call_sid=params.get("CallSid")
+        )
+        return webhooks.on_dial(session, call=call, params=params, now_in=runtime.now_in)
+
+    twiml = await _in_transaction(runtime, answer, params)
+    return Response(twiml, media_type="application/xml")
+
+
+@router.post("/fallback", response_class=Response, openapi_extra=_FORM, responses=_TWIML)
+async def fallback(request: Request) -> Response:
+    """Twilio's FallbackUrl, asked when the voice webhook fails: the campaign's
+    message, in its language. Answers a message (200) even when the call cannot
+    be found or recorded: the database is what failed, most likely."""
+    runtime = get_runtime(request)
+    params = await _verified(request, runtime)
+
+    def answer(session: Session, params: dict[str, str]) -> str:
+        call = webhooks.find_call(
+            session, call_param=request.query_params.get("call"), call_sid=params.get("CallSid")
+        )
+        return webhooks.fallback_twiml(session, call=call, params=params, now_in=runtime.now_in)
+
+    try:
+        twiml = await _in_transaction(runtime, answer, params)
+    except Exception:
+        # Twilio would read its English "application error" on any failure here.
+        log.exception(
+            "fallback for call=%s could not be recorded", request.query_params.get("call")
+        )
+        twiml = webhooks.last_resort_message()
     return Response(twiml, media_type="application/xml")

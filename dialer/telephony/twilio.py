@@ -75,6 +75,10 @@ LOOKUP_LIMIT = 50
 MAX_CALL_SECONDS = 4 * 3600
 # What a manager's test call says (POST /api/campaigns/{id}/test-call).
 TEST_CALL_MESSAGE = "This is a test call from the dialer. Calls can be placed. Goodbye."
+# Async AMD gives its verdict within this many seconds of the answer (Twilio's
+# MachineDetectionTimeout, 3-59, default 30): the customer is held on the line
+# meanwhile, so the verdict must come inside the hold's bound (webhooks.py).
+AMD_VERDICT_SECONDS = 8
 
 
 # --- Twilio's words for a call's progress, in ours ---
@@ -300,6 +304,7 @@ class TwilioTelephony:
         return {
             "url": f"{self.public_url}/webhooks/twilio/voice?call={call_id}",
             "status_callback": f"{self.public_url}/webhooks/twilio/status?call={call_id}",
+            "fallback_url": f"{self.public_url}/webhooks/twilio/fallback?call={call_id}",
             "async_amd_status_callback": f"{self.public_url}/webhooks/twilio/amd?call={call_id}",
         }
 
@@ -311,6 +316,10 @@ class TwilioTelephony:
             "from_": campaign.caller_id,
             "url": urls["url"],
             "method": "POST",
+            # Asked when the voice webhook fails or times out: the customer hears
+            # the campaign's message, not Twilio's English "application error".
+            "fallback_url": urls["fallback_url"],
+            "fallback_method": "POST",
             "status_callback": urls["status_callback"],
             "status_callback_method": "POST",
             "status_callback_event": STATUS_EVENTS,
@@ -322,6 +331,7 @@ class TwilioTelephony:
                 async_amd="true",
                 async_amd_status_callback=urls["async_amd_status_callback"],
                 async_amd_status_callback_method="POST",
+                machine_detection_timeout=AMD_VERDICT_SECONDS,
             )
         return params
 
@@ -431,9 +441,22 @@ class _MultiParams(dict[str, list[str]]):
         return self[name]
 
 
-def bridge_twiml(*, endpoint: str, caller_id: str | None, timeout: int) -> str:
+def bridge_twiml(*, endpoint: str, caller_id: str | None, timeout: int, action: str | None) -> str:
+    """Ring the agent for `timeout` seconds; Twilio then requests `action` (relative
+    to the voice URL) with `DialCallStatus`, and the customer's call goes on with
+    the TwiML it answers. No `action`: the call ends with the bridge (an incoming
+    call has no attempt of ours to record it on)."""
     response = VoiceResponse()
-    dial = Dial(caller_id=caller_id, timeout=timeout, answer_on_bridge=True)
+    if action is None:
+        dial = Dial(caller_id=caller_id, timeout=timeout, answer_on_bridge=True)
+    else:
+        dial = Dial(
+            caller_id=caller_id,
+            timeout=timeout,
+            answer_on_bridge=True,
+            action=action,
+            method="POST",
+        )
     if endpoint.startswith("client:"):
         dial.client(endpoint.removeprefix("client:"))
     elif endpoint.startswith("sip:"):
@@ -444,9 +467,25 @@ def bridge_twiml(*, endpoint: str, caller_id: str | None, timeout: int) -> str:
     return str(response)
 
 
-def apology_twiml(*, message: str, language: str) -> str:
+def message_twiml(*, message: str, voice: str, language: str) -> str:
+    """Read `message` once in a named voice, then hang up."""
     response = VoiceResponse()
-    response.say(message, language=language)
+    response.say(message, voice=voice, language=language)
+    response.hangup()
+    return str(response)
+
+
+def hold_twiml(*, seconds: int, redirect: str) -> str:
+    """Silence for `seconds`, then ask `redirect` (relative to this URL) again:
+    the customer waits on the line while answering-machine detection decides."""
+    response = VoiceResponse()
+    response.pause(length=seconds)
+    response.redirect(redirect, method="POST")
+    return str(response)
+
+
+def hangup_twiml() -> str:
+    response = VoiceResponse()
     response.hangup()
     return str(response)
 

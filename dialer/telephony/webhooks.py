@@ -1,5 +1,7 @@
-"""Twilio's webhooks: call progress, async answering-machine detection, and the
-voice URL that bridges an answered call to its agent.
+"""Twilio's webhooks: call progress, async answering-machine detection, the
+voice URL that bridges an answered call to its agent (holding the customer for
+the AMD verdict first), the `<Dial action>` that says how the agent's leg
+ended, and the FallbackUrl asked when the voice URL fails.
 
 Every request is checked against `X-Twilio-Signature` before anything is read
 (403, nothing changed, otherwise). Callbacks come repeated and out of order:
@@ -18,12 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from dialer.agents import service as agents
 from dialer.agents.events_sql import INSERT_AGENT_EVENT
 from dialer.agents.models import Agent, AgentState, Claim
 from dialer.calls import inbound
 from dialer.calls.disposition import abandon, apply_status_update
-from dialer.calls.models import AnsweredBy, Call, CallStatus
+from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus
 from dialer.calls.status import reported_answered_by, status_change
+from dialer.campaign.message import abandon_text
 from dialer.campaign.models import Campaign
 from dialer.db import Work, after_commit, is_postgres
 from dialer.errors import NotFound
@@ -37,7 +41,14 @@ from dialer.telephony.status_sql import (
     UPDATE_CALL,
     UPDATE_SEQUENCE,
 )
-from dialer.telephony.twilio import answered_by_of, apology_twiml, bridge_twiml, status_of
+from dialer.telephony.twilio import (
+    answered_by_of,
+    bridge_twiml,
+    hangup_twiml,
+    hold_twiml,
+    message_twiml,
+    status_of,
+)
 
 log = logging.getLogger("dialer.webhooks")
 
@@ -45,6 +56,7 @@ APOLOGY_JA = (
     "お電話ありがとうございます。ただいま担当者が対応できません。"
     "改めてご連絡いたします。失礼いたします。"
 )
+DEFAULT_VOICE = "Polly.Mizuki"
 
 
 def _answered_by(
@@ -220,11 +232,50 @@ def on_amd(
     return machine
 
 
-def voice_twiml(session: Session, *, call: Call, now_in: NowIn, ring_timeout: int) -> str:
-    """The customer answered: bridge them to the agent's endpoint with the
-    campaign's caller id; with no agent free, apologise, hang up, and record the
-    call as abandoned (retried by policy)."""
+# The customer waits in silence at most this long for the AMD verdict, asking
+# again every HOLD_STEP_SECONDS; Twilio's verdict is due before (AMD_VERDICT_SECONDS).
+AMD_HOLD_SECONDS = 10
+HOLD_STEP_SECONDS = 2
+# DialCallStatus: how the bridge to the agent's endpoint ended.
+DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
+AGENT_TOOK = frozenset({"completed", "answered"})
+
+
+def message_for(campaign: Campaign) -> str:
+    """The campaign's abandon message as TwiML: read once, then hang up."""
+    text = abandon_text(
+        message=campaign.abandon_message,
+        seller_name=campaign.seller_name,
+        campaign_name=campaign.name,
+        call_reason=campaign.call_reason,
+        callback_number=campaign.callback_number,
+        caller_id=campaign.caller_id,
+        language=campaign.tts_language,
+    )
+    return message_twiml(message=text, voice=campaign.tts_voice, language=campaign.tts_language)
+
+
+def last_resort_message() -> str:
+    """When not even the campaign can be read (the database is down)."""
+    return message_twiml(message=APOLOGY_JA, voice=DEFAULT_VOICE, language="ja-JP")
+
+
+def voice_twiml(
+    session: Session, *, call: Call, now_in: NowIn, agent_ring_timeout: int, held: int
+) -> str:
+    """The customer answered. With answering-machine detection on, they are held
+    in silence until its verdict: a machine is hung up on, only a person is
+    bridged, and no verdict within AMD_HOLD_SECONDS is not bridged either. The
+    bridge rings the agent's endpoint for `agent_ring_timeout` seconds and
+    reports how it ended to the dial webhook. With no agent free, the customer
+    hears the campaign's message and the call is recorded as abandoned (retried
+    by policy). `held` is how long this customer has been held already."""
     campaign = session.get(Campaign, call.campaign_id)
+    assert campaign is not None
+    at = now_in(session)
+    if campaign.machine_detection and call.answered_by == AnsweredBy.machine:
+        # Hung up at Twilio by the AMD webhook too; the final status records it.
+        return hangup_twiml()
     agent = session.get(Agent, call.agent_id) if call.agent_id is not None else None
     # The agent must still be on this lead: a call dispositioned (or a claim gone)
     # before the customer picked up is not theirs to bridge any more.
@@ -233,19 +284,82 @@ def voice_twiml(session: Session, *, call: Call, now_in: NowIn, ring_timeout: in
         == call.agent_id
         and call.disposition is None
     )
-    if holding and agent is not None and agent.endpoint and agent.state == AgentState.available:
-        return bridge_twiml(
-            endpoint=agent.endpoint,
-            caller_id=campaign.caller_id if campaign else None,
-            timeout=ring_timeout,
+    if not (
+        holding and agent is not None and agent.endpoint and agent.state == AgentState.available
+    ):
+        why = "no agent free" if agent is None or agent.endpoint else "the agent has no endpoint"
+        abandon(session, call=call, at=at, why=why)
+        return message_for(campaign)
+    assert call.id is not None
+    if campaign.machine_detection and call.answered_by != AnsweredBy.human:
+        if call.answered_by is None and held < AMD_HOLD_SECONDS:
+            return hold_twiml(
+                seconds=HOLD_STEP_SECONDS,
+                redirect=f"voice?call={call.id}&held={held + HOLD_STEP_SECONDS}",
+            )
+        why = (
+            f"no answering-machine verdict in {AMD_HOLD_SECONDS} s"
+            if call.answered_by is None
+            else "answering-machine detection could not tell who answered"
         )
-    abandon(
-        session,
-        call=call,
-        at=now_in(session),
-        why="no agent free" if agent is None or agent.endpoint else "the agent has no endpoint",
+        abandon(session, call=call, at=at, why=why)
+        return message_for(campaign)
+    return bridge_twiml(
+        endpoint=agent.endpoint,
+        caller_id=campaign.caller_id,
+        timeout=agent_ring_timeout,
+        action=f"dial?call={call.id}",
     )
-    return apology_twiml(message=APOLOGY_JA, language="ja-JP")
+
+
+def on_dial(session: Session, *, call: Call, params: Mapping[str, str], now_in: NowIn) -> str:
+    """The bridge to the agent ended (`<Dial action>`): record its DialCallStatus.
+    The agent talked: the customer's call ends. The agent's endpoint did not pick
+    up while the customer was still on the line: the agent is set
+    `not_answering` (no more leads until they are back), the customer hears the
+    campaign's message, and the call is recorded as abandoned, not a contact.
+    Repeated requests record nothing twice."""
+    raw = (params.get("DialCallStatus") or "").strip().lower()
+    status = raw if raw in DIAL_STATUSES else "failed"
+    at = now_in(session)
+    first = call.agent_leg_status is None
+    if first:
+        call.agent_leg_status = status
+        assert call.id is not None
+        history.record(
+            session, lead_id=call.lead_id, kind="agent_leg", actor=f"provider:{call.provider}",
+            at=at, call_id=call.id, status=status, raw=raw[:32],
+            duration=_int(params.get("DialCallDuration")),
+        )  # fmt: skip
+    if (call.agent_leg_status or status) in AGENT_TOOK:
+        return hangup_twiml()
+    campaign = session.get(Campaign, call.campaign_id)
+    assert campaign is not None and call.id is not None
+    # A customer who hung up while the agent's phone rang ends the bridge too
+    # (Twilio reports the parent call's CallStatus): that is not the agent's fault.
+    customer_left = status_of(params.get("CallStatus")) in FINAL_CALL_STATUSES
+    agent = session.get(Agent, call.agent_id) if call.agent_id is not None else None
+    if first and agent is not None and call.disposition is None and not customer_left:
+        agents.mark_not_answering(
+            session, agent=agent, campaign_id=call.campaign_id, call_id=call.id,
+            why=f"did not answer the bridge ({status})", at=at,
+        )  # fmt: skip
+    abandon(session, call=call, at=at, why=f"the agent's endpoint did not answer ({status})")
+    return message_for(campaign)
+
+
+def fallback_twiml(
+    session: Session, *, call: Call, params: Mapping[str, str], now_in: NowIn
+) -> str:
+    """Twilio's FallbackUrl: the voice webhook failed (an error, a timeout, bad
+    TwiML). The customer hears the campaign's message in its language, not
+    Twilio's English "application error", and the call is recorded abandoned."""
+    campaign = session.get(Campaign, call.campaign_id)
+    assert campaign is not None
+    code = (params.get("ErrorCode") or "").strip()[:16]
+    abandon(session, call=call, at=now_in(session),
+            why=f"the voice webhook failed (Twilio error {code or 'unknown'})")  # fmt: skip
+    return message_for(campaign)
 
 
 def _int(value: str | None) -> int | None:
@@ -282,11 +396,17 @@ def incoming_twiml(
         )
     except inbound.UnknownCallerId:
         log.warning("incoming call to %r: no campaign has this caller id", params.get("To"))
-        return apology_twiml(
-            message=inbound.NO_CAMPAIGN_MESSAGE_JA, language=inbound.MESSAGE_LANGUAGE
+        return message_twiml(
+            message=inbound.NO_CAMPAIGN_MESSAGE_JA,
+            voice=DEFAULT_VOICE,
+            language=inbound.MESSAGE_LANGUAGE,
         )
     if answer.endpoint is not None:
         return bridge_twiml(
-            endpoint=answer.endpoint, caller_id=answer.caller_id, timeout=ring_timeout
+            endpoint=answer.endpoint, caller_id=answer.caller_id, timeout=ring_timeout, action=None
         )
-    return apology_twiml(message=answer.message, language=inbound.MESSAGE_LANGUAGE)
+    return message_twiml(
+        message=answer.message,
+        voice=answer.voice or DEFAULT_VOICE,
+        language=answer.language or inbound.MESSAGE_LANGUAGE,
+    )

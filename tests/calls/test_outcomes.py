@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialer.calls.models import Outcome
+from dialer.calls.models import AnsweredBy, Outcome
 from dialer.calls.outcomes import AGENT_OUTCOMES, OUTCOMES, LeadEffect, effects_of
 from dialer.calls.retry import RetryKind
 from dialer.calls.schemas import DispositionIn
@@ -39,6 +39,29 @@ def test_outcome_row(outcome: Outcome) -> None:
     got = (e.lead, e.settles_promise, e.adds_dnc, e.records_conversion, e.retry_kind,
            e.applies_to_closed_lead, e.agent_may_record)  # fmt: skip
     assert got == TABLE[outcome]
+
+
+# Who each outcome says answered: contacts and credit count people only, and
+# without machine detection the agent's word is how the dialer learns it.
+ANSWERED_BY: dict[Outcome, AnsweredBy | None] = {
+    Outcome.converted: AnsweredBy.human,
+    Outcome.callback: AnsweredBy.human,
+    Outcome.will_self_apply: AnsweredBy.human,
+    Outcome.not_interested: AnsweredBy.human,
+    Outcome.refused: AnsweredBy.human,
+    Outcome.dnc: AnsweredBy.human,
+    Outcome.wrong_number: AnsweredBy.human,
+    Outcome.no_answer: None,
+    Outcome.busy: None,
+    Outcome.machine: AnsweredBy.machine,
+    Outcome.failed: None,
+    Outcome.abandoned: None,
+}
+
+
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_who_the_outcome_says_answered(outcome: Outcome) -> None:
+    assert effects_of(outcome).answered_by == ANSWERED_BY[outcome]
 
 
 def test_only_retrying_effects_name_a_ladder() -> None:

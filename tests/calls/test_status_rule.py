@@ -67,7 +67,11 @@ def test_status_change(name: str, given: tuple, expected: tuple | None) -> None:
 
 # (told, status reported, machine detection on) → answered_by recorded
 ANSWERED_BY_CASES = [
-    ("no AMD, answered: a person", (None, C.in_progress, False), AnsweredBy.human),
+    (
+        "no AMD, answered: unknown until the disposition",
+        (None, C.in_progress, False),
+        AnsweredBy.unknown,
+    ),
     ("no AMD, ringing: nobody yet", (None, C.ringing, False), None),
     ("no AMD, completed: as recorded at the answer", (None, C.completed, False), None),
     ("AMD on, verdict pending", (None, C.in_progress, True), None),

@@ -102,12 +102,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
+from xml.etree import ElementTree
 
 import httpx
 from twilio.http.http_client import TwilioHttpClient
@@ -407,6 +408,25 @@ class _Refusal:
     code: int
     message: str
     retry_after: float | None
+
+
+# Twilio stops a call whose TwiML keeps redirecting; this fake stops sooner.
+MAX_TWIML_REQUESTS: Final = 40
+
+
+@dataclass
+class TwimlRun:
+    """What an answered call's TwiML did, as the fake executed it."""
+
+    url: str  # the last document's URL (relative URLs resolve against it)
+    requests: list[tuple[str, int]] = field(default_factory=list)  # (url, HTTP status)
+    documents: list[str] = field(default_factory=list)
+    verbs: list[tuple[str, dict[str, str], str]] = field(default_factory=list)
+    said: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (text, attributes)
+    paused: int = 0  # seconds of <Pause> in all
+    dial: dict[str, str] | None = None  # the pending <Dial>'s attributes and "endpoint"
+    hung_up: bool = False
+    error: int | None = None  # the HTTP status of a failed TwiML request
 
 
 class _Server(ThreadingHTTPServer):
@@ -719,6 +739,138 @@ class FakeTwilio:
             }
         params.update(extra or {})
         return self._deliver(target, method, params, sign=sign)
+
+    # ---- the answered call's TwiML (voice URL, <Dial action>, FallbackUrl)
+
+    def answer(
+        self,
+        sid: str,
+        *,
+        on_pause: Callable[[int], None] | None = None,
+        voice_fails: str | None = None,
+        status_callback: bool = True,
+    ) -> TwimlRun:
+        """The callee picks up: the call goes in-progress (its `in-progress` status
+        callback sent first, unless `status_callback=False`) and its Url is asked for
+        TwiML (POST, signed, like Twilio), which is then executed verb by verb:
+        `<Say>` is recorded, `<Pause>` calls `on_pause(seconds)` instead of
+        sleeping (a test delivers async AMD there), `<Redirect>` asks its URL
+        (relative ones resolved against the document's), `<Hangup>` completes the
+        call, and `<Dial>` leaves the bridge pending for `end_dial`.
+
+        `voice_fails="11200"`: the Url answers nothing usable (an HTTP error), so
+        Twilio asks FallbackUrl instead, adding ErrorCode and ErrorUrl."""
+        if status_callback and _first(self._call(sid)["_params"], "StatusCallback"):
+            self.send_status(sid, "in-progress")
+        with self._lock:
+            call = self._call(sid)
+            self._apply_status(call, sid, "in-progress", None, None)
+            url = _first(call["_params"], "Url")
+            if not url:
+                raise ValueError(f"call {sid} has no Url")
+        params = self._voice_params(sid)
+        if voice_fails is not None:
+            fallback = _first(call["_params"], "FallbackUrl")
+            if not fallback:
+                raise ValueError(f"call {sid} has no FallbackUrl: Twilio reads its own error")
+            params.update(ErrorCode=voice_fails, ErrorUrl=url)
+            url = fallback
+        return self._run_twiml(sid, url, params, on_pause=on_pause)
+
+    def end_dial(
+        self, sid: str, run: TwimlRun, dial_call_status: str, *, duration: int = 0
+    ) -> TwimlRun:
+        """The bridge `run` left pending ends with `dial_call_status` (completed,
+        answered, busy, no-answer, failed, canceled): Twilio asks the `<Dial
+        action>` with DialCallStatus and goes on with the TwiML it answers. No
+        action: the call ends (Twilio hangs up after a Dial without one)."""
+        dial = run.dial
+        if dial is None:
+            raise ValueError("the TwiML run has no pending <Dial>")
+        action = dial.get("action")
+        if not action:
+            with self._lock:
+                self._apply_status(self._call(sid), sid, "completed", None, None)
+            return TwimlRun(url=run.url)
+        params = self._voice_params(sid)
+        params.update(
+            DialCallStatus=dial_call_status,
+            DialCallSid="CA" + secrets.token_hex(16),
+            DialCallDuration=str(duration),
+        )
+        method = dial.get("method") or "POST"
+        return self._run_twiml(sid, urljoin(run.url, action), params, method=method)
+
+    def _voice_params(self, sid: str) -> dict[str, str]:
+        with self._lock:
+            call = self._call(sid)
+            return {
+                "AccountSid": self.account_sid,
+                "ApiVersion": API_VERSION,
+                "CallSid": sid,
+                "CallStatus": str(call["status"]),
+                "Called": str(call["to"]),
+                "Caller": str(call["from"]),
+                "Direction": "outbound-api",
+                "From": str(call["from"]),
+                "To": str(call["to"]),
+            }
+
+    def _run_twiml(
+        self,
+        sid: str,
+        url: str,
+        params: dict[str, str],
+        *,
+        method: str = "POST",
+        on_pause: Callable[[int], None] | None = None,
+    ) -> TwimlRun:
+        run = TwimlRun(url=url)
+        for _request in range(MAX_TWIML_REQUESTS):
+            response = self._deliver(url, method, params, sign=True)
+            run.requests.append((url, response.status_code))
+            if response.status_code != 200:
+                run.error = response.status_code
+                return run
+            document = ElementTree.fromstring(response.content)
+            if document.tag != "Response":
+                raise ValueError(f"TwiML root is <{document.tag}>, not <Response>")
+            run.documents.append(response.text)
+            run.url = url
+            redirect: str | None = None
+            for verb in document:
+                attrs = dict(verb.attrib)
+                run.verbs.append((verb.tag, attrs, (verb.text or "").strip()))
+                if verb.tag == "Say":
+                    run.said.append(((verb.text or "").strip(), attrs))
+                elif verb.tag == "Pause":
+                    seconds = int(attrs.get("length", "1"))
+                    run.paused += seconds
+                    if on_pause is not None:
+                        on_pause(seconds)
+                elif verb.tag == "Hangup":
+                    with self._lock:
+                        self._apply_status(self._call(sid), sid, "completed", None, None)
+                    run.hung_up = True
+                    return run
+                elif verb.tag == "Dial":
+                    run.dial = {**attrs, "endpoint": "".join(
+                        f"{child.tag}:{(child.text or '').strip()}" for child in verb
+                    ) or (verb.text or "").strip()}  # fmt: skip
+                    return run
+                elif verb.tag == "Redirect":
+                    redirect = urljoin(url, (verb.text or "").strip())
+                    method = attrs.get("method", "POST")
+                    break
+            if redirect is None:
+                # The document ran out: Twilio hangs up.
+                with self._lock:
+                    self._apply_status(self._call(sid), sid, "completed", None, None)
+                run.hung_up = True
+                return run
+            url = redirect
+            params = self._voice_params(sid)
+        raise RuntimeError(f"more than {MAX_TWIML_REQUESTS} TwiML requests for one call")
 
     # ---- callbacks out
 

@@ -147,7 +147,7 @@ def test_a_create_timeout_finds_the_call_queued_30s_and_never_creates_it_twice(
         assert fake.send_status(sid, status).status_code == 204
     assert fake.send_status(sid, "completed", duration=20).status_code == 204
     got = _call(live, call["id"])
-    assert (got["status"], got["answered_by"], got["duration"]) == ("completed", "human", 20)
+    assert (got["status"], got["answered_by"], got["duration"]) == ("completed", "unknown", 20)
     assert len(fake.creates) == 1 and len(fake.calls) == 1
     assert _sent(live, call["lead_id"]) == ["looked up"]
 
@@ -210,8 +210,8 @@ def test_the_look_up_takes_neither_another_caller_ids_call_nor_an_older_one(
         ({"machine_detection": True}, "human", None, ("human", None)),
         # AMD's verdict was lost too: Twilio's record has it.
         ({"machine_detection": True}, None, "machine_start", ("machine", "machine")),
-        # No AMD: answered is a person, as the callbacks' rule has it.
-        ({}, None, None, ("human", None)),
+        # No AMD: answered is `unknown` until a disposition, as the callbacks' rule has it.
+        ({}, None, None, ("unknown", None)),
     ],
 )
 def test_an_answered_call_past_the_longest_call_is_settled_with_who_answered(
@@ -248,7 +248,7 @@ def test_an_answered_call_past_the_longest_call_is_settled_with_who_answered(
 @pytest.mark.parametrize(
     ("campaign", "record", "expected"),
     [
-        ({}, None, "human"),
+        ({}, None, "unknown"),
         ({"machine_detection": True}, "human", "human"),
         ({"machine_detection": True}, "machine_end_beep", "machine"),
     ],

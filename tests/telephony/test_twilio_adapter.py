@@ -95,7 +95,9 @@ def test_create_sends_what_twilio_documents(live: LiveServer, fake: FakeTwilio) 
     assert params["StatusCallback"] == [f"{live.url}/webhooks/twilio/status?call={call['id']}"]
     assert params["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
     assert params["Timeout"] == ["25"]
+    assert params["FallbackUrl"] == [f"{live.url}/webhooks/twilio/fallback?call={call['id']}"]
     assert params["MachineDetection"] == ["Enable"] and params["AsyncAmd"] == ["true"]
+    assert params["MachineDetectionTimeout"] == ["8"]  # inside the customer's 10-s hold
     assert call["provider_sid"] == fake.creates[0].sid
     # Async AMD says machine: recorded, and the call is hung up at Twilio.
     assert fake.send_amd(call["provider_sid"], "machine_start").status_code == 204
@@ -108,12 +110,13 @@ def test_signed_callbacks_from_twilio_move_the_call(live: LiveServer, fake: Fake
     call = _dial(live, agent).json()
     sid = call["provider_sid"]
     assert fake.send_status(sid, "ringing").status_code == 204
-    # No AMD on this campaign: Twilio says nothing of who answered; a person did.
+    # No AMD on this campaign: Twilio says nothing of who answered, so nobody
+    # knows yet (a voicemail picks up too) until the agent's disposition says.
     assert fake.send_status(sid, "in-progress").status_code == 204
     assert fake.send_status(sid, "ringing", sequence_number=0).status_code == 204  # late
     assert fake.send_status(sid, "completed", sign=False).status_code == 403
     got = live.http.get(f"/api/calls/{call['id']}").json()
-    assert got["status"] == "in-progress" and got["answered_by"] == "human"
+    assert got["status"] == "in-progress" and got["answered_by"] == "unknown"
     assert fake.send_status(sid, "completed", duration=33).status_code == 204
     got = live.http.get(f"/api/calls/{call['id']}").json()
     assert got["status"] == "completed" and got["duration"] == 33

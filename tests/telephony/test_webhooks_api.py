@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
+from xml.etree import ElementTree
 
 import pytest
 from fastapi.testclient import TestClient
@@ -133,11 +134,16 @@ def test_voice_bridges_to_the_agent_or_apologises(hooked: Api) -> None:
     params = {"CallSid": call["provider_sid"], "AccountSid": "AC" + "0" * 32, "CallStatus": "in-progress"}
     r = _post(hooked, path, params)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
-    assert '<Dial answerOnBridge="true" callerId="+81312345678"' in r.text
-    assert "<Client>sato</Client>" in r.text
+    dial = ElementTree.fromstring(r.text).find("Dial")
+    assert dial is not None and dial.findtext("Client") == "sato"
+    assert dial.attrib["callerId"] == "+81312345678" and dial.attrib["answerOnBridge"] == "true"
+    # The agent leg rings for its own timeout and reports to the dial webhook.
+    assert dial.attrib["timeout"] == "15"
+    assert dial.attrib["action"] == f"dial?call={call['id']}" and dial.attrib["method"] == "POST"
     hooked.put(f"/api/agents/{agent['id']}/state", token=agent["token"], json={"state": "offline"})
     r = _post(hooked, path, params)
-    assert "<Say" in r.text and "<Hangup />" in r.text
+    verbs = [v.tag for v in ElementTree.fromstring(r.text)]
+    assert verbs == ["Say", "Hangup"]
     got = hooked.get(f"/api/calls/{call['id']}").json()
     assert got["disposition"] == "abandoned"
     lead = hooked.get(f"/api/leads/{call['lead_id']}").json()
