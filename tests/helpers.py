@@ -165,6 +165,9 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 20
         while not self.server.started:
+            # A start-up refusal (schema, settings) ends the thread at once: say so
+            # now rather than after the deadline.
+            assert self.thread.is_alive(), "uvicorn stopped during start-up (see its log)"
             assert time.monotonic() < deadline, "uvicorn did not start"
             time.sleep(0.02)
         self.http = httpx.Client(

@@ -39,6 +39,7 @@ def live(db_url: str, fake: FakeTwilio, request: pytest.FixtureRequest) -> Itera
         TWILIO_AUTH_TOKEN=TOKEN,
         TWILIO_API_BASE=fake.base_url,
         DIALER_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        DIALER_ALLOW_INSECURE_PUBLIC_URL=True,  # the local test server, over plain HTTP
         **getattr(request, "param", {}),
     )
     server = LiveServer(settings, port=port)

@@ -38,6 +38,7 @@ def _serve(db_url: str, fake: FakeTwilio, *, token: str = TOKEN) -> LiveServer:
         TWILIO_AUTH_TOKEN=token,
         TWILIO_API_BASE=fake.base_url,
         DIALER_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        DIALER_ALLOW_INSECURE_PUBLIC_URL=True,  # the local test server, over plain HTTP
     )
     return LiveServer(settings, port=port)
 
