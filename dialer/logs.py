@@ -123,7 +123,9 @@ class RepeatLimit(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not isinstance(record.msg, str) or not record.msg.startswith(self.prefix):
             return True
-        key = str(record.args[0]) if isinstance(record.args, tuple) and record.args else ""
+        # The job, by its id: its text carries its next run time, new every run.
+        subject = record.args[0] if isinstance(record.args, tuple) and record.args else ""
+        key = str(getattr(subject, "id", subject))
         now = self.clock()
         last = self._last.get(key)
         if last is not None and now - last < self.every:

@@ -171,3 +171,26 @@ def test_repeat_limit_lets_one_line_per_job_a_minute_through() -> None:
     ]
     other = logging.LogRecord("aps", logging.WARNING, "", 0, "something else", None, None)
     assert limit.filter(other)
+
+
+def test_repeat_limit_keys_a_job_by_its_id_not_its_text() -> None:
+    # APScheduler logs the Job itself, whose text carries its next run time: new
+    # on every run, so a key of the text would let every line through.
+    class Job:
+        def __init__(self, job_id: str, run: int) -> None:
+            self.id = job_id
+            self.run = run
+
+        def __str__(self) -> str:
+            return f"tick (next run at: {self.run})"
+
+    now = [0.0]
+    limit = logs.RepeatLimit("skipped:", every=60, clock=lambda: now[0])
+    passed = 0
+    for run in range(50):
+        now[0] = run * 0.25
+        rec = logging.LogRecord(
+            "aps", logging.WARNING, "", 0, "skipped: %s (%d)", (Job("due-work", run), 1), None
+        )
+        passed += limit.filter(rec)
+    assert passed == 1
