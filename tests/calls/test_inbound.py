@@ -268,9 +268,9 @@ def test_webhook_nobody_free_says_the_campaign_message(hooked: Api) -> None:
     _state(hooked, sato, "paused")
     r = _incoming(hooked, _params("CA" + "2" * 32))
     assert r.status_code == 200
-    assert (
-        '<Say language="ja-JP" voice="Polly.Mizuki">' in r.text and "東京電力切替キャンペーン" in r.text
-    )  # the campaign's voice (its default)
+    # Read in the campaign's voice (its default).
+    assert '<Say language="ja-JP" voice="Polly.Mizuki">' in r.text
+    assert "東京電力切替キャンペーン" in r.text
     assert "<Hangup />" in r.text and "<Dial" not in r.text
     items = hooked.get(f"/api/campaigns/{c['id']}/incoming").json()["items"]
     assert items[0]["routed_to"] == "nobody" and items[0]["promise_id"] is not None
@@ -292,3 +292,4 @@ def test_webhook_refuses_a_bad_signature_and_answers_unknown_numbers(hooked: Api
     r = _incoming(hooked, _params("CA" + "4" * 32, to="+81399999999"))
     assert r.status_code == 200 and "<Say" in r.text and "<Hangup />" in r.text
     assert hooked.get(f"/api/campaigns/{c['id']}/incoming").json()["items"] == []
+

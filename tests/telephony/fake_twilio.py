@@ -872,6 +872,24 @@ class FakeTwilio:
             params = self._voice_params(sid)
         raise RuntimeError(f"more than {MAX_TWIML_REQUESTS} TwiML requests for one call")
 
+    def ring_in(self, *, from_: str, to: str, url: str, sign: bool = True) -> httpx.Response:
+        """A customer rings one of the account's numbers (`to`): Twilio asks that
+        number's voice URL (`url`, the dialer's /webhooks/twilio/incoming) for
+        TwiML, signed, with an inbound call's parameters, and returns its answer."""
+        sid = "CA" + secrets.token_hex(16)
+        params = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": API_VERSION,
+            "CallSid": sid,
+            "CallStatus": "ringing",
+            "Called": to,
+            "Caller": from_,
+            "Direction": "inbound",
+            "From": from_,
+            "To": to,
+        }
+        return self._deliver(url, "POST", params, sign=sign)
+
     # ---- callbacks out
 
     def _deliver(
