@@ -326,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--serve", action="store_true")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--root-path", default="", help=ROOT_PATH_HELP)
     demo.set_defaults(func=_demo)
 
     args = parser.parse_args(argv)

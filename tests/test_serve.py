@@ -84,3 +84,43 @@ def test_dialer_serve_runs_web_and_scheduler(tmp_path: Path) -> None:
         database.dispose()
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_readmes_first_command_seeds_and_serves(tmp_path: Path) -> None:
+    """`scripts/demo` runs `dialer demo --serve`: seeded, then served with its
+    scheduler, answering as the demo's manager."""
+    port = _free_port()
+    repo = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "DIALER_TELEPHONY": "simulated",
+        "DIALER_CLOCK": "simulated",
+        "DIALER_BOOTSTRAP_TOKEN": "demo-manager-token",
+    }
+    command = [sys.executable, "-m", "dialer.cli", "demo", "--serve", "--port", str(port)]
+    command += ["--campaigns", str(repo / "campaigns"), "--leads", "20"]
+    command += ["--out", str(tmp_path / "demo-data")]
+    proc = subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=2)
+
+    def campaigns() -> httpx.Response | None:
+        if proc.poll() is not None:
+            raise AssertionError(proc.stderr.read().decode() if proc.stderr else "exited")
+        try:
+            return client.get(
+                "/api/campaigns", headers={"Authorization": "Bearer demo-manager-token"}
+            )
+        except httpx.TransportError:
+            return None
+
+    try:
+        response = _poll(campaigns, seconds=60)
+        assert response is not None, "the demo did not answer"
+        assert response.status_code == 200 and len(response.json()["items"]) == 2
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(timeout=10)
