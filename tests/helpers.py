@@ -70,6 +70,24 @@ def make_settings(db_url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def live_twilio(db_url: str, *, account: str, token: str, api_base: str, **overrides: Any) -> Any:
+    """A live server (real HTTP) in twilio mode against the local Twilio test
+    server at `api_base`, its public URL its own plain-HTTP loopback address
+    (allowed explicitly: production refuses one)."""
+    port = free_port()
+    settings = make_settings(
+        db_url,
+        DIALER_TELEPHONY="twilio",
+        TWILIO_ACCOUNT_SID=account,
+        TWILIO_AUTH_TOKEN=token,
+        TWILIO_API_BASE=api_base,
+        DIALER_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        DIALER_ALLOW_INSECURE_PUBLIC_URL=True,
+        **overrides,
+    )
+    return LiveServer(settings, port=port)
+
+
 class Api:
     """A test client that speaks as the manager unless told otherwise."""
 

@@ -329,6 +329,22 @@ def book(
         created_at=now,
         updated_at=now,
     )
+    return _enter(
+        session, promise=promise, lead=lead, replacing=replacing, actor=actor_of(principal), now=now
+    )
+
+
+def _enter(
+    session: Session,
+    *,
+    promise: Promise,
+    lead: Lead,
+    replacing: Promise | None,
+    actor: str,
+    now: datetime,
+) -> Promise:
+    """A new promise takes its place: stored, the one it replaces closed as
+    `rescheduled`, the booking in the lead's history, the lead held for it."""
     session.add(promise)
     session.flush()
     assert promise.id is not None
@@ -337,26 +353,26 @@ def book(
             session,
             promise=replacing,
             status=PromiseStatus.rescheduled,
-            actor=actor_of(principal),
+            actor=actor,
             now=now,
             reason=f"replaced by promise {promise.id}",
             replaced_by_id=promise.id,
         )
     history.record(
         session,
-        lead_id=lead.id,
+        lead_id=promise.lead_id,
         kind="promise_booked",
-        actor=actor_of(principal),
+        actor=actor,
         at=now,
         promise_id=promise.id,
-        owner_agent_id=owner_id,
+        owner_agent_id=promise.agent_id,
         due_at=promise.due_at.isoformat(),
         window_end=promise.window_end.isoformat(),
         made_by=promise.made_by,
         note=promise.note,
-        call_id=call_id,
+        call_id=promise.call_id,
     )
-    _hold_lead(session, lead=lead, promise=promise, actor=actor_of(principal), now=now)
+    _hold_lead(session, lead=lead, promise=promise, actor=actor, now=now)
     return promise
 
 
@@ -659,32 +675,4 @@ def book_asap(
         created_at=now,
         updated_at=now,
     )
-    session.add(promise)
-    session.flush()
-    assert promise.id is not None
-    if replacing is not None:
-        _close(
-            session,
-            promise=replacing,
-            status=PromiseStatus.rescheduled,
-            actor=actor,
-            now=now,
-            reason=f"replaced by promise {promise.id}",
-            replaced_by_id=promise.id,
-        )
-    history.record(
-        session,
-        lead_id=lead.id,
-        kind="promise_booked",
-        actor=actor,
-        at=now,
-        promise_id=promise.id,
-        owner_agent_id=owner_id,
-        due_at=promise.due_at.isoformat(),
-        window_end=promise.window_end.isoformat(),
-        made_by=promise.made_by,
-        note=note,
-        call_id=None,
-    )
-    _hold_lead(session, lead=lead, promise=promise, actor=actor, now=now)
-    return promise
+    return _enter(session, promise=promise, lead=lead, replacing=replacing, actor=actor, now=now)

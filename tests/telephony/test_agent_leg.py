@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fake_twilio import FakeTwilio, TwimlRun
-from helpers import LiveServer, free_port, make_settings
+from helpers import LiveServer, live_twilio
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -31,35 +31,33 @@ def fake() -> Iterator[FakeTwilio]:
 
 @pytest.fixture
 def live(db_url: str, fake: FakeTwilio, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
-    port = free_port()
-    settings = make_settings(
+    server = live_twilio(
         db_url,
-        DIALER_TELEPHONY="twilio",
-        TWILIO_ACCOUNT_SID=ACCOUNT,
-        TWILIO_AUTH_TOKEN=TOKEN,
-        TWILIO_API_BASE=fake.base_url,
-        DIALER_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        DIALER_ALLOW_INSECURE_PUBLIC_URL=True,  # the local test server, over plain HTTP
+        account=ACCOUNT,
+        token=TOKEN,
+        api_base=fake.base_url,
         **getattr(request, "param", {}),
     )
-    server = LiveServer(settings, port=port)
     try:
         yield server
     finally:
         server.close()
 
 
-def _placed(live: LiveServer, fake: FakeTwilio, **campaign: Any) -> tuple[
-    dict[str, Any], dict[str, Any], dict[str, Any]
-]:
+def _placed(
+    live: LiveServer, fake: FakeTwilio, **campaign: Any
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """A campaign, one lead, one agent on `client:a0`, and its call ringing."""
     fields = {"name": "Agent leg", "caller_id": "+81312345678", **campaign}
     c = live.http.post("/api/campaigns", json=fields)
     assert c.status_code == 201, c.text
     files = {"file": ("l.csv", b"name,phone\nYamada,090-4700-0001\n", "text/csv")}
-    assert live.http.post(f"/api/campaigns/{c.json()['id']}/imports", files=files).status_code == 201
+    assert (
+        live.http.post(f"/api/campaigns/{c.json()['id']}/imports", files=files).status_code == 201
+    )
     agent = live.http.post(
-        "/api/agents", json={"name": "A0", "campaign_ids": [c.json()["id"]], "endpoint": "client:a0"}
+        "/api/agents",
+        json={"name": "A0", "campaign_ids": [c.json()["id"]], "endpoint": "client:a0"},
     ).json()
     auth = {"Authorization": f"Bearer {agent['token']}"}
     lead = live.http.post(f"/api/agents/{agent['id']}/next", headers=auth).json()["lead"]

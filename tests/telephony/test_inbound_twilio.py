@@ -6,7 +6,7 @@ chose, who gets the lead. The routing rules themselves: tests/calls/test_inbound
 from __future__ import annotations
 
 from fake_twilio import FakeTwilio
-from helpers import Api, LiveServer, free_port, make_settings
+from helpers import Api, live_twilio
 
 ACCOUNT = "AC" + "3" * 32
 TOKEN = "inbound-twilio-test-token"
@@ -18,17 +18,7 @@ def test_a_customer_ringing_through_twilio_reaches_the_agent_who_gets_the_lead(
     db_url: str,
 ) -> None:
     with FakeTwilio(account_sid=ACCOUNT, auth_token=TOKEN) as fake:
-        port = free_port()
-        settings = make_settings(
-            db_url,
-            DIALER_TELEPHONY="twilio",
-            TWILIO_ACCOUNT_SID=ACCOUNT,
-            TWILIO_AUTH_TOKEN=TOKEN,
-            TWILIO_API_BASE=fake.base_url,
-            DIALER_PUBLIC_URL=f"http://127.0.0.1:{port}",
-            DIALER_ALLOW_INSECURE_PUBLIC_URL=True,  # the local test server, over plain HTTP
-        )
-        live = LiveServer(settings, port=port)
+        live = live_twilio(db_url, account=ACCOUNT, token=TOKEN, api_base=fake.base_url)
         try:
             api = Api(live.http)  # type: ignore[arg-type]
             c = api.campaign(caller_id=CALLER_ID)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from fake_twilio import FakeTwilio
-from helpers import CLOCK_START, LiveServer, free_port, make_settings
+from helpers import CLOCK_START, LiveServer, live_twilio
 
 from dialer.calls.models import FINAL_CALL_STATUSES
 
@@ -50,19 +50,14 @@ def fake(clock: _Clock) -> Iterator[FakeTwilio]:
 
 @pytest.fixture
 def live(db_url: str, fake: FakeTwilio, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
-    port = free_port()
-    settings = make_settings(
+    server = live_twilio(
         db_url,
-        DIALER_TELEPHONY="twilio",
-        TWILIO_ACCOUNT_SID=ACCOUNT,
-        TWILIO_AUTH_TOKEN=TOKEN,
-        TWILIO_API_BASE=fake.base_url,
-        DIALER_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        DIALER_ALLOW_INSECURE_PUBLIC_URL=True,  # the local test server, over plain HTTP
+        account=ACCOUNT,
+        token=TOKEN,
+        api_base=fake.base_url,
         DIALER_RING_TIMEOUT_SECONDS=RING_TIMEOUT,
         **getattr(request, "param", {}),
     )
-    server = LiveServer(settings, port=port)
     try:
         yield server
     finally:

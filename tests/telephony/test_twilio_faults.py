@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fake_twilio import FakeTwilio
-from helpers import LiveServer, free_port, make_settings
+from helpers import LiveServer, live_twilio
 
 from dialer.calls.progressive import dial_round
 from dialer.telephony.faults import FAULTS, FaultAction
@@ -30,17 +30,8 @@ def fake() -> Iterator[FakeTwilio]:
 
 
 def _serve(db_url: str, fake: FakeTwilio, *, token: str = TOKEN) -> LiveServer:
-    port = free_port()
-    settings = make_settings(
-        db_url,
-        DIALER_TELEPHONY="twilio",
-        TWILIO_ACCOUNT_SID=ACCOUNT,
-        TWILIO_AUTH_TOKEN=token,
-        TWILIO_API_BASE=fake.base_url,
-        DIALER_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        DIALER_ALLOW_INSECURE_PUBLIC_URL=True,  # the local test server, over plain HTTP
-    )
-    return LiveServer(settings, port=port)
+    server: LiveServer = live_twilio(db_url, account=ACCOUNT, token=token, api_base=fake.base_url)
+    return server
 
 
 @pytest.fixture
