@@ -22,7 +22,7 @@ from sqlmodel import col
 from dialer.agents.models import Agent, AgentCampaign, Claim, Role
 from dialer.auth import actor_of
 from dialer.calls.models import Call
-from dialer.campaign.hours import local_text
+from dialer.campaign.hours import CallingHours, local_text
 from dialer.campaign.models import Campaign
 from dialer.campaign.schemas import PromisePolicy
 from dialer.campaign.service import calling_hours_of, zone_of
@@ -281,19 +281,15 @@ def book(
     _lock_booking_scope(session, campaign_id=campaign.id, owner_id=owner_id)
     replacing = open_promise(session, lead_id=lead.id)
     asked_slot = slot_start(timing.due_at, slot_minutes=policy.slot_minutes, tz=hours.tz)
-    refusal, suggestions = check_booking(
+    refusal, suggestions = _check_slot(
+        session,
         asked_at=timing.due_at,
-        until=asked_slot + _SUGGESTION_HORIZON,
+        slot=asked_slot,
+        campaign_id=campaign.id,
+        policy=policy,
         hours=hours,
-        slot_minutes=policy.slot_minutes,
-        capacity=_capacity(session, policy=policy, campaign_id=campaign.id, owner_id=owner_id),
-        booked_in_slot=_slot_counter(
-            session,
-            campaign_id=campaign.id,
-            owner_id=owner_id,
-            from_slot=asked_slot,
-            replacing=replacing,
-        ),
+        owner_id=owner_id,
+        replacing=replacing,
     )
     if refusal is not None:
         # Calling hours are the lead's local ones; the rest speaks the campaign's zone.
@@ -331,6 +327,36 @@ def book(
     )
     return _enter(
         session, promise=promise, lead=lead, replacing=replacing, actor=actor_of(principal), now=now
+    )
+
+
+def _check_slot(
+    session: Session,
+    *,
+    asked_at: datetime,
+    slot: datetime,
+    campaign_id: int,
+    policy: PromisePolicy,
+    hours: CallingHours,
+    owner_id: int | None,
+    replacing: Promise | None,
+) -> tuple[Refusal | None, list[datetime]]:
+    """The slot rule (`promises.slots.check_booking`) over what is booked: the
+    owner's (or anyone's) capacity and the slot's promises, the one replaced not
+    counted; with the nearest bookable times when refused."""
+    return check_booking(
+        asked_at=asked_at,
+        until=slot + _SUGGESTION_HORIZON,
+        hours=hours,
+        slot_minutes=policy.slot_minutes,
+        capacity=_capacity(session, policy=policy, campaign_id=campaign_id, owner_id=owner_id),
+        booked_in_slot=_slot_counter(
+            session,
+            campaign_id=campaign_id,
+            owner_id=owner_id,
+            from_slot=slot,
+            replacing=replacing,
+        ),
     )
 
 
@@ -637,20 +663,15 @@ def book_asap(
     hours = calling_hours_of(campaign, timezone=lead.timezone)
     _lock_booking_scope(session, campaign_id=campaign.id, owner_id=owner_id)
     replacing = open_promise(session, lead_id=lead.id)
-    now_slot = slot_start(now, slot_minutes=policy.slot_minutes, tz=hours.tz)
-    refusal, suggestions = check_booking(
+    refusal, suggestions = _check_slot(
+        session,
         asked_at=now,
-        until=now_slot + _SUGGESTION_HORIZON,
+        slot=slot_start(now, slot_minutes=policy.slot_minutes, tz=hours.tz),
+        campaign_id=campaign.id,
+        policy=policy,
         hours=hours,
-        slot_minutes=policy.slot_minutes,
-        capacity=_capacity(session, policy=policy, campaign_id=campaign.id, owner_id=owner_id),
-        booked_in_slot=_slot_counter(
-            session,
-            campaign_id=campaign.id,
-            owner_id=owner_id,
-            from_slot=now_slot,
-            replacing=replacing,
-        ),
+        owner_id=owner_id,
+        replacing=replacing,
     )
     if refusal is not None and not suggestions:
         return None
