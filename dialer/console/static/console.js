@@ -124,6 +124,12 @@
     return e;
   }
 
+  // Children given as null (a field the lead lacks) are left out.
+  function fill(box, ...kids) {
+    box.replaceChildren(...kids.filter((k) => k !== null && k !== undefined));
+    return box;
+  }
+
   // -- state bar --------------------------------------------------------------------
   function renderState() {
     const a = S.agent;
@@ -148,7 +154,7 @@
     const first = S.campaigns.values().next().value;
     if (first) S.zone = first.timezone;
     const sel = $("pause-code");
-    sel.replaceChildren(...codes.map((c) => el("option", { value: c, text: c })));
+    fill(sel, ...codes.map((c) => el("option", { value: c, text: c })));
     sel.disabled = codes.length === 0;
   }
   async function reloadAgent() {
@@ -261,11 +267,11 @@
 
   function showNothing(why) {
     S.lead = null; S.leadInfo = null; S.claimed = null;
-    $("lead").replaceChildren();
-    $("script").replaceChildren();
+    fill($("lead"));
+    fill($("script"));
     const box = $("nothing");
     const reason = why.reason && T[`reason_${why.reason}`] ? t(`reason_${why.reason}`) : "";
-    box.replaceChildren(
+    fill(box,
       el("p", { text: t("no_lead") }),
       reason ? el("p", { text: reason }) : null,
       why.next_callable_at ? el("p", { text: t("changes_at", { time: fmt(why.next_callable_at) }) }) : null,
@@ -338,7 +344,7 @@
   function renderLead() {
     const L = S.lead;
     const box = $("lead");
-    if (!L) { box.replaceChildren(); return; }
+    if (!L) { fill(box); return; }
     const info = S.leadInfo || {};
     const held = S.claimed === L.id;
     const org = !!L.company;
@@ -356,7 +362,7 @@
     const history = [...(L.events || [])].reverse().map((e) =>
       el("li", {}, el("time", { datetime: e.at, text: fmt(e.at) }), " ", eventText(e), " · ", who(e.actor)));
     const promise = info.promise && info.promise.lead_id === L.id ? info.promise : null;
-    box.replaceChildren(
+    fill(box,
       el("h3", {}, org ? L.company : (L.name || t("no_name")),
         el("span", { class: "tag", text: org ? t("organization") : t("household") }),
         info.reason && T[`why_${info.reason}`] ? el("span", { class: "tag", text: t(`why_${info.reason}`) }) : null),
@@ -383,7 +389,7 @@
     if (!S.lead || S.lead.id !== leadId) return;
     if (r.status !== 200) {
       const camp = campaignOf(S.lead);
-      box.replaceChildren(el("pre", { class: "script-text", text: (camp && camp.script) || "" }));
+      fill(box, el("pre", { class: "script-text", text: (camp && camp.script) || "" }));
       return;
     }
     const s = r.body;
@@ -392,7 +398,7 @@
       return el("li", {}, el("input", { type: "checkbox", id }),
         el("label", { for: id, text: t(`open_${o.key}`, { value: o.value || t("not_set") }) }));
     });
-    box.replaceChildren(
+    fill(box,
       el("p", { text: t("opening") }), el("ul", { class: "opening" }, ...items),
       el("pre", { class: "script-text", text: s.text || "" }),
       (s.unfilled || []).length ? el("p", { class: "hint", text: t("unfilled", { fields: s.unfilled.join(", ") }) }) : null,
@@ -558,7 +564,7 @@
       c.done = true;
       S.claimed = null;
       $("contract").value = "";
-      $("p-suggest").replaceChildren();
+      fill($("p-suggest"));
       notice(t("recorded", { outcome: t(`out_${outcome}`) }));
       renderCall();
       await Promise.all([reloadAgent(), loadStats(), loadPromises(), refreshLead()]);
@@ -615,7 +621,7 @@
     if (!S.lead || S.claimed !== S.lead.id) { notice(t("p_no_lead"), true); return; }
     const r = await api("POST", `/api/leads/${S.lead.id}/promises`, promise);
     if (r.status === 201) {
-      $("p-suggest").replaceChildren();
+      fill($("p-suggest"));
       notice(t("p_booked", { time: fmt(r.body.due_at) }));
       await Promise.all([loadPromises(), refreshLead()]);
     } else if (r.status === 409 && r.body && Array.isArray(r.body.suggestions)) {
@@ -627,7 +633,7 @@
 
   function suggest(body) {
     const key = `p_refused_${body.code}`;
-    $("p-suggest").replaceChildren(
+    fill($("p-suggest"),
       el("span", { text: T[key] ? t(key) : t("err_generic", { code: body.code }) }),
       ...body.suggestions.map((s) => el("button", { type: "button", class: "suggestion", onclick: () => book({ at: s }) }, fmt(s))));
     const first = $("p-suggest").querySelector("button");
@@ -655,7 +661,7 @@
       el("strong", { text: p.lead_name || p.company || `#${p.lead_id}` }), " ",
       el("time", { datetime: p.due_at, text: fmt(p.due_at) }),
       el("span", { class: "tag missed", text: t("p_missed") })));
-    list.replaceChildren(...items, ...missed);
+    fill(list, ...items, ...missed);
     if (!items.length && !missed.length) list.append(el("li", { text: t("p_none") }));
     repaint();
   }
@@ -710,7 +716,7 @@
   async function incoming(d) {
     const box = $("incoming");
     if (!d.lead_id) {
-      box.replaceChildren(el("p", { text: t("incoming_unmatched", { phone: d.phone || "?" }) }));
+      fill(box, el("p", { text: t("incoming_unmatched", { phone: d.phone || "?" }) }));
       box.hidden = false;
       return;
     }
@@ -721,7 +727,7 @@
     }
     if (d.claimed) S.claimed = d.lead_id;
     await showLead(d.lead_id, { reason: promise ? "promise" : null, promise });
-    box.replaceChildren(
+    fill(box,
       el("p", { text: t("incoming", { phone: d.phone || "?" }) }),
       promise ? el("p", { text: t("promise_about", { time: fmt(promise.due_at) }) }) : null);
     box.hidden = false;
