@@ -182,3 +182,50 @@ def browser(chromium: Any) -> Iterator[Any]:
         yield context
     finally:
         context.close()
+
+
+LEADS = (
+    "name,company,phone,priority,current_provider,contract_number,notes,plan\n"
+    "山田 太郎,,090-1234-5678,5,東京電力,TK-0001,夕方は不在がち,従量電灯B\n"
+    "佐藤 花子,佐藤商店,03-1234-5678,1,関西電力,,,\n"
+)
+PASSWORD = "correct horse battery"
+
+
+def sign_in(page: Any, service: Service, *, name: str, lang: str = "en") -> None:
+    labels = {
+        "en": ("Name", "Password", "Sign in", "Next lead"),
+        "ja": ("名前", "パスワード", "ログイン", "次のリード"),
+    }
+    name_label, password_label, button, next_lead = labels[lang]
+    page.goto(f"{service.url}/login?lang={lang}")
+    page.get_by_label(name_label, exact=True).fill(name)
+    page.get_by_label(password_label, exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=button, exact=True).click()
+    wait_enabled(page.get_by_role("button", name=next_lead, exact=True))
+
+
+def wait_enabled(locator: Any) -> None:
+    from playwright.sync_api import expect
+
+    expect(locator).to_be_enabled(timeout=STEP_MS)
+
+
+def tab_to(page: Any, locator: Any, *, limit: int = 120) -> None:
+    """Tab (forwards) until `locator` has the focus: the keyboard-only path."""
+    target = locator.element_handle()
+    for _ in range(limit):
+        if page.evaluate("el => document.activeElement === el", target):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {locator}")
+
+
+def shift(service: Service) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A campaign in Tokyo with two leads (山田 first, his phone answers twice) and
+    an agent `sato` with a password."""
+    campaign = service.campaign()
+    service.leads(campaign["id"], LEADS)
+    service.outcomes("090-1234-5678", ["answered", "answered"])
+    agent = service.agent([campaign["id"]], name="sato", password=PASSWORD)
+    return campaign, agent
