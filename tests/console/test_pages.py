@@ -191,3 +191,27 @@ def test_pages_are_not_in_the_api_schema(web: TestClient) -> None:
     paths = web.get("/openapi.json").json()["paths"]
     assert "/" not in paths and "/login" not in paths
     assert not [p for p in paths if p.startswith("/static")]
+
+
+def test_twilio_mode_loads_the_sdk_bundle_and_the_softphone_module(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    target = tmp_path / "twilio.db"
+    shutil.copy(sqlite_template, target)
+    settings = make_settings(
+        f"sqlite:///{target}",
+        DIALER_TELEPHONY="twilio",
+        TWILIO_ACCOUNT_SID="AC" + "1" * 32,
+        TWILIO_AUTH_TOKEN="auth-token",
+        TWILIO_API_BASE="http://127.0.0.1:9",  # never asked: nothing is dialled here
+        DIALER_PUBLIC_URL="https://dialer.example.com",
+    )
+    with TestClient(create_app(settings)) as client:
+        client.cookies.set("dialer_session", "x")
+        for lang in LANGUAGES:
+            html = client.get("/", params={"lang": lang}).text
+            assert '"mode": "twilio"' in html
+            sdk = html.index('src="/static/vendor/twilio.min.js"')
+            module = html.index('src="/static/console/softphone-twilio.js"')
+            assert sdk < module < html.index('src="/static/console/console.js"')
+            assert 'id="reg-state"' in html and 'id="mic-state"' in html
