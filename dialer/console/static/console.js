@@ -201,8 +201,15 @@
     es.onerror = () => {
       setConnected(false);
       if (es.readyState === EventSource.CLOSED) {
-        // Refused outright (not a dropped line): start again a little later.
-        setTimeout(() => { if (S.es === es) openStream(); }, 3000);
+        // Refused outright (not a dropped line): an ended session goes to sign in
+        // (api() does that); else start again a little later. A new EventSource
+        // has no Last-Event-ID, so what fell due meanwhile is read from the list.
+        setTimeout(async () => {
+          if (S.es !== es) return;
+          const r = await api("GET", "/api/session");
+          if (r.status === 200) { S.csrf = r.body.csrf_token; openStream(); loadPromises({ alertDue: true }); }
+          else setTimeout(() => { if (S.es === es) es.onerror(); }, 3000);
+        }, 3000);
       }
     };
     for (const kind of STREAM_KINDS) {
@@ -306,6 +313,8 @@
     const camp = campaignOf(S.lead);
     if (camp) S.zone = camp.timezone;
     $("nothing").hidden = true;
+    // The lead a due alert was about is on screen now: the alert did its work.
+    for (const [key, box] of S.alerts) if (Number(box.dataset.lead) === leadId) dropAlert(key);
     // A call of this lead still live (a reload mid-call) is the panel's call.
     const live = (S.lead.calls || []).find((c) => LIVE.has(c.status) && !c.disposition);
     if (live && (!S.call || S.call.id !== live.id)) {
@@ -641,7 +650,9 @@
     notice("");
   }
 
-  async function loadPromises() {
+  // `alertDue`: also alert for promises already due (a page just loaded, or a
+  // stream started afresh); otherwise alerts come from the stream alone.
+  async function loadPromises({ alertDue = false } = {}) {
     const [a, m] = await Promise.all([
       api("GET", `/api/agents/${S.agent.id}/promises?status=scheduled`),
       api("GET", `/api/agents/${S.agent.id}/promises?status=missed`),
@@ -649,6 +660,13 @@
     if (a.status === 200) S.promises = a.body.items;
     if (m.status === 200) S.missed = m.body.items.slice(-5);
     renderPromises();
+    if (alertDue && a.status === 200) {
+      for (const p of S.promises) {
+        if (Date.parse(p.due_at) <= now()) {
+          dueAlert({ promise_id: p.id, lead_id: p.lead_id, due_at: p.due_at, lead_name: p.lead_name, company: p.company });
+        }
+      }
+    }
   }
   function renderPromises() {
     const list = $("p-list");
@@ -811,7 +829,7 @@
     await loadCampaigns();
     renderState();
     openStream();
-    await Promise.all([loadStats(), loadPromises(), resumeClaim()]);
+    await Promise.all([loadStats(), loadPromises({ alertDue: true }), resumeClaim()]);
     $("next-lead").disabled = false;
     document.body.dataset.ready = "true";
     startTwilio();
