@@ -515,7 +515,10 @@
         // stream; a call the panel did not place shows its state here.
         if (!S.call) $("call-status").textContent = t(state === "talking" ? "call_talking" : state === "ringing" ? "call_ringing" : "call_ended");
       },
-      onError: (code) => notice(t("err_generic", { code }), true),
+      onError: (code, message) => {
+        const key = `phone_err_${code}`;
+        notice(T[key] ? t(key, { detail: message || code }) : t("err_generic", { code }), true);
+      },
     });
     await checkMic();
     try { await S.phone.start(); } catch (e) { notice(t("err_generic", { code: e && e.message }), true); }
