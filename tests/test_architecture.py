@@ -32,6 +32,7 @@ PURE_MODULES = {
     "dialer.campaign.hours",
     "dialer.campaign.message",
     "dialer.campaign.patterns",
+    "dialer.campaign.script",
     "dialer.conversions.attribution",
     "dialer.leads.csvfile",
     "dialer.leads.dialrules",

@@ -25,6 +25,12 @@ class AgentState(StrEnum):
     not_answering = "not_answering"
 
 
+class StateReason(StrEnum):
+    """Why the system (not a person) set an agent's state."""
+
+    connection_lost = "connection_lost"
+
+
 class Agent(SQLModel, table=True):
     """Agents and managers alike: both are principals holding a bearer token."""
 
@@ -40,6 +46,18 @@ class Agent(SQLModel, table=True):
     # but its token authenticates nothing and it is handed no lead.
     active: bool = True
     deactivated_at: datetime | None = Field(default=None, sa_column=instant_column())
+    # The pause code chosen with `paused` (one of its campaigns' `pause_codes`).
+    pause_code: str | None = Field(default=None, sa_type=String(40))
+    # Why the system set the state (`connection_lost`); None when a person did.
+    state_reason: str | None = Field(default=None, sa_type=String(32))
+    # After a disposition the agent wraps up until then: no next lead, no
+    # progressive call (the campaign's `wrapup_seconds`).
+    wrapup_until: datetime | None = Field(default=None, sa_column=instant_column())
+    # Presence of the agent's own event stream: None while connected (or never
+    # connected), the instant the latest connection dropped otherwise. Only the
+    # latest connection (`stream_connection`) may mark it lost.
+    stream_lost_at: datetime | None = Field(default=None, sa_column=instant_column())
+    stream_connection: str | None = Field(default=None, sa_type=String(36))
 
 
 class AgentCampaign(SQLModel, table=True):

@@ -109,10 +109,17 @@ def update_agent(agent_id: Id, body: AgentUpdate, ctx: ManagerCtxDep) -> AgentOu
 
 @router.put("/{agent_id}/state", response_model=AgentOut)
 def set_state(agent_id: Id, body: AgentStateIn, ctx: CtxDep) -> AgentOut:
-    """`available` (takes leads), `paused` or `offline`: the agent itself or a manager."""
+    """`available` (takes leads; ends a wrap-up at once), `paused` (optionally with a
+    `pause_code` of its campaigns) or `offline`: the agent itself or a manager."""
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
-        agent = service.set_state(tx.session, agent_id=agent_id, state=body.state, now=tx.now)
+        agent = service.set_state(
+            tx.session,
+            agent_id=agent_id,
+            state=body.state,
+            pause_code=body.pause_code,
+            now=tx.now,
+        )
         return agent_view(tx.session, agent=agent)
 
 
@@ -238,6 +245,23 @@ def next_lead(
             reason=got.reason,
             claim_expires_at=got.claim_expires_at,
         )
+
+
+@router.delete(
+    "/{agent_id}/claim",
+    status_code=204,
+    responses={409: {"description": "a call to the claimed lead is live (`call_live`)"}},
+)
+def release_claim(agent_id: Id, ctx: CtxDep) -> Response:
+    """Lets go of the lead the agent holds: it goes back where it was, no attempt
+    counted (`claim_released` in its history, with who did it). No claim: nothing
+    changes. The agent itself or a manager."""
+    with ctx.tx() as tx:
+        require_self_or_manager(tx.principal, agent_id=agent_id)
+        service.release_claim(
+            tx.session, agent_id=agent_id, actor=actor_of(tx.principal), now=tx.now
+        )
+    return Response(status_code=204)
 
 
 @router.get("/{agent_id}/queue", response_model=AgentQueueOut)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from dialer.agents.models import AgentState, Role
+from dialer.agents.models import AgentState, Role, StateReason
 from dialer.agents.order import ClaimReason
 from dialer.leads.schemas import IdleReason, LeadOut, QueueOut
 from dialer.promises.schemas import PromiseOut
@@ -98,6 +98,14 @@ class AgentOut(BaseModel):
     campaign_ids: list[int]
     endpoint: str | None
     state: AgentState
+    pause_code: str | None = Field(description="the pause code chosen with `paused`, if any")
+    state_changed_at: Instant = Field(description="when the state (or pause code) last changed")
+    wrapup_until: Instant | None = Field(
+        description="wrapping up after a disposition until then: no next lead before"
+    )
+    state_reason: StateReason | None = Field(
+        description="null, or why the system set the state (`connection_lost`)"
+    )
     created_at: Instant
 
 
@@ -151,6 +159,14 @@ SETTABLE_STATES = frozenset({AgentState.available, AgentState.paused, AgentState
 
 class AgentStateIn(Input):
     state: Annotated[AgentState, Members(SETTABLE_STATES)]
+    pause_code: str | None = Field(
+        default=None,
+        max_length=200,
+        description="with `paused` only: one of the `pause_codes` of a campaign the agent is on",
+        examples=["休憩"],
+    )
+
+    _pause_code = field_validator("pause_code", mode="before")(_strip)
 
 
 class NextLeadOut(BaseModel):
