@@ -138,6 +138,12 @@
       b.setAttribute("aria-pressed", String(b.dataset.state === a.state));
     }
     if (a.pause_code) $("pause-code").value = a.pause_code;
+    // Paused by the system while the page was away (read on load and reconnect).
+    if (a.state === "paused" && a.state_reason === "connection_lost" && !S.toldLost) {
+      S.toldLost = true;
+      notice(t("paused_connection_lost", { time: fmt(a.state_changed_at) }), true);
+    }
+    if (a.state !== "paused") S.toldLost = false;
     repaint();
   }
   function campaignOf(lead) {
@@ -238,6 +244,7 @@
         break;
       case "agent_paused":
         if (d.why === "connection_lost") {
+          S.toldLost = true;
           notice(t("paused_connection_lost", { time: fmt(d.lost_at) }), true);
         }
         reloadAgent();
@@ -328,7 +335,8 @@
   }
 
   async function refreshLead() {
-    if (!S.lead) return;
+    // An agent reads the lead it holds; once released the card stays as it was.
+    if (!S.lead || S.claimed !== S.lead.id) return;
     const r = await api("GET", `/api/leads/${S.lead.id}`);
     if (r.status === 200) { S.lead = r.body; renderLead(); }
   }
