@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dialer import __version__
 from dialer.admin import router as admin_router
 from dialer.agents.routes import router as agents_router
+from dialer.agents.routes import session_router
 from dialer.apidocs import document_errors, offline_app
 from dialer.calls.routes import router as calls_router
 from dialer.campaign.routes import account_router
@@ -116,7 +117,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @app.exception_handler(DialerError)
     async def _dialer_error(_request: Request, exc: DialerError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.response_headers())
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         account_router,
         leads_router,
         agents_router,
+        session_router,
         calls_router,
         conversions_router,
         dnc_router,

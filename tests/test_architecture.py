@@ -26,6 +26,7 @@ LAYER_NAMES = ["pure rule", "model", "service", "flow or view", "route", "wiring
 # Pure rules: data in, decision out; no session, no web.
 PURE_MODULES = {
     "dialer.agents.order",
+    "dialer.agents.signin",
     "dialer.calls.outcomes",
     "dialer.calls.retry",
     "dialer.calls.status",

@@ -19,6 +19,8 @@ from sqlmodel import col
 from dialer.agents.events import publish
 from dialer.agents.models import AccountEvent, Agent, AgentCampaign, AgentState, Claim, Role
 from dialer.agents.queue import has_live_call, release
+from dialer.agents.sessions import revoke_all
+from dialer.agents.signin import normalize_name
 from dialer.auth import hash_token, holds_token, new_token
 from dialer.calls.models import FINAL_CALL_STATUSES, Call
 from dialer.campaign.models import Campaign
@@ -29,6 +31,26 @@ from dialer.leads.models import Lead
 
 class AccountDeactivated(Conflict):
     code = "account_deactivated"
+
+
+class NameTaken(Conflict):
+    code = "name_taken"
+
+
+def check_sign_in_name(session: Session, *, agent: Agent, name: str) -> str:
+    """The folded sign-in name `name` gives `agent`, refused (409 `name_taken`)
+    when another account with a password has it (the unique column is the
+    last word, should two requests race)."""
+    folded = normalize_name(name)
+    other = session.scalar(
+        select(col(Agent.id)).where(col(Agent.sign_in_name) == folded, col(Agent.id) != agent.id)
+    )
+    if other is not None:
+        raise NameTaken(
+            f"name: another account with a password signs in as {name!r}; choose another name",
+            field="name",
+        )
+    return folded
 
 
 def get_agent(session: Session, *, agent_id: int) -> Agent:
@@ -198,6 +220,8 @@ def update(
     (`changes`), each change a row of the account's history."""
     agent = get_account(session, agent_id=agent_id, lock=True)
     if "name" in changes and changes["name"] != agent.name:
+        if agent.password_hash is not None:
+            agent.sign_in_name = check_sign_in_name(session, agent=agent, name=changes["name"])
         record(
             session, agent_id=agent_id, kind="renamed", actor=actor, at=now,
             old=agent.name, new=changes["name"],
@@ -381,9 +405,11 @@ def deactivate(
         agent.state_changed_at = now
     agent.pause_code = None
     agent.wrapup_until = None
+    # Its browsers are signed out with it (a reactivation signs in anew).
+    ended = revoke_all(session, agent_id=agent_id)
     record(
         session, agent_id=agent_id, kind="deactivated", actor=actor, at=now,
-        released_lead_id=released,
+        released_lead_id=released, sessions_ended=ended,
     )  # fmt: skip
     publish(session, kind="account_deactivated", at=now, agent_id=agent_id, campaign_id=None)
     session.flush()
