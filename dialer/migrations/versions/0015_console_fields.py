@@ -2,7 +2,7 @@
 state reason and event-stream presence per agent
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 """
 
 from __future__ import annotations
