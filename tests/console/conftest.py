@@ -98,7 +98,9 @@ class Service:
             return
         self.proc.send_signal(signal.SIGTERM)
         try:
-            self.proc.wait(timeout=10)
+            # uvicorn waits for open event streams to end, which they never do:
+            # a short grace, then the process is killed (as a crash would end it).
+            self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)

@@ -25,7 +25,7 @@ def test_1_sign_in_dial_book_due_alert_on_another_lead_call_back_convert(
 
     page.get_by_role("button", name="Next lead", exact=True).click()
     card = page.locator("#lead")
-    expect(card.get_by_role("heading")).to_contain_text("山田 太郎")
+    expect(card.get_by_role("heading", level=3)).to_contain_text("山田 太郎")
     expect(card).to_contain_text("東京電力")
     expect(card).to_contain_text("TK-0001")
     expect(card).to_contain_text("従量電灯B")
@@ -38,13 +38,13 @@ def test_1_sign_in_dial_book_due_alert_on_another_lead_call_back_convert(
 
     # On another lead when the promise comes due.
     page.get_by_role("button", name="Next lead", exact=True).click()
-    expect(card.get_by_role("heading")).to_contain_text("佐藤商店")
+    expect(card.get_by_role("heading", level=3)).to_contain_text("佐藤商店")
     service.advance(600)
     alert = page.get_by_role("alert").filter(has_text="山田 太郎")
     expect(alert).to_be_visible()
 
     alert.get_by_role("button", name="Call back now").click()
-    expect(card.get_by_role("heading")).to_contain_text("山田 太郎")
+    expect(card.get_by_role("heading", level=3)).to_contain_text("山田 太郎")
     expect(alert).to_have_count(0)
     page.get_by_role("button", name="Dial", exact=True).click()
     expect(page.locator("#call-status")).to_have_text("Talking")
@@ -76,7 +76,7 @@ def test_2_a_callback_customer_rings_in_and_the_card_pops(service: Service, brow
     expect(pop).to_be_visible()
     expect(pop).to_contain_text("Incoming call from")
     expect(pop).to_contain_text("Callback promised for")
-    expect(page.locator("#lead").get_by_role("heading")).to_contain_text("山田 太郎")
+    expect(page.locator("#lead").get_by_role("heading", level=3)).to_contain_text("山田 太郎")
 
 
 def test_3_the_server_restarts_mid_shift_and_the_missed_alert_is_replayed(
@@ -102,7 +102,10 @@ def test_3_the_server_restarts_mid_shift_and_the_missed_alert_is_replayed(
     service.advance(600)
     browser.set_offline(False)
     expect(banner).to_be_hidden(timeout=20_000)
-    expect(page.get_by_role("alert").filter(has_text="山田 太郎")).to_be_visible()
+    replayed = page.get_by_role("alert").filter(has_text="山田 太郎")
+    expect(replayed).to_be_visible()
+    # It came down the stream (Last-Event-ID), not from re-reading the list.
+    assert replayed.get_attribute("data-from") == "stream"
     # Re-read after the reconnect: the session survived the restart.
     wait_enabled(page.get_by_role("button", name="Next lead", exact=True))
 
@@ -121,7 +124,7 @@ def test_4_the_whole_of_1_in_japanese_by_keyboard_only(service: Service, browser
 
     kb.press("n")
     card = page.locator("#lead")
-    expect(card.get_by_role("heading")).to_contain_text("山田 太郎")
+    expect(card.get_by_role("heading", level=3)).to_contain_text("山田 太郎")
     wait_enabled(page.get_by_role("button", name="発信", exact=True))
     kb.press("d")
     expect(page.locator("#call-status")).to_have_text("通話中")
@@ -130,13 +133,13 @@ def test_4_the_whole_of_1_in_japanese_by_keyboard_only(service: Service, browser
     expect(page.locator("#notice")).to_contain_text("記録しました：再架電")
 
     kb.press("n")
-    expect(card.get_by_role("heading")).to_contain_text("佐藤商店")
+    expect(card.get_by_role("heading", level=3)).to_contain_text("佐藤商店")
     service.advance(600)
     alert = page.get_by_role("alert").filter(has_text="山田 太郎")
     expect(alert).to_be_visible()
     tab_to(page, alert.get_by_role("button", name="今すぐ再架電"))
     kb.press("Enter")
-    expect(card.get_by_role("heading")).to_contain_text("山田 太郎")
+    expect(card.get_by_role("heading", level=3)).to_contain_text("山田 太郎")
     wait_enabled(page.get_by_role("button", name="発信", exact=True))
     kb.press("d")
     expect(page.locator("#call-status")).to_have_text("通話中")

@@ -234,7 +234,7 @@
   // -- events ---------------------------------------------------------------------
   function onEvent(kind, d) {
     switch (kind) {
-      case "promise_due": dueAlert(d); loadPromises(); break;
+      case "promise_due": dueAlert(d, "stream"); loadPromises(); break;
       case "promise_missed": case "promise_handed_over": loadPromises(); loadStats(); break;
       case "call_status": callStatus(d); break;
       case "incoming_call": incoming(d); break;
@@ -674,7 +674,7 @@
     if (alertDue && a.status === 200) {
       for (const p of S.promises) {
         if (Date.parse(p.due_at) <= now()) {
-          dueAlert({ promise_id: p.id, lead_id: p.lead_id, due_at: p.due_at, lead_name: p.lead_name, company: p.company });
+          dueAlert({ promise_id: p.id, lead_id: p.lead_id, due_at: p.due_at, lead_name: p.lead_name, company: p.company }, "list");
         }
       }
     }
@@ -696,11 +696,12 @@
   }
 
   // -- the due alert ------------------------------------------------------------------
-  function dueAlert(d) {
+  // `from`: the stream (live or replayed) or the promise list (on load).
+  function dueAlert(d, from) {
     const key = String(d.promise_id ?? d.lead_id);
     if (S.alerts.has(key)) return;
     const name = d.lead_name || d.company || `#${d.lead_id}`;
-    const box = el("div", { class: "alert", role: "alert", "data-lead": d.lead_id },
+    const box = el("div", { class: "alert", role: "alert", "data-lead": d.lead_id, "data-from": from },
       el("span", { text: t("due_alert", { name }) }), " ",
       el("time", { datetime: d.due_at, text: fmt(d.due_at) }), " ",
       el("button", { type: "button", class: "primary", onclick: () => callBack(d.lead_id, key) }, t("call_back_now")),
