@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import make_settings
+from helpers import MANAGER_TOKEN, make_settings
 
 from dialer.app import create_app
 from dialer.console.i18n import LANGUAGES, catalog, choose_language, from_accept_language
 
 OTHER = {"en": "ja", "ja": "en"}
-# (path, cookies): every page the console serves.
-PAGES = [("/login", {}), ("/", {"dialer_session": "any"})]
+# Every page the console serves; `/` for a signed-in agent.
+PAGES = ["/login", "/"]
+PASSWORD = "a long enough password"
 
 
 @pytest.fixture
@@ -29,6 +30,17 @@ def web(tmp_path: Path, sqlite_template: Path) -> Iterator[TestClient]:
     shutil.copy(sqlite_template, target)
     with TestClient(create_app(make_settings(f"sqlite:///{target}"))) as client:
         yield client
+
+
+def sign_in(client: TestClient) -> None:
+    manager = {"Authorization": f"Bearer {MANAGER_TOKEN}"}
+    agent = client.post("/api/agents", json={"name": "sato"}, headers=manager).json()
+    r = client.put(
+        f"/api/agents/{agent['id']}/password", json={"password": PASSWORD}, headers=manager
+    )
+    assert r.status_code == 204, r.text
+    r = client.post("/api/session", json={"name": "sato", "password": PASSWORD})
+    assert r.status_code == 200, r.text
 
 
 def test_catalogs_have_one_key_set_and_no_empty_string() -> None:
@@ -75,14 +87,10 @@ def _pieces(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-@pytest.mark.parametrize(("path", "cookies"), PAGES)
-def test_every_page_is_wholly_in_one_language(
-    web: TestClient, lang: str, path: str, cookies: dict[str, str]
-) -> None:
-    web.cookies.clear()
-    for name, value in cookies.items():
-        web.cookies.set(name, value)
-    r = web.get(path, params={"lang": lang})
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_is_wholly_in_one_language(web: TestClient, lang: str, path: str) -> None:
+    sign_in(web)
+    r = web.get(path, params={"lang": lang}, follow_redirects=False)
     assert r.status_code == 200, r.text
     assert r.headers["content-language"] == lang
     html = r.text
@@ -157,15 +165,27 @@ def test_a_language_we_do_not_have_is_refused_naming_the_field(web: TestClient) 
     assert r.json()["field"] == "lang"
 
 
-def test_console_without_a_session_goes_to_sign_in(web: TestClient) -> None:
+def test_console_without_a_live_session_goes_to_sign_in(web: TestClient) -> None:
     web.cookies.clear()
-    r = web.get("/", follow_redirects=False)
-    assert r.status_code == 303
-    assert r.headers["location"] == "/login"
+    for cookie in (None, "not-a-session", "x" * 300):
+        if cookie is not None:
+            web.cookies.set("dialer_session", cookie)
+        r = web.get("/", follow_redirects=False)
+        assert r.status_code == 303, cookie
+        assert r.headers["location"] == "/login"
+    r = web.get("/", params={"lang": "ja"}, follow_redirects=False)
+    assert r.headers["location"] == "/login?lang=ja"
+    # Signed out: the cookie no longer opens the console.
+    web.cookies.clear()
+    sign_in(web)
+    assert web.get("/", follow_redirects=False).status_code == 200
+    csrf = web.get("/api/session").json()["csrf_token"]
+    assert web.delete("/api/session", headers={"X-CSRF-Token": csrf}).status_code == 204
+    assert web.get("/", follow_redirects=False).status_code == 303
 
 
 def test_console_renders_the_mode_and_its_controls(web: TestClient) -> None:
-    web.cookies.set("dialer_session", "x")
+    sign_in(web)
     html = web.get("/", params={"lang": "en"}).text
     config = re.search(r'id="console-config">(.*?)</script>', html, re.S)
     assert config is not None
@@ -206,8 +226,9 @@ def test_twilio_mode_loads_the_sdk_bundle_and_the_softphone_module(
         TWILIO_API_BASE="http://127.0.0.1:9",  # never asked: nothing is dialled here
         DIALER_PUBLIC_URL="https://dialer.example.com",
     )
-    with TestClient(create_app(settings)) as client:
-        client.cookies.set("dialer_session", "x")
+    # The session cookie is Secure with an https public URL: the client speaks https.
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        sign_in(client)
         for lang in LANGUAGES:
             html = client.get("/", params={"lang": lang}).text
             assert '"mode": "twilio"' in html
