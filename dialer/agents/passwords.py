@@ -43,10 +43,10 @@ HASHER = PasswordHasher()
 
 
 @cache
-def _decoy_hash() -> str:
+def _decoy_hash(hasher: PasswordHasher) -> str:
     """What a name without a password is verified against, so it costs what a
-    real verify costs."""
-    return HASHER.hash("no account has this password, it only takes the time")
+    real verify costs (made with the hasher in use, so with its parameters)."""
+    return hasher.hash("no account has this password, it only takes the time")
 
 
 def hash_password(password: str) -> str:
@@ -55,7 +55,8 @@ def hash_password(password: str) -> str:
 
 def verify(password_hash: str | None, password: str) -> bool:
     try:
-        return HASHER.verify(password_hash or _decoy_hash(), password) and password_hash is not None
+        matched = HASHER.verify(password_hash or _decoy_hash(HASHER), password)
+        return matched and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
