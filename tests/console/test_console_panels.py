@@ -5,6 +5,7 @@ keyboard: every control reachable by Tab with a visible focus ring."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from conftest import LEADS, PASSWORD, STEP_MS, Service, shift, sign_in, wait_enabled
@@ -161,3 +162,31 @@ def test_every_control_is_reached_by_tab_with_a_visible_focus_ring(
     missing = [k for k in enabled if k not in seen]
     assert not missing, missing
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+
+
+def test_a_lost_connection_pauses_the_agent_who_is_told_so(service: Service, browser: Any) -> None:
+    shift(service)
+    page = browser.new_page()
+    sign_in(page, service, name="sato")
+    expect(page.locator("#conn")).to_have_text("Connected")
+    # The tab is gone (a crash, a closed lid): its event stream drops.
+    page.close()
+    deadline = time.monotonic() + 10
+    while service.http.get("/api/agents?role=agent").json()["items"][0]["state"] != "paused":
+        # The service's clock runs on: a minute later the agent is paused.
+        service.advance(61)
+        assert time.monotonic() < deadline, "the agent was never paused"
+        time.sleep(0.2)
+    page = browser.new_page()
+    page.goto(f"{service.url}/")  # still signed in
+    wait_enabled(page.get_by_role("button", name="Next lead", exact=True))
+    expect(page.locator("#notice")).to_contain_text(
+        "You were paused because the connection was lost"
+    )
+    expect(page.get_by_role("button", name="Paused", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    page.get_by_role("button", name="Available", exact=True).click()
+    expect(page.get_by_role("button", name="Available", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
