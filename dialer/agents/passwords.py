@@ -25,7 +25,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -40,6 +40,10 @@ from dialer.errors import Forbidden, Invalid, Locked, TooManyRequests, Unauthori
 # Module-level so tests can swap in cheap parameters; production keeps the
 # library's recommended ones.
 HASHER = PasswordHasher()
+
+# Failures this old, of a name not locked, are forgotten: the rows of names
+# guessed once do not pile up, and a person's typo of last week holds nothing back.
+FORGET_AFTER = timedelta(days=1)
 
 
 @cache
@@ -264,11 +268,13 @@ def _count_failure(
     now: datetime,
     lockout: timedelta,
 ) -> Exception:
+    _forget_stale(session, now=now, keep=folded)
     if failure is None:
         failure = SignInFailure(name=folded, failures=0, last_failed_at=now)
         session.add(failure)
-    elif failure.locked_until is not None:
-        # The lock-out ran out: a fresh start, not one more strike.
+    elif failure.locked_until is not None or failure.last_failed_at < now - FORGET_AFTER:
+        # The lock-out ran out, or the last failure is old: a fresh start, not
+        # one more strike.
         failure.failures = 0
         failure.locked_until = None
     failure.failures += 1
@@ -284,6 +290,18 @@ def _count_failure(
                failures=failure.failures, locked_until=until)  # fmt: skip
     session.flush()
     return _refusal(Hold(locked=True, until=failure.locked_until, retry_after=0))
+
+
+def _forget_stale(session: Session, *, now: datetime, keep: str) -> None:
+    """Delete other names' stale failures (`keep`'s row is being counted)."""
+    stale = now - FORGET_AFTER
+    session.execute(
+        delete(SignInFailure).where(
+            col(SignInFailure.name) != keep,
+            col(SignInFailure.last_failed_at) < stale,
+            col(SignInFailure.locked_until).is_(None) | (col(SignInFailure.locked_until) < now),
+        )
+    )
 
 
 def sign_out(session: Session, *, row_id: int, agent: Agent, now: datetime) -> None:

@@ -13,6 +13,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from helpers import Api, expect_error, make_settings
+from sqlalchemy import text
 
 from dialer.agents import passwords
 from dialer.app import create_app
@@ -472,3 +473,19 @@ def test_workers_share_sessions_and_failure_counts(settings: Any) -> None:
         for _ in range(3):
             expect_error(Browser(one).sign_in("Sato", "wrong password"), 401, "bad_credentials")
         expect_error(Browser(two).sign_in("Sato"), 429, "sign_in_backoff")
+
+
+def test_old_failures_are_forgotten(api: Api) -> None:
+    _agent(api)
+    for _ in range(9):
+        expect_error(Browser(api.client).sign_in("Sato", "wrong password"), 401, "bad_credentials")
+        expect_error(Browser(api.client).sign_in("Guessed", "wrong password"), 401)
+        api.advance(60)
+    api.advance(24 * 3600)
+    # The tenth failure a day later starts a new count: no lock-out.
+    expect_error(Browser(api.client).sign_in("Sato", "wrong password"), 401, "bad_credentials")
+    runtime = api.client.app.state.runtime  # type: ignore[attr-defined]
+    with runtime.db.read() as session:
+        rows = session.execute(text("SELECT name, failures FROM sign_in_failure")).all()
+    assert [tuple(r) for r in rows] == [("sato", 1)]  # the guessed name's row is gone
+    assert Browser(api.client).sign_in("Sato").status_code == 200
