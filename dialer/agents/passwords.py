@@ -186,9 +186,12 @@ def sign_in(
     now_in: Callable[[Session], datetime],
     lifetime: sessions.Lifetime,
     lockout: timedelta,
+    replaces: str | None = None,
 ) -> SignedIn:
     """A new session for the account that signs in as `name` with `password`,
-    or the refusal (raised after its failure is committed)."""
+    or the refusal (raised after its failure is committed). `replaces`: the
+    cookie the browser had, whose session ends with this sign-in (a shared
+    computer's previous user is signed out by the next)."""
     folded = normalize_name(name)
     with db.read() as session:
         now = now_in(session)
@@ -217,6 +220,8 @@ def sign_in(
                         code="account_deactivated",
                     )
                 else:
+                    if replaces:
+                        sessions.close_by_token(session, token=replaces)
                     return _signed_in(session, agent=agent, failure=failure, password=password,
                                       now=now, lifetime=lifetime)  # fmt: skip
             else:

@@ -390,6 +390,7 @@ def sign_in(body: SignInIn, request: Request) -> JSONResponse:
         now_in=runtime.now_in,
         lifetime=lifetime,
         lockout=dt.timedelta(minutes=runtime.settings.sign_in_lockout_minutes),
+        replaces=request.cookies.get(sessions.COOKIE),
     )
     with runtime.db.read() as session:
         agent = service.get_account(session, agent_id=got.agent.id or 0)

@@ -489,3 +489,19 @@ def test_old_failures_are_forgotten(api: Api) -> None:
         rows = session.execute(text("SELECT name, failures FROM sign_in_failure")).all()
     assert [tuple(r) for r in rows] == [("sato", 1)]  # the guessed name's row is gone
     assert Browser(api.client).sign_in("Sato").status_code == 200
+
+
+def test_signing_in_ends_the_session_the_browser_had(api: Api) -> None:
+    _agent(api)
+    _agent(api, name="Suzuki")
+    before = Browser(api.client)
+    assert before.sign_in("Sato").status_code == 200
+    # The next person at the same computer signs in: Sato's session there ends.
+    r = api.client.post(
+        "/api/session",
+        json={"name": "Suzuki", "password": PASSWORD},
+        headers={"Cookie": f"{COOKIE}={before.cookie}"},
+    )
+    api.client.cookies.clear()
+    assert r.status_code == 200 and r.json()["agent"]["name"] == "Suzuki"
+    expect_error(before.get("/api/session"), 401, "no_session")
