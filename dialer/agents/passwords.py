@@ -201,6 +201,10 @@ def sign_in(
         found = session.scalar(select(Agent).where(col(Agent.sign_in_name) == folded))
         seen = _seen_of(found)
     ok = verify(seen.password_hash, password)
+    # A hash made with older parameters is redone now, also outside the transaction.
+    rehashed = None
+    if ok and seen.password_hash is not None and HASHER.check_needs_rehash(seen.password_hash):
+        rehashed = hash_password(password)
     with db.work() as work:
         session = work.session
         now = now_in(session)
@@ -222,7 +226,7 @@ def sign_in(
                 else:
                     if replaces:
                         sessions.close_by_token(session, token=replaces)
-                    return _signed_in(session, agent=agent, failure=failure, password=password,
+                    return _signed_in(session, agent=agent, failure=failure, rehashed=rehashed,
                                       now=now, lifetime=lifetime)  # fmt: skip
             else:
                 refusal = _count_failure(
@@ -242,15 +246,15 @@ def _signed_in(
     *,
     agent: Agent,
     failure: SignInFailure | None,
-    password: str,
+    rehashed: str | None,
     now: datetime,
     lifetime: sessions.Lifetime,
 ) -> SignedIn:
     assert agent.id is not None and agent.password_hash is not None
     if failure is not None:
         session.delete(failure)
-    if HASHER.check_needs_rehash(agent.password_hash):
-        agent.password_hash = hash_password(password)
+    if rehashed is not None:
+        agent.password_hash = rehashed
     sessions.purge_expired(session, agent_id=agent.id, now=now, lifetime=lifetime)
     opened = sessions.open_session(session, agent=agent, now=now, lifetime=lifetime)
     record(session, agent_id=agent.id, kind="signed_in", actor=f"{agent.role}:{agent.id}", at=now,

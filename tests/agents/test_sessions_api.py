@@ -505,3 +505,22 @@ def test_signing_in_ends_the_session_the_browser_had(api: Api) -> None:
     api.client.cookies.clear()
     assert r.status_code == 200 and r.json()["agent"]["name"] == "Suzuki"
     expect_error(before.get("/api/session"), 401, "no_session")
+
+
+def test_a_hash_with_old_parameters_is_redone_at_sign_in(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = _agent(api)
+    stronger = PasswordHasher(time_cost=2, memory_cost=128)
+    monkeypatch.setattr(passwords, "HASHER", stronger)
+    runtime = api.client.app.state.runtime  # type: ignore[attr-defined]
+
+    def stored() -> str:
+        with runtime.db.read() as session:
+            query = text("SELECT password_hash FROM agent WHERE id = :id")
+            return str(session.execute(query, {"id": agent["id"]}).scalar_one())
+
+    assert stronger.check_needs_rehash(stored())
+    assert Browser(api.client).sign_in("Sato").status_code == 200
+    assert not stronger.check_needs_rehash(stored())
+    assert Browser(api.client).sign_in("Sato").status_code == 200
