@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
+from fastapi import Request
 from fastapi.testclient import TestClient
 from helpers import Api, expect_error, make_settings
 from sqlalchemy import text
 
 from dialer.agents import passwords
 from dialer.app import create_app
+from dialer.web import PageSession, page_session
 
 PASSWORD = "correct horse battery"
 COOKIE = "dialer_session"
@@ -524,3 +526,22 @@ def test_a_hash_with_old_parameters_is_redone_at_sign_in(
     assert Browser(api.client).sign_in("Sato").status_code == 200
     assert not stronger.check_needs_rehash(stored())
     assert Browser(api.client).sign_in("Sato").status_code == 200
+
+
+def test_a_console_page_learns_who_is_signed_in(api: Api) -> None:
+    agent = _agent(api)
+    browser = Browser(api.client)
+    assert browser.sign_in("Sato").status_code == 200
+
+    def page(cookie: str | None) -> PageSession | None:
+        headers = [] if cookie is None else [(b"cookie", f"{COOKIE}={cookie}".encode())]
+        scope = {"type": "http", "method": "GET", "path": "/", "headers": headers,
+                 "app": api.client.app}  # fmt: skip
+        return page_session(Request(scope))
+
+    got = page(browser.cookie)
+    assert got == PageSession(agent_id=agent["id"], name="Sato", role="agent",
+                              csrf_token=browser.csrf or "")  # fmt: skip
+    assert page(None) is None and page("forged") is None
+    assert browser.request("DELETE", "/api/session").status_code == 204
+    assert page(browser.cookie) is None
