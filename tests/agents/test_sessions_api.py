@@ -545,3 +545,18 @@ def test_a_console_page_learns_who_is_signed_in(api: Api) -> None:
     assert page(None) is None and page("forged") is None
     assert browser.request("DELETE", "/api/session").status_code == 204
     assert page(browser.cookie) is None
+
+
+def test_an_upload_with_the_cookie_needs_the_csrf_token_before_its_body(api: Api) -> None:
+    manager = api.post("/api/agents", json={"name": "Boss", "role": "manager"}).json()
+    r = api.put(f"/api/agents/{manager['id']}/password", json={"password": PASSWORD})
+    assert r.status_code == 204
+    c = api.campaign()
+    browser = Browser(api.client)
+    assert browser.sign_in("Boss").status_code == 200
+    files = {"file": ("leads.csv", b"name,phone\nYamada,090-7777-0001\n", "text/csv")}
+    path = f"/api/campaigns/{c['id']}/imports"
+    expect_error(browser.request("POST", path, files=files, csrf=False), 403, "csrf_missing")
+    assert api.get(f"/api/campaigns/{c['id']}/imports").json()["items"] == []
+    r = browser.request("POST", path, files=files)
+    assert r.status_code == 201, r.text
