@@ -227,7 +227,7 @@ def next_lead(
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         agent = service.get_active_agent(tx.session, agent_id=agent_id)
-        service.check_not_wrapping_up(agent, now=tx.now)
+        service.check_not_wrapping_up(tx.session, agent=agent, now=tx.now)
         got = queue.claim_next(
             tx.writing,
             agent_id=agent_id,
