@@ -4,7 +4,7 @@ They exist only in the simulated modes; elsewhere they answer 404."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -15,10 +15,13 @@ from dialer.errors import Invalid, NotFound
 from dialer.leads.phones import PhoneError, normalize_phone
 from dialer.settings import ClockMode, TelephonyMode
 from dialer.telephony.simulated import SimulatedOutcome
-from dialer.web import Ctx, ManagerCtxDep
+from dialer.web import Ctx, CtxDep, ManagerCtxDep
 from dialer.wire import Input, Instant, in_range
 
-router = APIRouter(prefix="/api/admin", tags=["simulation"])
+# The simulation controls; `router` (what the app includes) adds the clock every
+# principal reads.
+_sim = APIRouter(prefix="/api/admin", tags=["simulation"])
+router = APIRouter()
 
 _NO_SIM_CLOCK: dict[int | str, dict[str, Any]] = {
     404: {"description": "the service does not run with DIALER_CLOCK=simulated"}
@@ -70,7 +73,7 @@ def _require_sim_clock(ctx: Ctx) -> None:
         raise NotFound("the clock endpoints exist only with DIALER_CLOCK=simulated")
 
 
-@router.get("/clock", response_model=ClockOut, responses=_NO_SIM_CLOCK)
+@_sim.get("/clock", response_model=ClockOut, responses=_NO_SIM_CLOCK)
 def get_clock(ctx: ManagerCtxDep) -> dict[str, Any]:
     """The simulated clock's time (kept in the database: a restart resumes it)."""
     _require_sim_clock(ctx)
@@ -78,7 +81,7 @@ def get_clock(ctx: ManagerCtxDep) -> dict[str, Any]:
         return {"now": tx.now, "mode": "simulated"}
 
 
-@router.post("/clock", response_model=ClockOut, responses=_NO_SIM_CLOCK)
+@_sim.post("/clock", response_model=ClockOut, responses=_NO_SIM_CLOCK)
 def advance_clock(body: ClockAdvance, ctx: ManagerCtxDep) -> dict[str, Any]:
     """Moves the simulated clock forward (`advance_seconds`, or `to` an instant), at
     most 400 days at once, never back. Everything that falls due on the way
@@ -97,7 +100,7 @@ def advance_clock(body: ClockAdvance, ctx: ManagerCtxDep) -> dict[str, Any]:
     return {"now": now, "mode": "simulated"}
 
 
-@router.post(
+@_sim.post(
     "/sim/outcomes",
     response_model=SimOutcomesOut,
     responses={404: {"description": "the service does not run with DIALER_TELEPHONY=simulated"}},
@@ -138,7 +141,7 @@ class SimIncomingIn(Input):
     )
 
 
-@router.post(
+@_sim.post(
     "/sim/incoming",
     status_code=201,
     response_model=InboundOut,
@@ -171,3 +174,14 @@ def simulate_incoming(body: SimIncomingIn, ctx: ManagerCtxDep) -> InboundOut:
             claim_ttl=tx.runtime.claim_ttl,
         )
         return inbound_view(tx.session, answer=answer)
+
+
+@router.get("/api/clock", response_model=ClockOut, tags=["clock"])
+def service_clock(ctx: CtxDep) -> dict[str, Any]:
+    """The service's clock, in UTC (the simulated one under DIALER_CLOCK=simulated),
+    for countdowns that must agree with the server. Any signed-in principal."""
+    with ctx.tx() as tx:
+        return {"now": tx.now.astimezone(UTC), "mode": ctx.runtime.settings.clock}
+
+
+router.include_router(_sim)

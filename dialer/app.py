@@ -23,12 +23,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dialer import __version__
 from dialer.admin import router as admin_router
 from dialer.agents.routes import router as agents_router
+from dialer.agents.routes import session_router
 from dialer.apidocs import document_errors, offline_app
 from dialer.calls.routes import router as calls_router
 from dialer.campaign.routes import account_router
 from dialer.campaign.routes import router as campaign_router
 from dialer.clock import wall_now
 from dialer.console.vendor import router as softphone_router
+from dialer.console.routes import router as console_router
 from dialer.conversions.routes import router as conversions_router
 from dialer.dnc.routes import router as dnc_router
 from dialer.errors import DialerError
@@ -116,7 +118,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @app.exception_handler(DialerError)
     async def _dialer_error(_request: Request, exc: DialerError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.response_headers())
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -191,6 +193,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         account_router,
         leads_router,
         agents_router,
+        session_router,
         calls_router,
         conversions_router,
         dnc_router,
@@ -199,6 +202,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         admin_router,
         twilio_router,
         softphone_router,
+        console_router,
     ):
         app.include_router(router)
 

@@ -21,6 +21,11 @@ class DialerError(Exception):
     def body(self) -> dict[str, Any]:
         return {"detail": self.detail, "code": self.code, **self.extra}
 
+    def response_headers(self) -> dict[str, str] | None:
+        """The answer's headers: the class's, or one instance's own (a
+        `Retry-After` that depends on when the request came)."""
+        return self.headers
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword arguments survive pickling (an import's worker process reports
         # a refused file with its code): Exception's default keeps `args` only.
@@ -65,6 +70,22 @@ class TooLarge(DialerError):
 class UnsupportedMedia(DialerError):
     status = 415
     code = "unsupported_media_type"
+
+
+class Locked(DialerError):
+    status = 423
+    code = "locked"
+
+
+class TooManyRequests(DialerError):
+    """Come back later: `retry_after` seconds, in the body and as `Retry-After`."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def response_headers(self) -> dict[str, str] | None:
+        retry_after = self.extra.get("retry_after")
+        return None if retry_after is None else {"Retry-After": str(retry_after)}
 
 
 class Invalid(DialerError):

@@ -78,6 +78,17 @@ class Settings(BaseSettings):
     agent_ring_timeout_seconds: int = Field(
         default=15, ge=5, le=60, alias="DIALER_AGENT_RING_TIMEOUT_SECONDS"
     )
+    # Browser sessions (the consoles' cookie): at most this long after sign-in,
+    # and ended sooner when unused this long.
+    session_hours: int = Field(default=12, ge=1, le=168, alias="DIALER_SESSION_HOURS")
+    session_idle_minutes: int = Field(
+        default=120, ge=5, le=1440, alias="DIALER_SESSION_IDLE_MINUTES"
+    )
+    # How long a sign-in name stays locked after 10 consecutive failures (or
+    # until a manager sets its password).
+    sign_in_lockout_minutes: int = Field(
+        default=30, ge=1, le=1440, alias="DIALER_SIGN_IN_LOCKOUT_MINUTES"
+    )
     # Not in the API table: operational knobs with safe defaults.
     claim_ttl_seconds: int = Field(default=900, gt=0, alias="DIALER_CLAIM_TTL_SECONDS")
     # Ticks only read unless something is due, so they can be frequent: a promise

@@ -13,18 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Path, Query, Request
-from fastapi.security import HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.types import Scope
 
-from dialer.agents.models import Agent
+from dialer.agents import sessions
+from dialer.agents.models import Agent, WebSession
 from dialer.auth import authenticate, require_manager
 from dialer.db import Work
-from dialer.errors import BadInput, Invalid
+from dialer.errors import BadInput, Forbidden, Invalid
 
 if TYPE_CHECKING:
     # Handed to routes by the app; the wiring builds it.
@@ -33,6 +35,14 @@ if TYPE_CHECKING:
 # Documents the scheme in OpenAPI; the header itself is read raw so a malformed
 # one ("Token abc") gets its own clear message instead of looking missing.
 _bearer_doc = HTTPBearer(auto_error=False, description="Bearer token of an agent or manager")
+# Browsers: the session cookie POST /api/session sets (with X-CSRF-Token on
+# requests that change something). Documented; read raw like the header.
+_session_doc = APIKeyCookie(
+    name=sessions.COOKIE,
+    auto_error=False,
+    description="the browser session (POST /api/session); requests other than GET/HEAD/"
+    "OPTIONS also send X-CSRF-Token",
+)
 
 # Ids are 64-bit; anything larger is not an id of ours, and must not reach the
 # database driver (which would overflow: a 500 instead of a 4xx).
@@ -52,6 +62,8 @@ class Tx:
     now: datetime
     runtime: Runtime
     work: Work | None  # writing requests: the transaction, for hand-written SQL
+    # The browser session the request came with (cookie), None with a bearer token.
+    web_session: WebSession | None = None
 
     @property
     def writing(self) -> Work:
@@ -59,24 +71,72 @@ class Tx:
         return self.work
 
 
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a request shows to say who it is: a bearer token (programs) or the
+    session cookie (browsers), with what a cookie request must bring along."""
+
+    authorization: str | None = None
+    cookie: str | None = None
+    csrf_token: str | None = None  # the X-CSRF-Token header
+    # The Origin header names another site than the one asked (None: it does not).
+    foreign_origin: str | None = None
+    # The browser session's routes (/api/session): only the cookie counts.
+    cookie_only: bool = False
+
+
 class Ctx:
     def __init__(
-        self, runtime: Runtime, authorization: str | None, method: str, *, manager_only: bool
+        self,
+        runtime: Runtime,
+        authorization: str | None,
+        method: str,
+        *,
+        manager_only: bool,
+        credentials: Credentials | None = None,
     ) -> None:
         self.runtime = runtime
-        self.authorization = authorization
+        self.credentials = credentials or Credentials(authorization=authorization)
         self.method = method
         self.manager_only = manager_only
 
+    @property
+    def authorization(self) -> str | None:
+        return self.credentials.authorization
+
     def check(self) -> None:
         with self.runtime.db.read() as session:
-            self._principal(session)
+            now = self.runtime.now_in(session)
+            _, row = self._principal(session, now=now)
+        if row is not None and sessions.needs_touch(row, now=now):
+            # Its own short write, at most once a minute per session: a read
+            # request stays a read transaction.
+            assert row.id is not None
+            with self.runtime.db.work() as work:
+                sessions.touch(work.session, session_id=row.id, now=now)
 
-    def _principal(self, session: Session) -> Agent:
-        principal = authenticate(session, authorization=self.authorization)
+    def _principal(self, session: Session, *, now: datetime) -> tuple[Agent, WebSession | None]:
+        creds = self.credentials
+        row: WebSession | None = None
+        if creds.authorization and not creds.cookie_only:
+            # A bearer header wins: programs send it, and need no CSRF token.
+            principal = authenticate(session, authorization=creds.authorization)
+        elif creds.cookie or creds.cookie_only:
+            if creds.foreign_origin is not None:
+                raise Forbidden(
+                    f"Origin {creds.foreign_origin!r} is another site: the session cookie "
+                    "is accepted only from this service's own pages",
+                    code="cross_origin",
+                )
+            row, principal = sessions.find(
+                session, token=creds.cookie, now=now, lifetime=session_lifetime(self.runtime)
+            )
+            sessions.check_csrf(row, method=self.method, header=creds.csrf_token)
+        else:
+            principal = authenticate(session, authorization=None)
         if self.manager_only:
             require_manager(principal)
-        return principal
+        return principal, row
 
     @contextmanager
     def tx(self) -> Iterator[Tx]:
@@ -89,15 +149,25 @@ class Ctx:
                 yield self._tx(work.session, work=work)
 
     def _tx(self, session: Session, *, work: Work | None) -> Tx:
+        now = self.runtime.now_in(session)
         # Again inside the transaction: a token revoked meanwhile does not act.
-        principal = self._principal(session)
+        principal, row = self._principal(session, now=now)
         return Tx(
             session=session,
             principal=principal,
-            now=self.runtime.now_in(session),
+            now=now,
             runtime=self.runtime,
             work=work,
+            web_session=row,
         )
+
+
+def session_lifetime(runtime: Runtime) -> sessions.Lifetime:
+    settings = runtime.settings
+    return sessions.Lifetime(
+        absolute=timedelta(hours=settings.session_hours),
+        idle=timedelta(minutes=settings.session_idle_minutes),
+    )
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -105,27 +175,97 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def _ctx(request: Request, *, manager_only: bool) -> Ctx:
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _origin_netloc(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        return None
+    if not host or parts.scheme not in _DEFAULT_PORTS:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or str(port) == _DEFAULT_PORTS[parts.scheme]:
+        return host
+    return f"{host}:{port}"
+
+
+def _host_netloc(host: str) -> str:
+    host = host.strip().lower()
+    for default in _DEFAULT_PORTS.values():
+        host = host.removesuffix(f":{default}")
+    return host
+
+
+def foreign_origin(request: Request) -> str | None:
+    """The request's `Origin` when it names another site than the one asked (its
+    `Host`, or DIALER_PUBLIC_URL's): what a browser sends with a request another
+    site's page makes. None without an Origin header, or with this site's."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return None
+    netloc = _origin_netloc(origin)
+    if netloc is not None:
+        ours = {_host_netloc(request.headers.get("host", ""))}
+        public = _origin_netloc(get_runtime(request).settings.public_url)
+        if public is not None:
+            ours.add(public)
+        if netloc in ours:
+            return None
+    return origin[:200]
+
+
+def credentials_of(request: Request, *, cookie_only: bool = False) -> Credentials:
+    return Credentials(
+        authorization=request.headers.get("authorization"),
+        cookie=request.cookies.get(sessions.COOKIE),
+        csrf_token=request.headers.get(sessions.CSRF_HEADER),
+        foreign_origin=foreign_origin(request),
+        cookie_only=cookie_only,
+    )
+
+
+def _ctx(request: Request, *, manager_only: bool, cookie_only: bool = False) -> Ctx:
+    credentials = credentials_of(request, cookie_only=cookie_only)
     ctx = Ctx(
         get_runtime(request),
-        request.headers.get("authorization"),
+        credentials.authorization,
         request.method,
         manager_only=manager_only,
+        credentials=credentials,
     )
     ctx.check()
     return ctx
 
 
-def ctx(request: Request, _doc: Any = Depends(_bearer_doc)) -> Ctx:
+def ctx(
+    request: Request,
+    _doc: Any = Depends(_bearer_doc),
+    _cookie_doc: Any = Depends(_session_doc),
+) -> Ctx:
     return _ctx(request, manager_only=False)
 
 
-def manager_ctx(request: Request, _doc: Any = Depends(_bearer_doc)) -> Ctx:
+def manager_ctx(
+    request: Request,
+    _doc: Any = Depends(_bearer_doc),
+    _cookie_doc: Any = Depends(_session_doc),
+) -> Ctx:
     return _ctx(request, manager_only=True)
+
+
+def session_ctx(request: Request, _doc: Any = Depends(_session_doc)) -> Ctx:
+    return _ctx(request, manager_only=False, cookie_only=True)
 
 
 CtxDep = Annotated[Ctx, Depends(ctx)]
 ManagerCtxDep = Annotated[Ctx, Depends(manager_ctx)]
+# The browser session's own routes: the session cookie, never a bearer token.
+SessionCtxDep = Annotated[Ctx, Depends(session_ctx)]
 
 
 def parse_cursor(cursor: str | None) -> int | None:

@@ -26,12 +26,14 @@ LAYER_NAMES = ["pure rule", "model", "service", "flow or view", "route", "wiring
 # Pure rules: data in, decision out; no session, no web.
 PURE_MODULES = {
     "dialer.agents.order",
+    "dialer.agents.signin",
     "dialer.calls.outcomes",
     "dialer.calls.retry",
     "dialer.calls.status",
     "dialer.campaign.hours",
     "dialer.campaign.message",
     "dialer.campaign.patterns",
+    "dialer.campaign.script",
     "dialer.conversions.attribution",
     "dialer.leads.csvfile",
     "dialer.leads.dialrules",

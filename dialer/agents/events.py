@@ -41,7 +41,9 @@ HEARTBEAT_SECONDS = 15.0
 GAP_SECONDS = 30.0
 BATCH = 2000
 # An account event after which its stream closes (its token no longer works).
-ENDS_STREAM = frozenset({"account_deactivated", "token_rotated"})
+# A new password ends the account's other browser sessions: their streams end,
+# and the one whose session was kept reconnects (EventSource does so itself).
+ENDS_STREAM = frozenset({"account_deactivated", "token_rotated", "password_set"})
 
 
 def publish(

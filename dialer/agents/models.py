@@ -25,6 +25,12 @@ class AgentState(StrEnum):
     not_answering = "not_answering"
 
 
+class StateReason(StrEnum):
+    """Why the system (not a person) set an agent's state."""
+
+    connection_lost = "connection_lost"
+
+
 class Agent(SQLModel, table=True):
     """Agents and managers alike: both are principals holding a bearer token."""
 
@@ -40,6 +46,28 @@ class Agent(SQLModel, table=True):
     # but its token authenticates nothing and it is handed no lead.
     active: bool = True
     deactivated_at: datetime | None = Field(default=None, sa_column=instant_column())
+    # The pause code chosen with `paused` (one of its campaigns' `pause_codes`).
+    pause_code: str | None = Field(default=None, sa_type=String(40))
+    # Why the system set the state (`connection_lost`); None when a person did.
+    state_reason: str | None = Field(default=None, sa_type=String(32))
+    # After a disposition the agent wraps up until then: no next lead, no
+    # progressive call (the campaign's `wrapup_seconds`).
+    wrapup_until: datetime | None = Field(default=None, sa_column=instant_column())
+    # Presence of the agent's own event stream: None while connected (or never
+    # connected), the instant the latest connection dropped otherwise. Only the
+    # latest connection (`stream_connection`) may mark it lost.
+    stream_lost_at: datetime | None = Field(default=None, sa_column=instant_column())
+    stream_connection: str | None = Field(default=None, sa_type=String(36))
+    # Browser sign-in (`dialer.agents.passwords`): the Argon2id hash, and the
+    # name folded for matching (`signin.normalize_name`). Set together, so the
+    # unique column keeps two accounts with passwords from sharing a sign-in name;
+    # NULL for accounts without one (NULLs never collide).
+    password_hash: str | None = Field(default=None, sa_type=String(200))
+    sign_in_name: str | None = Field(default=None, sa_type=String(200), unique=True, index=True)
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
 
 
 class AgentCampaign(SQLModel, table=True):
@@ -93,3 +121,33 @@ class AccountEvent(SQLModel, table=True):
     actor: str = Field(sa_type=String(64))
     at: datetime = Field(sa_column=instant_column(nullable=False))
     detail: dict[str, Any] = Field(sa_column=json_column())
+
+
+class WebSession(SQLModel, table=True):
+    """A browser's signed-in session. The cookie holds a random token; only its
+    SHA-256 digest is stored, looked up by index like a bearer token's. In the
+    database, so every web worker and a restarted one accept it, and deleting
+    the rows (sign-out, a new password, deactivation) revokes it at once."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(sa_type=String(64), unique=True, index=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True)
+    csrf_token: str = Field(sa_type=String(64))
+    created_at: datetime = Field(sa_column=instant_column(nullable=False))
+    last_seen_at: datetime = Field(sa_column=instant_column(nullable=False))
+    expires_at: datetime = Field(sa_column=instant_column(nullable=False))
+
+
+class SignInFailure(SQLModel, table=True):
+    """Consecutive failed sign-ins for one sign-in name (folded), whether or not
+    an account has it, so an unknown name is slowed and locked like a known one.
+    Shared by every worker; the row goes when a sign-in succeeds."""
+
+    __tablename__ = "sign_in_failure"
+
+    name: str = Field(sa_type=String(200), primary_key=True)
+    failures: int = 0
+    last_failed_at: datetime = Field(sa_column=instant_column(nullable=False))
+    locked_until: datetime | None = Field(default=None, sa_column=instant_column())

@@ -3,10 +3,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from dialer.agents import deactivation, queue, service
+from dialer.agents import deactivation, passwords, queue, service, sessions
 from dialer.agents.models import Role
 from dialer.agents.schemas import (
     AccountEventList,
@@ -21,11 +21,15 @@ from dialer.agents.schemas import (
     DeactivateIn,
     NextLeadOut,
     NothingCallableOut,
+    PasswordIn,
     RoleFilter,
+    SessionOut,
+    SignInIn,
     VoiceTokenOut,
 )
 from dialer.auth import actor_of, require_self_or_manager
 from dialer.clock import wall_now
+from dialer.errors import Forbidden
 from dialer.reports.schemas import AgentDayStats
 from dialer.reports.service import agent_day
 from dialer.telephony.twilio import voice_token_for
@@ -39,9 +43,19 @@ from dialer.views.agents import (
 )
 from dialer.views.queue import agent_queue as agent_queue_view
 from dialer.views.queue import nothing_callable
-from dialer.web import CtxDep, Id, ManagerCtxDep, parse_cursor
+from dialer.web import (
+    CtxDep,
+    Id,
+    ManagerCtxDep,
+    SessionCtxDep,
+    foreign_origin,
+    get_runtime,
+    parse_cursor,
+    session_lifetime,
+)
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
+session_router = APIRouter(prefix="/api/session", tags=["session"])
 
 
 @router.post("", status_code=201, response_model=AgentCreated)
@@ -109,10 +123,17 @@ def update_agent(agent_id: Id, body: AgentUpdate, ctx: ManagerCtxDep) -> AgentOu
 
 @router.put("/{agent_id}/state", response_model=AgentOut)
 def set_state(agent_id: Id, body: AgentStateIn, ctx: CtxDep) -> AgentOut:
-    """`available` (takes leads), `paused` or `offline`: the agent itself or a manager."""
+    """`available` (takes leads; ends a wrap-up at once), `paused` (optionally with a
+    `pause_code` of its campaigns) or `offline`: the agent itself or a manager."""
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
-        agent = service.set_state(tx.session, agent_id=agent_id, state=body.state, now=tx.now)
+        agent = service.set_state(
+            tx.session,
+            agent_id=agent_id,
+            state=body.state,
+            pause_code=body.pause_code,
+            now=tx.now,
+        )
         return agent_view(tx.session, agent=agent)
 
 
@@ -159,6 +180,36 @@ def new_token(agent_id: Id, ctx: CtxDep) -> AgentCreated:
             bootstrap_token=tx.runtime.settings.bootstrap_token,
         )
         return agent_created(tx.session, agent=agent, token=token)
+
+
+@router.put(
+    "/{agent_id}/password",
+    status_code=204,
+    responses={
+        403: {
+            "description": "an agent for another account (`not_your_resource`), or without"
+            " its right `current_password` (`wrong_password`)"
+        },
+        409: {"description": "another account with a password has this name (`name_taken`)"},
+    },
+)
+def set_password(agent_id: Id, body: PasswordIn, ctx: CtxDep) -> Response:
+    """Sets the account's sign-in password: a manager for any account, an agent
+    for itself with its `current_password`. Unlocks the name and ends the
+    account's other browser sessions."""
+    with ctx.tx() as tx:
+        require_self_or_manager(tx.principal, agent_id=agent_id)
+        passwords.set_password(
+            tx.session,
+            agent_id=agent_id,
+            password=body.password,
+            current_password=body.current_password,
+            principal=tx.principal,
+            actor=actor_of(tx.principal),
+            keep_session_id=tx.web_session.id if tx.web_session is not None else None,
+            now=tx.now,
+        )
+    return Response(status_code=204)
 
 
 @router.get("/{agent_id}/history", response_model=AccountEventList)
@@ -240,6 +291,23 @@ def next_lead(
         )
 
 
+@router.delete(
+    "/{agent_id}/claim",
+    status_code=204,
+    responses={409: {"description": "a call to the claimed lead is live (`call_live`)"}},
+)
+def release_claim(agent_id: Id, ctx: CtxDep) -> Response:
+    """Lets go of the lead the agent holds: it goes back where it was, no attempt
+    counted (`claim_released` in its history, with who did it). No claim: nothing
+    changes. The agent itself or a manager."""
+    with ctx.tx() as tx:
+        require_self_or_manager(tx.principal, agent_id=agent_id)
+        service.release_claim(
+            tx.session, agent_id=agent_id, actor=actor_of(tx.principal), now=tx.now
+        )
+    return Response(status_code=204)
+
+
 @router.get("/{agent_id}/queue", response_model=AgentQueueOut)
 def agent_queue(agent_id: Id, ctx: CtxDep) -> AgentQueueOut:
     """The queue diagnosis of each of the agent's campaigns as its queue sees them
@@ -296,3 +364,109 @@ def voice_token(agent_id: Id, ctx: CtxDep) -> VoiceTokenOut:
         # validity against its own clock (like the event stream's tickets).
         got = voice_token_for(settings=tx.runtime.settings, endpoint=agent.endpoint, now=wall_now())
         return VoiceTokenOut(token=got.token, identity=got.identity, expires_at=got.expires_at)
+
+
+def _secure(request: Request) -> bool:
+    """Whether the cookie is for https only: the service is published over
+    https, or this request came over it."""
+    public = get_runtime(request).settings.public_url
+    return public.lower().startswith("https://") or request.url.scheme == "https"
+
+
+@session_router.post(
+    "",
+    response_model=SessionOut,
+    responses={
+        200: {
+            "headers": {
+                "Set-Cookie": {
+                    "description": f"{sessions.COOKIE}=…; HttpOnly; SameSite=Lax; Path=/"
+                    " (Secure over https)",
+                    "schema": {"type": "string"},
+                }
+            }
+        },
+        401: {
+            "description": "wrong name or password (`bad_credentials`), a deactivated"
+            " account (`account_deactivated`)"
+        },
+        403: {"description": "sent from another site's page (`cross_origin`)"},
+        423: {"description": "the name is locked after 10 failures (`account_locked`)"},
+        429: {"description": "too soon after repeated failures (`sign_in_backoff`)"},
+    },
+)
+def sign_in(body: SignInIn, request: Request) -> JSONResponse:
+    """Signs in with name and password: sets the session cookie and answers the
+    account and the session's CSRF token. Repeated failures are slowed down,
+    then the name is locked."""
+    origin = foreign_origin(request)
+    if origin is not None:
+        raise Forbidden(
+            f"Origin {origin!r} is another site: sign in from this service's own pages",
+            code="cross_origin",
+        )
+    runtime = get_runtime(request)
+    lifetime = session_lifetime(runtime)
+    got = passwords.sign_in(
+        runtime.db,
+        name=body.name,
+        password=body.password,
+        now_in=runtime.now_in,
+        lifetime=lifetime,
+        lockout=dt.timedelta(minutes=runtime.settings.sign_in_lockout_minutes),
+    )
+    with runtime.db.read() as session:
+        agent = service.get_account(session, agent_id=got.agent.id or 0)
+        out = SessionOut(
+            agent=agent_view(session, agent=agent),
+            csrf_token=got.csrf_token,
+            expires_at=got.expires_at,
+        )
+    response = JSONResponse(out.model_dump(mode="json"))
+    response.set_cookie(
+        sessions.COOKIE,
+        got.token,
+        max_age=int(lifetime.absolute.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+    return response
+
+
+@session_router.get(
+    "",
+    response_model=SessionOut,
+    responses={401: {"description": "no session cookie, or an ended one (`no_session`)"}},
+)
+def current_session(ctx: SessionCtxDep) -> SessionOut:
+    """The signed-in account and its CSRF token, from the session cookie (a page
+    loaded anew learns both here)."""
+    with ctx.tx() as tx:
+        assert tx.web_session is not None
+        return SessionOut(
+            agent=agent_view(tx.session, agent=tx.principal),
+            csrf_token=tx.web_session.csrf_token,
+            expires_at=sessions.expires_at(tx.web_session, lifetime=session_lifetime(tx.runtime)),
+        )
+
+
+@session_router.delete(
+    "",
+    status_code=204,
+    responses={
+        401: {"description": "no session cookie, or an ended one (`no_session`)"},
+        403: {"description": "no or a wrong X-CSRF-Token (`csrf_missing`, `csrf_mismatch`)"},
+    },
+)
+def sign_out(request: Request, ctx: SessionCtxDep) -> Response:
+    """Signs out: the session ends and the cookie is cleared."""
+    with ctx.tx() as tx:
+        assert tx.web_session is not None and tx.web_session.id is not None
+        passwords.sign_out(tx.session, row_id=tx.web_session.id, agent=tx.principal, now=tx.now)
+    response = Response(status_code=204)
+    response.delete_cookie(
+        sessions.COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request)
+    )
+    return response

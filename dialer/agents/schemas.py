@@ -5,8 +5,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from dialer.agents.models import AgentState, Role
+from dialer.agents.models import AgentState, Role, StateReason
 from dialer.agents.order import ClaimReason
+from dialer.agents.signin import PASSWORD_MAX, PASSWORD_MIN
 from dialer.leads.schemas import IdleReason, LeadOut, QueueOut
 from dialer.promises.schemas import PromiseOut
 from dialer.wire import Input, Instant, Members
@@ -98,7 +99,16 @@ class AgentOut(BaseModel):
     campaign_ids: list[int]
     endpoint: str | None
     state: AgentState
+    pause_code: str | None = Field(description="the pause code chosen with `paused`, if any")
+    state_changed_at: Instant = Field(description="when the state (or pause code) last changed")
+    wrapup_until: Instant | None = Field(
+        description="wrapping up after a disposition until then: no next lead before"
+    )
+    state_reason: StateReason | None = Field(
+        description="null, or why the system set the state (`connection_lost`)"
+    )
     created_at: Instant
+    has_password: bool = Field(description="whether the account can sign in in a browser")
 
 
 class AgentCreated(AgentOut):
@@ -151,6 +161,14 @@ SETTABLE_STATES = frozenset({AgentState.available, AgentState.paused, AgentState
 
 class AgentStateIn(Input):
     state: Annotated[AgentState, Members(SETTABLE_STATES)]
+    pause_code: str | None = Field(
+        default=None,
+        max_length=200,
+        description="with `paused` only: one of the `pause_codes` of a campaign the agent is on",
+        examples=["休憩"],
+    )
+
+    _pause_code = field_validator("pause_code", mode="before")(_strip)
 
 
 class NextLeadOut(BaseModel):
@@ -204,3 +222,31 @@ class NothingCallableOut(BaseModel):
         description="seconds (clock time) until next_callable_at; also sent as Retry-After"
     )
     detail: str
+
+
+class PasswordIn(Input):
+    password: str = Field(
+        min_length=PASSWORD_MIN,
+        max_length=PASSWORD_MAX,
+        description=f"{PASSWORD_MIN}-{PASSWORD_MAX} characters, not the account's name",
+    )
+    current_password: str | None = Field(
+        default=None,
+        max_length=PASSWORD_MAX,
+        description="an agent changing its own password: the one it has now (managers omit it)",
+    )
+
+
+class SignInIn(Input):
+    name: str = Field(min_length=1, max_length=200, description="the account's name")
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+
+
+class SessionOut(BaseModel):
+    agent: AgentOut
+    csrf_token: str = Field(
+        description="send it as X-CSRF-Token with every request that changes something"
+    )
+    expires_at: Instant = Field(
+        description="when the session ends unless used (the sooner of its absolute and idle end)"
+    )

@@ -18,7 +18,9 @@ from sqlmodel import col
 
 from dialer.agents.events import publish
 from dialer.agents.models import AccountEvent, Agent, AgentCampaign, AgentState, Claim, Role
-from dialer.agents.queue import release
+from dialer.agents.queue import has_live_call, release
+from dialer.agents.sessions import revoke_all
+from dialer.agents.signin import normalize_name
 from dialer.auth import hash_token, holds_token, new_token
 from dialer.calls.models import FINAL_CALL_STATUSES, Call
 from dialer.campaign.models import Campaign
@@ -29,6 +31,26 @@ from dialer.leads.models import Lead
 
 class AccountDeactivated(Conflict):
     code = "account_deactivated"
+
+
+class NameTaken(Conflict):
+    code = "name_taken"
+
+
+def check_sign_in_name(session: Session, *, agent: Agent, name: str) -> str:
+    """The folded sign-in name `name` gives `agent`, refused (409 `name_taken`)
+    when another account with a password has it (the unique column is the
+    last word, should two requests race)."""
+    folded = normalize_name(name)
+    other = session.scalar(
+        select(col(Agent.id)).where(col(Agent.sign_in_name) == folded, col(Agent.id) != agent.id)
+    )
+    if other is not None:
+        raise NameTaken(
+            f"name: another account with a password signs in as {name!r}; choose another name",
+            field="name",
+        )
+    return folded
 
 
 def get_agent(session: Session, *, agent_id: int) -> Agent:
@@ -198,6 +220,8 @@ def update(
     (`changes`), each change a row of the account's history."""
     agent = get_account(session, agent_id=agent_id, lock=True)
     if "name" in changes and changes["name"] != agent.name:
+        if agent.password_hash is not None:
+            agent.sign_in_name = check_sign_in_name(session, agent=agent, name=changes["name"])
         record(
             session, agent_id=agent_id, kind="renamed", actor=actor, at=now,
             old=agent.name, new=changes["name"],
@@ -240,7 +264,17 @@ def list_agents(
     return list(session.scalars(query))
 
 
-def set_state(session: Session, *, agent_id: int, state: AgentState, now: datetime) -> Agent:
+def set_state(
+    session: Session,
+    *,
+    agent_id: int,
+    state: AgentState,
+    now: datetime,
+    pause_code: str | None = None,
+) -> Agent:
+    """A person sets the state: it clears what the system set (`state_reason`),
+    and `available` ends a wrap-up at once. `pause_code` goes with `paused` only
+    and is one of the pause codes of the agent's campaigns."""
     if state == AgentState.not_answering:
         raise Invalid(
             "not_answering is set by the system when the agent's endpoint does not pick "
@@ -248,10 +282,40 @@ def set_state(session: Session, *, agent_id: int, state: AgentState, now: dateti
             field="state",
         )
     agent = get_active_agent(session, agent_id=agent_id)
-    if agent.state != state:
+    if pause_code is not None:
+        if state != AgentState.paused:
+            raise Invalid("pause_code goes with the state paused only", field="pause_code")
+        _check_pause_code(session, agent_id=agent_id, pause_code=pause_code)
+    if agent.state != state or agent.pause_code != pause_code:
         agent.state = state
+        agent.pause_code = pause_code
         agent.state_changed_at = now
+    agent.state_reason = None
+    if state == AgentState.available:
+        agent.wrapup_until = None
     return agent
+
+
+def pause_codes_of(session: Session, *, agent_id: int) -> list[str]:
+    """The pause codes of the agent's campaigns, in campaign order, each once."""
+    rows = session.scalars(
+        select(col(Campaign.pause_codes))
+        .join(AgentCampaign, col(AgentCampaign.campaign_id) == col(Campaign.id))
+        .where(col(AgentCampaign.agent_id) == agent_id)
+        .order_by(col(Campaign.id))
+    )
+    return list(dict.fromkeys(code for codes in rows for code in codes))
+
+
+def _check_pause_code(session: Session, *, agent_id: int, pause_code: str) -> None:
+    allowed = pause_codes_of(session, agent_id=agent_id)
+    if pause_code not in allowed:
+        choices = ", ".join(allowed) if allowed else "none: the agent is on no campaign"
+        raise Invalid(
+            f"pause_code {pause_code!r} is not a pause code of the agent's campaigns ({choices})",
+            code="unknown_pause_code",
+            field="pause_code",
+        )
 
 
 def mark_not_answering(
@@ -265,6 +329,7 @@ def mark_not_answering(
         return False
     agent.state = AgentState.not_answering
     agent.state_changed_at = at
+    agent.pause_code = None
     assert agent.id is not None
     payload = {"call_id": call_id, "why": why, "state": AgentState.not_answering.value}
     record(session, agent_id=agent.id, kind="not_answering", actor="system", at=at, **payload)
@@ -338,29 +403,55 @@ def deactivate(
     if agent.state != AgentState.offline:
         agent.state = AgentState.offline
         agent.state_changed_at = now
+    agent.pause_code = None
+    agent.wrapup_until = None
+    # Its browsers are signed out with it (a reactivation signs in anew).
+    ended = revoke_all(session, agent_id=agent_id)
     record(
         session, agent_id=agent_id, kind="deactivated", actor=actor, at=now,
-        released_lead_id=released,
+        released_lead_id=released, sessions_ended=ended,
     )  # fmt: skip
     publish(session, kind="account_deactivated", at=now, agent_id=agent_id, campaign_id=None)
     session.flush()
     return released
 
 
+def release_claim(session: Session, *, agent_id: int, actor: str, now: datetime) -> int | None:
+    """The agent lets go of the lead it holds (the console's "skip"): the lead goes
+    back where it was, no attempt counted, `claim_released` in its history with
+    the actor. Returns the lead's id; None when there was no claim. Refused
+    while a call to the lead is live (the call needs its claim)."""
+    get_agent(session, agent_id=agent_id)
+    claim = session.scalar(select(Claim).where(col(Claim.agent_id) == agent_id).with_for_update())
+    if claim is None:
+        return None
+    if has_live_call(session, lead_id=claim.lead_id):
+        raise Conflict(
+            f"lead {claim.lead_id} has a live call; hang up first, then release the claim",
+            code="call_live",
+            lead_id=claim.lead_id,
+        )
+    return _release(session, claim=claim, actor=actor, now=now, why="released_by_agent")
+
+
 def _release_claim(session: Session, *, agent_id: int, actor: str, now: datetime) -> int | None:
     claim = session.scalar(select(Claim).where(col(Claim.agent_id) == agent_id).with_for_update())
     if claim is None:
         return None
+    return _release(session, claim=claim, actor=actor, now=now, why="agent_deactivated")
+
+
+def _release(session: Session, *, claim: Claim, actor: str, now: datetime, why: str) -> int:
     lead = session.scalar(select(Lead).where(col(Lead.id) == claim.lead_id).with_for_update())
     assert lead is not None and lead.id is not None
-    release(session, lead=lead, actor=actor, now=now, why="agent_deactivated")
+    release(session, lead=lead, actor=actor, now=now, why=why)
     lifecycle.expire_claim(
         session,
         lead=lead,
         prev_status=claim.prev_status,
         actor=actor,
         at=now,
-        reason="agent_deactivated",
+        reason=why,
     )
     return lead.id
 

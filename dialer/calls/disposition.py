@@ -28,7 +28,7 @@ from dialer.campaign.service import calling_hours_of, retry_policy_of
 from dialer.conversions import service as conversions
 from dialer.db import after_commit
 from dialer.dnc import service as dnc
-from dialer.errors import AlreadyDispositioned, Invalid, NotFound
+from dialer.errors import AlreadyDispositioned, Conflict, Invalid, NotFound
 from dialer.leads import history, lifecycle
 from dialer.leads.dialrules import active_numbers, day_attempts_on
 from dialer.leads.models import Lead, LeadStatus, Phone
@@ -500,3 +500,55 @@ def _retire_phone(
             session, lead=lead, status=LeadStatus.invalid, actor=actor, at=now,
             reason="no phone left",
         )  # fmt: skip
+
+
+# --- the agent hangs up ---------------------------------------------------------------
+
+
+class CallNotLive(Conflict):
+    code = "call_not_live"
+
+
+def request_hangup(
+    session: Session, *, principal: Agent, call_id: int, now: datetime, telephony: Telephony
+) -> Call:
+    """The call's agent (or a manager) ends a live call from the console. The
+    provider is asked once the request is committed, and its report ends the
+    call as usual (`call_status`; an unanswered one is dispositioned by the
+    system); the disposition stays the agent's. The simulated provider has no
+    network to wait for: its report is the hang-up's, in this transaction."""
+    call = session.scalar(select(Call).where(col(Call.id) == call_id).with_for_update())
+    if call is None:
+        raise NotFound(f"call {call_id} does not exist", code="call_not_found")
+    check_call_access(principal, call)
+    if call.status in FINAL_CALL_STATUSES or call.disposition is not None:
+        raise CallNotLive(f"call {call_id} is not live (it is {call.status})", call_id=call_id)
+    if call.provider_sid is None:
+        # The create has not been answered yet: there is nothing to hang up at the
+        # provider, and the attempt settles on its own (dialer.telephony.dialing).
+        raise Conflict(
+            f"call {call_id} is still being placed; hang up once it rings",
+            code="call_not_placed",
+            call_id=call_id,
+        )
+    assert call.id is not None
+    answered = call.answered_at is not None
+    history.record(
+        session,
+        lead_id=call.lead_id,
+        kind="hangup_requested",
+        actor=actor_of(principal),
+        at=now,
+        call_id=call.id,
+        status=call.status,
+    )
+    if telephony.name == "simulated":
+        call.sim_outcome = None
+        call.sim_final_at = None
+        ended = CallStatus.completed if answered else CallStatus.canceled
+        apply_status_update(session, call=call, status=ended, answered_by=call.answered_by, at=now)
+    else:
+        sid = call.provider_sid
+        after_commit(session, lambda: telephony.hang_up(sid, answered=answered), name="hang_up")
+    session.flush()
+    return call

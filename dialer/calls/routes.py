@@ -122,6 +122,31 @@ def dispose(call_id: Id, body: DispositionIn, ctx: CtxDep) -> CallOut:
         return call_view(call)
 
 
+@router.post(
+    "/api/calls/{call_id}/hangup",
+    response_model=CallOut,
+    responses={
+        409: {
+            "description": "the call has ended or is dispositioned (`call_not_live`), or its"
+            " create has not been answered by the provider yet (`call_not_placed`)"
+        }
+    },
+)
+def hang_up(call_id: Id, ctx: CtxDep) -> CallOut:
+    """Ends a live call: the provider is asked once this is committed and reports
+    the end as usual (`call_status`). The disposition is still the agent's to
+    record. The call's agent or a manager."""
+    with ctx.tx() as tx:
+        call = disposition.request_hangup(
+            tx.session,
+            principal=tx.principal,
+            call_id=call_id,
+            now=tx.now,
+            telephony=tx.runtime.telephony,
+        )
+        return call_view(call)
+
+
 @router.get("/api/campaigns/{campaign_id}/incoming", response_model=InboundList)
 def list_incoming(
     campaign_id: Id,

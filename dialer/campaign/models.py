@@ -9,6 +9,8 @@ from sqlmodel import Field, SQLModel
 
 from dialer.db import instant_column, json_column
 
+DEFAULT_PAUSE_CODES = ("休憩", "研修", "打ち合わせ")
+
 
 class CampaignStatus(StrEnum):
     active = "active"
@@ -49,6 +51,12 @@ class Campaign(SQLModel, table=True):
     # Chosen explicitly: Twilio's default voice reads Japanese as English.
     tts_voice: str = Field(default="Polly.Mizuki", sa_type=String(64))
     tts_language: str = Field(default="ja-JP", sa_type=String(16))
+    # The agent console: why an agent may pause (one is chosen with `paused`), and
+    # how long an agent gets after a disposition before the next lead (0: none).
+    pause_codes: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PAUSE_CODES), sa_column=json_column()
+    )
+    wrapup_seconds: int = 0
     # Every time zone a lead of this campaign lives in: the queue asks "which of
     # these are open now" instead of scanning leads for their zones.
     lead_timezones: list[str] = Field(sa_column=json_column())

@@ -11,7 +11,7 @@ import phonenumbers
 from pydantic import BaseModel, Field, field_validator
 
 from dialer.campaign.hours import HoursSpecError, parse_days, parse_time
-from dialer.campaign.models import CampaignStatus, DialMode
+from dialer.campaign.models import DEFAULT_PAUSE_CODES, CampaignStatus, DialMode
 from dialer.campaign.patterns import (
     MAX_PATTERN_LENGTH,
     ContractPatternError,
@@ -28,6 +28,9 @@ MAX_ATTEMPTS = 100
 MAX_CALLING_HOURS_RULES = 50
 MAX_SCRIPT_BYTES = 64 * 1024  # UTF-8
 MAX_ABANDON_MESSAGE = 1000  # characters: read aloud, it is about a minute
+MAX_PAUSE_CODES = 20  # buttons on the console's state bar
+MAX_PAUSE_CODE = 40  # characters of one
+MAX_WRAPUP_SECONDS = 3600
 # Twilio's text-to-speech voices by name: Amazon Polly's and Google's. Twilio's
 # `man`/`woman`/`alice` read Japanese badly, so a voice is always named.
 TTS_VOICE_PATTERN = r"^(Polly|Google)\.[A-Za-z0-9-]{2,56}$"
@@ -186,6 +189,38 @@ class CampaignFields(Input):
     tts_language: str | None = Field(
         default=None, pattern=TTS_LANGUAGE_PATTERN, max_length=16, examples=["ja-JP"]
     )
+    pause_codes: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_PAUSE_CODES,
+        description=f"why an agent pauses: 1–{MAX_PAUSE_CODES} distinct texts of 1–"
+        f"{MAX_PAUSE_CODE} characters (trimmed)",
+        examples=[list(DEFAULT_PAUSE_CODES)],
+    )
+    wrapup_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_WRAPUP_SECONDS,
+        description="after a disposition, the agent gets no next lead for this long (0: none)",
+    )
+
+    @field_validator("pause_codes", mode="before")
+    @classmethod
+    def _pause_codes(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        codes: list[Any] = []
+        for index, code in enumerate(value):
+            if isinstance(code, str):
+                code = code.strip()
+                if not 1 <= len(code) <= MAX_PAUSE_CODE:
+                    raise ValueError(
+                        f"[{index}]: a pause code has 1–{MAX_PAUSE_CODE} characters (trimmed)"
+                    )
+                if code in codes:
+                    raise ValueError(f"[{index}]: {code!r} is given twice")
+            codes.append(code)
+        return codes
 
     @field_validator("seller_name", "call_reason", "abandon_message")
     @classmethod
@@ -292,6 +327,8 @@ class CampaignOut(BaseModel):
     abandon_message: str | None
     tts_voice: str
     tts_language: str
+    pause_codes: list[str]
+    wrapup_seconds: int
     created_at: Instant
     updated_at: Instant
 

@@ -140,6 +140,8 @@ def _apply_fields(campaign: Campaign, data: CampaignFields, *, now: datetime) ->
         "script",
         "tts_voice",
         "tts_language",
+        "pause_codes",
+        "wrapup_seconds",
     ):
         if field in given and given[field] is not None:
             setattr(campaign, field, given[field])

@@ -1,1 +1,2 @@
-"""The agent console in the browser: its pages, static files and the softphone's SDK."""
+"""The agent console: server-rendered pages, plain JavaScript, en/ja catalogs, and the
+softphone's Twilio SDK bundle (vendor.py)."""

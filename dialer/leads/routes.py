@@ -17,9 +17,10 @@ from dialer.leads.schemas import (
     LeadList,
     PublicLeadStatus,
     QueueOut,
+    ScriptOut,
 )
 from dialer.uploads import Upload, upload_dependency, upload_openapi
-from dialer.views import imports, leads
+from dialer.views import imports, leads, scripts
 from dialer.views.eligibility import lead_eligibility as eligibility_view
 from dialer.views.queue import queue_diagnosis
 from dialer.views.search import LeadQuery, search_leads
@@ -192,6 +193,15 @@ def get_lead(lead_id: Id, ctx: CtxDep) -> LeadDetail:
         lead = leads.get_lead(tx.session, lead_id=lead_id)
         leads.check_lead_access(tx.session, principal=tx.principal, lead=lead)
         return leads.lead_detail(tx.session, lead=lead)
+
+
+@router.get("/api/leads/{lead_id}/script", response_model=ScriptOut)
+def lead_script(lead_id: Id, ctx: CtxDep) -> ScriptOut:
+    """The campaign's script with the lead's fields filled in, the opening the call
+    must start with (seller, agent's name, purpose: 特定商取引法 §16) and the
+    placeholders left unfilled. A manager, or the agent holding the claim."""
+    with ctx.tx() as tx:
+        return scripts.lead_script(tx.session, principal=tx.principal, lead_id=lead_id)
 
 
 @router.get("/api/leads/{lead_id}/eligibility", response_model=EligibilityOut)

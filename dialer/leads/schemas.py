@@ -189,3 +189,22 @@ class QueueOut(BaseModel):
         description="what lifts first when nothing is callable now; null when something is"
     )
     zones: list[ZoneOut]
+
+
+class OpeningItemOut(BaseModel):
+    key: str = Field(description="seller, agent_name or purpose, in the order they are said")
+    value: str | None = Field(description="null: not set on the campaign (purpose)")
+
+
+class ScriptOut(BaseModel):
+    """The campaign's script for one lead, and the identity the call opens with
+    (特定商取引法 §16: seller, the agent's name, the purpose, before any pitch)."""
+
+    lead_id: int
+    campaign_id: int
+    text: str = Field(description="the script with the lead's fields filled in")
+    opening: list[OpeningItemOut]
+    unfilled: list[str] = Field(
+        description="placeholders left as written (unknown, or no value for this lead)",
+        examples=[["{contract_number}"]],
+    )

@@ -18,6 +18,7 @@ from dialer.campaign.schemas import OnMissed
 from dialer.failing import FailingRows, each_row
 from dialer.leads import history, lifecycle
 from dialer.leads.models import Lead
+from dialer.leads.names import names_of
 from dialer.promises.booking import policy_of
 from dialer.promises.models import Promise, PromiseStatus
 
@@ -66,10 +67,12 @@ def announce_due(
     rows: list[tuple[Any, ...]] = sorted(
         (tuple(row) for row in claimed), key=lambda row: (row[4], row[0])
     )
+    # Alerts name the customer: one query for the batch's leads.
+    names = names_of(session, lead_ids=[row[1] for row in rows])
     done = each_row(
         session,
         rows,
-        lambda row: _announce(session, row, now=now),
+        lambda row: _announce(session, row, names=names, now=now),
         key=lambda row: int(row[0]),
         failing=failing,
         now=now,
@@ -86,8 +89,15 @@ def announce_due(
     return len(done)
 
 
-def _announce(session: Session, row: tuple[Any, ...], *, now: datetime) -> None:
+def _announce(
+    session: Session,
+    row: tuple[Any, ...],
+    *,
+    names: dict[int, tuple[str | None, str | None]],
+    now: datetime,
+) -> None:
     promise_id, lead_id, campaign_id, agent_id, due_at, window_end = row
+    lead_name, company = names.get(lead_id, (None, None))
     publish(
         session,
         kind="promise_due",
@@ -96,6 +106,8 @@ def _announce(session: Session, row: tuple[Any, ...], *, now: datetime) -> None:
         campaign_id=campaign_id,
         promise_id=promise_id,
         lead_id=lead_id,
+        lead_name=lead_name,
+        company=company,
         due_at=due_at.isoformat(),
         window_end=window_end.isoformat(),
     )
@@ -191,6 +203,8 @@ def _lapse(
     payload: dict[str, Any] = {
         "promise_id": promise.id,
         "lead_id": lead.id,
+        "lead_name": lead.name,
+        "company": lead.company,
         "due_at": promise.due_at.isoformat(),
         "window_end": promise.window_end.isoformat(),
         "on_missed": on_missed,

@@ -164,6 +164,8 @@ def _announce(
     assert lead.id is not None
     payload = {
         "lead_id": lead.id,
+        "lead_name": lead.name,
+        "company": lead.company,
         "promise_id": promise.id if promise is not None else lead.promise_id,
         "due_at": lead.next_attempt_at.isoformat() if lead.next_attempt_at else None,
         "window_end": promise.window_end.isoformat() if promise is not None else None,

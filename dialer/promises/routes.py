@@ -16,7 +16,7 @@ from dialer.promises import booking
 from dialer.promises.models import PromiseStatus
 from dialer.promises.schemas import PromiseIn, PromiseList, PromiseOut
 from dialer.views.promises import promise_page, promise_view
-from dialer.web import Ctx, CtxDep, Id, ManagerCtxDep, get_runtime, parse_cursor
+from dialer.web import Ctx, CtxDep, Id, ManagerCtxDep, credentials_of, get_runtime, parse_cursor
 from dialer.wire import MAX_ID
 
 router = APIRouter(tags=["promises"])
@@ -141,8 +141,10 @@ def agent_events_ticket(agent_id: Id, ctx: CtxDep) -> StreamTicketOut:
     responses={
         200: {"content": {"text/event-stream": {}}},
         400: {"description": "`Last-Event-ID` is not an event id this server sent"},
-        # The token is read here, not by a dependency: EventSource sends `?token=`.
-        401: {"description": "no bearer token (header or `?token=`), or an unknown one"},
+        # The token is read here, not by a dependency: EventSource sends `?ticket=`.
+        401: {
+            "description": "no bearer token, ticket or session cookie, or an unknown or ended one"
+        },
         403: {"description": "another agent's stream (`not_your_resource`)"},
         404: {"description": "no such agent (`not_found`)"},
     },
@@ -166,7 +168,7 @@ def agent_events(
 ) -> StreamingResponse:
     """Server-sent events: `promise_due`, `promise_missed`, `call_status`. Reconnect
     with `Last-Event-ID` to receive what was missed. Authorization: the bearer
-    header, or `?ticket=`."""
+    header, `?ticket=`, or the browser's session cookie."""
     if token is not None:
         # A token in a URL is written to every access log on its way; it is
         # refused, never used, so no client keeps sending one.
@@ -194,7 +196,10 @@ def agent_events(
             get_agent(session, agent_id=agent_id)
             campaign_ids = campaign_ids_of(session, agent_id=agent_id)
     else:
-        ctx = Ctx(runtime, authorization, "GET", manager_only=False)
+        # The bearer header, or else a browser's session cookie.
+        credentials = credentials_of(request)
+        ctx = Ctx(runtime, authorization, "GET", manager_only=False, credentials=credentials)
+        ctx.check()
         with ctx.tx() as tx:
             require_self_or_manager(tx.principal, agent_id=agent_id)
             get_agent(tx.session, agent_id=agent_id)

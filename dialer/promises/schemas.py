@@ -63,6 +63,8 @@ class PromiseHolder(StrEnum):
 class PromiseOut(BaseModel):
     id: int
     lead_id: int
+    lead_name: str | None = Field(description="the lead's name, as an alert shows it")
+    company: str | None = Field(description="the lead's company, if any")
     campaign_id: int
     agent_id: int | None
     owner: PromiseHolder

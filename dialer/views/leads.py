@@ -101,12 +101,14 @@ def lead_detail(session: Session, *, lead: Lead) -> LeadDetail:
         select(Event).where(col(Event.lead_id) == lead.id).order_by(col(Event.id))
     )
     promises = find_promises(session, lead_id=lead.id, limit=1000)
+    assert lead.id is not None
+    names = {lead.id: (lead.name, lead.company)}
     zone = zone_for(lead)
     out = LeadDetail.model_validate(
         Overlay(
             _with_people(session, lead),
             calls=list(calls),
-            promises=[promise_view(p) for p in promises],
+            promises=[promise_view(p, names=names) for p in promises],
             conversions=list(conversions),
             # History details hold instants as text: shown in the zone too.
             events=[Overlay(e, detail=localized_payload(e.detail, zone)) for e in events],

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlmodel import col
 
+from dialer.leads.names import names_of
 from dialer.promises.models import Promise, PromiseStatus
 from dialer.promises.schemas import PromiseHolder, PromiseList, PromiseOut
 from dialer.views.overlay import Overlay
@@ -13,11 +14,23 @@ from dialer.views.paging import next_cursor
 from dialer.views.zones import zone_for
 from dialer.wire import localized
 
+Names = dict[int, tuple[str | None, str | None]]
 
-def promise_view(promise: Promise) -> PromiseOut:
+
+def promise_view(promise: Promise, *, names: Names | None = None) -> PromiseOut:
+    """`names`: the leads' names and companies of a page, read at once
+    (`leads.names.names_of`); without them the promise's lead is read."""
     # Not stored: a promise with an agent is that agent's; without, anyone's.
     owner = PromiseHolder.agent if promise.agent_id is not None else PromiseHolder.anyone
-    out = PromiseOut.model_validate(Overlay(promise, owner=owner), from_attributes=True)
+    if names is None:
+        session = object_session(promise)
+        assert session is not None, "render a promise inside its session"
+        names = names_of(session, lead_ids=[promise.lead_id])
+    lead_name, company = names.get(promise.lead_id, (None, None))
+    out = PromiseOut.model_validate(
+        Overlay(promise, owner=owner, lead_name=lead_name, company=company),
+        from_attributes=True,
+    )
     return localized(out, zone_for(promise))
 
 
@@ -65,6 +78,8 @@ def promise_page(
         limit=limit,
         after_id=after_id,
     )
+    names = names_of(session, lead_ids=[p.lead_id for p in found])
     return PromiseList(
-        items=[promise_view(p) for p in found], next_cursor=next_cursor(found, limit=limit)
+        items=[promise_view(p, names=names) for p in found],
+        next_cursor=next_cursor(found, limit=limit),
     )

@@ -1,0 +1,88 @@
+"""The agent event stream opened with the session cookie, as a browser's
+EventSource opens it (same origin, no header of its own), over real HTTP:
+accepted for the signed-in agent's own stream, refused for another's and
+without a live session, and ended when the account's password changes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from helpers import LiveServer, make_settings
+
+from dialer.agents import passwords
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=64))
+
+
+@pytest.fixture
+def server(db_url: str) -> Iterator[LiveServer]:
+    live = LiveServer(make_settings(db_url))
+    try:
+        yield live
+    finally:
+        live.close()
+
+
+def _agent(server: LiveServer, name: str) -> dict[str, Any]:
+    c = server.http.post("/api/campaigns", json={"name": f"Stream {name}"}).json()
+    agent = server.http.post("/api/agents", json={"name": name, "campaign_ids": [c["id"]]}).json()
+    r = server.http.put(f"/api/agents/{agent['id']}/password", json={"password": PASSWORD})
+    assert r.status_code == 204, r.text
+    return dict(agent)
+
+
+def _cookie(server: LiveServer, name: str) -> str:
+    with httpx.Client(base_url=server.url) as browser:
+        r = browser.post("/api/session", json={"name": name, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return str(r.cookies["dialer_session"])
+
+
+def _frames(response: httpx.Response) -> Iterator[dict[str, str]]:
+    frame: dict[str, str] = {}
+    for line in response.iter_lines():
+        if line == "":
+            if "data" in frame:
+                yield frame
+            frame = {}
+        elif not line.startswith(":"):
+            key, _, value = line.partition(": ")
+            frame[key] = value
+
+
+def test_the_cookie_opens_the_agents_own_stream_only(server: LiveServer) -> None:
+    sato = _agent(server, "Sato")
+    suzuki = _agent(server, "Suzuki")
+    cookie = {"Cookie": f"dialer_session={_cookie(server, 'Sato')}"}
+    with httpx.Client(base_url=server.url, timeout=httpx.Timeout(10, read=10)) as browser:
+        path = f"/api/agents/{sato['id']}/events"
+        with browser.stream("GET", path, headers=cookie) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            # A manager sets the password: this session ends, and so does its stream.
+            r = server.http.put(
+                f"/api/agents/{sato['id']}/password", json={"password": "a new password!"}
+            )
+            assert r.status_code == 204, r.text
+            frames = list(_frames(response))
+        assert [f["event"] for f in frames] == ["password_set"]
+        assert isinstance(json.loads(frames[0]["data"]), dict) and frames[0]["id"].isdigit()
+        # The reconnection is refused: the session was revoked.
+        r = browser.get(path, headers=cookie)
+        assert r.status_code == 401 and r.json()["code"] == "no_session"
+        other = {"Cookie": f"dialer_session={_cookie(server, 'Suzuki')}"}
+        r = browser.get(path, headers=other)
+        assert r.status_code == 403 and r.json()["code"] == "not_your_resource"
+        r = browser.get(path, headers={**other, "Origin": "https://evil.example"})
+        assert r.status_code == 403 and r.json()["code"] == "cross_origin"
+        assert suzuki["id"] != sato["id"]

@@ -1,0 +1,233 @@
+"""Browser tests of the agent console: the service as a real process (`python -m
+dialer.cli serve`, SQLite file, simulated clock and telephony) and Debian's Chromium
+driven by Playwright for Python (its bundled driver; never `playwright install`).
+
+`service` can be stopped and started again on the same port and database (a
+restart mid-shift). Chromium is launched once per worker; each test gets a fresh
+context at 1366×768. Every wait is bounded (10 s a step, 30 s a scenario)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from helpers import CLOCK_START, MANAGER_TOKEN, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps dialling out, and this
+# machine's closed network refuses it.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1366, "height": 768}
+STEP_MS = 10_000
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).parent == here and "browser" in item.fixturenames:
+            item.add_marker(pytest.mark.browser)
+
+
+class Service:
+    """`python -m dialer.cli serve` on a free port over a SQLite file in tmp_path."""
+
+    def __init__(self, root: Path, template: Path, **env: str) -> None:
+        self.root = root
+        self.db = root / "dialer.db"
+        shutil.copy(template, self.db)  # the schema upgraded first (the template)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{self.db}",
+            "DIALER_CLOCK": "simulated",
+            "DIALER_CLOCK_START": CLOCK_START,
+            "DIALER_TELEPHONY": "simulated",
+            "DIALER_SIM_ANSWER_RATE": "0",
+            "DIALER_SIM_SEED": "0",
+            "DIALER_BOOTSTRAP_TOKEN": MANAGER_TOKEN,
+            "DIALER_AUTO_UPGRADE": "false",
+            **env,
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = root / "service.log"
+        self.http = httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {MANAGER_TOKEN}"}, timeout=15
+        )
+
+    def start(self) -> None:
+        assert self.proc is None
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "dialer.cli", "serve", "--port", str(self.port)],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.proc.poll() is None, f"the service exited: {self.log.read_text()[-2000:]}"
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the service did not start in 30 s"
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            # uvicorn waits for open event streams to end, which they never do:
+            # a short grace, then the process is killed (as a crash would end it).
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        self.proc = None
+
+    # -- set-up through the API, as the manager -----------------------------------
+    def ok(self, r: httpx.Response, status: int = 200) -> Any:
+        assert r.status_code == status, r.text
+        return r.json() if r.content else None
+
+    def campaign(self, **fields: Any) -> dict[str, Any]:
+        fields.setdefault("name", "Kanto switch-over")
+        fields.setdefault("timezone", "Asia/Tokyo")
+        return dict(self.ok(self.http.post("/api/campaigns", json=fields), 201))
+
+    def agent(self, campaign_ids: list[int], *, name: str, password: str) -> dict[str, Any]:
+        agent = self.ok(
+            self.http.post(
+                "/api/agents",
+                json={"name": name, "campaign_ids": campaign_ids, "endpoint": f"client:{name}"},
+            ),
+            201,
+        )
+        self.ok(
+            self.http.put(f"/api/agents/{agent['id']}/password", json={"password": password}),
+            204,
+        )
+        return dict(agent)
+
+    def leads(self, campaign_id: int, csv: str) -> None:
+        r = self.http.post(
+            f"/api/campaigns/{campaign_id}/imports",
+            files={"file": ("leads.csv", csv.encode(), "text/csv")},
+        )
+        assert self.ok(r, 201)["accepted"] == csv.count("\n") - 1, r.text
+
+    def outcomes(self, phone: str, outcomes: list[str]) -> None:
+        self.ok(
+            self.http.post("/api/admin/sim/outcomes", json={"phone": phone, "outcomes": outcomes})
+        )
+
+    def advance(self, seconds: float) -> None:
+        self.ok(self.http.post("/api/admin/clock", json={"advance_seconds": seconds}))
+
+    def incoming(self, phone: str) -> dict[str, Any]:
+        return dict(self.ok(self.http.post("/api/admin/sim/incoming", json={"from": phone}), 201))
+
+    def close(self) -> None:
+        self.stop()
+        self.http.close()
+
+
+@pytest.fixture
+def service(tmp_path: Path, sqlite_template: Path) -> Iterator[Service]:
+    svc = Service(tmp_path, sqlite_template)
+    svc.start()
+    try:
+        yield svc
+    finally:
+        svc.close()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (scripts/ensure-chromium installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser(chromium: Any) -> Iterator[Any]:
+    """A fresh context (cookies, storage) per test, at 1366×768."""
+    context = chromium.new_context(viewport=VIEWPORT, locale="en-US")
+    context.set_default_timeout(STEP_MS)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+LEADS = (
+    "name,company,phone,priority,current_provider,contract_number,notes,plan\n"
+    "山田 太郎,,090-1234-5678,5,東京電力,TK-0001,夕方は不在がち,従量電灯B\n"
+    "佐藤 花子,佐藤商店,03-1234-5678,1,関西電力,,,\n"
+)
+PASSWORD = "correct horse battery"
+
+
+def sign_in(page: Any, service: Service, *, name: str, lang: str = "en") -> None:
+    labels = {
+        "en": ("Name", "Password", "Sign in", "Next lead"),
+        "ja": ("名前", "パスワード", "ログイン", "次のリード"),
+    }
+    name_label, password_label, button, next_lead = labels[lang]
+    page.goto(f"{service.url}/login?lang={lang}")
+    page.get_by_label(name_label, exact=True).fill(name)
+    page.get_by_label(password_label, exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=button, exact=True).click()
+    wait_enabled(page.get_by_role("button", name=next_lead, exact=True))
+
+
+def wait_enabled(locator: Any) -> None:
+    from playwright.sync_api import expect
+
+    expect(locator).to_be_enabled(timeout=STEP_MS)
+
+
+def tab_to(page: Any, locator: Any, *, limit: int = 120) -> None:
+    """Tab (forwards) until `locator` has the focus: the keyboard-only path."""
+    target = locator.element_handle()
+    for _ in range(limit):
+        if page.evaluate("el => document.activeElement === el", target):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {locator}")
+
+
+def shift(service: Service) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A campaign in Tokyo with two leads (山田 first, his phone answers twice) and
+    an agent `sato` with a password."""
+    campaign = service.campaign()
+    service.leads(campaign["id"], LEADS)
+    service.outcomes("090-1234-5678", ["answered", "answered"])
+    agent = service.agent([campaign["id"]], name="sato", password=PASSWORD)
+    return campaign, agent
