@@ -29,8 +29,8 @@ from dialer.calls.routes import router as calls_router
 from dialer.campaign.routes import account_router
 from dialer.campaign.routes import router as campaign_router
 from dialer.clock import wall_now
-from dialer.console.vendor import router as softphone_router
 from dialer.console.routes import router as console_router
+from dialer.console.vendor import router as softphone_router
 from dialer.conversions.routes import router as conversions_router
 from dialer.dnc.routes import router as dnc_router
 from dialer.errors import DialerError

@@ -3,7 +3,8 @@ Chromium with the real SDK bundle the app serves (/static/vendor/twilio.min.js,
 installed by scripts/setup-softphone), against the app in twilio mode.
 
 A test page on the app's own origin (fulfilled by Playwright, not served by the
-app) loads both scripts and drives `window.DialerTwilioPhone`; its `fetchToken`
+app) loads both scripts as the app serves them (the module at
+/static/console/softphone-twilio.js) and drives `window.DialerTwilioPhone`; its `fetchToken`
 asks the app's real `POST /api/agents/{id}/voice-token`. Twilio's signalling is
 out of reach here: one test shows the Device reporting that (registering, then
 error, no crash), the others use a local stand-in of the signalling server
@@ -27,10 +28,9 @@ from helpers import LiveServer, live_twilio
 
 from dialer.console.vendor import BUNDLE, CHECKOUT_DIR
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = Path("/usr/bin/chromium")
-SOFTPHONE_JS = Path(__file__).resolve().parents[2] / "dialer/console/static/softphone-twilio.js"
 PACKAGE = json.loads((CHECKOUT_DIR / "package.json").read_text())
 
 if not CHROMIUM.exists():
@@ -67,7 +67,7 @@ ARGS = [
 PAGE = "/__softphone_test__"
 PAGE_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>softphone</title>
 <script src="/static/vendor/twilio.min.js"></script>
-<script src="/__softphone_test__/softphone-twilio.js"></script></head><body></body></html>"""
+<script src="/static/console/softphone-twilio.js"></script></head><body></body></html>"""
 
 # Makes window.phone with every callback recorded in window.seen, and a fetchToken
 # that asks the app (the agent's own bearer token) and keeps what it got.
@@ -110,11 +110,13 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
+def softphone_chromium(chromium: Any) -> Iterator[Any]:
+    """A Chromium of its own (a fake microphone, no Local Network Access checks),
+    from the Playwright the console's tests run (conftest's `chromium`): one
+    process holds one sync Playwright at a time."""
+    browser = chromium.browser_type.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+    yield browser
+    browser.close()
 
 
 _agents = iter(range(1, 10_000))
@@ -134,19 +136,15 @@ def agent(server: LiveServer) -> dict[str, Any]:
 
 
 @pytest.fixture
-def page(browser: Any, server: LiveServer) -> Iterator[Any]:
+def page(softphone_chromium: Any, server: LiveServer) -> Iterator[Any]:
     # Certificate errors ignored for the local signalling stand-in's own certificate.
-    context = browser.new_context(ignore_https_errors=True)
+    context = softphone_chromium.new_context(ignore_https_errors=True)
     tab = context.new_page()
     crashes: list[str] = []
     tab.on("pageerror", lambda exc: crashes.append(str(exc)))
     tab.route(
         server.url + PAGE,
         lambda route: route.fulfill(body=PAGE_HTML, content_type="text/html"),
-    )
-    tab.route(
-        server.url + PAGE + "/softphone-twilio.js",
-        lambda route: route.fulfill(path=SOFTPHONE_JS, content_type="text/javascript"),
     )
     tab.goto(server.url + PAGE)
     yield tab
@@ -294,7 +292,7 @@ OFFER = """async () => {
 
 
 def test_an_incoming_bridge_is_accepted_at_once_and_driven_by_the_controls(
-    page: Any, agent: dict[str, Any], browser: Any
+    page: Any, agent: dict[str, Any]
 ) -> None:
     """The bridge of a customer who answered rings the Device: the module accepts it
     without a click (ringing, then talking), mute and DTMF reach the call, hang-up
