@@ -99,6 +99,7 @@
       this._reported = {};
       this._tokenErrorAt = -Infinity;
       this._settle = null;
+      this._starting = null;
       this._onVisible = this._onVisible.bind(this);
     }
 
@@ -138,7 +139,18 @@
      * registered, false when it could not be (the reason went to onError and
      * onRegistration("error")); never rejects.
      */
-    async start() {
+    start() {
+      // One Device: a second start() while the first is under way gets its answer.
+      if (!this._starting) {
+        var self = this;
+        this._starting = this._start().finally(function () {
+          self._starting = null;
+        });
+      }
+      return this._starting;
+    }
+
+    async _start() {
       if (this._device) {
         return this.registered;
       }
