@@ -1,11 +1,13 @@
 """Demo data for the embedded default: the campaigns in `campaigns/`, three agents
-whose tokens are printed, a generated lead list imported through the same
-import path managers use, and one promise coming due ten minutes in.
+whose tokens are printed, a manager named `manager`, a password for each of
+them (printed as `name / password`, for the consoles' sign-in), a generated
+lead list imported through the same import path managers use, and one promise
+coming due ten minutes in.
 
 Running it again on the same database changes nothing that exists: campaigns
-are re-applied by name, the agents are found by name and keep their tokens
-(kept in a file beside the database, see `demo_tokens_path`), and the leads are
-imported only into an empty campaign."""
+are re-applied by name, the people are found by name and keep their tokens and
+passwords (kept in a file beside the database, see `demo_tokens_path`), and the
+leads are imported only into an empty campaign."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import json
 import logging
 import os
 import random
+import secrets
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,6 +27,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.agents.models import Agent, Role
+from dialer.agents.passwords import assign_password, verify
 from dialer.agents.service import create_agent, set_campaigns
 from dialer.auth import hash_token, holds_token
 from dialer.campaign.hours import local_text
@@ -39,6 +43,8 @@ from dialer.views.imports import get_import
 log = logging.getLogger("dialer.demo")
 
 DEMO_AGENTS = ("Sato", "Suzuki", "Takahashi")
+# The demo's manager signs in to the consoles by this name.
+DEMO_MANAGER = "manager"
 _SURNAMES = ("山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤")
 _GIVEN = ("太郎", "花子", "一郎", "美咲", "健", "陽子", "大輔", "さくら", "翔", "恵")
 _PROVIDERS = ("東京電力エナジーパートナー", "関西電力", "Looopでんき", "ENEOSでんき")
@@ -88,7 +94,7 @@ def seed_demo(
             campaign_ids = [c.id for _a, c in applied if c.id is not None]
             primary = applied[0][1]
             tokens_path = demo_tokens_path(settings.database_url, out=out)
-            tokens = _demo_agents(
+            tokens, logins = _demo_people(
                 session, campaign_ids=campaign_ids, tokens_path=tokens_path, now=now
             )
             has_leads = session.scalar(
@@ -148,7 +154,13 @@ def seed_demo(
                 )
             else:
                 print(f"  agent {agent_id} {name}: {token}")
-        print(f"  (agent tokens are kept in {tokens_path}; a restart keeps them)")
+        print(f"  sign in at {base_url}/ (name / password):")
+        for name, password in logins:
+            if password is None:
+                print(f"    {name} / (changed through the API: not in {tokens_path})")
+            else:
+                print(f"    {name} / {password}")
+        print(f"  (agent tokens and passwords are kept in {tokens_path}; a restart keeps them)")
         print(
             "\nTry:  curl -s -X POST -H 'Authorization: Bearer <agent token>' "
             f"{base_url}/api/agents/<id>/next"
@@ -168,7 +180,9 @@ def demo_tokens_path(database_url: str, *, out: Path) -> Path:
     return out / "demo-tokens.json"
 
 
-def _read_tokens(path: Path) -> dict[str, str]:
+def _read_tokens(path: Path, *, key: str = "agents") -> dict[str, str]:
+    """One table of the file: `agents` (name → token) or `passwords` (name →
+    password)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -176,21 +190,77 @@ def _read_tokens(path: Path) -> dict[str, str]:
     except (OSError, ValueError):
         log.warning("demo tokens file %s is unreadable; agents keep their tokens", path)
         return {}
-    agents = data.get("agents") if isinstance(data, dict) else None
-    if not isinstance(agents, dict):
+    table = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(table, dict):
         return {}
-    return {str(k): v for k, v in agents.items() if isinstance(v, str)}
+    return {str(k): v for k, v in table.items() if isinstance(v, str)}
 
 
-def _write_tokens(path: Path, tokens: dict[str, str]) -> None:
-    """Atomically, readable by its owner only: these are credentials."""
+def _write_tokens(
+    path: Path, tokens: dict[str, str], *, passwords: dict[str, str] | None = None
+) -> None:
+    """Atomically, readable by its owner only: these are credentials. The
+    passwords on file stay when none are given."""
+    if passwords is None:
+        passwords = _read_tokens(path, key="passwords")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    data = {"agents": tokens, "passwords": passwords}
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump({"agents": tokens}, f, ensure_ascii=False, indent=2)
+        json.dump(data, f, ensure_ascii=False, indent=2)
         f.write("\n")
     os.replace(tmp, path)
+
+
+def _demo_people(
+    session: Session, *, campaign_ids: list[int], tokens_path: Path, now: datetime
+) -> tuple[list[tuple[str, int, str | None]], list[tuple[str, str | None]]]:
+    """The agents (with their tokens), the manager, and everyone's password, as
+    `(name, password)`: None for one changed through the API since."""
+    tokens = _demo_agents(session, campaign_ids=campaign_ids, tokens_path=tokens_path, now=now)
+    manager = _demo_manager(session, tokens_path=tokens_path, now=now)
+    known = _read_tokens(tokens_path, key="passwords")
+    people = [manager, *(session.get(Agent, agent_id) for _n, agent_id, _t in tokens)]
+    logins: list[tuple[str, str | None]] = []
+    for person in people:
+        assert person is not None
+        password = known.get(person.name)
+        if not person.has_password:
+            if password is None or len(password) < 10:
+                password = secrets.token_urlsafe(12)
+            assign_password(
+                session, agent=person, password=password, actor="demo", keep_session_id=None,
+                now=now,
+            )  # fmt: skip
+            known[person.name] = password
+        elif password is None or not verify(person.password_hash, password):
+            # Set through the API since (or by another demo file): left as it is.
+            password = None
+        logins.append((person.name, password))
+    _write_tokens(tokens_path, _read_tokens(tokens_path), passwords=known)
+    return tokens, logins
+
+
+def _demo_manager(session: Session, *, tokens_path: Path, now: datetime) -> Agent:
+    """A manager who signs in as `manager`: created once (the bootstrap
+    manager, if any, keeps its own name and token)."""
+    found = session.scalar(
+        select(Agent)
+        .where(col(Agent.name) == DEMO_MANAGER, col(Agent.role) == Role.manager)
+        .order_by(col(Agent.id))
+        .limit(1)
+    )
+    if found is not None:
+        return found
+    known = _read_tokens(tokens_path)
+    manager, token = create_agent(
+        session, name=DEMO_MANAGER, campaign_ids=[], endpoint=None, now=now,
+        role=Role.manager, actor="demo",
+    )  # fmt: skip
+    known[DEMO_MANAGER] = token
+    _write_tokens(tokens_path, known)
+    return manager
 
 
 def _demo_agents(

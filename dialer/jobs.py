@@ -21,6 +21,7 @@ The scheduler's leader ticks every `scheduler_interval_seconds` and runs
     promise_due       promises.next_due_notice_at / announce_due
     promise_windows   promises.next_window_end / close_windows
     claim_expiry      agents.queue.next_claim_expiry / expire_claims
+    connection_loss   agents.presence.next_loss_at / pause_lost (the agent console gone)
 
 Order matters only within one instant: provider reports first, so a call that
 ended at the same second as its claim's expiry releases the claim through its
@@ -51,6 +52,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from dialer.agents import presence
 from dialer.agents.queue import expire_claims, next_claim_expiry
 from dialer.calls.progressive import dial_round
 from dialer.failing import FailingRows
@@ -99,9 +101,14 @@ class DueJob:
         return min(found) if found else None
 
 
-def due_jobs(*, telephony: Telephony, claim_ttl: timedelta) -> tuple[DueJob, ...]:
-    """DUE_JOBS, in the order the module docstring gives and explains."""
-    return (
+def due_jobs(
+    *, telephony: Telephony, claim_ttl: timedelta, console_loss: timedelta | None = None
+) -> tuple[DueJob, ...]:
+    """DUE_JOBS, in the order the module docstring gives and explains.
+    `console_loss` (DIALER_CONSOLE_LOSS_SECONDS; the runtime always gives it):
+    how long an agent's console may be gone before it is paused; None leaves
+    the job out."""
+    table = (
         DueJob(
             name="provider_reports",
             next_due_at=lambda session, skip: telephony.next_due_at(session, skip=skip),
@@ -126,6 +133,19 @@ def due_jobs(*, telephony: Telephony, claim_ttl: timedelta) -> tuple[DueJob, ...
             next_due_at=lambda session, skip: next_claim_expiry(session, skip=skip),
             run=lambda session, now, failing: expire_claims(
                 session, now=now, ttl=claim_ttl, failing=failing
+            ),
+        ),
+    )
+    if console_loss is None:
+        return table
+    loss = console_loss
+    return (
+        *table,
+        DueJob(
+            name="connection_loss",
+            next_due_at=lambda session, skip: presence.next_loss_at(session, loss=loss, skip=skip),
+            run=lambda session, now, failing: presence.pause_lost(
+                session, now=now, loss=loss, failing=failing
             ),
         ),
     )

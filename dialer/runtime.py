@@ -56,7 +56,11 @@ class Runtime:
         self.callback_batcher: CallbackBatcher | None = None
         self._dials = ThreadPoolExecutor(max_workers=DIAL_THREADS, thread_name_prefix="dial")
         # In the order dialer.jobs gives (and explains).
-        self.due_jobs = jobs.due_jobs(telephony=self.telephony, claim_ttl=self.claim_ttl)
+        self.due_jobs = jobs.due_jobs(
+            telephony=self.telephony,
+            claim_ttl=self.claim_ttl,
+            console_loss=timedelta(seconds=settings.console_loss_seconds),
+        )
         # The rows (agents, calls) of the tick's other jobs that failed, benched
         # until their retry (dialer.failing).
         self.progressive_failing = FailingRows("progressive")

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     )
     # Not in the API table: operational knobs with safe defaults.
     claim_ttl_seconds: int = Field(default=900, gt=0, alias="DIALER_CLAIM_TTL_SECONDS")
+    # An available agent whose console (its own event stream) has been gone this
+    # long, in clock time, is paused (dialer.agents.presence).
+    console_loss_seconds: int = Field(
+        default=60, ge=10, le=3600, alias="DIALER_CONSOLE_LOSS_SECONDS"
+    )
     # Ticks only read unless something is due, so they can be frequent: a promise
     # reaches its agent within a tick (plus the event stream's poll) of `due_at`.
     scheduler_interval_seconds: float = Field(

@@ -70,6 +70,34 @@ def test_a_bad_campaign_file_applies_nothing(
     assert api.get("/api/campaigns").json()["items"] == []
 
 
+def test_campaign_files_carry_the_console_fields(
+    env: str, capsys: pytest.CaptureFixture[str], api: Api, tmp_path: Path
+) -> None:
+    assert cli.main(["campaigns", "apply", str(REPO / "campaigns")]) == 0
+    for campaign in api.get("/api/campaigns").json()["items"]:
+        assert campaign["pause_codes"] == ["休憩", "研修", "打ち合わせ"]
+        assert campaign["wrapup_seconds"] == 0
+    (tmp_path / "a.toml").write_text(
+        'name = "Console"\npause_codes = [" 休憩 ", "会議"]\nwrapup_seconds = 45\n',
+        encoding="utf-8",
+    )
+    assert cli.main(["campaigns", "apply", str(tmp_path / "a.toml")]) == 0
+    made = {c["name"]: c for c in api.get("/api/campaigns").json()["items"]}["Console"]
+    assert made["pause_codes"] == ["休憩", "会議"] and made["wrapup_seconds"] == 45
+    capsys.readouterr()
+    for bad, field in (
+        ('pause_codes = ["休憩", "休憩"]', "pause_codes"),
+        ("pause_codes = []", "pause_codes"),
+        ("wrapup_seconds = 3601", "wrapup_seconds"),
+    ):
+        (tmp_path / "b.toml").write_text(f'name = "Console"\n{bad}\n', encoding="utf-8")
+        assert cli.main(["campaigns", "apply", str(tmp_path / "b.toml")]) == 2
+        err = capsys.readouterr().err
+        assert "b.toml" in err and field in err, err
+    again = {c["name"]: c for c in api.get("/api/campaigns").json()["items"]}["Console"]
+    assert again["pause_codes"] == ["休憩", "会議"] and again["wrapup_seconds"] == 45
+
+
 def test_migrations_match_the_models(db_url: str) -> None:
     engine = make_engine(db_url)
     with engine.connect() as connection:

@@ -43,10 +43,10 @@ HASHER = PasswordHasher()
 
 
 @cache
-def _decoy_hash() -> str:
+def _decoy_hash(hasher: PasswordHasher) -> str:
     """What a name without a password is verified against, so it costs what a
-    real verify costs."""
-    return HASHER.hash("no account has this password, it only takes the time")
+    real verify costs (made with the hasher in use, so with its parameters)."""
+    return hasher.hash("no account has this password, it only takes the time")
 
 
 def hash_password(password: str) -> str:
@@ -55,7 +55,8 @@ def hash_password(password: str) -> str:
 
 def verify(password_hash: str | None, password: str) -> bool:
     try:
-        return HASHER.verify(password_hash or _decoy_hash(), password) and password_hash is not None
+        matched = HASHER.verify(password_hash or _decoy_hash(HASHER), password)
+        return matched and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -84,6 +85,30 @@ def set_password(
                 "current_password: not this account's password", code="wrong_password",
                 field="current_password",
             )  # fmt: skip
+    assign_password(
+        session,
+        agent=agent,
+        password=password,
+        actor=actor,
+        keep_session_id=keep_session_id if principal.id == agent_id else None,
+        now=now,
+    )
+    return agent
+
+
+def assign_password(
+    session: Session,
+    *,
+    agent: Agent,
+    password: str,
+    actor: str,
+    keep_session_id: int | None,
+    now: datetime,
+) -> None:
+    """Store a new password on an account whose right to it was checked (by
+    `set_password`, or by the demo that creates the account): its rules, the
+    sign-in name's uniqueness, the unlock and the revocation."""
+    assert agent.id is not None
     problem = password_problem(password=password, name=agent.name)
     if problem is not None:
         raise Invalid(f"password: {problem}", field="password")
@@ -94,15 +119,13 @@ def set_password(
     failure = session.get(SignInFailure, folded)
     if failure is not None:
         session.delete(failure)
-    keep = keep_session_id if principal.id == agent_id else None
-    revoked = sessions.revoke_all(session, agent_id=agent_id, keep_id=keep)
-    record(session, agent_id=agent_id, kind="password_set", actor=actor, at=now,
+    revoked = sessions.revoke_all(session, agent_id=agent.id, keep_id=keep_session_id)
+    record(session, agent_id=agent.id, kind="password_set", actor=actor, at=now,
            sessions_ended=revoked)  # fmt: skip
     # The account's open event streams end on it; one whose session was kept
     # reconnects, the others are refused.
-    publish(session, kind="password_set", at=now, agent_id=agent_id, campaign_id=None)
+    publish(session, kind="password_set", at=now, agent_id=agent.id, campaign_id=None)
     session.flush()
-    return agent
 
 
 @dataclass(frozen=True, slots=True)

@@ -246,8 +246,9 @@ def account_history(
         },
         204: {"description": "nothing callable now"},
         409: {
-            "description": "the agent is not `available` (`agent_not_available`) or is"
-            " deactivated (`account_deactivated`)"
+            "description": "the agent is not `available` (`agent_not_available`), is"
+            " deactivated (`account_deactivated`), or is wrapping up after a disposition"
+            " (`in_wrapup`, with `wrapup_until`)"
         },
     },
 )
@@ -269,7 +270,8 @@ def next_lead(
     callable: a bare 204, or with `explain=true` why and until when."""
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
-        service.get_active_agent(tx.session, agent_id=agent_id)
+        agent = service.get_active_agent(tx.session, agent_id=agent_id)
+        service.check_not_wrapping_up(agent, now=tx.now)
         got = queue.claim_next(
             tx.writing,
             agent_id=agent_id,

@@ -9,7 +9,7 @@ Handing its promises over spans domains: `dialer.agents.deactivation`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -294,6 +294,33 @@ def set_state(
     if state == AgentState.available:
         agent.wrapup_until = None
     return agent
+
+
+class InWrapup(Conflict):
+    code = "in_wrapup"
+
+
+def wrapping_up(agent: Agent | None, *, now: datetime) -> bool:
+    """Whether the agent is in the wrap-up after its last disposition."""
+    return agent is not None and agent.wrapup_until is not None and now < agent.wrapup_until
+
+
+def check_not_wrapping_up(agent: Agent, *, now: datetime) -> None:
+    """`next` while wrapping up: refused, with when it ends (the console counts down)."""
+    if agent.state == AgentState.available and wrapping_up(agent, now=now):
+        assert agent.wrapup_until is not None
+        raise InWrapup(
+            f"agent {agent.id} is wrapping up until {agent.wrapup_until.isoformat()}; set"
+            " available to end it now",
+            wrapup_until=agent.wrapup_until.isoformat(),
+        )
+
+
+def begin_wrapup(agent: Agent, *, wrapup_seconds: int, now: datetime) -> None:
+    """After the agent's own disposition: no next lead for the campaign's
+    `wrapup_seconds` (0: none, and nothing changes)."""
+    if wrapup_seconds > 0:
+        agent.wrapup_until = now + timedelta(seconds=wrapup_seconds)
 
 
 def pause_codes_of(session: Session, *, agent_id: int) -> list[str]:

@@ -93,13 +93,18 @@ def find(
     if not token or len(token) > 200:
         raise no_session()
     digest = hash_token(token)
-    row = session.scalar(select(WebSession).where(col(WebSession.token_hash) == digest))
-    if row is None or not hmac.compare_digest(row.token_hash, digest):
+    # One indexed round trip, like the bearer token's lookup.
+    found = session.execute(
+        select(WebSession, Agent)
+        .join(Agent, col(Agent.id) == col(WebSession.agent_id))
+        .where(col(WebSession.token_hash) == digest)
+    ).first()
+    if found is None:
+        raise no_session()
+    row, agent = found
+    if not hmac.compare_digest(row.token_hash, digest):
         raise no_session()
     if now >= expires_at(row, lifetime=lifetime):
-        raise no_session()
-    agent = session.get(Agent, row.agent_id)
-    if agent is None:
         raise no_session()
     require_active(agent)
     return row, agent

@@ -17,6 +17,7 @@ from sqlmodel import col
 from dialer.agents.events import publish
 from dialer.agents.models import Agent
 from dialer.agents.queue import claim_of, release
+from dialer.agents.service import begin_wrapup
 from dialer.auth import actor_of
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus, Outcome
 from dialer.calls.outcomes import Effects, LeadEffect, effects_of
@@ -312,6 +313,10 @@ def dispose(
     call.disposition = outcome.value
     call.dispositioned_at = now
     call.dispositioned_by = actor
+    if principal.id == call.agent_id:
+        # The agent's own call: it wraps up before the next lead (a manager
+        # recording the outcome for it does not hold it up).
+        begin_wrapup(principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
     call.note = data.note
     history.record(
         session,

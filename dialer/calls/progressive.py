@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim, Role
 from dialer.agents.queue import claim_next
+from dialer.agents.service import wrapping_up
 from dialer.calls.placing import place_call
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.db import Database
@@ -64,6 +65,8 @@ def free_agents(
                 .where(
                     col(Agent.role) == Role.agent,
                     col(Agent.state) == AgentState.available,
+                    # Wrapping up after a disposition: no call until it ends.
+                    col(Agent.wrapup_until).is_(None) | (col(Agent.wrapup_until) <= now),
                     col(AgentCampaign.campaign_id).in_(campaigns),
                     col(Claim.id).is_(None),
                 )
@@ -97,6 +100,8 @@ def dial_round(
             with db.work() as work:
                 session = work.session
                 now = now_in(session)
+                if wrapping_up(session.get(Agent, agent_id), now=now):
+                    continue  # dispositioned a call since the round began
                 got = claim_next(
                     work,
                     agent_id=agent_id,

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from dialer.agents import events, tickets
+from dialer.agents import events, presence, tickets
 from dialer.agents.models import Role
 from dialer.agents.schemas import StreamTicketOut
 from dialer.agents.service import campaign_ids_of, get_agent
@@ -192,7 +192,8 @@ def agent_events(
             )
     if authorization is None and ticket is not None:
         with runtime.db.read() as session:
-            tickets.redeem(session, ticket=ticket, agent_id=agent_id, now=wall_now())
+            principal = tickets.redeem(session, ticket=ticket, agent_id=agent_id, now=wall_now())
+            principal_id = principal.id
             get_agent(session, agent_id=agent_id)
             campaign_ids = campaign_ids_of(session, agent_id=agent_id)
     else:
@@ -202,12 +203,20 @@ def agent_events(
         ctx.check()
         with ctx.tx() as tx:
             require_self_or_manager(tx.principal, agent_id=agent_id)
+            principal_id = tx.principal.id
             get_agent(tx.session, agent_id=agent_id)
             campaign_ids = campaign_ids_of(tx.session, agent_id=agent_id)
+    frames = events.stream(
+        runtime.events, agent_id=agent_id, campaign_ids=campaign_ids, last_event_id=after
+    )
+    if principal_id == agent_id:
+        # The agent's own console (not a manager watching): its presence counts.
+        connection = presence.connected(runtime.db, agent_id=agent_id)
+        frames = presence.tracked(
+            frames, db=runtime.db, agent_id=agent_id, connection=connection, now_in=runtime.now_in
+        )
     return StreamingResponse(
-        events.stream(
-            runtime.events, agent_id=agent_id, campaign_ids=campaign_ids, last_event_id=after
-        ),
+        frames,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -383,3 +383,87 @@ def test_incoming_calls_name_the_customer(api: Api) -> None:
     assert (
         missed and missed[0]["lead_name"] == "山田太郎" and missed[0]["company"] == "山田クリニック"
     )
+
+
+# --- wrap-up ---
+
+
+def _dispose(api: Api, agent: dict[str, Any], call: dict[str, Any], **body: Any) -> Any:
+    body.setdefault("outcome", "not_interested")
+    r = api.post(f"/api/calls/{call['id']}/disposition", token=agent["token"], json=body)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_wrapup_holds_the_next_lead_until_it_ends(api: Api) -> None:
+    _c, agent = _floor(api, wrapup_seconds=30)
+    lead = api.next(agent).json()["lead"]
+    _dispose(api, agent, _answered(api, agent, lead))
+    me = api.get(f"/api/agents/{agent['id']}", token=agent["token"]).json()
+    assert me["wrapup_until"] == "2026-12-01T01:00:30+00:00" and me["state"] == "available"
+    err = expect_error(api.next(agent), 409, "in_wrapup")
+    assert err["wrapup_until"] == "2026-12-01T01:00:30+00:00"
+    api.advance(29)
+    expect_error(api.next(agent), 409, "in_wrapup")
+    api.advance(1)
+    assert api.next(agent).status_code == 200
+
+
+def test_available_ends_the_wrapup_at_once(api: Api) -> None:
+    _c, agent = _floor(api, wrapup_seconds=600)
+    lead = api.next(agent).json()["lead"]
+    _dispose(api, agent, _answered(api, agent, lead))
+    expect_error(api.next(agent), 409, "in_wrapup")
+    # Paused meanwhile: the wrap-up stays (paused is refused as not available).
+    assert _state(api, agent, state="paused").json()["wrapup_until"] is not None
+    expect_error(api.next(agent), 409, "agent_not_available")
+    back = _state(api, agent, state="available").json()
+    assert back["wrapup_until"] is None
+    assert api.next(agent).status_code == 200
+
+
+def test_no_wrapup_without_wrapup_seconds_or_for_a_managers_disposition(api: Api) -> None:
+    _c, agent = _floor(api)
+    lead = api.next(agent).json()["lead"]
+    _dispose(api, agent, _answered(api, agent, lead))
+    assert api.get(f"/api/agents/{agent['id']}").json()["wrapup_until"] is None
+    assert api.next(agent).status_code == 200
+    c2, sato = _floor(api, wrapup_seconds=60, name="Wrap")
+    lead = api.next(sato).json()["lead"]
+    call = _answered(api, sato, lead)
+    r = api.post(f"/api/calls/{call['id']}/disposition", json={"outcome": "not_interested"})
+    assert r.status_code == 200, r.text
+    assert api.get(f"/api/agents/{sato['id']}").json()["wrapup_until"] is None
+    assert c2["wrapup_seconds"] == 60
+
+
+def test_an_unanswered_call_ended_by_the_system_starts_no_wrapup(api: Api) -> None:
+    _c, agent = _floor(api, wrapup_seconds=60)
+    lead = api.next(agent).json()["lead"]
+    phone = lead["phones"][0]["number"]
+    api.post("/api/admin/sim/outcomes", json={"phone": phone, "outcomes": ["busy"]})
+    api.post(f"/api/leads/{lead['id']}/calls", token=agent["token"], json={})
+    api.advance(30)
+    assert api.get(f"/api/agents/{agent['id']}").json()["wrapup_until"] is None
+
+
+def test_progressive_dialing_waits_for_the_wrapup(api: Api) -> None:
+    c = api.campaign(dial_mode="progressive", wrapup_seconds=60)
+    api.import_csv(c["id"], "name,phone\nA,090-4600-0001\nB,090-4600-0002\n")
+    for phone in ("090-4600-0001", "090-4600-0002"):
+        api.post("/api/admin/sim/outcomes", json={"phone": phone, "outcomes": ["answered"]})
+    agent = api.agent([c["id"]])
+    api.advance(1)
+    held = api.next(agent).json()
+    call = api.get(f"/api/leads/{held['lead']['id']}").json()["calls"][0]
+    assert call["status"] == "in-progress"
+    _dispose(api, agent, call)
+
+    def calls() -> int:
+        leads = api.get(f"/api/campaigns/{c['id']}/leads").json()["items"]
+        return sum(len(api.get(f"/api/leads/{x['id']}").json()["calls"]) for x in leads)
+
+    api.advance(59)
+    assert calls() == 1, "no call while the agent wraps up"
+    api.advance(1)
+    assert calls() == 2

@@ -443,3 +443,32 @@ def test_a_manager_signs_in_and_manages_with_the_cookie(api: Api) -> None:
     assert browser.get("/api/agents").status_code == 200
     r = browser.request("POST", "/api/campaigns", json={"name": "From the browser"})
     assert r.status_code == 201, r.text
+
+
+def test_last_use_is_written_at_most_once_a_minute(api: Api) -> None:
+    _agent(api)
+    browser = Browser(api.client)
+    assert browser.sign_in("Sato").status_code == 200
+    first = browser.get("/api/session").json()["expires_at"]
+    assert first.startswith("2026-12-01T03:00:00")  # signed in at 01:00Z, idle 120 min
+    api.advance(30)
+    assert browser.get("/api/session").json()["expires_at"] == first
+    api.advance(31)
+    later = browser.get("/api/session").json()["expires_at"]
+    assert later.startswith("2026-12-01T03:01:01")
+
+
+def test_workers_share_sessions_and_failure_counts(settings: Any) -> None:
+    with (
+        TestClient(create_app(settings)) as one,
+        TestClient(create_app(settings)) as two,
+    ):
+        _agent(Api(one))
+        signed = Browser(one)
+        assert signed.sign_in("Sato").status_code == 200
+        elsewhere = Browser(two)
+        elsewhere.cookie, elsewhere.csrf = signed.cookie, signed.csrf
+        assert elsewhere.get("/api/session").status_code == 200
+        for _ in range(3):
+            expect_error(Browser(one).sign_in("Sato", "wrong password"), 401, "bad_credentials")
+        expect_error(Browser(two).sign_in("Sato"), 429, "sign_in_backoff")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Service
+from conftest import Service, shift, sign_in
 
 
 def test_sign_in_page_in_both_languages_and_the_switch_is_remembered(
@@ -27,3 +27,15 @@ def test_sign_in_page_in_both_languages_and_the_switch_is_remembered(
     page.goto(f"{service.url}/login")
     assert page.locator("html").get_attribute("lang") == "ja"
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+
+
+def test_sign_out_ends_the_session(service: Service, browser: Any) -> None:
+    shift(service)
+    page = browser.new_page()
+    sign_in(page, service, name="sato")
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    page.wait_for_url(f"{service.url}/login")
+    page.goto(f"{service.url}/")
+    assert page.url == f"{service.url}/login"
+    status = page.evaluate("async () => (await fetch('/api/session')).status")
+    assert status == 401

@@ -720,7 +720,9 @@
   }
   async function callBack(leadId, key) {
     if (callLive()) { notice(t("call_live"), true); return; }
-    if (S.claimed !== null && S.claimed !== leadId) {
+    if (S.claimed !== leadId) {
+      // Whatever this page believes, the service may hold another claim for the
+      // agent (a screen pop): releasing is a no-op (204) when there is none.
       const r = await api("DELETE", `/api/agents/${S.agent.id}/claim`);
       if (r.status !== 204) { notice(errorText(r), true); return; }
       S.claimed = null;
