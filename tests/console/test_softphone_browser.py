@@ -376,3 +376,79 @@ def test_a_token_twilio_refuses_is_replaced_once_not_in_a_loop(
         assert seen["registration"] == ["registering", "registered"]
     finally:
         signalling.close()
+
+
+# The console builds its DialerTwilioPhone with no Device options; this points the
+# Device it makes at the signalling stand-in, leaving everything else as served.
+POINT_AT = """(address) => {
+  let Phone;
+  Object.defineProperty(window, "DialerTwilioPhone", {
+    configurable: true,
+    get: () => Phone,
+    set: (Served) => {
+      Phone = class extends Served {
+        constructor(options) { super({ ...options, deviceOptions: { chunderw: address } }); }
+      };
+    },
+  });
+}"""
+
+
+def test_the_console_in_twilio_mode_registers_and_takes_the_bridge(
+    softphone_chromium: Any, server: LiveServer, agent: dict[str, Any]
+) -> None:
+    """The agent console itself (`/`, twilio mode) with the served SDK and module:
+    signed in with a password, its softphone gets the token, registers (the
+    indicator says so, the microphone check passes), and a customer's bridge is
+    taken without a click and shown as talking, then ended."""
+    from fake_signalling import FakeSignalling
+    from playwright.sync_api import expect
+
+    password = "softphone-console-password"
+    r = server.http.put(f"/api/agents/{agent['id']}/password", json={"password": password})
+    assert r.status_code == 204, r.text
+    identity = agent["endpoint"].removeprefix("client:")
+    signalling = FakeSignalling(identity=identity, first_ttl=3600)
+    context = softphone_chromium.new_context(
+        ignore_https_errors=True, viewport={"width": 1366, "height": 768}, locale="en-US"
+    )
+    context.set_default_timeout(15_000)
+    crashes: list[str] = []
+    try:
+        context.add_init_script(f"({POINT_AT})({json.dumps(signalling.address)})")
+        signed = context.request.post(
+            f"{server.url}/api/session", data={"name": agent["name"], "password": password}
+        )
+        assert signed.status == 200, signed.text()
+        console = context.new_page()
+        console.on("pageerror", lambda exc: crashes.append(str(exc)))
+        console.goto(f"{server.url}/")
+        expect(console.locator("#reg-state")).to_have_attribute("data-state", "registered")
+        expect(console.locator("#reg-state")).to_have_text("Registered")
+        expect(console.locator("#mic-state")).to_have_attribute("data-state", "ok")
+        (listen,) = signalling.messages("listen")
+        assert _claims(listen["payload"]["token"])["grants"]["identity"] == identity
+
+        customer = context.new_page()
+        # Any page of the app's origin: a secure context, so the microphone opens.
+        customer.goto(f"{server.url}/healthz")
+        sid = "CA" + "5" * 32
+        signalling.send(
+            "invite",
+            {
+                "callsid": sid,
+                "sdp": customer.evaluate(OFFER),
+                "parameters": {"CallSid": sid, "From": "+81312345678", "To": agent["endpoint"]},
+            },
+        )
+        _wait(lambda: bool(signalling.messages("answer")))
+        answer = signalling.messages("answer")[0]["payload"]["sdp"]
+        customer.evaluate("(sdp) => peer.setRemoteDescription({type: 'answer', sdp})", answer)
+        expect(console.locator("#call-status")).to_have_text("Talking")
+        # The customer hangs up (Twilio's `hangup` for the call).
+        signalling.send("hangup", {"callsid": sid})
+        expect(console.locator("#call-status")).to_have_text("Ended")
+        assert crashes == []
+    finally:
+        context.close()
+        signalling.close()
