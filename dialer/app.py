@@ -30,6 +30,7 @@ from dialer.campaign.routes import account_router
 from dialer.campaign.routes import router as campaign_router
 from dialer.clock import wall_now
 from dialer.console.routes import router as console_router
+from dialer.console.vendor import router as softphone_router
 from dialer.conversions.routes import router as conversions_router
 from dialer.dnc.routes import router as dnc_router
 from dialer.errors import DialerError
@@ -200,6 +201,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         reports_router,
         admin_router,
         twilio_router,
+        softphone_router,
         console_router,
     ):
         app.include_router(router)

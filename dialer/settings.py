@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     voice_token_ttl_seconds: int = Field(
         default=3600, ge=60, le=86400, alias="DIALER_VOICE_TOKEN_TTL_SECONDS"
     )
+    # Where `npm ci` installed the console's softphone package (the directory with
+    # its node_modules/); unset: the checkout's console/ (scripts/setup-softphone).
+    softphone_dir: str | None = Field(default=None, alias="DIALER_SOFTPHONE_DIR")
     # Twilio mode refuses a public URL Twilio cannot reach safely (not https, or
     # this machine); a local Twilio-compatible test server needs this.
     allow_insecure_public_url: bool = Field(default=False, alias="DIALER_ALLOW_INSECURE_PUBLIC_URL")

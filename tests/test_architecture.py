@@ -72,7 +72,13 @@ FLOW_MODULES = {
     "dialer.telephony.simulated",
     "dialer.telephony.webhooks",
 }
-ROUTE_MODULES = {"dialer.web", "dialer.admin", "dialer.limits", "dialer.uploads"}
+ROUTE_MODULES = {
+    "dialer.web",
+    "dialer.admin",
+    "dialer.limits",
+    "dialer.uploads",
+    "dialer.console.vendor",
+}
 WIRING_MODULES = {
     "dialer.apidocs",
     "dialer.app",

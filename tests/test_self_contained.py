@@ -12,7 +12,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 # Not the repository's own files: tools' caches and the local virtualenv.
-SKIPPED_DIRS = {".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+SKIPPED_DIRS = {
+    ".git",
+    ".venv",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    # npm's install of the committed lock (scripts/setup-softphone), git-ignored.
+    "node_modules",
+}
 # Paths of the machine this project was written on, which a clone does not have.
 OUTSIDE = ("../shared", "/work/")
 # The generator's usage text names where the machine keeps Twilio's description,
