@@ -299,10 +299,9 @@
     const r = await api("GET", `/api/agents/${S.agent.id}/queue`);
     if (r.status !== 200) return;
     const id = r.body.claimed_lead_id;
-    if (id === null || id === undefined) {
-      if (S.claimed !== null && !callLive()) S.claimed = null;
-      return;
-    }
+    // No claim: nothing to resume. (A claim this page took meanwhile stands; an
+    // expired one is refused at dial time with its reason.)
+    if (id === null || id === undefined) return;
     if (S.lead && S.lead.id === id) { await refreshLead(); return; }
     // Asking again while holding a claim returns the same lead.
     const n = await api("POST", `/api/agents/${S.agent.id}/next`);
@@ -856,12 +855,12 @@
     $("who").textContent = t("signed_in_as", { name: S.agent.name });
     setConnected(false);
     $("banner").hidden = true;
-    await syncClock();
-    await loadCampaigns();
+    await Promise.all([syncClock(), loadCampaigns()]);
     renderState();
     openStream();
-    await Promise.all([loadStats(), loadPromises({ alertDue: true }), resumeClaim()]);
+    // Next lead needs only the account: asking while holding a claim returns it.
     $("next-lead").disabled = false;
+    await Promise.all([loadStats(), loadPromises({ alertDue: true }), resumeClaim()]);
     document.body.dataset.ready = "true";
     startTwilio();
   }
