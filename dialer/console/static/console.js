@@ -454,6 +454,11 @@
     const r = await api("POST", `/api/leads/${S.lead.id}/calls`, body);
     if (r.status !== 201) { notice(errorText(r), true); return; }
     S.call = { id: r.body.id, lead_id: S.lead.id, status: r.body.status, talkSince: null, done: false };
+    // A new call starts unmuted, with no keys sent.
+    $("mute").setAttribute("aria-pressed", "false");
+    if (S.phone) S.phone.setMuted(false);
+    $("digits").textContent = "";
+    $("digits").dataset.sent = "";
     notice("");
     renderCall();
     renderLead();
