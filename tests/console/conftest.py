@@ -205,6 +205,15 @@ def sign_in(page: Any, service: Service, *, name: str, lang: str = "en") -> None
     page.get_by_label(password_label, exact=True).fill(PASSWORD)
     page.get_by_role("button", name=button, exact=True).click()
     wait_enabled(page.get_by_role("button", name=next_lead, exact=True))
+    wait_connected(page)
+
+
+def wait_connected(page: Any) -> None:
+    """The event stream is open: what happens from now on reaches the page (a
+    page that just loaded has no Last-Event-ID to ask for what came before)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#conn")).to_have_attribute("data-state", "ok", timeout=STEP_MS)
 
 
 def wait_enabled(locator: Any) -> None:

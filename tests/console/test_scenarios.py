@@ -6,7 +6,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conftest import PASSWORD, STEP_MS, Service, shift, sign_in, tab_to, wait_enabled
+from conftest import (
+    PASSWORD,
+    STEP_MS,
+    Service,
+    shift,
+    sign_in,
+    tab_to,
+    wait_connected,
+    wait_enabled,
+)
 from playwright.sync_api import expect
 
 from dialer.console.i18n import catalog
@@ -83,6 +92,7 @@ def test_2_a_callback_customer_rings_in_and_the_card_pops(service: Service, brow
     # A fresh page holds no card: what shows next is the pop.
     page.reload()
     wait_enabled(page.get_by_role("button", name="Next lead", exact=True))
+    wait_connected(page)
     expect(page.locator("#lead")).to_be_empty()
 
     service.incoming("090-1234-5678")
@@ -135,6 +145,7 @@ def test_4_the_whole_of_1_in_japanese_by_keyboard_only(service: Service, browser
     kb.type(PASSWORD)
     kb.press("Enter")
     wait_enabled(page.get_by_role("button", name="次のリード", exact=True))
+    wait_connected(page)
 
     kb.press("n")
     card = page.locator("#lead")

@@ -299,10 +299,9 @@
     const r = await api("GET", `/api/agents/${S.agent.id}/queue`);
     if (r.status !== 200) return;
     const id = r.body.claimed_lead_id;
-    if (id === null || id === undefined) {
-      if (S.claimed !== null && !callLive()) S.claimed = null;
-      return;
-    }
+    // No claim: nothing to resume. (A claim this page took meanwhile stands; an
+    // expired one is refused at dial time with its reason.)
+    if (id === null || id === undefined) return;
     if (S.lead && S.lead.id === id) { await refreshLead(); return; }
     // Asking again while holding a claim returns the same lead.
     const n = await api("POST", `/api/agents/${S.agent.id}/next`);
@@ -455,6 +454,11 @@
     const r = await api("POST", `/api/leads/${S.lead.id}/calls`, body);
     if (r.status !== 201) { notice(errorText(r), true); return; }
     S.call = { id: r.body.id, lead_id: S.lead.id, status: r.body.status, talkSince: null, done: false };
+    // A new call starts unmuted, with no keys sent.
+    $("mute").setAttribute("aria-pressed", "false");
+    if (S.phone) S.phone.setMuted(false);
+    $("digits").textContent = "";
+    $("digits").dataset.sent = "";
     notice("");
     renderCall();
     renderLead();
@@ -856,12 +860,12 @@
     $("who").textContent = t("signed_in_as", { name: S.agent.name });
     setConnected(false);
     $("banner").hidden = true;
-    await syncClock();
-    await loadCampaigns();
+    await Promise.all([syncClock(), loadCampaigns()]);
     renderState();
     openStream();
-    await Promise.all([loadStats(), loadPromises({ alertDue: true }), resumeClaim()]);
+    // Next lead needs only the account: asking while holding a claim returns it.
     $("next-lead").disabled = false;
+    await Promise.all([loadStats(), loadPromises({ alertDue: true }), resumeClaim()]);
     document.body.dataset.ready = "true";
     startTwilio();
   }
