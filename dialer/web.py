@@ -26,7 +26,7 @@ from dialer.agents import sessions
 from dialer.agents.models import Agent, WebSession
 from dialer.auth import authenticate, require_manager
 from dialer.db import Work
-from dialer.errors import BadInput, Forbidden, Invalid
+from dialer.errors import BadInput, DialerError, Forbidden, Invalid
 
 if TYPE_CHECKING:
     # Handed to routes by the app; the wiring builds it.
@@ -159,6 +159,41 @@ class Ctx:
             runtime=self.runtime,
             work=work,
             web_session=row,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PageSession:
+    """Who a console page is for: the signed-in account, as a page renders it."""
+
+    agent_id: int
+    name: str
+    role: str
+    csrf_token: str
+
+
+def page_session(request: Request) -> PageSession | None:
+    """The browser session of a page request (`GET /`), or None when the cookie
+    is missing, ended or revoked (the page redirects to sign-in then). A page is
+    a read: no CSRF token is asked, and the idle timer is not pushed back (the
+    page's API calls do that)."""
+    runtime = get_runtime(request)
+    token = request.cookies.get(sessions.COOKIE)
+    if not token:
+        return None
+    with runtime.db.read() as session:
+        try:
+            row, agent = sessions.find(
+                session,
+                token=token,
+                now=runtime.now_in(session),
+                lifetime=session_lifetime(runtime),
+            )
+        except DialerError:
+            return None
+        assert agent.id is not None
+        return PageSession(
+            agent_id=agent.id, name=agent.name, role=agent.role, csrf_token=row.csrf_token
         )
 
 

@@ -149,5 +149,6 @@ class SignInFailure(SQLModel, table=True):
 
     name: str = Field(sa_type=String(200), primary_key=True)
     failures: int = 0
-    last_failed_at: datetime = Field(sa_column=instant_column(nullable=False))
+    # Indexed: stale rows (guessed names) are forgotten by it (`passwords`).
+    last_failed_at: datetime = Field(sa_column=instant_column(nullable=False, index=True))
     locked_until: datetime | None = Field(default=None, sa_column=instant_column())

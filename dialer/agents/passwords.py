@@ -25,7 +25,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -40,6 +40,10 @@ from dialer.errors import Forbidden, Invalid, Locked, TooManyRequests, Unauthori
 # Module-level so tests can swap in cheap parameters; production keeps the
 # library's recommended ones.
 HASHER = PasswordHasher()
+
+# Failures this old, of a name not locked, are forgotten: the rows of names
+# guessed once do not pile up, and a person's typo of last week holds nothing back.
+FORGET_AFTER = timedelta(days=1)
 
 
 @cache
@@ -182,9 +186,12 @@ def sign_in(
     now_in: Callable[[Session], datetime],
     lifetime: sessions.Lifetime,
     lockout: timedelta,
+    replaces: str | None = None,
 ) -> SignedIn:
     """A new session for the account that signs in as `name` with `password`,
-    or the refusal (raised after its failure is committed)."""
+    or the refusal (raised after its failure is committed). `replaces`: the
+    cookie the browser had, whose session ends with this sign-in (a shared
+    computer's previous user is signed out by the next)."""
     folded = normalize_name(name)
     with db.read() as session:
         now = now_in(session)
@@ -194,6 +201,10 @@ def sign_in(
         found = session.scalar(select(Agent).where(col(Agent.sign_in_name) == folded))
         seen = _seen_of(found)
     ok = verify(seen.password_hash, password)
+    # A hash made with older parameters is redone now, also outside the transaction.
+    rehashed = None
+    if ok and seen.password_hash is not None and HASHER.check_needs_rehash(seen.password_hash):
+        rehashed = hash_password(password)
     with db.work() as work:
         session = work.session
         now = now_in(session)
@@ -213,7 +224,9 @@ def sign_in(
                         code="account_deactivated",
                     )
                 else:
-                    return _signed_in(session, agent=agent, failure=failure, password=password,
+                    if replaces:
+                        sessions.close_by_token(session, token=replaces)
+                    return _signed_in(session, agent=agent, failure=failure, rehashed=rehashed,
                                       now=now, lifetime=lifetime)  # fmt: skip
             else:
                 refusal = _count_failure(
@@ -233,15 +246,15 @@ def _signed_in(
     *,
     agent: Agent,
     failure: SignInFailure | None,
-    password: str,
+    rehashed: str | None,
     now: datetime,
     lifetime: sessions.Lifetime,
 ) -> SignedIn:
     assert agent.id is not None and agent.password_hash is not None
     if failure is not None:
         session.delete(failure)
-    if HASHER.check_needs_rehash(agent.password_hash):
-        agent.password_hash = hash_password(password)
+    if rehashed is not None:
+        agent.password_hash = rehashed
     sessions.purge_expired(session, agent_id=agent.id, now=now, lifetime=lifetime)
     opened = sessions.open_session(session, agent=agent, now=now, lifetime=lifetime)
     record(session, agent_id=agent.id, kind="signed_in", actor=f"{agent.role}:{agent.id}", at=now,
@@ -264,11 +277,13 @@ def _count_failure(
     now: datetime,
     lockout: timedelta,
 ) -> Exception:
+    _forget_stale(session, now=now, keep=folded)
     if failure is None:
         failure = SignInFailure(name=folded, failures=0, last_failed_at=now)
         session.add(failure)
-    elif failure.locked_until is not None:
-        # The lock-out ran out: a fresh start, not one more strike.
+    elif failure.locked_until is not None or failure.last_failed_at < now - FORGET_AFTER:
+        # The lock-out ran out, or the last failure is old: a fresh start, not
+        # one more strike.
         failure.failures = 0
         failure.locked_until = None
     failure.failures += 1
@@ -284,6 +299,18 @@ def _count_failure(
                failures=failure.failures, locked_until=until)  # fmt: skip
     session.flush()
     return _refusal(Hold(locked=True, until=failure.locked_until, retry_after=0))
+
+
+def _forget_stale(session: Session, *, now: datetime, keep: str) -> None:
+    """Delete other names' stale failures (`keep`'s row is being counted)."""
+    stale = now - FORGET_AFTER
+    session.execute(
+        delete(SignInFailure).where(
+            col(SignInFailure.name) != keep,
+            col(SignInFailure.last_failed_at) < stale,
+            col(SignInFailure.locked_until).is_(None) | (col(SignInFailure.locked_until) < now),
+        )
+    )
 
 
 def sign_out(session: Session, *, row_id: int, agent: Agent, now: datetime) -> None:

@@ -271,7 +271,7 @@ def next_lead(
     with ctx.tx() as tx:
         require_self_or_manager(tx.principal, agent_id=agent_id)
         agent = service.get_active_agent(tx.session, agent_id=agent_id)
-        service.check_not_wrapping_up(agent, now=tx.now)
+        service.check_not_wrapping_up(tx.session, agent=agent, now=tx.now)
         got = queue.claim_next(
             tx.writing,
             agent_id=agent_id,
@@ -416,6 +416,7 @@ def sign_in(body: SignInIn, request: Request) -> JSONResponse:
         now_in=runtime.now_in,
         lifetime=lifetime,
         lockout=dt.timedelta(minutes=runtime.settings.sign_in_lockout_minutes),
+        replaces=request.cookies.get(sessions.COOKIE),
     )
     with runtime.db.read() as session:
         agent = service.get_account(session, agent_id=got.agent.id or 0)

@@ -305,10 +305,14 @@ def wrapping_up(agent: Agent | None, *, now: datetime) -> bool:
     return agent is not None and agent.wrapup_until is not None and now < agent.wrapup_until
 
 
-def check_not_wrapping_up(agent: Agent, *, now: datetime) -> None:
-    """`next` while wrapping up: refused, with when it ends (the console counts down)."""
+def check_not_wrapping_up(session: Session, *, agent: Agent, now: datetime) -> None:
+    """`next` while wrapping up: refused, with when it ends (the console counts
+    down). A lead the agent holds meanwhile (a customer rang back) is still
+    handed back by `next`, as always."""
     if agent.state == AgentState.available and wrapping_up(agent, now=now):
         assert agent.wrapup_until is not None
+        if session.scalar(select(col(Claim.id)).where(col(Claim.agent_id) == agent.id)):
+            return
         raise InWrapup(
             f"agent {agent.id} is wrapping up until {agent.wrapup_until.isoformat()}; set"
             " available to end it now",

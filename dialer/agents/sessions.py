@@ -145,6 +145,13 @@ def close(session: Session, *, session_id: int) -> None:
     session.execute(delete(WebSession).where(col(WebSession.id) == session_id))
 
 
+def close_by_token(session: Session, *, token: str) -> None:
+    """End the session a cookie names, if it is one (whoever's it is)."""
+    if len(token) <= 200:
+        digest = hash_token(token)
+        session.execute(delete(WebSession).where(col(WebSession.token_hash) == digest))
+
+
 def revoke_all(session: Session, *, agent_id: int, keep_id: int | None = None) -> int:
     """End the account's sessions (all but `keep_id`); returns how many ended."""
     query = delete(WebSession).where(col(WebSession.agent_id) == agent_id)

@@ -14,10 +14,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from dialer.agents import sessions
 from dialer.console.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, catalog, choose_language
-from dialer.errors import NotFound, Unauthorized
-from dialer.web import get_runtime, session_lifetime
+from dialer.errors import NotFound
+from dialer.web import get_runtime, page_session
 
 router = APIRouter(include_in_schema=False)
 
@@ -82,30 +81,10 @@ def _page(request: Request, *, name: str, lang: str | None, extra: dict[str, Any
     return response
 
 
-def _signed_in(request: Request) -> bool:
-    """Whether the request's session cookie names a live session (the page then
-    reads its account and CSRF token from GET /api/session)."""
-    token = request.cookies.get(sessions.COOKIE)
-    if not token:
-        return False
-    runtime = get_runtime(request)
-    try:
-        with runtime.db.read() as session:
-            sessions.find(
-                session,
-                token=token,
-                now=runtime.now_in(session),
-                lifetime=session_lifetime(runtime),
-            )
-    except Unauthorized:
-        return False
-    return True
-
-
 @router.get("/", response_class=HTMLResponse)
 def console_page(request: Request, lang: Lang = None) -> Response:
     """The agent console; without a session cookie, a 303 to the sign-in page."""
-    if not _signed_in(request):
+    if page_session(request) is None:
         suffix = f"?lang={lang}" if lang else ""
         return RedirectResponse(f"{_base(request)}/login{suffix}", status_code=303)
     return _page(request, name="console.html", lang=lang, extra={"outcomes": OUTCOME_KEYS})

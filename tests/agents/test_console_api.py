@@ -467,3 +467,15 @@ def test_progressive_dialing_waits_for_the_wrapup(api: Api) -> None:
     assert calls() == 1, "no call while the agent wraps up"
     api.advance(1)
     assert calls() == 2
+
+
+def test_a_customer_ringing_back_during_the_wrapup_is_handed_by_next(api: Api) -> None:
+    _c, agent = _floor(api, wrapup_seconds=600)
+    lead = api.next(agent).json()["lead"]
+    _dispose(api, agent, _answered(api, agent, lead), outcome="callback",
+             promise={"in_minutes": 30})  # fmt: skip
+    expect_error(api.next(agent), 409, "in_wrapup")
+    r = api.post("/api/admin/sim/incoming", json={"from": "090-5555-0001", "to": CALLER_ID})
+    assert r.status_code == 201 and r.json()["claimed"] is True, r.text
+    got = api.next(agent)
+    assert got.status_code == 200 and got.json()["lead"]["id"] == lead["id"]

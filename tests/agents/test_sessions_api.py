@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
+from fastapi import Request
 from fastapi.testclient import TestClient
 from helpers import Api, expect_error, make_settings
+from sqlalchemy import text
 
 from dialer.agents import passwords
 from dialer.app import create_app
+from dialer.web import PageSession, page_session
 
 PASSWORD = "correct horse battery"
 COOKIE = "dialer_session"
@@ -472,3 +475,88 @@ def test_workers_share_sessions_and_failure_counts(settings: Any) -> None:
         for _ in range(3):
             expect_error(Browser(one).sign_in("Sato", "wrong password"), 401, "bad_credentials")
         expect_error(Browser(two).sign_in("Sato"), 429, "sign_in_backoff")
+
+
+def test_old_failures_are_forgotten(api: Api) -> None:
+    _agent(api)
+    for _ in range(9):
+        expect_error(Browser(api.client).sign_in("Sato", "wrong password"), 401, "bad_credentials")
+        expect_error(Browser(api.client).sign_in("Guessed", "wrong password"), 401)
+        api.advance(60)
+    api.advance(24 * 3600)
+    # The tenth failure a day later starts a new count: no lock-out.
+    expect_error(Browser(api.client).sign_in("Sato", "wrong password"), 401, "bad_credentials")
+    runtime = api.client.app.state.runtime  # type: ignore[attr-defined]
+    with runtime.db.read() as session:
+        rows = session.execute(text("SELECT name, failures FROM sign_in_failure")).all()
+    assert [tuple(r) for r in rows] == [("sato", 1)]  # the guessed name's row is gone
+    assert Browser(api.client).sign_in("Sato").status_code == 200
+
+
+def test_signing_in_ends_the_session_the_browser_had(api: Api) -> None:
+    _agent(api)
+    _agent(api, name="Suzuki")
+    before = Browser(api.client)
+    assert before.sign_in("Sato").status_code == 200
+    # The next person at the same computer signs in: Sato's session there ends.
+    r = api.client.post(
+        "/api/session",
+        json={"name": "Suzuki", "password": PASSWORD},
+        headers={"Cookie": f"{COOKIE}={before.cookie}"},
+    )
+    api.client.cookies.clear()
+    assert r.status_code == 200 and r.json()["agent"]["name"] == "Suzuki"
+    expect_error(before.get("/api/session"), 401, "no_session")
+
+
+def test_a_hash_with_old_parameters_is_redone_at_sign_in(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = _agent(api)
+    stronger = PasswordHasher(time_cost=2, memory_cost=128)
+    monkeypatch.setattr(passwords, "HASHER", stronger)
+    runtime = api.client.app.state.runtime  # type: ignore[attr-defined]
+
+    def stored() -> str:
+        with runtime.db.read() as session:
+            query = text("SELECT password_hash FROM agent WHERE id = :id")
+            return str(session.execute(query, {"id": agent["id"]}).scalar_one())
+
+    assert stronger.check_needs_rehash(stored())
+    assert Browser(api.client).sign_in("Sato").status_code == 200
+    assert not stronger.check_needs_rehash(stored())
+    assert Browser(api.client).sign_in("Sato").status_code == 200
+
+
+def test_a_console_page_learns_who_is_signed_in(api: Api) -> None:
+    agent = _agent(api)
+    browser = Browser(api.client)
+    assert browser.sign_in("Sato").status_code == 200
+
+    def page(cookie: str | None) -> PageSession | None:
+        headers = [] if cookie is None else [(b"cookie", f"{COOKIE}={cookie}".encode())]
+        scope = {"type": "http", "method": "GET", "path": "/", "headers": headers,
+                 "app": api.client.app}  # fmt: skip
+        return page_session(Request(scope))
+
+    got = page(browser.cookie)
+    assert got == PageSession(agent_id=agent["id"], name="Sato", role="agent",
+                              csrf_token=browser.csrf or "")  # fmt: skip
+    assert page(None) is None and page("forged") is None
+    assert browser.request("DELETE", "/api/session").status_code == 204
+    assert page(browser.cookie) is None
+
+
+def test_an_upload_with_the_cookie_needs_the_csrf_token_before_its_body(api: Api) -> None:
+    manager = api.post("/api/agents", json={"name": "Boss", "role": "manager"}).json()
+    r = api.put(f"/api/agents/{manager['id']}/password", json={"password": PASSWORD})
+    assert r.status_code == 204
+    c = api.campaign()
+    browser = Browser(api.client)
+    assert browser.sign_in("Boss").status_code == 200
+    files = {"file": ("leads.csv", b"name,phone\nYamada,090-7777-0001\n", "text/csv")}
+    path = f"/api/campaigns/{c['id']}/imports"
+    expect_error(browser.request("POST", path, files=files, csrf=False), 403, "csrf_missing")
+    assert api.get(f"/api/campaigns/{c['id']}/imports").json()["items"] == []
+    r = browser.request("POST", path, files=files)
+    assert r.status_code == 201, r.text

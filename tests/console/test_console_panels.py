@@ -190,3 +190,49 @@ def test_a_lost_connection_pauses_the_agent_who_is_told_so(service: Service, bro
     expect(page.get_by_role("button", name="Available", exact=True)).to_have_attribute(
         "aria-pressed", "true"
     )
+
+
+def test_booker_time_picker_for_anyone_lunch_and_this_evening(
+    service: Service, browser: Any
+) -> None:
+    campaign = service.campaign(
+        promise_policy={"slot_minutes": 15, "per_agent_per_slot": 5, "grace_minutes": 10}
+    )
+    service.leads(
+        campaign["id"],
+        "name,phone,priority\n山田 太郎,090-1234-5678,3\n"
+        "佐藤 花子,03-1234-5678,2\n鈴木 一郎,06-1234-5678,1\n",
+    )
+    service.outcomes("03-1234-5678", ["answered"])
+    service.outcomes("06-1234-5678", ["answered"])
+    service.agent([campaign["id"]], name="sato", password=PASSWORD)
+    page = browser.new_page()
+    sign_in(page, service, name="sato")
+
+    # Standalone, on the lead held before any call: the time picker, for anyone.
+    page.get_by_role("button", name="Next lead", exact=True).click()
+    expect(page.locator("#lead").get_by_role("heading", level=3)).to_contain_text("山田 太郎")
+    page.get_by_role("radio", name="Anyone", exact=True).check()
+    page.get_by_label("Call back at").fill("2026-12-01T15:30")
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page.locator("#notice")).to_have_text("Callback booked for 1 Dec, 15:30.")
+    page.get_by_role("radio", name="Me", exact=True).check()
+    page.get_by_role("button", name="Release lead", exact=True).click()
+    expect(page.locator("#lead")).to_be_empty()
+
+    # As the callback outcome of a call: lunch, then this evening.
+    _talk(page)
+    page.get_by_role("button", name="Lunch 12–13", exact=True).click()
+    expect(page.locator("#notice")).to_have_text("Recorded: Callback")
+    _talk(page)
+    page.get_by_role("button", name="This evening", exact=True).click()
+    expect(page.locator("#notice")).to_have_text("Recorded: Callback")
+    promises = service.http.get("/api/promises?status=scheduled").json()["items"]
+    # Tokyo wall times: lunch 12:00–13:00, the evening 18:00 to the end of calling
+    # hours (20:00); the picked time 15:30 with its grace.
+    got = sorted((p["due_at"][11:16], p["window_end"][11:16], p["owner"]) for p in promises)
+    assert got == [
+        ("12:00", "13:00", "agent"),
+        ("15:30", "15:40", "anyone"),
+        ("18:00", "20:00", "agent"),
+    ], got

@@ -299,10 +299,9 @@
     const r = await api("GET", `/api/agents/${S.agent.id}/queue`);
     if (r.status !== 200) return;
     const id = r.body.claimed_lead_id;
-    if (id === null || id === undefined) {
-      if (S.claimed !== null && !callLive()) S.claimed = null;
-      return;
-    }
+    // No claim: nothing to resume. (A claim this page took meanwhile stands; an
+    // expired one is refused at dial time with its reason.)
+    if (id === null || id === undefined) return;
     if (S.lead && S.lead.id === id) { await refreshLead(); return; }
     // Asking again while holding a claim returns the same lead.
     const n = await api("POST", `/api/agents/${S.agent.id}/next`);
@@ -337,8 +336,10 @@
   async function refreshLead() {
     // An agent reads the lead it holds; once released the card stays as it was.
     if (!S.lead || S.claimed !== S.lead.id) return;
-    const r = await api("GET", `/api/leads/${S.lead.id}`);
-    if (r.status === 200) { S.lead = r.body; renderLead(); }
+    const id = S.lead.id;
+    const r = await api("GET", `/api/leads/${id}`);
+    // Only if that lead is still the one on screen and held (not released meanwhile).
+    if (r.status === 200 && S.lead && S.lead.id === id && S.claimed === id) { S.lead = r.body; renderLead(); }
   }
 
   function who(actor) {
@@ -433,6 +434,7 @@
     const live = callLive();
     const held = S.lead && S.claimed === S.lead.id;
     $("dial").disabled = !held || live;
+    $("release-lead").disabled = !held || live;
     $("hangup").disabled = !live;
     $("mute").disabled = !live;
     for (const k of document.querySelectorAll("button.key")) k.disabled = !live;
@@ -718,6 +720,19 @@
     if (box) box.remove();
     S.alerts.delete(key);
   }
+  // The agent lets go of the lead it holds (back where it was, no attempt counted).
+  async function releaseLead() {
+    if (callLive() || S.claimed === null) return;
+    const r = await api("DELETE", `/api/agents/${S.agent.id}/claim`);
+    if (r.status !== 204) { notice(errorText(r), true); return; }
+    S.claimed = null;
+    S.lead = null;
+    fill($("lead"));
+    fill($("script"));
+    $("incoming").hidden = true;
+    renderCall();
+  }
+
   async function callBack(leadId, key) {
     if (callLive()) { notice(t("call_live"), true); return; }
     if (S.claimed !== leadId) {
@@ -800,6 +815,7 @@
   function wire() {
     for (const b of document.querySelectorAll("button.state")) b.addEventListener("click", () => setState(b.dataset.state));
     $("next-lead").addEventListener("click", takeNext);
+    $("release-lead").addEventListener("click", releaseLead);
     $("dial").addEventListener("click", () => dial(null));
     $("hangup").addEventListener("click", hangUp);
     $("mute").addEventListener("click", toggleMute);
@@ -839,12 +855,12 @@
     $("who").textContent = t("signed_in_as", { name: S.agent.name });
     setConnected(false);
     $("banner").hidden = true;
-    await syncClock();
-    await loadCampaigns();
+    await Promise.all([syncClock(), loadCampaigns()]);
     renderState();
     openStream();
-    await Promise.all([loadStats(), loadPromises({ alertDue: true }), resumeClaim()]);
+    // Next lead needs only the account: asking while holding a claim returns it.
     $("next-lead").disabled = false;
+    await Promise.all([loadStats(), loadPromises({ alertDue: true }), resumeClaim()]);
     document.body.dataset.ready = "true";
     startTwilio();
   }

@@ -52,9 +52,13 @@ def upgrade() -> None:
         sa.Column("locked_until", dialer.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("name"),
     )
+    op.create_index(
+        "ix_sign_in_failure_last_failed_at", "sign_in_failure", ["last_failed_at"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sign_in_failure_last_failed_at", table_name="sign_in_failure")
     op.drop_table("sign_in_failure")
     op.drop_index("ix_web_session_agent_id", table_name="web_session")
     op.drop_index("ix_web_session_token_hash", table_name="web_session")
