@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 from dialer.errors import DialerError
 from dialer.settings import ClockMode, Settings, SettingsRefused, get_settings
 
+# Seconds a stop waits for open requests (event streams among them) to end.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
 # uvicorn's --root-path: served behind a proxy that strips this prefix.
 ROOT_PATH_HELP = (
     "the path prefix a proxy strips before forwarding (e.g. /dialer); DIALER_PUBLIC_URL"
@@ -52,6 +55,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             log_config=logs.config_dict(log_format=settings.log_format),
             # dialer.logs.RequestLog writes the one line per request.
             access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
     finally:
         scheduler.shutdown(wait=False)
@@ -122,6 +126,10 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
         log_config=logs.config_dict(log_format=settings.log_format),
         # dialer.logs.RequestLog writes the one line per request.
         access_log=False,
+        # Open consoles' event streams never end by themselves: a stop (deploy,
+        # Ctrl-C) would wait on them for ever. Browsers reconnect with
+        # Last-Event-ID and are replayed what they missed.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     return 0
 

@@ -165,6 +165,15 @@ def agent_events(
         Query(include_in_schema=False, description="refused: tokens do not go in URLs"),
     ] = None,
     last_event_id: Annotated[str | None, Header()] = None,
+    last_event_id_query: Annotated[
+        str | None,
+        Query(
+            alias="last_event_id",
+            max_length=20,
+            description="the `Last-Event-ID` for a new `EventSource`, which cannot send "
+            "the header (the header wins when both are given)",
+        ),
+    ] = None,
 ) -> StreamingResponse:
     """Server-sent events: `promise_due`, `promise_missed`, `call_status`. Reconnect
     with `Last-Event-ID` to receive what was missed. Authorization: the bearer
@@ -181,6 +190,8 @@ def agent_events(
     authorization = request.headers.get("authorization")
     runtime = get_runtime(request)
     after: int | None = None
+    if not last_event_id and last_event_id_query:
+        last_event_id = last_event_id_query
     if last_event_id:
         try:
             after = int(last_event_id)

@@ -185,6 +185,24 @@ def test_promise_events_reach_the_agent_through_another_worker(
         assert again.nothing(0.5)
     finally:
         again.close()
+    # A new EventSource cannot send the header: the same id in the query replays
+    # the same events; the header wins over it.
+    by_query = Listener(
+        f"{a.url}/api/agents/{owner['id']}/events?ticket={_ticket(a, owner)}"
+        f"&last_event_id={status['id']}"
+    )
+    both = Listener(
+        f"{a.url}/api/agents/{owner['id']}/events?last_event_id=0",
+        headers={**auth, "Last-Event-ID": due["id"]},
+    )
+    try:
+        kinds = [by_query.next()["event"] for _ in range(4)]
+        assert kinds == ["call_status", "promise_due", "promise_missed", "promise_due"]
+        assert [both.next()["event"] for _ in range(2)] == ["promise_missed", "promise_due"]
+        assert both.nothing(0.5)
+    finally:
+        by_query.close()
+        both.close()
 
 
 def test_stream_auth_and_heartbeat(

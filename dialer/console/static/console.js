@@ -197,7 +197,10 @@
   function openStream() {
     // The browser resends Last-Event-ID itself on its reconnects; the server
     // replays what was missed. The cookie authenticates (same origin).
-    const es = new EventSource(`${cfg.base}/api/agents/${S.agent.id}/events`, { withCredentials: true });
+    // A new EventSource sends no Last-Event-ID header: the last id seen goes in
+    // the query instead, so what was sent meanwhile is replayed too.
+    const since = S.lastEventId ? `?last_event_id=${encodeURIComponent(S.lastEventId)}` : "";
+    const es = new EventSource(`${cfg.base}/api/agents/${S.agent.id}/events${since}`, { withCredentials: true });
     S.es = es;
     es.onopen = () => {
       setConnected(true);
@@ -208,8 +211,8 @@
       setConnected(false);
       if (es.readyState === EventSource.CLOSED) {
         // Refused outright (not a dropped line): an ended session goes to sign in
-        // (api() does that); else start again a little later. A new EventSource
-        // has no Last-Event-ID, so what fell due meanwhile is read from the list.
+        // (api() does that); else start again a little later, from the last event
+        // seen; promises already due are read from the list as well.
         setTimeout(async () => {
           if (S.es !== es) return;
           const r = await api("GET", "/api/session");
@@ -220,6 +223,7 @@
     };
     for (const kind of STREAM_KINDS) {
       es.addEventListener(kind, (ev) => {
+        if (ev.lastEventId) S.lastEventId = ev.lastEventId;
         let data = {};
         try { data = JSON.parse(ev.data); } catch { data = {}; }
         onEvent(kind, data);
