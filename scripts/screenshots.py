@@ -26,7 +26,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,19 +33,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from dialer.testing.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, wait_until_healthy
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1366, "height": 768}
 MANAGER_TOKEN = "screenshots-manager-token"
 AGENT = "Sato"
 PASSWORD = "demo-password-sato"
@@ -102,18 +92,7 @@ class Demo:
         self.http = httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {MANAGER_TOKEN}"}, timeout=30
         )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the demo exited; see {self.log.name}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the demo did not answer /healthz in 60 s")
-            time.sleep(0.2)
+        wait_until_healthy(self.url, proc=self.proc, log_name=self.log.name)
 
     def ok(self, r: httpx.Response, status: int = 200) -> Any:
         if r.status_code != status:

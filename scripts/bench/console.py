@@ -52,18 +52,9 @@ from typing import Any
 
 import httpx
 
+from dialer.testing.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, wait_until_healthy
+
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1366, "height": 768}
 MANAGER_TOKEN = "bench-manager-token"
 PASSWORD = "bench-password-{}"
 TICK = 0.05  # real seconds between clock advances
@@ -175,18 +166,7 @@ class Service:
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir,
             start_new_session=True,
         )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the demo exited; see {self.log.name}")
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the demo did not answer /healthz in 60 s")
-            time.sleep(0.2)
+        wait_until_healthy(self.base, proc=self.proc, log_name=self.log.name)
 
     def close(self) -> None:
         self.proc.send_signal(signal.SIGTERM)

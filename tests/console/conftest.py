@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,19 +21,8 @@ import httpx
 import pytest
 from helpers import CLOCK_START, MANAGER_TOKEN, free_port
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps dialling out, and this
-# machine's closed network refuses it.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1366, "height": 768}
+from dialer.testing.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, wait_until_healthy
+
 STEP_MS = 10_000
 
 
@@ -82,16 +70,10 @@ class Service:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 30
-        while True:
-            assert self.proc.poll() is None, f"the service exited: {self.log.read_text()[-2000:]}"
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the service did not start in 30 s"
-            time.sleep(0.1)
+        try:
+            wait_until_healthy(self.url, proc=self.proc, log_name=str(self.log), seconds=30)
+        except RuntimeError as e:
+            pytest.fail(f"{e}: {self.log.read_text()[-2000:]}")
 
     def stop(self) -> None:
         if self.proc is None:

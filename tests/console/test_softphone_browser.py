@@ -27,10 +27,12 @@ import pytest
 from helpers import LiveServer, live_twilio
 
 from dialer.console.vendor import BUNDLE, CHECKOUT_DIR
+from dialer.testing.browser import CHROMIUM as CHROMIUM_PATH
+from dialer.testing.browser import CHROMIUM_ARGS
 
 pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(CHROMIUM_PATH)
 PACKAGE = json.loads((CHECKOUT_DIR / "package.json").read_text())
 
 if not CHROMIUM.exists():
@@ -48,13 +50,7 @@ APP_SID = "AP" + "3" * 32
 TTL = 600
 
 ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *CHROMIUM_ARGS,
     # checkMicrophone: a fake microphone, granted without a prompt.
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
