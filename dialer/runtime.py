@@ -4,7 +4,7 @@ web worker or the scheduler process runs with."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -51,6 +51,10 @@ class Runtime:
         self.telephony, self.creator = self._make_telephony()
         self.imports = ImportRunner(self.db)
         self.claim_ttl = timedelta(seconds=settings.claim_ttl_seconds)
+        # Browser sessions last and idle out in real time, also under the simulated
+        # clock (like stream tickets): moving the demo's clock through a day must
+        # not sign everyone out. Replaceable by tests.
+        self.session_clock: Callable[[], datetime] = wall_now
         self.events = EventHub(self.db)
         # Status callbacks' group commit (dialer.telephony.routes), made on first use.
         self.callback_batcher: CallbackBatcher | None = None

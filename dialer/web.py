@@ -106,8 +106,8 @@ class Ctx:
 
     def check(self) -> None:
         with self.runtime.db.read() as session:
-            now = self.runtime.now_in(session)
-            _, row = self._principal(session, now=now)
+            _, row = self._principal(session)
+        now = self.runtime.session_clock()
         if row is not None and sessions.needs_touch(row, now=now):
             # Its own short write, at most once a minute per session: a read
             # request stays a read transaction.
@@ -115,7 +115,7 @@ class Ctx:
             with self.runtime.db.work() as work:
                 sessions.touch(work.session, session_id=row.id, now=now)
 
-    def _principal(self, session: Session, *, now: datetime) -> tuple[Agent, WebSession | None]:
+    def _principal(self, session: Session) -> tuple[Agent, WebSession | None]:
         creds = self.credentials
         row: WebSession | None = None
         if creds.authorization and not creds.cookie_only:
@@ -129,7 +129,10 @@ class Ctx:
                     code="cross_origin",
                 )
             row, principal = sessions.find(
-                session, token=creds.cookie, now=now, lifetime=session_lifetime(self.runtime)
+                session,
+                token=creds.cookie,
+                now=self.runtime.session_clock(),
+                lifetime=session_lifetime(self.runtime),
             )
             sessions.check_csrf(row, method=self.method, header=creds.csrf_token)
         else:
@@ -151,7 +154,7 @@ class Ctx:
     def _tx(self, session: Session, *, work: Work | None) -> Tx:
         now = self.runtime.now_in(session)
         # Again inside the transaction: a token revoked meanwhile does not act.
-        principal, row = self._principal(session, now=now)
+        principal, row = self._principal(session)
         return Tx(
             session=session,
             principal=principal,
@@ -186,7 +189,7 @@ def page_session(request: Request) -> PageSession | None:
             row, agent = sessions.find(
                 session,
                 token=token,
-                now=runtime.now_in(session),
+                now=runtime.session_clock(),
                 lifetime=session_lifetime(runtime),
             )
         except DialerError:

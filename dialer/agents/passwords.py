@@ -184,6 +184,7 @@ def sign_in(
     name: str,
     password: str,
     now_in: Callable[[Session], datetime],
+    session_clock: Callable[[], datetime],
     lifetime: sessions.Lifetime,
     lockout: timedelta,
     replaces: str | None = None,
@@ -227,7 +228,8 @@ def sign_in(
                     if replaces:
                         sessions.close_by_token(session, token=replaces)
                     return _signed_in(session, agent=agent, failure=failure, rehashed=rehashed,
-                                      now=now, lifetime=lifetime)  # fmt: skip
+                                      now=now, session_now=session_clock(),
+                                      lifetime=lifetime)  # fmt: skip
             else:
                 refusal = _count_failure(
                     session, folded=folded, failure=failure, agent=agent, now=now, lockout=lockout
@@ -248,6 +250,7 @@ def _signed_in(
     failure: SignInFailure | None,
     rehashed: str | None,
     now: datetime,
+    session_now: datetime,
     lifetime: sessions.Lifetime,
 ) -> SignedIn:
     assert agent.id is not None and agent.password_hash is not None
@@ -255,8 +258,9 @@ def _signed_in(
         session.delete(failure)
     if rehashed is not None:
         agent.password_hash = rehashed
-    sessions.purge_expired(session, agent_id=agent.id, now=now, lifetime=lifetime)
-    opened = sessions.open_session(session, agent=agent, now=now, lifetime=lifetime)
+    # Sessions keep real time (`session_now`); the history, the service's clock.
+    sessions.purge_expired(session, agent_id=agent.id, now=session_now, lifetime=lifetime)
+    opened = sessions.open_session(session, agent=agent, now=session_now, lifetime=lifetime)
     record(session, agent_id=agent.id, kind="signed_in", actor=f"{agent.role}:{agent.id}", at=now,
            session_id=opened.row.id)  # fmt: skip
     session.flush()

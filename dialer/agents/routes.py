@@ -414,6 +414,7 @@ def sign_in(body: SignInIn, request: Request) -> JSONResponse:
         name=body.name,
         password=body.password,
         now_in=runtime.now_in,
+        session_clock=runtime.session_clock,
         lifetime=lifetime,
         lockout=dt.timedelta(minutes=runtime.settings.sign_in_lockout_minutes),
         replaces=request.cookies.get(sessions.COOKIE),

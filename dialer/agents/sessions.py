@@ -13,7 +13,8 @@ minute, so a busy console costs a write a minute, not one a request. Signing
 out deletes the row; a new password and a deactivation delete the account's
 rows, so the cookie is refused from that commit on, by every worker.
 
-Instants come from the injected clock (`now`), like every rule of the domain."""
+Instants come in as `now`, like every rule of the domain; the callers pass the
+runtime's session clock (real time, also under the simulated clock)."""
 
 from __future__ import annotations
 

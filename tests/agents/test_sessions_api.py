@@ -7,13 +7,14 @@ deactivation."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi import Request
 from fastapi.testclient import TestClient
-from helpers import Api, expect_error, make_settings
+from helpers import CLOCK_START, Api, expect_error, make_settings
 from sqlalchemy import text
 
 from dialer.agents import passwords
@@ -28,6 +29,18 @@ COOKIE = "dialer_session"
 def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     # Argon2's recommended parameters take ~0.1 s a hash; these tests make dozens.
     monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=64))
+
+
+class SessionClock:
+    """The runtime's session clock (real time in service) made a hand-moved one,
+    starting where the simulated clock starts."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.at = datetime.fromisoformat(CLOCK_START).astimezone(UTC)
+        client.app.state.runtime.session_clock = lambda: self.at
+
+    def advance(self, seconds: int) -> None:
+        self.at += timedelta(seconds=seconds)
 
 
 class Browser:
@@ -86,6 +99,7 @@ def _kinds(api: Api, agent_id: int) -> list[str]:
 
 def test_sign_in_sets_an_http_only_cookie_and_the_session_reads_back(api: Api) -> None:
     agent = _agent(api)
+    SessionClock(api.client)
     browser = Browser(api.client)
     r = browser.sign_in("Sato")
     assert r.status_code == 200, r.text
@@ -262,18 +276,31 @@ def test_sessions_end_when_idle_and_after_their_hours(db_url: str) -> None:
     with TestClient(create_app(settings)) as client:
         api = Api(client)
         _agent(api)
+        clock = SessionClock(client)
         idle = Browser(client)
         busy = Browser(client)
         assert idle.sign_in("Sato").status_code == 200
         assert busy.sign_in("Sato").status_code == 200
         # Used every 4 minutes, a session lives to its absolute end; unused, 5 minutes.
         for _ in range(14):
-            api.advance(4 * 60)
+            clock.advance(4 * 60)
             assert busy.get("/api/session").status_code == 200
         expect_error(idle.get("/api/session"), 401, "no_session")
         assert busy.get("/api/session").json()["expires_at"].startswith("2026-12-01T02:00:00")
-        api.advance(4 * 60)  # 60 minutes since sign-in
+        clock.advance(4 * 60)  # 60 minutes since sign-in
         expect_error(busy.get("/api/session"), 401, "no_session")
+
+
+def test_sessions_keep_real_time_when_the_simulated_clock_moves(api: Api) -> None:
+    """The demo's clock moved through a day signs nobody out; real time does."""
+    _agent(api)
+    clock = SessionClock(api.client)
+    browser = Browser(api.client)
+    assert browser.sign_in("Sato").status_code == 200
+    api.advance(24 * 3600)
+    assert browser.get("/api/session").status_code == 200
+    clock.advance(121 * 60)  # idle past DIALER_SESSION_IDLE_MINUTES (120)
+    expect_error(browser.get("/api/session"), 401, "no_session")
 
 
 def test_manager_sets_a_password_and_ends_the_accounts_sessions(api: Api) -> None:
@@ -450,13 +477,14 @@ def test_a_manager_signs_in_and_manages_with_the_cookie(api: Api) -> None:
 
 def test_last_use_is_written_at_most_once_a_minute(api: Api) -> None:
     _agent(api)
+    clock = SessionClock(api.client)
     browser = Browser(api.client)
     assert browser.sign_in("Sato").status_code == 200
     first = browser.get("/api/session").json()["expires_at"]
     assert first.startswith("2026-12-01T03:00:00")  # signed in at 01:00Z, idle 120 min
-    api.advance(30)
+    clock.advance(30)
     assert browser.get("/api/session").json()["expires_at"] == first
-    api.advance(31)
+    clock.advance(31)
     later = browser.get("/api/session").json()["expires_at"]
     assert later.startswith("2026-12-01T03:01:01")
 

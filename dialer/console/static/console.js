@@ -853,6 +853,10 @@
     document.addEventListener("visibilitychange", () => { if (!document.hidden) syncClock(); });
     setInterval(repaint, 1000);
     setInterval(() => { if (!document.hidden) syncClock(); }, 5000);
+    // The console open in a background tab is still the agent at work: a read
+    // every few minutes (throttled tabs still run it) keeps the session from
+    // idling out under DIALER_SESSION_IDLE_MINUTES; its hours still end it.
+    setInterval(() => { if (document.hidden) api("GET", "/api/session"); }, 240000);
   }
 
   async function boot() {
