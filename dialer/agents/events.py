@@ -36,6 +36,8 @@ log = logging.getLogger("dialer.events")
 
 POLL_SECONDS = 0.1
 HEARTBEAT_SECONDS = 15.0
+# The comment frame sent when nothing else was for HEARTBEAT_SECONDS.
+KEEP_ALIVE = ": keep-alive\n\n"
 # How long an id skipped over is looked for again: longer than any write
 # transaction runs (a rolled-back transaction's ids never show up at all).
 GAP_SECONDS = 30.0
@@ -241,7 +243,7 @@ async def stream(
             except TimeoutError:
                 # A comment line: proxies and load balancers see traffic and keep
                 # the connection open; EventSource ignores it.
-                yield ": keep-alive\n\n"
+                yield KEEP_ALIVE
                 continue
             if event.id in replayed:
                 continue

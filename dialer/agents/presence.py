@@ -5,7 +5,9 @@ The stream route records a connection on the agent's row when the agent itself
 opens its stream (`stream_lost_at = NULL`, with a fresh connection id) and, when
 that connection ends, the instant it ended, but only while it is still the
 latest one: a browser that reconnected meanwhile is not marked lost by its
-old connection closing late. A manager watching the stream counts for nothing.
+old connection closing late. A connection still open says so with each
+keep-alive, so a newer tab closing leaves an older open one present. A
+manager watching the stream counts for nothing.
 
 `pause_lost` is a due job (dialer.jobs): an `available` agent whose stream has
 been gone `loss` pauses with `state_reason: connection_lost`, an `agent_paused`
@@ -14,6 +16,7 @@ signed out: its next request or reconnect works, and it sets `available` itself.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import uuid
@@ -24,7 +27,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from dialer.agents.events import publish
+from dialer.agents.events import KEEP_ALIVE, publish
 from dialer.agents.models import Agent, AgentState, StateReason
 from dialer.agents.service import record
 from dialer.db import Database, affected
@@ -59,6 +62,23 @@ def disconnected(db: Database, *, agent_id: int, connection: str, now_in: NowIn)
         return affected(result) == 1
 
 
+def still_here(db: Database, *, agent_id: int, connection: str) -> bool:
+    """A connection that is still open says so: when a newer one (another tab)
+    ended and marked the agent lost, this one becomes the latest and the agent
+    present again. A read, and a write only then."""
+    with db.read() as session:
+        lost_at = session.scalar(select(col(Agent.stream_lost_at)).where(col(Agent.id) == agent_id))
+    if lost_at is None:
+        return False
+    with db.write() as session:
+        result = session.execute(
+            update(Agent)
+            .where(col(Agent.id) == agent_id, col(Agent.stream_lost_at).is_not(None))
+            .values(stream_lost_at=None, stream_connection=connection)
+        )
+        return affected(result) == 1
+
+
 def _mark_lost(db: Database, agent_id: int, connection: str, now_in: NowIn) -> None:
     try:
         disconnected(db, agent_id=agent_id, connection=connection, now_in=now_in)
@@ -77,6 +97,15 @@ async def tracked(
     try:
         async for frame in frames:
             yield frame
+            if frame.startswith(KEEP_ALIVE):
+                # Every keep-alive (15 s): still open, so still present, whatever
+                # another tab's connection ending said meanwhile.
+                try:
+                    await asyncio.to_thread(
+                        still_here, db, agent_id=agent_id, connection=connection
+                    )
+                except Exception:
+                    log.exception("could not record that agent %s's stream is open", agent_id)
     finally:
         threading.Thread(
             target=_mark_lost, args=(db, agent_id, connection, now_in), daemon=True

@@ -26,9 +26,15 @@ PASSWORD_MIN = 10
 PASSWORD_MAX = 128
 
 
+# The stored folded name's width (agent.sign_in_name, sign_in_failure.name).
+FOLDED_NAME_MAX = 200
+
+
 def normalize_name(name: str) -> str:
-    """The form sign-in names are matched and kept unique in."""
-    return unicodedata.normalize("NFKC", name).casefold().strip()
+    """The form sign-in names are matched and kept unique in. Folding can
+    lengthen a name (`ß` → `ss`, `ﷺ` → 18 characters): cut to the stored width,
+    so a 200-character name is matched, not a database error."""
+    return unicodedata.normalize("NFKC", name).casefold().strip()[:FOLDED_NAME_MAX]
 
 
 def backoff_seconds(failures: int) -> int:

@@ -141,6 +141,25 @@ def test_only_the_latest_connection_marks_the_stream_lost(api: Api) -> None:
     assert _row(runtime, sato["id"]).stream_lost_at is not None
 
 
+def test_a_newer_tab_closing_leaves_an_older_open_one_present(api: Api) -> None:
+    runtime = _runtime(api)
+    sato, _ = _setup(api)
+    old = presence.connected(runtime.db, agent_id=sato["id"])
+    new = presence.connected(runtime.db, agent_id=sato["id"])
+    assert presence.disconnected(
+        runtime.db, agent_id=sato["id"], connection=new, now_in=runtime.now_in
+    )
+    # The old tab's next keep-alive: still open, so present again, and the latest.
+    assert presence.still_here(runtime.db, agent_id=sato["id"], connection=old)
+    assert _row(runtime, sato["id"]).stream_lost_at is None
+    assert not presence.still_here(runtime.db, agent_id=sato["id"], connection=old)
+    api.advance(3600)
+    assert api.get(f"/api/agents/{sato['id']}").json()["state"] == "available"
+    assert presence.disconnected(
+        runtime.db, agent_id=sato["id"], connection=old, now_in=runtime.now_in
+    )
+
+
 def test_the_loss_job_is_due_when_the_earliest_loss_is(api: Api) -> None:
     runtime = _runtime(api)
     sato, suzuki = _setup(api)

@@ -588,3 +588,14 @@ def test_an_upload_with_the_cookie_needs_the_csrf_token_before_its_body(api: Api
     assert api.get(f"/api/campaigns/{c['id']}/imports").json()["items"] == []
     r = browser.request("POST", path, files=files)
     assert r.status_code == 201, r.text
+
+
+def test_a_name_that_folds_longer_than_its_column_signs_in_and_fails_cleanly(api: Api) -> None:
+    """`ß` folds to `ss`: a 190-character name folds to 380, past the stored width.
+    It is matched (cut to the width), never a database error (PostgreSQL's
+    VARCHAR(200) refused it with a 500)."""
+    long_name = "ß" * 190  # with the test helper's endpoint, at its 200 limit
+    _agent(api, long_name)
+    assert Browser(api.client).sign_in(long_name).status_code == 200
+    expect_error(Browser(api.client).sign_in(long_name, "wrong password"), 401, "bad_credentials")
+    expect_error(Browser(api.client).sign_in("ﷺ" * 200, "wrong password"), 401, "bad_credentials")

@@ -33,10 +33,17 @@ T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
         ("Straße", "strasse"),  # casefold, not lower
         ("manager", "manager"),
         ("Ⅻ", "xii"),  # compatibility forms
+        ("ß" * 200, "s" * 200),  # folding doubles it: cut to the stored width
     ],
 )
 def test_names_are_folded(typed: str, folded: str) -> None:
     assert normalize_name(typed) == folded
+
+
+def test_a_name_folding_to_many_characters_is_cut_to_the_stored_width() -> None:
+    one = normalize_name("ﷺ")  # one character, 18 once folded
+    assert len(one) == 18
+    assert normalize_name("ﷺ" * 200) == (one * 12)[:200]
 
 
 @pytest.mark.parametrize(

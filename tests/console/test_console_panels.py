@@ -8,7 +8,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from conftest import LEADS, PASSWORD, STEP_MS, Service, shift, sign_in, wait_enabled
+from conftest import (
+    LEADS,
+    PASSWORD,
+    STEP_MS,
+    Service,
+    shift,
+    sign_in,
+    wait_connected,
+    wait_enabled,
+)
 from playwright.sync_api import expect
 
 expect.set_options(timeout=STEP_MS)
@@ -236,3 +245,27 @@ def test_booker_time_picker_for_anyone_lunch_and_this_evening(
         ("15:30", "15:40", "anyone"),
         ("18:00", "20:00", "agent"),
     ], got
+
+
+def test_a_call_the_progressive_dialer_places_comes_on_screen_with_its_lead(
+    service: Service, browser: Any
+) -> None:
+    """No click placed it: the call's first status on the stream brings the lead
+    the dialer claimed, and the live call, onto the panel; the agent then
+    dispositions it as any other."""
+    campaign = service.campaign(dial_mode="progressive")
+    service.leads(campaign["id"], LEADS)
+    service.outcomes("090-1234-5678", ["answered"])
+    agent = service.agent([campaign["id"]], name="sato", password=PASSWORD)
+    # Paused until the console is open, so the call comes while it watches.
+    service.ok(service.http.put(f"/api/agents/{agent['id']}/state", json={"state": "paused"}))
+    page = browser.new_page()
+    sign_in(page, service, name="sato")
+    wait_connected(page)
+    card = page.locator("#lead")
+    expect(card).not_to_contain_text("山田 太郎")
+    page.get_by_role("button", name="Available", exact=True).click()
+    expect(card.get_by_role("heading", level=3)).to_contain_text("山田 太郎")
+    expect(page.locator("#call-status")).to_have_text("Talking")
+    page.get_by_role("button", name="Not interested", exact=True).click()
+    expect(page.locator("#notice")).to_contain_text("Recorded: Not interested")

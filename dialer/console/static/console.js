@@ -146,6 +146,11 @@
     if (a.state !== "paused") S.toldLost = false;
     repaint();
   }
+  // The zone of a campaign's resource (a promise, an event), else the screen's.
+  function zoneOf(campaignId) {
+    const camp = S.campaigns.get(campaignId);
+    return camp ? camp.timezone : undefined;
+  }
   function campaignOf(lead) {
     return (lead && S.campaigns.get(lead.campaign_id)) || S.campaigns.values().next().value || null;
   }
@@ -254,7 +259,8 @@
         reloadAgent();
         break;
       case "agent_not_answering": notice(t("not_answering_msg"), true); reloadAgent(); break;
-      case "token_rotated": case "account_deactivated": location.assign(cfg.base + "/login"); break;
+      // A new API token is for programs: this browser's session stands.
+      case "account_deactivated": location.assign(cfg.base + "/login"); break;
       default: break;
     }
     syncClock();
@@ -488,6 +494,12 @@
 
   function callStatus(d) {
     if (S.call && d.call_id === S.call.id) applyCall(d.status, null);
+    else if (d.lead_id && LIVE.has(d.status) && !callLive() && !(S.lead && S.lead.id === d.lead_id)) {
+      // A call the dialer placed for this agent (progressive): the lead it holds,
+      // with that live call, comes on screen (a replayed old event finds no claim).
+      resumeClaim();
+      return;
+    }
     if (S.lead && d.lead_id === S.lead.id) refreshLead();
   }
 
@@ -535,12 +547,16 @@
         if (!S.call) $("call-status").textContent = t(state === "talking" ? "call_talking" : state === "ringing" ? "call_ringing" : "call_ended");
       },
       onError: (code, message) => {
+        // Twilio's messages are English: the screen shows the code in the page's
+        // language, the message goes to the developer console.
+        if (message) console.error("softphone", code, message);
         const key = `phone_err_${code}`;
-        notice(T[key] ? t(key, { detail: message || code }) : t("err_generic", { code }), true);
+        const twilioCode = (String(message || "").match(/^\d+/) || [code])[0];
+        notice(T[key] ? t(key, { detail: twilioCode }) : t("err_generic", { code }), true);
       },
     });
     await checkMic();
-    try { await S.phone.start(); } catch (e) { notice(t("err_generic", { code: e && e.message }), true); }
+    try { await S.phone.start(); } catch (e) { console.error("softphone", e); notice(t("err_generic", { code: "softphone" }), true); }
   }
   async function checkMic() {
     if (!S.phone) return;
@@ -695,11 +711,11 @@
     const rows = [...S.promises].sort((x, y) => Date.parse(x.due_at) - Date.parse(y.due_at));
     const items = rows.map((p) => el("li", { "data-promise": p.id },
       el("strong", { text: p.lead_name || p.company || `#${p.lead_id}` }), " ",
-      el("time", { datetime: p.due_at, text: fmt(p.due_at) }), " ",
+      el("time", { datetime: p.due_at, text: fmt(p.due_at, zoneOf(p.campaign_id)) }), " ",
       el("span", { class: "countdown", "data-due": p.due_at })));
     const missed = S.missed.map((p) => el("li", { "data-promise": p.id },
       el("strong", { text: p.lead_name || p.company || `#${p.lead_id}` }), " ",
-      el("time", { datetime: p.due_at, text: fmt(p.due_at) }),
+      el("time", { datetime: p.due_at, text: fmt(p.due_at, zoneOf(p.campaign_id)) }),
       el("span", { class: "tag missed", text: t("p_missed") })));
     fill(list, ...items, ...missed);
     if (!items.length && !missed.length) list.append(el("li", { text: t("p_none") }));
@@ -714,7 +730,7 @@
     const name = d.lead_name || d.company || `#${d.lead_id}`;
     const box = el("div", { class: "alert", role: "alert", "data-lead": d.lead_id, "data-from": from },
       el("span", { text: t("due_alert", { name }) }), " ",
-      el("time", { datetime: d.due_at, text: fmt(d.due_at) }), " ",
+      el("time", { datetime: d.due_at, text: fmt(d.due_at, zoneOf(d.campaign_id)) }), " ",
       el("button", { type: "button", class: "primary", onclick: () => callBack(d.lead_id, key) }, t("call_back_now")),
       el("button", { type: "button", onclick: () => dropAlert(key) }, t("dismiss")));
     S.alerts.set(key, box);
@@ -744,6 +760,9 @@
 
   async function callBack(leadId, key) {
     if (callLive()) { notice(t("call_live"), true); return; }
+    // In wrap-up `next` would refuse: keep the lead held until it ends.
+    const until = S.agent && S.agent.wrapup_until ? Date.parse(S.agent.wrapup_until) : 0;
+    if (until > now()) { notice(t("err_in_wrapup", { time: fmt(S.agent.wrapup_until) }), true); return; }
     if (S.claimed !== leadId) {
       // Whatever this page believes, the service may hold another claim for the
       // agent (a screen pop): releasing is a no-op (204) when there is none.
