@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 from datetime import datetime
@@ -33,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from dialer.testing.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, wait_until_healthy
+from dialer.testing.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, DemoProcess
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "screenshots"
@@ -61,38 +58,14 @@ LABELS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Demo:
-    """`dialer demo --serve` in a scratch directory, as ./scripts/demo runs it."""
+class Demo(DemoProcess):
+    """The demo service the screens are taken of, with a manager's client."""
 
     def __init__(self, workdir: Path) -> None:
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{workdir / 'dialer.db'}",
-            "DIALER_TELEPHONY": "simulated",
-            "DIALER_CLOCK": "simulated",
-            "DIALER_SIM_ANSWER_RATE": "0",
-            "DIALER_BOOTSTRAP_TOKEN": MANAGER_TOKEN,
-            "PYTHONPATH": str(REPO),
-        }
-        self.log = (workdir / "service.log").open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dialer.cli", "demo", "--serve", "--port", str(port),
-             "--out", str(workdir / "demo-data"), "--campaigns", str(REPO / "campaigns")],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir,
-            start_new_session=True,
-        )  # fmt: skip
+        super().__init__(workdir, repo=REPO, manager_token=MANAGER_TOKEN)
         self.http = httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {MANAGER_TOKEN}"}, timeout=30
         )
-        wait_until_healthy(self.url, proc=self.proc, log_name=self.log.name)
 
     def ok(self, r: httpx.Response, status: int = 200) -> Any:
         if r.status_code != status:
@@ -101,12 +74,7 @@ class Demo:
 
     def close(self) -> None:
         self.http.close()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        super().close()
 
 
 def _shoot(page: Any, name: str, lang: str) -> Path:

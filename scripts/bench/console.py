@@ -39,9 +39,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,7 +49,7 @@ from typing import Any
 
 import httpx
 
-from dialer.testing.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, wait_until_healthy
+from dialer.testing.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, DemoProcess
 
 REPO = Path(__file__).resolve().parents[2]
 MANAGER_TOKEN = "bench-manager-token"
@@ -105,12 +102,6 @@ OBSERVER = """(() => {
 })();"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -144,37 +135,12 @@ class Run:
     clock_start: datetime | None = None
 
 
-class Service:
-    """`dialer demo --serve` in a scratch directory, as ./scripts/demo runs it."""
+class Service(DemoProcess):
+    """The demo service the pages are opened on."""
 
     def __init__(self, workdir: Path) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{workdir / 'dialer.db'}",
-            "DIALER_TELEPHONY": "simulated",
-            "DIALER_CLOCK": "simulated",
-            "DIALER_SIM_ANSWER_RATE": "0",
-            "DIALER_BOOTSTRAP_TOKEN": MANAGER_TOKEN,
-            "PYTHONPATH": str(REPO),
-        }
-        self.log = (workdir / "service.log").open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dialer.cli", "demo", "--serve", "--port", str(self.port),
-             "--out", str(workdir / "demo-data"), "--campaigns", str(REPO / "campaigns")],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir,
-            start_new_session=True,
-        )  # fmt: skip
-        wait_until_healthy(self.base, proc=self.proc, log_name=self.log.name)
-
-    def close(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        super().__init__(workdir, repo=REPO, manager_token=MANAGER_TOKEN)
+        self.base = self.url
 
 
 def _ok(r: httpx.Response, status: int = 200) -> Any:
