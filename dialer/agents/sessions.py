@@ -18,8 +18,10 @@ runtime's session clock (real time, also under the simulated clock)."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,8 +29,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from dialer.agents.events import KEEP_ALIVE
 from dialer.agents.models import Agent, WebSession
 from dialer.auth import hash_token, require_active
+from dialer.db import Database
 from dialer.errors import Forbidden, Unauthorized
 
 COOKIE = "dialer_session"
@@ -173,3 +177,38 @@ def purge_expired(session: Session, *, agent_id: int, now: datetime, lifetime: L
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def is_live(session: Session, *, session_id: int, now: datetime, lifetime: Lifetime) -> bool:
+    """Whether a session still stands: not signed out, revoked or past its end."""
+    row = session.get(WebSession, session_id)
+    return row is not None and now < expires_at(row, lifetime=lifetime)
+
+
+def _still_live(db: Database, session_id: int, now: datetime, lifetime: Lifetime) -> bool:
+    with db.read() as session:
+        return is_live(session, session_id=session_id, now=now, lifetime=lifetime)
+
+
+async def ending_with_session(
+    frames: AsyncIterator[str],
+    *,
+    db: Database,
+    session_id: int,
+    clock: Callable[[], datetime],
+    lifetime: Lifetime,
+) -> AsyncIterator[str]:
+    """An event stream opened with the cookie ends with its session: at the first
+    keep-alive after a sign-out, a revocation or the session's end, so customers'
+    names stop reaching a browser that signed out (another tab, a shared desk)."""
+    try:
+        async for frame in frames:
+            if frame.startswith(KEEP_ALIVE):
+                live = await asyncio.to_thread(_still_live, db, session_id, clock(), lifetime)
+                if not live:
+                    return
+            yield frame
+    finally:
+        close = getattr(frames, "aclose", None)
+        if close is not None:
+            await close()

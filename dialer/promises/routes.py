@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from dialer.agents import events, presence, tickets
+from dialer.agents import events, presence, sessions, tickets
 from dialer.agents.models import Role
 from dialer.agents.schemas import StreamTicketOut
 from dialer.agents.service import campaign_ids_of, get_agent
@@ -16,7 +16,16 @@ from dialer.promises import booking
 from dialer.promises.models import PromiseStatus
 from dialer.promises.schemas import PromiseIn, PromiseList, PromiseOut
 from dialer.views.promises import promise_page, promise_view
-from dialer.web import Ctx, CtxDep, Id, ManagerCtxDep, credentials_of, get_runtime, parse_cursor
+from dialer.web import (
+    Ctx,
+    CtxDep,
+    Id,
+    ManagerCtxDep,
+    credentials_of,
+    get_runtime,
+    parse_cursor,
+    session_lifetime,
+)
 from dialer.wire import MAX_ID
 
 router = APIRouter(tags=["promises"])
@@ -201,6 +210,7 @@ def agent_events(
             raise BadInput(
                 "Last-Event-ID is not an event id this server sent", field="Last-Event-ID"
             )
+    web_session_id: int | None = None
     if authorization is None and ticket is not None:
         with runtime.db.read() as session:
             principal = tickets.redeem(session, ticket=ticket, agent_id=agent_id, now=wall_now())
@@ -217,9 +227,18 @@ def agent_events(
             principal_id = tx.principal.id
             get_agent(tx.session, agent_id=agent_id)
             campaign_ids = campaign_ids_of(tx.session, agent_id=agent_id)
+            web_session_id = tx.web_session.id if tx.web_session is not None else None
     frames = events.stream(
         runtime.events, agent_id=agent_id, campaign_ids=campaign_ids, last_event_id=after
     )
+    if web_session_id is not None:
+        frames = sessions.ending_with_session(
+            frames,
+            db=runtime.db,
+            session_id=web_session_id,
+            clock=runtime.session_clock,
+            lifetime=session_lifetime(runtime),
+        )
     if principal_id == agent_id:
         # The agent's own console (not a manager watching): its presence counts.
         connection = presence.connected(runtime.db, agent_id=agent_id)

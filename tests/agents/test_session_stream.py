@@ -6,6 +6,7 @@ without a live session, and ended when the account's password changes."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -86,3 +87,51 @@ def test_the_cookie_opens_the_agents_own_stream_only(server: LiveServer) -> None
         r = browser.get(path, headers={**other, "Origin": "https://evil.example"})
         assert r.status_code == 403 and r.json()["code"] == "cross_origin"
         assert suzuki["id"] != sato["id"]
+
+
+def test_a_cookie_stream_ends_with_its_session(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed out in one tab (or at another desk), the other tab's stream stops at
+    its next keep-alive: no customer's name reaches a browser that signed out.
+    A bearer stream of the same agent goes on."""
+    from dialer.agents import events
+
+    monkeypatch.setattr(events, "HEARTBEAT_SECONDS", 0.2)
+    sato = _agent(server, "Sato")
+    token = server.http.post(f"/api/agents/{sato['id']}/token").json()["token"]
+    signed = _cookie(server, "Sato")
+    cookie = {"Cookie": f"dialer_session={signed}"}
+    path = f"/api/agents/{sato['id']}/events"
+    timeout = httpx.Timeout(10, read=5)
+    with (
+        httpx.Client(base_url=server.url, timeout=timeout) as browser,
+        httpx.Client(base_url=server.url, timeout=timeout) as program,
+        browser.stream("GET", path, headers=cookie) as tab,
+        program.stream("GET", path, headers={"Authorization": f"Bearer {token}"}) as bearer,
+    ):
+        assert tab.status_code == 200 and bearer.status_code == 200
+        lines = tab.iter_lines()
+        assert next(lines).startswith("retry:")
+        r = browser.request(
+            "DELETE",
+            "/api/session",
+            headers={**cookie, "X-CSRF-Token": _csrf(server, signed)},
+        )
+        assert r.status_code == 204, r.text
+        # It ends by itself, within a keep-alive or two (each 0.2 s here).
+        deadline = time.monotonic() + 5
+        rest = []
+        for line in lines:
+            rest.append(line)
+            assert time.monotonic() < deadline, "the signed-out tab's stream goes on"
+        assert all(line == "" or line.startswith(":") for line in rest), rest
+        more = bearer.iter_lines()
+        seen = [next(more) for _ in range(4)]
+        assert any(line.startswith(": keep-alive") for line in seen), seen
+
+
+def _csrf(server: LiveServer, cookie: str) -> str:
+    r = httpx.get(f"{server.url}/api/session", headers={"Cookie": f"dialer_session={cookie}"})
+    assert r.status_code == 200, r.text
+    return str(r.json()["csrf_token"])
