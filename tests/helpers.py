@@ -197,3 +197,29 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.runtime.close()
+
+
+def ringing_call(
+    live: LiveServer, fake: Any, *, phone: str, **campaign: Any
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """On a Twilio-mode live server: a campaign (`campaign` fields), one lead on
+    `phone`, one agent on `client:a0` holding it, and its call placed and
+    reported ringing by the test server `fake`. Returns (campaign, agent, call)."""
+    fields = {"caller_id": "+81312345678", **campaign}
+    c = live.http.post("/api/campaigns", json=fields)
+    assert c.status_code == 201, c.text
+    files = {"file": ("l.csv", f"name,phone\nYamada,{phone}\n".encode(), "text/csv")}
+    assert (
+        live.http.post(f"/api/campaigns/{c.json()['id']}/imports", files=files).status_code == 201
+    )
+    agent = live.http.post(
+        "/api/agents",
+        json={"name": "A0", "campaign_ids": [c.json()["id"]], "endpoint": "client:a0"},
+    ).json()
+    auth = {"Authorization": f"Bearer {agent['token']}"}
+    lead = live.http.post(f"/api/agents/{agent['id']}/next", headers=auth).json()["lead"]
+    r = live.http.post(f"/api/leads/{lead['id']}/calls", headers=auth, json={})
+    assert r.status_code == 201, r.text
+    call = r.json()
+    assert fake.send_status(call["provider_sid"], "ringing").status_code == 204
+    return c.json(), agent, call

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fake_twilio import FakeTwilio, TwimlRun
-from helpers import LiveServer, live_twilio
+from helpers import LiveServer, live_twilio, ringing_call
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -47,25 +47,7 @@ def live(db_url: str, fake: FakeTwilio, request: pytest.FixtureRequest) -> Itera
 def _placed(
     live: LiveServer, fake: FakeTwilio, **campaign: Any
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """A campaign, one lead, one agent on `client:a0`, and its call ringing."""
-    fields = {"name": "Agent leg", "caller_id": "+81312345678", **campaign}
-    c = live.http.post("/api/campaigns", json=fields)
-    assert c.status_code == 201, c.text
-    files = {"file": ("l.csv", b"name,phone\nYamada,090-4700-0001\n", "text/csv")}
-    assert (
-        live.http.post(f"/api/campaigns/{c.json()['id']}/imports", files=files).status_code == 201
-    )
-    agent = live.http.post(
-        "/api/agents",
-        json={"name": "A0", "campaign_ids": [c.json()["id"]], "endpoint": "client:a0"},
-    ).json()
-    auth = {"Authorization": f"Bearer {agent['token']}"}
-    lead = live.http.post(f"/api/agents/{agent['id']}/next", headers=auth).json()["lead"]
-    r = live.http.post(f"/api/leads/{lead['id']}/calls", headers=auth, json={})
-    assert r.status_code == 201, r.text
-    call = r.json()
-    assert fake.send_status(call["provider_sid"], "ringing").status_code == 204
-    return c.json(), agent, call
+    return ringing_call(live, fake, phone="090-4700-0001", **{"name": "Agent leg", **campaign})
 
 
 def _call(live: LiveServer, call: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fake_twilio import FakeTwilio
-from helpers import LiveServer, live_twilio
+from helpers import LiveServer, live_twilio, ringing_call
 
 ACCOUNT = "AC" + "3" * 32
 TOKEN = "console-hangup-test-token"
@@ -31,21 +31,8 @@ def live(db_url: str, fake: FakeTwilio) -> Iterator[LiveServer]:
 
 
 def _ringing(live: LiveServer, fake: FakeTwilio) -> tuple[dict[str, str], dict[str, Any]]:
-    c = live.http.post("/api/campaigns", json={"name": "Hang up", "caller_id": "+81312345678"})
-    assert c.status_code == 201, c.text
-    files = {"file": ("l.csv", b"name,phone\nYamada,090-4800-0001\n", "text/csv")}
-    assert (
-        live.http.post(f"/api/campaigns/{c.json()['id']}/imports", files=files).status_code == 201
-    )
-    agent = live.http.post(
-        "/api/agents",
-        json={"name": "A0", "campaign_ids": [c.json()["id"]], "endpoint": "client:a0"},
-    ).json()
-    auth = {"Authorization": f"Bearer {agent['token']}"}
-    lead = live.http.post(f"/api/agents/{agent['id']}/next", headers=auth).json()["lead"]
-    call = live.http.post(f"/api/leads/{lead['id']}/calls", headers=auth, json={}).json()
-    assert fake.send_status(call["provider_sid"], "ringing").status_code == 204
-    return auth, call
+    _c, agent, call = ringing_call(live, fake, phone="090-4800-0001", name="Hang up")
+    return {"Authorization": f"Bearer {agent['token']}"}, call
 
 
 def test_a_ringing_call_is_canceled_at_twilio(live: LiveServer, fake: FakeTwilio) -> None:
