@@ -254,11 +254,12 @@ def test_a_call_the_progressive_dialer_places_comes_on_screen_with_its_lead(
     the dialer claimed, and the live call, onto the panel; the agent then
     dispositions it as any other."""
     campaign = service.campaign(dial_mode="progressive")
-    service.leads(campaign["id"], LEADS)
-    service.outcomes("090-1234-5678", ["answered"])
     agent = service.agent([campaign["id"]], name="sato", password=PASSWORD)
-    # Paused until the console is open, so the call comes while it watches.
+    # Paused until the console is open, so the call comes while it watches; the
+    # leads come after the pause, or the dialer's tick could place the call first.
     service.ok(service.http.put(f"/api/agents/{agent['id']}/state", json={"state": "paused"}))
+    service.outcomes("090-1234-5678", ["answered"])
+    service.leads(campaign["id"], LEADS)
     page = browser.new_page()
     sign_in(page, service, name="sato")
     wait_connected(page)
