@@ -1,5 +1,6 @@
-"""The console's two languages: one catalog per language (`i18n/<lang>.json`, one
-key set), chosen from the remembered switch (a cookie), else `Accept-Language`.
+"""The console's two languages: one catalog per language (`i18n/<lang>.json` and
+the areas' `i18n/<area>.<lang>.json`, one key set), chosen from the remembered
+switch (a cookie), else `Accept-Language`.
 
 A page is rendered wholly in one language: the template and the script read
 strings from the same catalog, and a test holds the two catalogs to one key set."""
@@ -23,11 +24,19 @@ _MAX_HEADER = 1024
 
 @cache
 def catalog(lang: str) -> dict[str, str]:
-    """The strings of `lang` (one of LANGUAGES), key → text with `{name}` fields."""
+    """The strings of `lang` (one of LANGUAGES), key → text with `{name}` fields:
+    `i18n/<lang>.json` and every `i18n/<area>.<lang>.json` (one file per console
+    area, so areas grow apart), a key in one file only."""
     if lang not in LANGUAGES:
         raise KeyError(lang)
-    loaded: dict[str, str] = json.loads((_DIR / f"{lang}.json").read_text(encoding="utf-8"))
-    return loaded
+    merged: dict[str, str] = {}
+    for path in [_DIR / f"{lang}.json", *sorted(_DIR.glob(f"*.{lang}.json"))]:
+        loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        twice = sorted(merged.keys() & loaded.keys())
+        if twice:
+            raise ValueError(f"{path.name} repeats keys of another catalog file: {twice}")
+        merged.update(loaded)
+    return merged
 
 
 def from_accept_language(header: str | None) -> str | None:
