@@ -99,7 +99,7 @@ _EVENTS: Table = Event.__table__  # type: ignore[attr-defined]
 
 # Column widths of the lead table: an over-long cell is the row's fault,
 # reported as such, not a database error that would sink the whole file.
-_MAX_LENGTHS: dict[str, int] = {
+LEAD_MAX_LENGTHS: dict[str, int] = {
     column.name: getattr(column.type, "length", 0)
     for column in _LEADS.columns
     if getattr(column.type, "length", None)
@@ -143,6 +143,8 @@ def create_import(
         filename=filename,
         encoding=lead_file.encoding,
         delimiter=lead_file.delimiter,
+        size_bytes=lead_file.size,
+        bytes_read=0,
         created_by=actor,
         created_at=now,
         heartbeat_at=wall_now(),
@@ -209,7 +211,7 @@ class ImportJob:
             import_id=spec.import_id,
             region=spec.region,
             default_timezone=spec.default_timezone,
-            max_lengths=_MAX_LENGTHS,
+            max_lengths=LEAD_MAX_LENGTHS,
         )
         if not self.in_worker:
             return prepare_batches(self.file, spec=prepare, batch_rows=BATCH_ROWS)
@@ -295,6 +297,8 @@ class ImportJob:
                 raise ImportAborted(f"import {spec.import_id} is {lead_import.status}")
             for name, value in self.counts.items():
                 setattr(lead_import, name, value)
+            # A batch (BATCH_ROWS) at a time: how far the rows processed reach.
+            lead_import.bytes_read = min(batch.bytes_read, lead_import.size_bytes)
             lead_import.heartbeat_at = wall_now()
         if self.progress is not None:
             self.progress(lead_import, batch.bytes_read / max(self.file.size, 1))
@@ -392,6 +396,7 @@ class ImportJob:
                 campaign.lead_timezones = sorted(zones)
                 campaign.version += 1
             lead_import.status = ImportStatus.done
+            lead_import.bytes_read = lead_import.size_bytes
             lead_import.finished_at = spec.now
             lead_import.heartbeat_at = wall_now()
         if self.progress is not None:

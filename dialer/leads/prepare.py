@@ -109,6 +109,12 @@ def prepare_batches(
         )
 
 
+def check_rows(rows: list[Row], *, spec: PrepareSpec) -> list[Rejected]:
+    """The rows the import would refuse as invalid, as it judges them (a preview's
+    first rows)."""
+    return _Preparer(spec).batch(rows)[1]
+
+
 class _Preparer:
     def __init__(self, spec: PrepareSpec) -> None:
         self.spec = spec
