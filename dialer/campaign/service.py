@@ -230,7 +230,9 @@ def _apply_fields(campaign: Campaign, data: CampaignFields, *, now: datetime) ->
         try:
             validate_region(campaign.default_region)
         except HoursSpecError as exc:
-            raise Invalid(str(exc), code="validation_error", field="default_region") from exc
+            raise Invalid(
+                f"default_region: {exc}", code="validation_error", field="default_region"
+            ) from exc
 
 
 def _check_voice(campaign: Campaign) -> None:
@@ -239,7 +241,7 @@ def _check_voice(campaign: Campaign) -> None:
     voice, language = campaign.tts_voice, campaign.tts_language
     if voice.startswith("Google.") and not voice.removeprefix("Google.").startswith(language):
         raise Invalid(
-            f"tts_voice {voice!r} does not speak tts_language {language!r}", field="tts_voice"
+            f"tts_voice: {voice!r} does not speak tts_language {language!r}", field="tts_voice"
         )
 
 

@@ -215,9 +215,7 @@ def test_clone_of_a_paused_campaign_and_then_resumed(api: Api) -> None:
         ({"name": "Ok", "status": "active"}, 422, "validation_error", "status"),
     ],
 )
-def test_clone_refusals(
-    api: Api, body: dict[str, Any], status: int, code: str, field: str
-) -> None:
+def test_clone_refusals(api: Api, body: dict[str, Any], status: int, code: str, field: str) -> None:
     source = api.campaign(name="Taken")
     r = api.post(f"/api/campaigns/{source['id']}/clone", json=body)
     assert expect_error(r, status, code)["field"] == field
