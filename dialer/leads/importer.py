@@ -34,7 +34,7 @@ import os
 import socket
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -246,35 +246,8 @@ class ImportJob:
             # the campaign's phones include them: only this batch's are kept here.
             held = set(raw_sql.column_in(HELD_PHONES, numbers, (spec.campaign_id,)))
             on_dnc = listed_raw(raw_sql, phones=numbers)
-            accepted: list[Accepted] = []
-            for candidate in batch.accepted:
-                phones = candidate[1]
-                dup = next((n for n in phones if n in held), None)
-                if dup is not None:
-                    errors.append(
-                        (
-                            candidate[0],
-                            RowErrorKind.duplicate.value,
-                            "phone",
-                            f"{dup} is already a lead of this campaign",
-                            candidate[2][-1],
-                        )
-                    )
-                    continue
-                blocked = next((n for n in phones if n in on_dnc), None)
-                if blocked is not None:
-                    errors.append(
-                        (
-                            candidate[0],
-                            RowErrorKind.suppressed.value,
-                            "phone",
-                            f"{blocked} is on the do-not-call list",
-                            candidate[2][-1],
-                        )
-                    )
-                    continue
-                held.update(phones)
-                accepted.append(candidate)
+            accepted, refused = screen(batch.accepted, held=held, on_dnc=on_dnc)
+            errors.extend(refused)
             lost = self._insert(raw_sql, accepted)
             for candidate in lost:
                 errors.append(
@@ -401,6 +374,45 @@ class ImportJob:
             lead_import.heartbeat_at = wall_now()
         if self.progress is not None:
             self.progress(lead_import, 1.0)
+
+
+def screen(
+    candidates: list[Accepted], *, held: set[str], on_dnc: Collection[str]
+) -> tuple[list[Accepted], list[RowError]]:
+    """Valid rows, in file order, kept or refused: a phone `held` by a lead of the
+    campaign (or by an earlier row: `held` grows with each row kept) makes the
+    row a duplicate, a phone on the do-not-call list a suppressed one."""
+    accepted: list[Accepted] = []
+    errors: list[RowError] = []
+    for candidate in candidates:
+        phones = candidate[1]
+        dup = next((n for n in phones if n in held), None)
+        if dup is not None:
+            errors.append(
+                (
+                    candidate[0],
+                    RowErrorKind.duplicate.value,
+                    "phone",
+                    f"{dup} is already a lead of this campaign",
+                    candidate[2][-1],
+                )
+            )
+            continue
+        blocked = next((n for n in phones if n in on_dnc), None)
+        if blocked is not None:
+            errors.append(
+                (
+                    candidate[0],
+                    RowErrorKind.suppressed.value,
+                    "phone",
+                    f"{blocked} is on the do-not-call list",
+                    candidate[2][-1],
+                )
+            )
+            continue
+        held.update(phones)
+        accepted.append(candidate)
+    return accepted, errors
 
 
 _COUNTER_OF_KIND = {"invalid": "invalid", "duplicate": "duplicates", "suppressed": "suppressed"}

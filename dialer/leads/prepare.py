@@ -109,10 +109,10 @@ def prepare_batches(
         )
 
 
-def check_rows(rows: list[Row], *, spec: PrepareSpec) -> list[Rejected]:
-    """The rows the import would refuse as invalid, as it judges them (a preview's
-    first rows)."""
-    return _Preparer(spec).batch(rows)[1]
+def check_rows(rows: list[Row], *, spec: PrepareSpec) -> tuple[list[Accepted], list[Rejected]]:
+    """Rows as the import judges them (a preview's first rows): the valid ones,
+    and those it would refuse as invalid."""
+    return _Preparer(spec).batch(rows)
 
 
 class _Preparer:

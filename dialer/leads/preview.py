@@ -8,18 +8,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
 from dialer.leads.csvfile import COLUMN_ALIASES, PREVIEW_BYTES, FileHead, read_head
-from dialer.leads.importer import LEAD_MAX_LENGTHS
-from dialer.leads.prepare import PrepareSpec, Rejected, check_rows
+from dialer.leads.importer import LEAD_MAX_LENGTHS, screen
+from dialer.leads.models import Phone
+from dialer.leads.phonebook import listed
+from dialer.leads.prepare import Accepted, PrepareSpec, check_rows
 
 # The data rows a preview shows and checks.
 PREVIEW_ROWS = 10
 
 
 @dataclass(frozen=True, slots=True)
+class PreviewError:
+    row: int
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Preview:
     head: FileHead
-    errors: list[Rejected]
+    # The rows the import would take (checked against the campaign next).
+    valid: list[Accepted]
+    errors: list[PreviewError]
 
     @property
     def fields(self) -> list[str]:
@@ -33,7 +48,8 @@ def preview_file(
     """The file's first PREVIEW_BYTES read as the import reads the whole: the
     same refusals (empty, binary, undecodable, not CSV), but a missing phone
     column is reported (`has_phone`), for the manager to map one. `region` and
-    `default_timezone` are the campaign's, as the import judges its rows."""
+    `default_timezone` are the campaign's, as the import judges its rows. No
+    database here: `screen_preview` then checks the valid rows' phones."""
     with path.open("rb") as handle:
         data = handle.read(PREVIEW_BYTES + 1)
     truncated = len(data) > PREVIEW_BYTES
@@ -42,11 +58,37 @@ def preview_file(
     )
     if not head.has_phone:
         # Every row would be refused for its empty phone: that is the one error.
-        return Preview(head=head, errors=[])
+        return Preview(head=head, valid=[], errors=[])
     spec = PrepareSpec(
         import_id=0,
         region=region,
         default_timezone=default_timezone,
         max_lengths=LEAD_MAX_LENGTHS,
     )
-    return Preview(head=head, errors=check_rows(head.rows, spec=spec))
+    valid, invalid = check_rows(head.rows, spec=spec)
+    errors = [
+        PreviewError(row=row, field=field, reason=reason) for row, field, reason, _ in invalid
+    ]
+    return Preview(head=head, valid=valid, errors=errors)
+
+
+def screen_preview(session: Session, *, campaign_id: int, preview: Preview) -> Preview:
+    """The preview with the valid rows the import would still refuse added to its
+    errors, as it refuses them: a phone already a lead of the campaign (or of an
+    earlier row), or on the do-not-call list."""
+    numbers = {n for candidate in preview.valid for n in candidate[1]}
+    if not numbers:
+        return preview
+    held = set(
+        session.scalars(
+            select(col(Phone.number)).where(
+                col(Phone.campaign_id) == campaign_id, col(Phone.number).in_(numbers)
+            )
+        )
+    )
+    kept, refused = screen(preview.valid, held=held, on_dnc=listed(session, phones=numbers))
+    errors = preview.errors + [
+        PreviewError(row=row, field=field or "phone", reason=reason)
+        for row, _kind, field, reason, _raw in refused
+    ]
+    return Preview(head=preview.head, valid=kept, errors=sorted(errors, key=lambda e: e.row))

@@ -100,16 +100,19 @@ def preview_import(
 ) -> ImportPreviewOut:
     """What importing the file would do, from its first MiB: the detected
     encoding and delimiter, the column each header fills (`mapping` as for the
-    import), the first 10 rows and those of them the import would refuse.
-    Nothing is written; no phone column answers `has_phone: false`."""
+    import), the first 10 rows and those of them the import would refuse
+    (invalid, duplicate, on the do-not-call list). Nothing is written; no phone
+    column answers `has_phone: false`."""
     overrides = csvfile.parse_mapping(upload.fields.get("mapping"))
     with ctx.tx() as tx:
         campaign = get_campaign(tx.session, campaign_id=campaign_id)
         region, zone = campaign.default_region, campaign.timezone
-    # Read outside the transaction: a preview holds no lock while it parses.
+    # Parsed outside any transaction: a preview holds no lock while it reads.
     found = preview.preview_file(
         upload.path, region=region, default_timezone=zone, overrides=overrides
     )
+    with ctx.tx() as tx:
+        found = preview.screen_preview(tx.session, campaign_id=campaign_id, preview=found)
     return imports.preview_view(found, filename=upload.filename)
 
 

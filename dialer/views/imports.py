@@ -137,8 +137,5 @@ def preview_view(preview: Preview, *, filename: str | None) -> ImportPreviewOut:
         fields=preview.fields,
         rows=head.cells,
         has_phone=head.has_phone,
-        errors=[
-            PreviewError(row=row, field=field, reason=reason)
-            for row, field, reason, _raw in preview.errors
-        ],
+        errors=[PreviewError(row=e.row, field=e.field, reason=e.reason) for e in preview.errors],
     )

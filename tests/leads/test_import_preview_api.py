@@ -94,6 +94,43 @@ def test_the_preview_says_what_the_import_then_does(api: Api) -> None:
     assert report["accepted"] == len(preview["rows"]) - len(preview["errors"])
 
 
+def test_duplicates_and_do_not_call_phones_as_the_import_finds_them(api: Api) -> None:
+    campaign = api.campaign()
+    api.import_csv(campaign["id"], "phone,name\n090-1111-1111,Held\n")
+    api.post("/api/dnc", json={"phone": "090-2222-2222", "reason": "asked"})
+    data = (
+        b"phone,name\n"
+        b"090-1111-1111,already a lead\n"  # 1 duplicate
+        b"090-2222-2222,on the list\n"  # 2 suppressed
+        b"090-3333-3333,new\n"  # 3 taken
+        b"09033333333,same as row 3\n"  # 4 duplicate of an earlier row
+        b"03-12,invalid\n"  # 5 invalid
+    )
+    preview = _ok(_preview(api, campaign["id"], data))
+    expected = [
+        (1, "phone", "+819011111111 is already a lead of this campaign"),
+        (2, "phone", "+819022222222 is on the do-not-call list"),
+        (4, "phone", "+819033333333 is already a lead of this campaign"),
+        (5, "phone"),
+    ]
+    got = [(e["row"], e["field"], e["reason"]) for e in preview["errors"]]
+    assert got[:3] == expected[:3] and got[3][:2] == expected[3]
+    # The import refuses the same rows.
+    report = api.post(
+        f"/api/campaigns/{campaign['id']}/imports", files={"file": ("x.csv", data, "text/csv")}
+    ).json()
+    assert (report["accepted"], report["duplicates"], report["suppressed"], report["invalid"]) == (
+        1,
+        2,
+        1,
+        1,
+    )
+    # Another campaign holds none of these phones.
+    other = api.campaign()
+    rows = [e["row"] for e in _ok(_preview(api, other["id"], data))["errors"]]
+    assert rows == [2, 4, 5]
+
+
 def test_a_mapping_moves_columns_and_finds_the_phone(api: Api) -> None:
     campaign = api.campaign()
     data = "TEL(日中),お客様ID,氏名\n090-1234-5678,A-1,山田\n".encode()
