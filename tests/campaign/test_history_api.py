@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import Api, expect_error
 
 from dialer.campaign.history import TRACKED_FIELDS, changes_between
+from dialer.campaign.service import apply_campaign_files
+from dialer.telephony import blocks
+from dialer.telephony.faults import FAULTS
 
 
 def _history(api: Api, campaign_id: int, **params: Any) -> dict[str, Any]:
@@ -268,3 +273,68 @@ def test_changes_between(
     before: dict[str, Any], after: dict[str, Any], expected: list[dict[str, Any]]
 ) -> None:
     assert changes_between(before, after) == expected
+
+
+def _raise_block(api: Api, *, provider_code: int, campaign_id: int) -> None:
+    db = api.client.app.state.runtime.db  # type: ignore[attr-defined]
+    with db.write() as session:
+        blocks.raise_block(
+            session,
+            fault=FAULTS[provider_code],
+            campaign_id=campaign_id,
+            detail=FAULTS[provider_code].meaning,
+            call_id=None,
+            now=datetime.fromisoformat("2026-12-01T01:00:00+00:00"),
+        )
+
+
+def test_a_lifted_dialing_block_is_recorded_once(api: Api) -> None:
+    c = api.campaign(caller_id="+81312345678")
+    _raise_block(api, provider_code=21210, campaign_id=c["id"])
+    shown = api.get(f"/api/campaigns/{c['id']}").json()["dialing_blocked"]
+    api.advance(60)
+    assert api.delete(f"/api/campaigns/{c['id']}/dialing-block").status_code == 200
+    # Nothing left to lift: nothing recorded.
+    assert api.delete(f"/api/campaigns/{c['id']}/dialing-block").status_code == 200
+    items = _history(api, c["id"])["items"]
+    assert [i["kind"] for i in items] == ["dialing_block_lifted", "created"]
+    assert items[0]["changes"] == [{"field": "dialing_blocked", "before": shown, "after": None}]
+    assert items[0]["at"] == "2026-12-01T10:01:00+09:00"
+    assert items[0]["actor"].startswith("manager:")
+
+
+def test_a_test_call_that_lifts_the_campaign_s_block_is_recorded(api: Api) -> None:
+    c = api.campaign(caller_id="+81312345678")
+    other = api.campaign(caller_id="+81312345679")
+    _raise_block(api, provider_code=21215, campaign_id=c["id"])
+    _raise_block(api, provider_code=20003, campaign_id=c["id"])  # the account's
+    r = api.post(f"/api/campaigns/{c['id']}/test-call", json={"to": "090-1234-5678"})
+    assert r.status_code == 200, r.text
+    items = _history(api, c["id"])["items"]
+    assert [i["kind"] for i in items] == ["dialing_block_lifted", "created"]
+    assert items[0]["changes"][0]["before"]["code"] == "geo_permission_denied"
+    # The account's block is no campaign's history.
+    assert _kinds(api, other["id"]) == ["created"]
+
+
+def test_campaign_files_are_recorded_as_the_system(api: Api, tmp_path: Path) -> None:
+    db = api.client.app.state.runtime.db  # type: ignore[attr-defined]
+    now = datetime.fromisoformat("2026-12-01T01:00:00+00:00")
+    path = tmp_path / "kanto.toml"
+
+    def apply(text: str) -> int:
+        path.write_text(text, encoding="utf-8")
+        with db.write() as session:
+            ((_action, campaign),) = apply_campaign_files(session, paths=[path], now=now)
+            assert campaign.id is not None
+            return campaign.id
+
+    cid = apply('name = "Kanto"\ncps = 2\n')
+    assert apply('name = "Kanto"\ncps = 2\n') == cid  # the same again: nothing moved
+    apply('name = "Kanto"\ncps = 3\n')
+    items = _history(api, cid)["items"]
+    assert [(i["kind"], i["actor"], i["actor_name"]) for i in items] == [
+        ("updated", "system", None),
+        ("created", "system", None),
+    ]
+    assert items[0]["changes"] == [{"field": "cps", "before": 2, "after": 3}]
