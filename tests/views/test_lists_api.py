@@ -48,9 +48,7 @@ def test_a_campaigns_imports_newest_first_with_a_status_filter(api: Api) -> None
     assert [i["id"] for i in body["items"]] == ids[::-1] and body["next_cursor"] is None
     first = body["items"][0]
     assert first["status"] == "done" and first["accepted"] == 1 and first["rows"] == 1
-    assert first["created_by"].startswith("manager:") and first["created_at"].endswith(
-        "+09:00"
-    )  # the campaign's zone
+    assert first["created_by"].startswith("manager:") and first["created_at"].endswith("+09:00")  # the campaign's zone
     assert first["finished_at"] is not None and first["filename"] == "leads.csv"
     # A full last page has a cursor, to an empty page.
     assert _walk(api, path, limit=1) == [[ids[2]], [ids[1]], [ids[0]], []]
