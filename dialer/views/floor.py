@@ -76,9 +76,13 @@ MAX_PROMISES = 500
 LIVE_WINDOW = timedelta(hours=4)
 # "Due soon": promises falling due within this, and those due now, window open.
 DUE_SOON = timedelta(minutes=30)
-# A promise's slot starts at most a day (`slot_minutes` ≤ 1440) before it falls
-# due, and its window lasts at most a day: the slot range read around an instant.
-SLOT_REACH = timedelta(days=2)
+# How far back a promise's due time is looked for: one due yesterday whose
+# window is still open is still to keep, and one missed today may have been due
+# yesterday. A window longer than that is rare enough to leave out, and the
+# bound keeps the read a short range of the campaign's slots.
+DUE_REACH = timedelta(days=1)
+# A promise's slot starts at most a day (`slot_minutes` ≤ 1440) before its due time.
+SLOT_REACH = timedelta(days=1)
 
 QUEUE_REFRESH_SECONDS = 15.0
 # A first `GET /api/floor` waits this long for the first diagnosis (a small
@@ -221,9 +225,8 @@ def floor_snapshot(
     )
     due_soon = list(
         session.scalars(
-            _promises(campaign_id, lo=now - SLOT_REACH, hi=now + DUE_SOON).where(
+            _promises(campaign_id, since=now - DUE_REACH, until=now + DUE_SOON).where(
                 col(Promise.status) == PromiseStatus.scheduled,
-                col(Promise.due_at) <= now + DUE_SOON,
                 col(Promise.window_end) > now,
             )
         )
@@ -231,7 +234,7 @@ def floor_snapshot(
     midnight, _ = local_day(now.astimezone(zone).date(), zone)
     missed = list(
         session.scalars(
-            _promises(campaign_id, lo=midnight - SLOT_REACH, hi=now).where(
+            _promises(campaign_id, since=midnight - DUE_REACH, until=now).where(
                 col(Promise.status) == PromiseStatus.missed,
                 col(Promise.window_end) >= midnight,
             )
@@ -289,14 +292,17 @@ def floor_snapshot(
     return localized(out, zone)
 
 
-def _promises(campaign_id: int, *, lo: datetime, hi: datetime) -> Any:
-    # A range of ix_promise_campaign_slot: the slots that can hold the promises asked.
+def _promises(campaign_id: int, *, since: datetime, until: datetime) -> Any:
+    """The campaign's promises due in [since, until], read as a range of
+    ix_promise_campaign_slot: the slots that can hold them."""
     return (
         select(Promise)
         .where(
             col(Promise.campaign_id) == campaign_id,
-            col(Promise.slot_start) >= lo,
-            col(Promise.slot_start) <= hi,
+            col(Promise.slot_start) >= since - SLOT_REACH,
+            col(Promise.slot_start) <= until,
+            col(Promise.due_at) >= since,
+            col(Promise.due_at) <= until,
         )
         .order_by(col(Promise.due_at), col(Promise.id))
         .limit(MAX_PROMISES)

@@ -302,3 +302,42 @@ def test_refusals(api: Api) -> None:
     expect_error(api.get(f"/api/floor?campaign_id={c['id']}", token="nope"), 401)
     expect_error(api.get(f"/api/floor/events?campaign_id={c['id']}", token=sato["token"]), 403)
     expect_error(api.get("/api/floor/events?campaign_id=999999"), 404, "campaign_not_found")
+
+
+def test_wrapping_up_then_idle_since_the_wrapup_ended(api: Api) -> None:
+    c, sato = _set_up(api, wrapup_seconds=60)
+    lead = api.next(sato).json()["lead"]
+    phone = lead["phones"][0]["number"]
+    api.post("/api/admin/sim/outcomes", json={"phone": phone, "outcomes": ["answered"]})
+    call = api.post(f"/api/leads/{lead['id']}/calls", token=sato["token"], json={}).json()
+    api.advance(30)
+    r = api.post(
+        f"/api/calls/{call['id']}/disposition",
+        token=sato["token"],
+        json={"outcome": "not_interested"},
+    )
+    assert r.status_code == 200, r.text
+    shown = _agent(_floor(api, c["id"]), sato["id"])
+    assert (shown["activity"], shown["activity_since"]) == ("wrapup", "2026-12-01T10:00:30+09:00")
+    assert shown["wrapup_until"] == "2026-12-01T10:01:30+09:00"
+    assert shown["lead"] is None and shown["call"] is None
+    api.advance(60)
+    shown = _agent(_floor(api, c["id"]), sato["id"])
+    assert (shown["activity"], shown["activity_since"]) == (
+        "available",
+        "2026-12-01T10:01:30+09:00",
+    )
+
+
+def test_connected_follows_the_agents_own_stream(api: Api) -> None:
+    from dialer.agents import presence
+
+    c, sato = _set_up(api)
+    runtime = api.client.app.state.runtime  # type: ignore[attr-defined]
+    assert _agent(_floor(api, c["id"]), sato["id"])["connected"] is None  # never opened
+    connection = presence.connected(runtime.db, agent_id=sato["id"])
+    assert _agent(_floor(api, c["id"]), sato["id"])["connected"] is True
+    presence.disconnected(
+        runtime.db, agent_id=sato["id"], connection=connection, now_in=runtime.now_in
+    )
+    assert _agent(_floor(api, c["id"]), sato["id"])["connected"] is False

@@ -117,6 +117,10 @@ def test_unchanged_floors_send_only_keep_alives(
         # Wait for the queue diagnosis, then the floor holds still.
         while snapshot["queue"] is None:
             snapshot = _next_floor(events)
+        seen = [next(events)[0] for _ in range(3)]
+        assert seen == ["comment"] * 3
+        # Time moving on changes the snapshot's `as_of` only: nothing is sent.
+        assert server.http.post("/api/admin/clock", json={"advance_seconds": 1}).status_code == 200
         seen = [next(events)[0] for _ in range(5)]
         assert seen == ["comment"] * 5
 
