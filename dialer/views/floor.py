@@ -184,6 +184,9 @@ class QueueSeen:
 def floor_snapshot(
     session: Session, *, campaign_id: int, now: datetime, queue: QueueSeen | None
 ) -> FloorOut:
+    """The floor at `now`, with `queue` the latest diagnosis at hand (None: none
+    yet). About a dozen indexed reads whatever the campaign's size
+    (tests/views/test_floor_indexes.py)."""
     campaign = get_campaign(session, campaign_id=campaign_id)
     zone = zone_of(campaign)
     agents = list(
