@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from helpers import Api, expect_error
 
 from dialer.calls.models import Call
@@ -341,3 +342,36 @@ def test_connected_follows_the_agents_own_stream(api: Api) -> None:
         runtime.db, agent_id=sato["id"], connection=connection, now_in=runtime.now_in
     )
     assert _agent(_floor(api, c["id"]), sato["id"])["connected"] is False
+
+
+def test_the_queue_diagnosis_is_recomputed_at_most_every_15_seconds(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dialer.views import floor
+
+    c, _sato = _set_up(api)
+    runtime = api.client.app.state.runtime  # type: ignore[attr-defined]
+    cache = runtime.floor.queues
+    ran: list[int] = []
+    real = floor.queue_diagnosis
+
+    def counted(session: Any, *, campaign_id: int, now: datetime) -> Any:
+        ran.append(campaign_id)
+        return real(session, campaign_id=campaign_id, now=now)
+
+    at = [1000.0]
+    monkeypatch.setattr(floor, "queue_diagnosis", counted)
+    monkeypatch.setattr(floor, "monotonic", lambda: at[0])
+    first = cache.fresh(c["id"], wait=10)
+    assert first is not None and first.out.callable_now == 3 and ran == [c["id"]]
+    api.next(_sato)  # one lead claimed: the diagnosis would change
+    at[0] += 14.9
+    assert cache.fresh(c["id"], wait=10) is first and ran == [c["id"]]
+    at[0] += 0.2
+    cache.fresh(c["id"], wait=10)
+    deadline = time.monotonic() + 10
+    while cache.current(c["id"]) is first:
+        assert time.monotonic() < deadline, "no second diagnosis"
+        time.sleep(0.02)
+    assert ran == [c["id"]] * 2
+    assert cache.current(c["id"]).out.callable_now == 2
