@@ -222,3 +222,30 @@ def test_an_agents_cookie_cannot_watch(server: LiveServer) -> None:
         assert r.status_code == 200, r.text
         r = browser.get(f"/api/floor/events?campaign_id={c['id']}")
         assert r.status_code == 403, r.text
+
+
+def test_a_slow_queue_diagnosis_is_not_waited_for(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a million leads the diagnosis takes seconds: the floor comes without it
+    at once, and the diagnosis follows in a later event."""
+    real = floor.queue_diagnosis
+
+    def slow(session: Any, **kw: Any) -> Any:
+        time.sleep(1.5)
+        return real(session, **kw)
+
+    monkeypatch.setattr(floor, "queue_diagnosis", slow)
+    c, _sato = _campaign(server)
+    path = f"/api/floor/events?campaign_id={c['id']}"
+    with (
+        httpx.Client(base_url=server.url, timeout=httpx.Timeout(10, read=5)) as client,
+        client.stream("GET", path, headers=dict(server.http.headers)) as response,
+    ):
+        started = time.monotonic()
+        events = _events(response)
+        first = _next_floor(events)
+        assert time.monotonic() - started < 1 and first["queue"] is None
+        assert [a["name"] for a in first["agents"]] == ["Sato"]
+        later = _next_floor(events)
+        assert later["queue"] is not None and later["queue"]["callable_now"] == 1
