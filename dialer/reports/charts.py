@@ -14,7 +14,7 @@ import logging
 import math
 import re
 import warnings
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 from xml.sax.saxutils import escape
@@ -173,23 +173,22 @@ def promises_svg(report: dict[str, Any], *, lang: str) -> bytes:
     ax.set_ylabel(words["promises_rate"])
     ax.set_xlabel(words["promises_x"])
     if days:
-        locator = dates.AutoDateLocator(maxticks=10)
-        ax.xaxis.set_major_locator(locator)
+        # A tick a day, or every few days: at most 8 labels, none past the data.
+        ax.xaxis.set_major_locator(dates.DayLocator(interval=math.ceil(len(days) / 8)))
         # Numeric dates read the same in both languages.
         ax.xaxis.set_major_formatter(dates.DateFormatter("%m-%d"))
+        half_day = timedelta(hours=12)
+        ax.set_xlim(
+            datetime.combine(days[0], time()) - half_day,
+            datetime.combine(days[-1], time()) + half_day,
+        )
     title = words["promises_title"]
-    ax.set_title(title)
     due_agents = sum(1 for a in report["agents"] if a["kept"] + a["missed"])
     if due_agents > len(agents):
-        ax.text(
-            1.0,
-            1.01,
-            words["promises_some"].format(drawn=len(agents), total=due_agents),
-            transform=ax.transAxes,
-            ha="right",
-            va="bottom",
-            fontsize=8,
-        )
+        fig.suptitle(title)
+        ax.set_title(words["promises_some"].format(drawn=len(agents), total=due_agents), fontsize=8)
+    else:
+        ax.set_title(title)
     if agents:
         fig.legend(
             loc="outside right upper",

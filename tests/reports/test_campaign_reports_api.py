@@ -61,7 +61,7 @@ def _promise(
             created_at=created,
             updated_at=created,
             kept_call_id=kept_call_id,
-        )  # fmt: skip
+        )
     )
 
 
@@ -80,7 +80,7 @@ def _conversion(
             occurred_at=at,
             created_at=at,
             raw={},
-        )  # fmt: skip
+        )
     )
 
 

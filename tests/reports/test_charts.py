@@ -1,0 +1,68 @@
+"""The report charts as drawn from a report's figures: SVG that parses, its
+<title> and labels in the asked language as text, the bound on lines drawn,
+and the same figures giving the same bytes."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dialer.reports import charts, rules
+
+SVG = "{http://www.w3.org/2000/svg}"
+DAYS = [date(2026, 11, 1) + timedelta(days=n) for n in range(30)]
+
+
+def _texts(svg: bytes) -> list[str]:
+    root = ET.fromstring(svg)
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+
+
+def _agents(n: int) -> list[dict[str, Any]]:
+    out = []
+    for i in range(1, n + 1):
+        trend = [
+            {"date": d, "kept": i % 3, "missed": 1, "kept_rate": rules.rate(i % 3, i % 3 + 1)}
+            for d in DAYS
+        ]
+        kept = sum(t["kept"] for t in trend)
+        out.append(
+            {"agent_id": i, "name": f"担当{i:03d}", "made": 0, "kept": kept, "missed": 30,
+             "kept_rate": rules.rate(kept, kept + 30), "trend": trend}
+        )  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("lang", charts.LANGS)
+def test_every_label_has_both_languages(lang: str) -> None:
+    assert set(charts.LABELS[lang]) == set(charts.LABELS["en"])
+
+
+def test_promises_chart_draws_50_agents_of_60_and_says_so() -> None:
+    svg = charts.promises_svg({"days": DAYS, "agents": _agents(60)}, lang="ja")
+    texts = _texts(svg)
+    drawn = [t for t in texts if t.startswith("担当")]
+    assert len(drawn) == charts.MAX_AGENTS_DRAWN
+    assert "60人中50人を表示（期日の約束が多い順）" in texts
+    assert ET.fromstring(svg).find(f"{SVG}title").text == "約束の履行率（日別）"  # type: ignore[union-attr]
+    english = _texts(charts.promises_svg({"days": DAYS, "agents": _agents(60)}, lang="en"))
+    assert "50 of 60 agents shown (most promises due)" in english
+
+
+def test_charts_with_no_data_say_so() -> None:
+    hours = rules.local_hours([], tz=ZoneInfo("Asia/Tokyo"))
+    assert "この期間のデータはありません" in _texts(
+        charts.hours_svg({"hours": hours, "timezone": "Asia/Tokyo"}, lang="ja")
+    )
+    assert "No data in this period" in _texts(
+        charts.promises_svg({"days": [], "agents": _agents(0)}, lang="en")
+    )
+
+
+def test_the_same_figures_draw_the_same_svg() -> None:
+    report = {"days": DAYS, "agents": _agents(3)}
+    assert charts.promises_svg(report, lang="en") == charts.promises_svg(report, lang="en")
