@@ -153,20 +153,24 @@ def promises(session: Session, *, campaign_id: int, period: Period) -> dict[str,
             "give since and until closer together",
             field=field,
         ) from None
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for (agent_id, _), (k, m) in per_day.items():
+        totals[agent_id][0] += k
+        totals[agent_id][1] += m
     rows = []
     for agent in agents:
-        assert agent.id is not None
+        me = agent.id
+        assert me is not None
         trend = []
         for day in days:
-            k, m = per_day.get((agent.id, day), (0, 0))
+            k, m = per_day.get((me, day), (0, 0))
             trend.append({"date": day, "kept": k, "missed": m, "kept_rate": rules.rate(k, k + m)})
-        kept_n = sum(v[0] for (a, _), v in per_day.items() if a == agent.id)
-        missed_n = sum(v[1] for (a, _), v in per_day.items() if a == agent.id)
+        kept_n, missed_n = totals.get(me, (0, 0))
         rows.append(
             {
-                "agent_id": agent.id,
+                "agent_id": me,
                 "name": agent.name,
-                "made": made.get(agent.id, 0),
+                "made": made.get(me, 0),
                 "kept": kept_n,
                 "missed": missed_n,
                 "kept_rate": rules.rate(kept_n, kept_n + missed_n),

@@ -9,11 +9,16 @@ keeps global figures): each request draws its own `Figure`."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 import math
 import re
+import threading
 import warnings
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -65,6 +70,12 @@ FONTS = [
     "DejaVu Sans",
     "sans-serif",
 ]
+# Charts drawn lately, by language and figures: a console reloading the report
+# page (or two managers on one campaign) gets the same bytes without drawing
+# again. Drawing is the costly part (a few hundred ms); the key costs a hash.
+CACHE_SIZE = 32
+_drawn: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+_drawn_lock = threading.Lock()
 _BAR = "#2f6fb5"
 _LINE = "#c2571a"
 
@@ -117,12 +128,39 @@ def _svg(fig: Any, *, title: str, desc: str, lang: str) -> bytes:
     return text.encode("utf-8")
 
 
+def _cached(kind: str, report: dict[str, Any], lang: str, draw: Callable[[], bytes]) -> bytes:
+    digest = hashlib.sha256(
+        json.dumps(report, sort_keys=True, default=str, ensure_ascii=False).encode()
+    ).hexdigest()
+    key = (kind, lang, digest)
+    with _drawn_lock:
+        if key in _drawn:
+            _drawn.move_to_end(key)
+            return _drawn[key]
+    svg = draw()
+    with _drawn_lock:
+        _drawn[key] = svg
+        while len(_drawn) > CACHE_SIZE:
+            _drawn.popitem(last=False)
+    return svg
+
+
 def hours_svg(report: dict[str, Any], *, lang: str) -> bytes:
     """Bars: answer rate per local hour (0–23); line on a second axis: calls."""
+    return _cached("hours", report, lang, lambda: _hours_svg(report, lang=lang))
+
+
+def promises_svg(report: dict[str, Any], *, lang: str) -> bytes:
+    """One line per agent: the kept rate per due day (gaps on days with none due)."""
+    return _cached("promises", report, lang, lambda: _promises_svg(report, lang=lang))
+
+
+def _hours_svg(report: dict[str, Any], *, lang: str) -> bytes:
     figure, ticker, _ = _matplotlib()
     words = LABELS[lang]
     hours = report["hours"]
-    fig = figure.Figure(figsize=(8, 3.6), layout="constrained")
+    fig = figure.Figure(figsize=(8, 3.6))
+    fig.subplots_adjust(left=0.1, right=0.9, bottom=0.15, top=0.88)
     ax = fig.add_subplot()
     x = [h["hour"] for h in hours]
     ax.bar(x, [h["answer_rate"] or 0 for h in hours], color=_BAR, label=words["hours_rate"])
@@ -151,23 +189,41 @@ def drawn_agents(agents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return due[:MAX_AGENTS_DRAWN]
 
 
-def promises_svg(report: dict[str, Any], *, lang: str) -> bytes:
-    """One line per agent: the kept rate per due day (gaps on days with none due)."""
+def isolated(values: list[float]) -> list[int]:
+    """Indexes of the points with no neighbour drawn (NaN or none on both sides):
+    a line alone does not show them, so they get a marker."""
+
+    def drawn(i: int) -> bool:
+        return 0 <= i < len(values) and not math.isnan(values[i])
+
+    return [i for i in range(len(values)) if drawn(i) and not drawn(i - 1) and not drawn(i + 1)]
+
+
+def _promises_svg(report: dict[str, Any], *, lang: str) -> bytes:
     figure, ticker, dates = _matplotlib()
     words = LABELS[lang]
     agents = drawn_agents(report["agents"])
     days: list[date] = list(report["days"])
-    fig = figure.Figure(figsize=(8, 3.6 + (0.9 if len(agents) > 20 else 0)), layout="constrained")
+    # Fixed margins rather than a layout engine (which measures every text again),
+    # the legend's columns to the right of a plot of constant width.
+    columns = 1 + (len(agents) - 1) // 20 if agents else 0
+    width = 6.4 + 1.5 * columns
+    fig = figure.Figure(figsize=(width, 4.2))
+    fig.subplots_adjust(left=0.9 / width, right=6.1 / width, bottom=0.15, top=0.86)
     ax = fig.add_subplot()
     for agent in agents:
-        ax.plot(
-            days,
-            [math.nan if d["kept_rate"] is None else d["kept_rate"] for d in agent["trend"]],
-            marker="o",
-            markersize=3,
-            linewidth=1.2,
-            label=agent["name"],
-        )
+        values = [math.nan if d["kept_rate"] is None else d["kept_rate"] for d in agent["trend"]]
+        (line,) = ax.plot(days, values, linewidth=1.2, label=agent["name"])
+        alone = isolated(values)
+        if alone:
+            ax.plot(
+                [days[i] for i in alone],
+                [values[i] for i in alone],
+                linestyle="none",
+                marker="o",
+                markersize=3,
+                color=line.get_color(),
+            )
     ax.set_ylim(-0.02, 1.02)
     ax.yaxis.set_major_formatter(ticker.PercentFormatter(1.0))
     ax.set_ylabel(words["promises_rate"])
@@ -190,10 +246,11 @@ def promises_svg(report: dict[str, Any], *, lang: str) -> bytes:
     else:
         ax.set_title(title)
     if agents:
-        fig.legend(
-            loc="outside right upper",
+        ax.legend(
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
             fontsize=7,
-            ncols=1 + (len(agents) - 1) // 20,
+            ncols=columns,
             frameon=False,
         )
     else:

@@ -278,7 +278,8 @@ def bucket_of(session: Session, column: Any) -> Any:
     """The 15-minute bucket number of an instant column (`rules.BUCKET_SECONDS`)."""
     if is_postgres(session):
         return func.floor(func.extract("epoch", column) / BUCKET_SECONDS)
-    return func.cast(func.strftime("%s", column), Integer) / BUCKET_SECONDS
+    # `//`: SQLAlchemy renders `/` as true division, which would group by the second.
+    return func.cast(func.strftime("%s", column), Integer) // BUCKET_SECONDS
 
 
 def channel_counts(

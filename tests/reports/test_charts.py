@@ -63,6 +63,37 @@ def test_charts_with_no_data_say_so() -> None:
     )
 
 
-def test_the_same_figures_draw_the_same_svg() -> None:
+def test_the_same_figures_draw_the_same_svg_and_are_drawn_once() -> None:
     report = {"days": DAYS, "agents": _agents(3)}
-    assert charts.promises_svg(report, lang="en") == charts.promises_svg(report, lang="en")
+    assert charts._promises_svg(report, lang="en") == charts._promises_svg(report, lang="en")
+    first = charts.promises_svg(report, lang="en")
+    assert charts.promises_svg(report, lang="en") is first  # from the cache
+    assert charts.promises_svg(report, lang="ja") != first
+    changed = {"days": DAYS, "agents": _agents(4)}
+    assert charts.promises_svg(changed, lang="en") != first
+
+
+def test_the_cache_is_bounded() -> None:
+    tz = ZoneInfo("Asia/Tokyo")
+    for n in range(charts.CACHE_SIZE + 5):
+        hours = rules.local_hours([(0, n + 1, 0)], tz=tz)
+        charts.hours_svg({"hours": hours, "timezone": "Asia/Tokyo"}, lang="en")
+    assert len(charts._drawn) == charts.CACHE_SIZE
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("values", "alone"),
+    [
+        ([], []),
+        ([0.5], [0]),
+        ([0.5, 0.6], []),
+        ([NAN, 0.5, NAN], [1]),
+        ([0.5, NAN, 0.5, 0.6, NAN, 1.0], [0, 5]),
+        ([NAN, NAN], []),
+    ],
+)
+def test_isolated_points_get_a_marker(values: list[float], alone: list[int]) -> None:
+    assert charts.isolated(values) == alone
