@@ -97,3 +97,14 @@ NAN = float("nan")
 )
 def test_isolated_points_get_a_marker(values: list[float], alone: list[int]) -> None:
     assert charts.isolated(values) == alone
+
+
+def test_charts_drawn_at_once_in_threads_are_the_charts_drawn_alone() -> None:
+    """Requests draw in the server's thread pool: each draws its own Figure."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    reports = [{"days": DAYS, "agents": _agents(n)} for n in range(1, 7)]
+    alone = [charts._promises_svg(r, lang="ja") for r in reports]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = list(pool.map(lambda r: charts._promises_svg(r, lang="ja"), reports))
+    assert together == alone
