@@ -108,3 +108,14 @@ def test_charts_drawn_at_once_in_threads_are_the_charts_drawn_alone() -> None:
     with ThreadPoolExecutor(max_workers=6) as pool:
         together = list(pool.map(lambda r: charts._promises_svg(r, lang="ja"), reports))
     assert together == alone
+
+
+def test_names_are_text_never_markup() -> None:
+    """The SVG is served from the service's own origin: a name must not become
+    an element (a script) when the chart is opened on its own."""
+    agents = _agents(1)
+    agents[0]["name"] = '<script>alert("x")</script>&'
+    svg = charts.promises_svg({"days": DAYS, "agents": agents}, lang="en")
+    root = ET.fromstring(svg)
+    assert not list(root.iter(f"{SVG}script"))
+    assert '<script>alert("x")</script>&' in _texts(svg)
