@@ -343,3 +343,27 @@ def test_refusals(api: Api, floor: dict[str, Any]) -> None:
     too_long = api.get(f"{base}/promises?since=2026-01-01&until=2027-01-05")
     assert expect_error(too_long, 400)["field"] == "since"
     assert api.get(f"{base}/promises?since=2026-01-01&until=2026-12-31").status_code == 200
+
+
+def test_a_chart_loads_with_the_session_cookie_as_an_img_does(
+    api: Api, floor: dict[str, Any]
+) -> None:
+    """`<img src=".../hours.svg">` sends the cookie and no CSRF header (a GET)."""
+    r = api.post("/api/agents", json={"name": "Boss", "role": "manager", "campaign_ids": []})
+    assert r.status_code == 201, r.text
+    password = "correct horse battery"
+    assert (
+        api.put(f"/api/agents/{r.json()['id']}/password", json={"password": password}).status_code
+        == 204
+    )
+    signed = api.client.post("/api/session", json={"name": "Boss", "password": password})
+    assert signed.status_code == 200, signed.text
+    cookie = signed.cookies["dialer_session"]
+    api.client.cookies.clear()
+    chart = api.client.get(
+        f"/api/reports/campaigns/{floor['id']}/hours.svg?{PERIOD}&lang=ja",
+        headers={"Cookie": f"dialer_session={cookie}"},
+    )
+    assert chart.status_code == 200, chart.text
+    assert chart.headers["content-type"].startswith("image/svg+xml")
+    assert api.client.get(f"/api/reports/campaigns/{floor['id']}/hours.svg").status_code == 401
