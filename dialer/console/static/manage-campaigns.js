@@ -1,0 +1,2 @@
+// The campaigns pages of the manager console (filled in by the next commits).
+"use strict";

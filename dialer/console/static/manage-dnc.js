@@ -1,0 +1,2 @@
+// The dnc pages of the manager console (filled in by the next commits).
+"use strict";

@@ -1,0 +1,2 @@
+// The leads pages of the manager console (filled in by the next commits).
+"use strict";
