@@ -156,7 +156,7 @@
     }
   }
   let errorSeq = 0;
-  // Returns the input marked, or null (the message then goes to the notice).
+  // Returns the first input marked, or null (the message then goes to the notice).
   function fieldErrors(form, res) {
     clearFieldErrors(form);
     const b = (res && res.body) || {};
@@ -168,7 +168,8 @@
       const id = `err-${++errorSeq}`;
       const text = err === fields[0] ? errorText(res) : t("manage.err_detail", { detail: `${err.field}: ${err.reason}` });
       const msg = el("span", { class: "field-error", id, text });
-      input.after(msg);
+      // After the label, not inside it: inside, it would change the input's name.
+      (input.closest("label") || input).after(msg);
       input.setAttribute("aria-invalid", "true");
       const described = input.getAttribute("aria-describedby");
       input.setAttribute("aria-describedby", described ? `${described} ${id}` : id);
@@ -210,11 +211,11 @@
     return campaignList;
   }
 
-  // Fills `select` with the campaigns (named "Campaign" by its label, or by
-  // aria-label when it has none), picks ?campaign_id=, else the remembered one,
+  // Fills `select` with the campaigns (named "Campaign": a label around a select
+  // would add the chosen option to its name), picks ?campaign_id=, else the remembered one,
   // else the first; calls onChange(campaign) now and on every change.
   async function campaignPicker(select, { onChange } = {}) {
-    if (!select.labels || !select.labels.length) select.setAttribute("aria-label", t("manage.campaign"));
+    select.setAttribute("aria-label", t("manage.campaign"));
     const list = await campaigns();
     select.replaceChildren(...list.map((c) => el("option", { value: String(c.id), text: c.name })));
     const asked = new URLSearchParams(location.search).get("campaign_id");
