@@ -18,8 +18,11 @@
   if (ar.status === 200) for (const a of ar.body.items) agents.set(a.id, a.name);
   const actorName = (actor, name) => {
     if (name) return name;
-    const m = /^(agent|manager):(\d+)$/.exec(actor || "");
-    return m ? agents.get(Number(m[2])) || actor : (actor === "system" || !actor ? t("manage.h.system") : actor);
+    const m = /^(agent|manager):(\w+)$/.exec(actor || "");
+    if (!m) return actor === "system" || !actor ? t("manage.h.system") : actor;
+    // An account not listed (the bootstrap manager has no id): its role, in words.
+    const known = /^\d+$/.test(m[2]) ? agents.get(Number(m[2])) : null;
+    return known || `${t(`manage.p.role_${m[1]}`)}${/^\d+$/.test(m[2]) ? ` #${m[2]}` : ""}`;
   };
 
   async function loadList(more) {
