@@ -66,6 +66,7 @@
     if (!file) return;
     M.clearFieldErrors(form);
     const part = file.size > PREVIEW_BYTES ? new File([file.slice(0, PREVIEW_BYTES)], file.name, { type: file.type }) : file;
+    onUpload(0, part.size);
     const r = await M.upload(`/api/campaigns/${id}/imports/preview`, formData(part), onUpload);
     if (r.status !== 200) {
       $("preview-panel").hidden = true;
@@ -117,6 +118,7 @@
     button.disabled = true;
     $("report-panel").hidden = true;
     try {
+      onUpload(0, file.size);
       const r = await M.upload(`/api/campaigns/${id}/imports`, formData(file), onUpload);
       if (r.status !== 201 && r.status !== 200) { M.notice(M.errorText(r), "error"); return; }
       let report = r.body;
