@@ -147,3 +147,43 @@ def test_pause_resume_clone_preview_and_history(service: Service, browser: Any) 
     expect(page.get_by_role("region", name="Script preview")).to_contain_text(
         "{name}様、{seller_name}です。"
     )
+
+
+def test_the_campaign_page_by_keyboard_only_with_a_visible_focus_ring(
+    service: Service, browser: Any
+) -> None:
+    campaign = service.campaign()
+    manager(service)
+    page = browser.new_page()
+    sign_in_manager(page, service)
+    _open(page, service, campaign["id"])
+    expect(page.get_by_label("Wrap-up seconds", exact=True)).to_have_value("0")
+    controls = page.evaluate(
+        """() => [...document.querySelectorAll('button, a[href], input, select, textarea')]
+            .filter((e) => !e.disabled && e.offsetParent !== null).length"""
+    )
+    seen = 0
+    for _ in range(controls + 10):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => { const e = document.activeElement;
+                if (e === document.body) return {name: null, ring: false};
+                const s = getComputedStyle(e);
+                return {name: e.name || e.textContent.trim(),
+                        ring: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2}; }"""
+        )
+        if focused["name"]:
+            assert focused["ring"], focused
+            seen += 1
+        if focused["name"] == "wrapup_seconds":
+            page.keyboard.type("45")
+    assert seen >= controls
+    # Enter in a field submits the form, as Save does.
+    page.get_by_label("Wrap-up seconds", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#notice")).to_have_text("Saved.")
+    assert service.http.get(f"/api/campaigns/{campaign['id']}").json()["wrapup_seconds"] == 45
+    page.get_by_role("button", name="Pause campaign", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Resume campaign", exact=True)).to_be_focused()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366

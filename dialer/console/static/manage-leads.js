@@ -134,7 +134,7 @@
   listOr($("phones"), lead.phones.map((p) => el("li", {},
     el("a", { href: `${base}/manage/leads?phone=${encodeURIComponent(p.number)}`, text: p.number }),
     p.retired ? el("span", { class: "tag", text: t("manage.ld.retired") }) : null)));
-  listOr($("contacts"), lead.contacts.map((c) => el("li", { text: c.role ? `${c.name} (${c.role})` : c.name })));
+  listOr($("contacts"), lead.contacts.map((c) => el("li", { text: c.role ? `${c.name} (${T(`manage.ld.role.${c.role}`, c.role)})` : c.name })));
 
   const rowsOr = (box, cols, rows) => box.replaceChildren(...(rows.length ? rows : [empty(cols, t("manage.ld.nothing"))]));
   rowsOr($("promises"), 3, lead.promises.map((p) => el("tr", {},
