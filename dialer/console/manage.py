@@ -16,6 +16,8 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dialer.agents.models import Role
+from dialer.campaign.models import DEFAULT_PAUSE_CODES, Campaign
+from dialer.campaign.schemas import DEFAULT_CALLING_HOURS, PromisePolicy, RetryPolicy
 from dialer.console.routes import Lang, render_page
 from dialer.web import page_session
 
@@ -36,6 +38,26 @@ NAV = [
 ]
 
 
+# The fields the campaign form edits that a new campaign takes its defaults for.
+_DEFAULTED = (
+    "default_region", "timezone", "skip_holidays", "caller_id", "dial_mode",
+    "attribution_days", "contract_number_pattern", "machine_detection", "cps", "script",
+    "seller_name", "call_reason", "callback_number", "abandon_message", "tts_voice",
+    "tts_language", "wrapup_seconds",
+)  # fmt: skip
+
+
+def campaign_defaults() -> dict[str, Any]:
+    """What a campaign created with a name alone gets, read from the model and the
+    schemas (the one place they are defined): the new-campaign form starts there."""
+    defaults: dict[str, Any] = {name: Campaign.model_fields[name].default for name in _DEFAULTED}
+    defaults["calling_hours"] = [dict(rule) for rule in DEFAULT_CALLING_HOURS]
+    defaults["retry_policy"] = RetryPolicy().model_dump(mode="json")
+    defaults["promise_policy"] = PromisePolicy().model_dump(mode="json")
+    defaults["pause_codes"] = list(DEFAULT_PAUSE_CODES)
+    return defaults
+
+
 def _manage(
     request: Request,
     *,
@@ -44,6 +66,7 @@ def _manage(
     lang: str | None,
     campaign_id: int | None = None,
     lead_id: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     who = page_session(request)
     if who is None:
@@ -65,7 +88,14 @@ def _manage(
         name=template,
         lang=lang,
         config=config,
-        extra={"me": who.name, "nav": NAV, "page": page, "section": section, **config},
+        extra={
+            "me": who.name,
+            "nav": NAV,
+            "page": page,
+            "section": section,
+            **config,
+            **(extra or {}),
+        },
     )
 
 
@@ -90,7 +120,13 @@ def manage_campaigns(request: Request, lang: Lang = None) -> Response:
 @router.get("/manage/campaigns/new", response_class=HTMLResponse)
 def manage_campaign_new(request: Request, lang: Lang = None) -> Response:
     """The campaign form, empty: creates a campaign."""
-    return _manage(request, template="manage_campaign.html", page="campaign_new", lang=lang)
+    return _manage(
+        request,
+        template="manage_campaign.html",
+        page="campaign_new",
+        lang=lang,
+        extra={"defaults": campaign_defaults()},
+    )
 
 
 @router.get("/manage/campaigns/{campaign_id}", response_class=HTMLResponse)

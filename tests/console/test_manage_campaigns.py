@@ -15,8 +15,10 @@ expect.set_options(timeout=STEP_MS)
 
 
 def _open(page: Any, service: Service, campaign_id: int) -> None:
+    """The campaign's page, once its script has filled the form."""
     page.goto(f"{service.url}/manage/campaigns/{campaign_id}")
-    expect(page.get_by_role("heading", level=2).first).not_to_have_text("Campaigns")
+    name = service.http.get(f"/api/campaigns/{campaign_id}").json()["name"]
+    expect(page.locator("#campaign-title")).to_have_text(name)
 
 
 def test_a_campaign_is_created_from_the_form_and_listed(service: Service, browser: Any) -> None:
@@ -42,7 +44,11 @@ def test_a_campaign_is_created_from_the_form_and_listed(service: Service, browse
     assert campaign["name"] == "Kansai winter"
     assert campaign["dial_mode"] == "progressive"
     assert campaign["caller_id"] == "+81312345678"
-    assert campaign["calling_hours"] == [{"days": "mon-fri", "start": "09:00", "end": "19:00"}]
+    # The form started from the defaults: the second row (Saturday) was kept.
+    assert campaign["calling_hours"] == [
+        {"days": "mon-fri", "start": "09:00", "end": "19:00"},
+        {"days": "sat", "start": "10:00", "end": "18:00"},
+    ]
     assert campaign["pause_codes"] == ["休憩", "研修"]
     assert campaign["wrapup_seconds"] == 15
     assert campaign["retry_policy"]["no_answer"] == [900, 3600]
@@ -107,7 +113,7 @@ def test_2_in_japanese_the_message_is_japanese(service: Service, browser: Any) -
 
 
 def test_pause_resume_clone_preview_and_history(service: Service, browser: Any) -> None:
-    campaign = service.campaign(script="{name}様、{seller_name}です。{contract_number}")
+    campaign = service.campaign(script="{name}様、{seller_name}です。{company}")
     service.leads(campaign["id"], LEADS)
     manager(service)
     page = browser.new_page()
@@ -116,7 +122,7 @@ def test_pause_resume_clone_preview_and_history(service: Service, browser: Any) 
     # The preview is filled from the campaign's first lead.
     preview = page.get_by_role("region", name="Script preview")
     expect(preview).to_contain_text("山田 太郎様、Kanto switch-overです。")
-    expect(preview).to_contain_text("Not filled: {contract_number}")
+    expect(preview).to_contain_text("Not filled: {company}")
 
     page.get_by_role("button", name="Pause campaign", exact=True).click()
     expect(page.get_by_role("button", name="Resume campaign", exact=True)).to_be_visible()

@@ -49,6 +49,8 @@
   };
   let campaign = null;
   let hoursSeq = 0;
+  const defaultsTag = $("campaign-defaults");
+  const defaults = defaultsTag ? JSON.parse(defaultsTag.textContent) : {};
 
   // A number the person typed, or the text itself when it is none, so that the
   // API names the field in its refusal rather than the page guessing.
@@ -126,25 +128,13 @@
     return v;
   }
 
-  // What to send: on create every field given (empty numbers left to their
-  // defaults); on edit only what differs from the campaign as loaded.
+  // What to send: only what differs from the campaign as loaded (on create,
+  // from the defaults it would get, and its name).
   function changes(v) {
-    if (!campaign) {
-      const out = {};
-      for (const [k, x] of Object.entries(v)) {
-        if (x === "" || x === null) continue;
-        if (k === "pause_codes" && !x.length) continue;
-        out[k] = x;
-      }
-      for (const policy of Object.keys(POLICIES)) {
-        const p = out[policy];
-        for (const [k, x] of Object.entries(p)) if (x === "" || (Array.isArray(x) && !x.length)) delete p[k];
-      }
-      return out;
-    }
-    const out = {};
+    const was = campaign || { ...defaults, name: "" };
+    const out = campaign ? {} : { name: v.name };
     for (const [k, x] of Object.entries(v)) {
-      const before = campaign[k] ?? (typeof x === "string" ? "" : null);
+      const before = was[k] ?? (typeof x === "string" ? "" : null);
       if (JSON.stringify(before) !== JSON.stringify(x)) out[k] = x;
     }
     return out;
@@ -204,10 +194,9 @@
   }
 
   if (page === "campaign_new") {
-    // The service's defaults are what a new campaign gets: shown as the form's
-    // starting values, sent only where the person fills something.
-    hoursRow({ days: "mon-fri", start: "09:00", end: "20:00" });
-    input("skip_holidays").checked = true;
+    // The form starts from what a campaign created with a name alone gets; only
+    // what the person changes from it is sent.
+    fill({ name: "", ...defaults });
     input("name").focus();
     return;
   }
