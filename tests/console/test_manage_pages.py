@@ -171,3 +171,21 @@ def test_manager_pages_and_scripts_are_served_and_not_in_the_schema(web: TestCli
             if name in ("manage-floor.js", "manage-reports.js"):
                 continue  # the floor and reports pages' own (another part's)
             assert web.get(f"/static/console/{name}").status_code == 200, (path, name)
+
+
+def test_the_new_campaign_form_starts_from_what_a_campaign_gets_by_default(
+    web: TestClient,
+) -> None:
+    sign_in(web, role="manager", name="boss")
+    html = web.get("/manage/campaigns/new").text
+    defaults = _json_script(html, "campaign-defaults")
+    assert isinstance(defaults, dict)
+    created = web.post("/api/campaigns", json={"name": "plain"}, headers=MANAGER).json()
+    assert defaults == {key: created[key] for key in defaults}
+    # Every field of the form but the name and the status (its own button).
+    assert set(created) - set(defaults) >= {"id", "name", "status"}
+    assert set(created) - set(defaults) - {"id", "name", "status"} <= {
+        "dialing_blocked",
+        "created_at",
+        "updated_at",
+    }
