@@ -264,7 +264,14 @@
     if (!item.changes || !item.changes.length) {
       return [el("tr", {}, when, el("td", { text: who }), el("td", { text: kind }), el("td", { text: "" }))];
     }
-    return item.changes.map((ch, i) => el("tr", {},
+    // A policy object changed in one key reads as that key: retry_policy.busy.
+    const plain = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
+    const changes = item.changes.flatMap((ch) => (plain(ch.before) && plain(ch.after)
+      ? [...new Set([...Object.keys(ch.before), ...Object.keys(ch.after)])]
+        .filter((k) => JSON.stringify(ch.before[k]) !== JSON.stringify(ch.after[k]))
+        .map((k) => ({ field: `${ch.field}.${k}`, before: ch.before[k], after: ch.after[k] }))
+      : [ch]));
+    return changes.map((ch, i) => el("tr", {},
       i === 0 ? when : el("td", {}),
       el("td", { text: i === 0 ? who : "" }),
       el("td", { text: ch.field }),
