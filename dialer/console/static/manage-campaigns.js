@@ -257,6 +257,7 @@
   let historyCursor = null;
   const shown = (value) => (value === null || value === undefined ? "—"
     : typeof value === "string" ? value : JSON.stringify(value));
+  const value = (field, v) => (field === "status" && v ? statusText(v) : shown(v));
   function historyRows(item) {
     const when = el("td", {}, el("time", { datetime: item.at, text: M.fmtTime(item.at) }));
     const who = item.actor_name || item.actor || t("manage.h.system");
@@ -274,9 +275,20 @@
     return changes.map((ch, i) => el("tr", {},
       i === 0 ? when : el("td", {}),
       el("td", { text: i === 0 ? who : "" }),
-      el("td", { text: ch.field }),
-      el("td", { class: "change" }, el("del", { text: shown(ch.before) }), " → ", el("ins", { text: shown(ch.after) })),
+      el("td", { text: fieldLabel(ch.field), title: ch.field }),
+      el("td", { class: "change" }, el("del", { text: value(ch.field, ch.before) }), " → ",
+        el("ins", { text: value(ch.field, ch.after) })),
     ));
+  }
+  // A field as the form names it (in the page's language), else its API name.
+  function fieldLabel(path) {
+    if (path === "status") return t("manage.status");
+    if (path === "calling_hours") return t("manage.c.calling_hours");
+    const label = input(path)?.closest("label");
+    if (!label) return path;
+    const words = [...label.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE)
+      .map((n) => n.textContent).join(" ").trim();
+    return words || path;
   }
   async function loadHistory(fresh) {
     if (fresh) historyCursor = null;
