@@ -30,6 +30,7 @@ from dialer.calls.routes import router as calls_router
 from dialer.campaign.routes import account_router
 from dialer.campaign.routes import router as campaign_router
 from dialer.clock import wall_now
+from dialer.console.manage import router as manage_router
 from dialer.console.routes import router as console_router
 from dialer.console.vendor import router as softphone_router
 from dialer.conversions.routes import router as conversions_router
@@ -219,6 +220,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         twilio_router,
         softphone_router,
         console_router,
+        manage_router,
     ):
         app.include_router(router)
 
