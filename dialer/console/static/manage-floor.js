@@ -43,15 +43,16 @@
   }
   const zone = () => (S.snap && S.snap.timezone) || undefined;
   // A floor is about today: an instant of the campaign's today shows its local
-  // time alone ("09:00"); another day's goes through Manage.fmtTime.
+  // time alone ("09:00"), another day's its date too ("2 Dec, 09:00").
   const dayOf = (ms) => new Intl.DateTimeFormat("en-CA", { timeZone: zone() }).format(new Date(ms));
   function time(iso) {
     if (!iso) return "—";
     const ms = Date.parse(iso);
     if (Number.isNaN(ms)) return String(iso);
-    if (dayOf(ms) !== dayOf(now())) return M.fmtTime(iso, zone());
+    const other = dayOf(ms) !== dayOf(now());
     return new Intl.DateTimeFormat(M.cfg.lang === "ja" ? "ja-JP" : "en-GB", {
       timeZone: zone(), hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+      ...(other ? { month: "short", day: "numeric" } : {}),
     }).format(new Date(ms));
   }
   // Empty cells say so in words a screen reader reads, not by being blank.
@@ -68,7 +69,16 @@
     if (a.lead) return "working";
     return "available";
   }
-  const sinceOf = (a) => a.activity_since || a.state_changed_at;
+  // Since when: the snapshot's `activity_since`, else as the rule counts it.
+  function sinceOf(a) {
+    if (a.activity_since) return a.activity_since;
+    const doing = activityOf(a);
+    const latest = (...isos) => isos.filter(Boolean).reduce((x, y) => (Date.parse(x) >= Date.parse(y) ? x : y));
+    if (doing === "talking") return a.call.answered_at || a.call.created_at;
+    if (doing === "dialing") return a.call.created_at;
+    if (doing === "working") return latest(a.lead.claimed_at, a.state_changed_at);
+    return a.state_changed_at;
+  }
   // Colour by time in state: the snapshot's thresholds ([warn, alert] seconds per
   // activity or state) decide; a label says it in words too, never colour alone.
   function level(a, seconds) {
@@ -141,7 +151,7 @@
     let text;
     if (a.state === "paused" && a.pause_code) text = t("live.state_paused_code", { code: a.pause_code });
     else text = t(`live.state_${a.state}`);
-    if (a.state_reason === "connection_lost") text += ` (${t("live.state_lost")})`;
+    if (a.state_reason === "connection_lost") text += ` ${t("live.state_lost")}`;
     const doing = activityOf(a);
     if (["talking", "dialing", "wrapup", "working"].includes(doing)) text += ` · ${t(`live.act_${doing}`)}`;
     return text;
@@ -159,7 +169,7 @@
       stateCell.append(" ", M.el("span", { class: "live-muted", text: t("live.wrapup_until", { time: time(a.wrapup_until) }) }));
     }
     if (a.connected === false) {
-      stateCell.append(" ", M.el("span", { class: "live-muted", text: `(${t("live.console_closed")})` }));
+      stateCell.append(" ", M.el("span", { class: "live-muted", text: t("live.console_closed") }));
     }
     const timeCell = M.el("td", { class: "in-state", "data-agent": String(a.id) });
     const working = a.lead
