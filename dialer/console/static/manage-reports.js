@@ -146,10 +146,13 @@
       err.hidden = false;
     }
   }
-  function download(id) {
+  async function download(id) {
     const report = REPORTS[id];
     const name = `${report.file}-${S.campaign.id}-${S.since}-${S.until}.csv`;
-    M.download(report.path() + ".csv" + query(report), name);
+    const r = await M.download(report.path() + ".csv" + query(report), name);
+    if (r && r.status !== 200) {
+      M.notice(t("live.load_failed", { table: t(report.title), error: M.errorText(r) }), "error");
+    }
   }
 
   async function choose(x) {
