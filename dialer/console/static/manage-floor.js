@@ -278,7 +278,7 @@
         ? t("live.q_next", { time: time(q.next_callable_at), reason })
         : t("live.q_stuck", { reason }));
     }
-    next.textContent = lines.join(" ");
+    next.replaceChildren(...lines.map((line) => M.el("span", { class: "line", text: line })));
     next.hidden = lines.length === 0;
   }
 
