@@ -131,14 +131,18 @@ def sniff_delimiter(text: str) -> str:
 def map_header(header: list[str], *, overrides: dict[str, str] | None = None) -> dict[int, str]:
     """Column index → canonical name; unknown columns keep their own header (extra).
     `overrides` (header as written → canonical column) wins over the aliases, for
-    exports whose headers no alias list can guess ('TEL(日中)')."""
+    exports whose headers no alias list can guess ('TEL(日中)'); an override of ""
+    keeps the column in extra under its own header, whatever its alias says."""
     given = {
         unicodedata.normalize("NFKC", k).strip().lower(): v for k, v in (overrides or {}).items()
     }
     mapping: dict[int, str] = {}
     for index, title in enumerate(header):
         key = unicodedata.normalize("NFKC", title).strip().lower()
-        mapping[index] = given.get(key) or _ALIAS_TO_COLUMN.get(key, title.strip())
+        if key in given:
+            mapping[index] = given[key] or title.strip()
+        else:
+            mapping[index] = _ALIAS_TO_COLUMN.get(key, title.strip())
     return mapping
 
 
@@ -158,7 +162,7 @@ def parse_mapping(text: str | None) -> dict[str, str] | None:
             code="bad_mapping",
             field="mapping",
         )
-    unknown = sorted(v for v in value.values() if v not in COLUMN_ALIASES)
+    unknown = sorted(v for v in value.values() if v and v not in COLUMN_ALIASES)
     if unknown:
         raise BadInput(
             f"mapping names unknown columns {unknown}; known: {sorted(COLUMN_ALIASES)}",

@@ -72,6 +72,18 @@ def test_mapping_overrides_headers_no_alias_guesses(api: Api) -> None:
     assert lead["name"] == "山田" and lead["extra"] == {"メモ欄": "折り返し希望"}
 
 
+def test_a_column_mapped_to_nothing_stays_in_extra_though_an_alias_knows_it(
+    api: Api,
+) -> None:
+    c = api.campaign()
+    text = "電話番号,氏名,会社名\n090-1234-5678,山田,山田商店\n"
+    report = _upload(api, c["id"], text.encode(), mapping='{"会社名": ""}').json()
+    assert report["accepted"] == 1
+    lead = _leads(api, c["id"])[0]
+    assert (lead["name"], lead["company"]) == ("山田", None)
+    assert lead["extra"] == {"会社名": "山田商店"}
+
+
 def test_a_bad_mapping_is_refused_whole(api: Api) -> None:
     c = api.campaign()
     text = b"TEL,name\n090-1234-5678,A\n"

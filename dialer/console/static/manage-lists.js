@@ -92,8 +92,8 @@
         ...p.fields.map((f) => el("option", { value: f, text: f })));
       select.value = col.field || "";
       select.addEventListener("change", () => {
-        if (select.value) mapping[col.header] = select.value;
-        else delete mapping[col.header];
+        // "" keeps the column as an extra field, even one an alias would map.
+        mapping[col.header] = select.value;
         runPreview();
       });
       return el("th", { scope: "col" }, el("span", { class: "header", text: col.header }), el("br"), select);
