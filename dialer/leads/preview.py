@@ -52,7 +52,9 @@ def preview_file(
     database here: `screen_preview` then checks the valid rows' phones."""
     with path.open("rb") as handle:
         data = handle.read(PREVIEW_BYTES + 1)
-    truncated = len(data) > PREVIEW_BYTES
+    # A client may send exactly the first PREVIEW_BYTES (the console does): that
+    # is a cut too, maybe inside a character or a line.
+    truncated = len(data) >= PREVIEW_BYTES
     head = read_head(
         data[:PREVIEW_BYTES], truncated=truncated, overrides=overrides, max_rows=PREVIEW_ROWS
     )

@@ -95,6 +95,9 @@ def _matplotlib() -> Any:
             "font.family": ["sans-serif"],
             "font.sans-serif": FONTS,
             "font.size": 10,
+            # Names are data: "$5 and $6" is drawn as written, never as mathtext
+            # (an unbalanced "$\\frac$" would not draw at all).
+            "text.parse_math": False,
         }
     )
     # Layout measures text with the server's fonts, which may lack Japanese

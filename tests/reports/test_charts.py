@@ -119,3 +119,11 @@ def test_names_are_text_never_markup() -> None:
     root = ET.fromstring(svg)
     assert not list(root.iter(f"{SVG}script"))
     assert '<script>alert("x")</script>&' in _texts(svg)
+
+
+@pytest.mark.parametrize("name", ["Cost $5 and $6", r"Tanaka $\frac$ x", "$x^2$"])
+def test_dollar_signs_in_names_are_text_not_mathtext(name: str) -> None:
+    agents = _agents(1)
+    agents[0]["name"] = name
+    svg = charts.promises_svg({"days": DAYS, "agents": agents}, lang="en")
+    assert name in _texts(svg)
