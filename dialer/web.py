@@ -115,6 +115,16 @@ class Ctx:
             with self.runtime.db.work() as work:
                 sessions.touch(work.session, session_id=row.id, now=now)
 
+    def still_allowed(self) -> bool:
+        """Whether the request's credentials would still be let in now (a long
+        response, an event stream, asks again while it runs)."""
+        try:
+            with self.runtime.db.read() as session:
+                self._principal(session)
+        except DialerError:
+            return False
+        return True
+
     def _principal(self, session: Session) -> tuple[Agent, WebSession | None]:
         creds = self.credentials
         row: WebSession | None = None

@@ -531,6 +531,10 @@ def floor_events(campaign_id: FloorCampaign, request: Request) -> StreamingRespo
             clock=runtime.session_clock,
             lifetime=session_lifetime(runtime),
         )
+    else:
+        # A bearer stream is re-checked too: a replaced token, or a manager
+        # deactivated, stops receiving the floor (names, numbers) at once.
+        frames = sessions.ending_unless(frames, still_allowed=ctx.still_allowed)
     return StreamingResponse(
         frames,
         media_type="text/event-stream",

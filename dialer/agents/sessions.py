@@ -190,7 +190,7 @@ def _still_live(db: Database, session_id: int, now: datetime, lifetime: Lifetime
         return is_live(session, session_id=session_id, now=now, lifetime=lifetime)
 
 
-async def ending_with_session(
+def ending_with_session(
     frames: AsyncIterator[str],
     *,
     db: Database,
@@ -201,11 +201,20 @@ async def ending_with_session(
     """An event stream opened with the cookie ends with its session: at the first
     keep-alive after a sign-out, a revocation or the session's end, so customers'
     names stop reaching a browser that signed out (another tab, a shared desk)."""
+    return ending_unless(
+        frames, still_allowed=lambda: _still_live(db, session_id, clock(), lifetime)
+    )
+
+
+async def ending_unless(
+    frames: AsyncIterator[str], *, still_allowed: Callable[[], bool]
+) -> AsyncIterator[str]:
+    """The stream, ended at the first keep-alive at which `still_allowed` (a
+    blocking read, run in a thread) says its reader may no longer read it."""
     try:
         async for frame in frames:
             if frame.startswith(KEEP_ALIVE):
-                live = await asyncio.to_thread(_still_live, db, session_id, clock(), lifetime)
-                if not live:
+                if not await asyncio.to_thread(still_allowed):
                     return
             yield frame
     finally:

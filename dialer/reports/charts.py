@@ -96,7 +96,7 @@ def _matplotlib() -> Any:
             "font.sans-serif": FONTS,
             "font.size": 10,
             # Names are data: "$5 and $6" is drawn as written, never as mathtext
-            # (an unbalanced "$\\frac$" would not draw at all).
+            # (an unbalanced "$\frac$" would not draw at all).
             "text.parse_math": False,
         }
     )

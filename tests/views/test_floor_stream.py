@@ -162,8 +162,9 @@ def test_one_check_per_campaign_however_many_watch(server: LiveServer) -> None:
     done.set()
     for w in watchers:
         w.join(timeout=10)
-    # Every 0.5 s one check for the four of them: about 4 in 2 s, not 16.
-    assert 2 <= during <= 6, during
+    # Every 0.5 s one check for the four of them: about 4 in 2 s, not 16 (fewer
+    # when the machine is loaded: checks are paced, never caught up).
+    assert 1 <= during <= 6, during
     assert all(g["campaign_id"] == c["id"] for g in got)
 
 
@@ -211,6 +212,31 @@ def _manager_cookie_again(server: LiveServer) -> tuple[str, str]:
         r = browser.post("/api/session", json={"name": "Boss", "password": PASSWORD})
         assert r.status_code == 200, r.text
         return str(r.cookies["dialer_session"]), str(r.json()["csrf_token"])
+
+
+@pytest.mark.parametrize("ending", ["token_rotated", "deactivated"])
+def test_a_bearer_stream_ends_when_its_token_no_longer_lets_it_in(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch, ending: str
+) -> None:
+    monkeypatch.setattr(floor, "HEARTBEAT_SECONDS", 0.2)
+    c, _sato = _campaign(server)
+    boss = server.http.post("/api/agents", json={"name": "Boss", "role": "manager"}).json()
+    headers = {"Authorization": f"Bearer {boss['token']}"}
+    path = f"/api/floor/events?campaign_id={c['id']}"
+    with httpx.Client(base_url=server.url, timeout=httpx.Timeout(10, read=5)) as program:
+        with program.stream("GET", path, headers=headers) as stream:
+            assert stream.status_code == 200
+            events = _events(stream)
+            _next_floor(events)
+            if ending == "token_rotated":
+                r = server.http.post(f"/api/agents/{boss['id']}/token")
+            else:
+                r = server.http.post(f"/api/agents/{boss['id']}/deactivate", json={})
+            assert r.status_code == 200, r.text
+            deadline = time.monotonic() + 5
+            for _ in events:
+                assert time.monotonic() < deadline, "the stream goes on for a token let go"
+        assert program.get(path, headers=headers).status_code == 401
 
 
 def test_an_agents_cookie_cannot_watch(server: LiveServer) -> None:
