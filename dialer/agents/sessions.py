@@ -213,9 +213,8 @@ async def ending_unless(
     blocking read, run in a thread) says its reader may no longer read it."""
     try:
         async for frame in frames:
-            if frame.startswith(KEEP_ALIVE):
-                if not await asyncio.to_thread(still_allowed):
-                    return
+            if frame.startswith(KEEP_ALIVE) and not await asyncio.to_thread(still_allowed):
+                return
             yield frame
     finally:
         close = getattr(frames, "aclose", None)
