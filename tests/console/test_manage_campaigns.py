@@ -157,6 +157,64 @@ def test_pause_resume_clone_preview_and_history(service: Service, browser: Any) 
     )
 
 
+def _block(service: Service, campaign_id: int) -> None:
+    """The campaign's caller id refused by Twilio (what a 21210 on a create sets)."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session, create_engine
+
+    from dialer.telephony.models import DialingBlock
+
+    engine = create_engine(f"sqlite:///{service.db}")
+    try:
+        with Session(engine) as session:
+            session.add(
+                DialingBlock(
+                    scope=f"campaign:{campaign_id}",
+                    campaign_id=campaign_id,
+                    code="caller_id_unverified",
+                    provider_code=21210,
+                    detail="caller id not verified",
+                    since_at=datetime(2026, 12, 1, 1, 0, tzinfo=UTC),
+                )
+            )
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def test_a_block_is_lifted_from_the_page_and_a_pause_keeps_unsaved_edits(
+    service: Service, browser: Any
+) -> None:
+    campaign = service.campaign(caller_id="+81312345678")
+    _block(service, campaign["id"])
+    manager(service)
+    page = browser.new_page()
+    sign_in_manager(page, service)
+    _open(page, service, campaign["id"])
+    expect(page.get_by_role("alert")).to_contain_text("caller id not verified")
+    page.get_by_role("button", name="Lift the block", exact=True).click()
+    expect(page.locator("#notice")).to_have_text("The block is lifted: dialing resumes.")
+    expect(page.locator("#blocked")).to_be_hidden()
+    assert service.http.get(f"/api/campaigns/{campaign['id']}").json()["dialing_blocked"] is None
+    history = page.get_by_role("table", name="Change history")
+    expect(history).to_contain_text("Dialing block lifted")
+
+    # Blocked again; a test call (simulated: nothing placed) lifts it too.
+    _block(service, campaign["id"])
+    _open(page, service, campaign["id"])
+    page.get_by_label("Test call to", exact=True).fill("090-1234-5678")
+    page.get_by_role("button", name="Place a test call", exact=True).click()
+    expect(page.locator("#notice")).to_contain_text("accepted: the block is lifted")
+    expect(page.locator("#blocked")).to_be_hidden()
+
+    # An edit not saved yet survives a pause.
+    page.get_by_label("Wrap-up seconds", exact=True).fill("45")
+    page.get_by_role("button", name="Pause campaign", exact=True).click()
+    expect(page.get_by_role("button", name="Resume campaign", exact=True)).to_be_visible()
+    expect(page.get_by_label("Wrap-up seconds", exact=True)).to_have_value("45")
+
+
 def test_the_campaign_page_by_keyboard_only_with_a_visible_focus_ring(
     service: Service, browser: Any
 ) -> None:

@@ -174,6 +174,13 @@
   function show(c) {
     campaign = c;
     fill(c);
+    showHead(c);
+  }
+
+  // The title, status, pause toggle and block: what a pause, a resume or a
+  // lifted block changes, without touching the form's unsaved edits.
+  function showHead(c) {
+    campaign = c;
     $("campaign-title").textContent = c.name;
     document.title = `${c.name} — ${t("manage.nav_campaigns")}`;
     $("campaign-status").textContent = statusText(c.status);
@@ -184,7 +191,7 @@
     const blocked = $("blocked");
     blocked.hidden = !c.dialing_blocked;
     if (c.dialing_blocked) {
-      blocked.textContent = t("manage.c.blocked", {
+      $("blocked-text").textContent = t("manage.c.blocked", {
         detail: c.dialing_blocked.detail || c.dialing_blocked.code, time: M.fmtTime(c.dialing_blocked.since),
       });
     }
@@ -212,9 +219,38 @@
     const next = campaign.status === "paused" ? "active" : "paused";
     const res = await api("PATCH", `/api/campaigns/${id}`, { status: next });
     if (res.status !== 200) { M.notice(M.errorText(res), "error"); return; }
-    show(res.body);
+    showHead(res.body);
     M.notice(next === "paused" ? t("manage.c.paused") : t("manage.c.resumed"), "ok");
     $("pause-toggle").focus();
+    loadHistory(true);
+  });
+
+  $("lift-block").addEventListener("click", async () => {
+    // The campaign's own block, or the account's: both stop this campaign.
+    const account = campaign.dialing_blocked && campaign.dialing_blocked.scope === "account";
+    const res = account
+      ? await api("DELETE", "/api/account/dialing-block")
+      : await api("DELETE", `/api/campaigns/${id}/dialing-block`);
+    if (res.status !== 200 && res.status !== 204) { M.notice(M.errorText(res), "error"); return; }
+    const again = await api("GET", `/api/campaigns/${id}`);
+    if (again.status === 200) showHead(again.body);
+    M.notice(t("manage.c.block_lifted"), "ok");
+    loadHistory(true);
+  });
+
+  $("test-call-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    M.clearFieldErrors(f);
+    const res = await api("POST", `/api/campaigns/${id}/test-call`, { to: f.elements.to.value });
+    if (res.status !== 200) {
+      if (res.status === 422) M.fieldErrors(f, res);
+      M.notice(M.errorText(res), "error");
+      return;
+    }
+    const again = await api("GET", `/api/campaigns/${id}`);
+    if (again.status === 200) showHead(again.body);
+    M.notice(t("manage.c.test_call_ok", { to: res.body.to }), "ok");
     loadHistory(true);
   });
 
@@ -264,6 +300,13 @@
     const kind = t(`manage.h.kind_${item.kind}`, { id: item.source_campaign_id ?? "" });
     if (!item.changes || !item.changes.length) {
       return [el("tr", {}, when, el("td", { text: who }), el("td", { text: kind }), el("td", { text: "" }))];
+    }
+    if (item.kind === "dialing_block_lifted") {
+      // The block that stood, in words: its meaning and since when.
+      const block = item.changes[0].before || {};
+      const what = t("manage.c.blocked", { detail: block.detail || block.code || "", time: M.fmtTime(block.since) });
+      return [el("tr", {}, when, el("td", { text: who }), el("td", { text: kind }),
+        el("td", { class: "change" }, el("del", { text: what })))];
     }
     // A policy object changed in one key reads as that key: retry_policy.busy.
     const plain = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
