@@ -44,7 +44,8 @@ def test_healthz_reports_the_leaders_heartbeat_and_degrades_when_it_is_stale(
     assert body["status"] == "ok" and body["db"] == "ok"
     assert body["scheduler"]["leader"] == "host-a:1:aa"
     assert body["scheduler"]["status"] == "ok"
-    assert 0 <= body["scheduler"]["heartbeat_age_seconds"] < 5
+    # Real seconds since the beat: short, though a loaded machine may take a few.
+    assert 0 <= body["scheduler"]["heartbeat_age_seconds"] < HEARTBEAT_STALE_AFTER.total_seconds()
 
     # Its last beat was a few renewals ago and its lease still runs: stale,
     # though it still holds the lease.
