@@ -32,7 +32,7 @@ from sqlmodel import col
 from dialer.agents import sessions
 from dialer.agents.events import publish
 from dialer.agents.models import Agent, Role, SignInFailure
-from dialer.agents.service import check_sign_in_name, get_account, record
+from dialer.agents.service import check_sign_in_name, create_agent, get_account, record
 from dialer.agents.signin import Hold, hold, locks_now, normalize_name, password_problem
 from dialer.db import Database
 from dialer.errors import Forbidden, Invalid, Locked, TooManyRequests, Unauthorized
@@ -130,6 +130,34 @@ def assign_password(
     # reconnects, the others are refused.
     publish(session, kind="password_set", at=now, agent_id=agent.id, campaign_id=None)
     session.flush()
+
+
+def create_account(
+    session: Session,
+    *,
+    name: str,
+    role: Role,
+    campaign_ids: list[int],
+    endpoint: str | None,
+    password: str | None,
+    actor: str,
+    now: datetime,
+) -> tuple[Agent, str]:
+    """A new account and its token, with its sign-in password when one is given:
+    one write, so a refused password (too short, the name) leaves no account."""
+    agent, token = create_agent(
+        session,
+        name=name,
+        role=role,
+        campaign_ids=campaign_ids,
+        endpoint=endpoint,
+        now=now,
+        actor=actor,
+    )
+    if password is not None:
+        assign_password(session, agent=agent, password=password, actor=actor,
+                        keep_session_id=None, now=now)  # fmt: skip
+    return agent, token
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,15 +64,17 @@ session_router = APIRouter(prefix="/api/session", tags=["session"])
 
 @router.post("", status_code=201, response_model=AgentCreated)
 def create_agent(body: AgentCreate, ctx: ManagerCtxDep) -> AgentCreated:
-    """Creates an agent on the given campaigns, `available`. Its bearer `token` is
+    """Creates an agent on the given campaigns, `available`, with its sign-in
+    `password` when given (a refused one creates nothing). Its bearer `token` is
     in this answer only (the service keeps a digest)."""
     with ctx.tx() as tx:
-        agent, token = service.create_agent(
+        agent, token = passwords.create_account(
             tx.session,
             name=body.name,
             role=body.role,
             campaign_ids=body.campaign_ids,
             endpoint=body.endpoint,
+            password=body.password,
             now=tx.now,
             actor=actor_of(tx.principal),
         )

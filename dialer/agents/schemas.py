@@ -56,6 +56,12 @@ class AgentCreate(Input):
     role: Role = Field(default=Role.agent, description="agent (takes leads) or manager")
     campaign_ids: list[CampaignId] = Field(default_factory=list, max_length=MAX_CAMPAIGNS_PER_AGENT)
     endpoint: Endpoint = None
+    password: str | None = Field(
+        default=None,
+        min_length=PASSWORD_MIN,
+        max_length=PASSWORD_MAX,
+        description="the sign-in password, set with the account (see PUT …/password)",
+    )
 
     _name = field_validator("name", mode="before")(_strip)
     _endpoint = field_validator("endpoint")(_e164_or_client)

@@ -149,6 +149,29 @@ def test_accounts_say_whether_they_have_a_password(api: Api) -> None:
     assert api.get(f"/api/agents/{agent['id']}").json()["has_password"] is True
 
 
+def test_an_account_is_created_with_its_password_or_not_at_all(api: Api) -> None:
+    c = api.campaign()
+    made = api.post(
+        "/api/agents", json={"name": "Sato", "campaign_ids": [c["id"]], "password": PASSWORD}
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["has_password"] is True
+    assert Browser(api.client).sign_in("sato").status_code == 200
+    kinds = [e["kind"] for e in api.get(f"/api/agents/{made.json()['id']}/history").json()["items"]]
+    assert "password_set" in kinds and "created" in kinds
+    # Refused passwords (too short, the name itself, a sign-in name taken) create nobody.
+    for name, password, status in (
+        ("Suzuki", "short", 422),
+        ("Tanaka Ichiro", "tanaka ichiro", 422),
+        ("SATO", PASSWORD, 409),
+    ):
+        r = api.post("/api/agents", json={"name": name, "password": password})
+        assert r.status_code == status, (name, r.text)
+        assert r.json().get("field") in ("password", "name"), r.text
+    names = [a["name"] for a in api.get("/api/agents?role=any").json()["items"]]
+    assert "Suzuki" not in names and "Tanaka Ichiro" not in names and "SATO" not in names
+
+
 def test_names_are_matched_folded(api: Api) -> None:
     _agent(api, name="Sato Ichiro")
     for typed in ("sato ichiro", "  SATO ICHIRO ", "ＳＡＴＯ　ＩＣＨＩＲＯ"):

@@ -107,7 +107,8 @@
     ] : []));
   }
 
-  form.addEventListener("submit", (ev) => { ev.preventDefault(); mapping = {}; runPreview(); });
+  // Preview again keeps the columns chosen; a new file starts afresh.
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); runPreview(); });
   fileInput.addEventListener("change", () => { mapping = {}; $("preview-panel").hidden = true; });
 
   // -- import -----------------------------------------------------------------------------

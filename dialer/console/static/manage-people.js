@@ -70,20 +70,12 @@
     const body = { name: form.elements.name.value, role: form.elements.role.value, campaign_ids: chosenIds(form) };
     const endpoint = form.elements.endpoint.value.trim();
     if (endpoint) body.endpoint = endpoint;
+    // With the account, in one request: a refused password creates nobody.
+    const password = form.elements.password.value;
+    if (password) body.password = password;
     const r = await api("POST", "/api/agents", body);
     if (r.status !== 201) { M.fieldErrors(form, r); return; }
     const person = r.body;
-    const password = form.elements.password.value;
-    if (password) {
-      const pr = await api("PUT", `/api/agents/${person.id}/password`, { password });
-      if (pr.status !== 204) {
-        // The account exists already: the password is set again from its row.
-        M.fieldErrors(form, pr);
-        showToken(person, person.token);
-        await load();
-        return;
-      }
-    }
     showToken(person, person.token);
     M.notice(t("manage.p.created", { name: person.name }), "ok");
     form.reset();
