@@ -120,7 +120,10 @@ def test_the_report_page_in_both_languages(service: Service, browser: Any) -> No
     live_sign_in(page, service, name="suzuki", path=path, lang="ja")
     for lang in ("ja", "en"):
         if lang == "en":
-            page.goto(f"{service.url}{path}&lang=en")
+            # The language switch keeps the campaign and the period shown.
+            page.get_by_role("link", name="English", exact=True).click()
+            page.wait_for_url("**lang=en**")
+            assert f"campaign_id={campaign['id']}" in page.url and "since=2026-12-01" in page.url
         assert page.locator("html").get_attribute("lang") == lang
         for table in TABLES[lang]:
             expect(page.get_by_role("heading", name=table, exact=True)).to_be_visible()

@@ -12,7 +12,8 @@
   let cursor = null;
   let lifting = null;
   const empty = (cols, text) => el("tr", {}, el("td", { colspan: String(cols), class: "empty", text }));
-  const time = (iso) => el("time", { datetime: iso, text: M.fmtTime(iso) });
+  // UTC, said so: the list is of no campaign, so of no campaign's zone.
+  const time = (iso) => el("time", { datetime: iso, text: `${M.fmtTime(iso)} UTC` });
   const agents = new Map();
   const ar = await api("GET", "/api/agents?role=any&limit=1000");
   if (ar.status === 200) for (const a of ar.body.items) agents.set(a.id, a.name);

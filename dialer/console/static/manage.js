@@ -247,6 +247,18 @@
   })();
   ready.catch(() => {});
 
+  // The language switch keeps what the page shows (a campaign, a period, a search).
+  // Read when followed: a page may have moved its address since it loaded.
+  for (const link of document.querySelectorAll(".langs a[hreflang]")) {
+    const keep = () => {
+      const params = new URLSearchParams(location.search);
+      params.set("lang", link.getAttribute("hreflang"));
+      link.href = `${location.pathname}?${params}`;
+    };
+    keep();
+    link.addEventListener("click", keep);
+  }
+
   document.getElementById("sign-out")?.addEventListener("click", async () => {
     await ready.catch(() => {});
     await api("DELETE", "/api/session");
