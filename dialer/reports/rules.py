@@ -59,8 +59,9 @@ def trend_days(
 ) -> list[date]:
     """The local days a trend covers: from the period's first day (or the first
     day with data) through its last day (`until` is exclusive: a period ending at
-    midnight ends the day before), or the last day with data. Raises ValueError
-    naming the bound past `MAX_TREND_DAYS`."""
+    midnight ends the day before), or the last day with data. Two bounds more than
+    `MAX_TREND_DAYS` apart raise ValueError naming `since`; with one bound or
+    none, the trend is cut to that many days (from `since`, else to the end)."""
     seen = sorted(set(seen))
     first = since.astimezone(tz).date() if since is not None else (seen[0] if seen else None)
     last = (
@@ -75,7 +76,11 @@ def trend_days(
         return []
     days = days_between(first, last)
     if len(days) > MAX_TREND_DAYS:
-        raise ValueError("since" if since is not None or until is None else "until")
+        if since is not None and until is not None:
+            raise ValueError("since")
+        # A bound left out asks for no particular span: the year beside the
+        # bound given, or the latest year with data (a plain GET never fails).
+        return days[:MAX_TREND_DAYS] if since is not None else days[-MAX_TREND_DAYS:]
     return days
 
 

@@ -139,8 +139,6 @@ def test_trend_days(
     ("since", "until", "seen", "field"),
     [
         ("2025-01-01T00:00:00+09:00", "2026-12-31T00:00:00+09:00", [], "since"),
-        (None, "2026-12-31T00:00:00+09:00", [D(2024, 1, 1)], "until"),
-        (None, None, [D(2024, 1, 1), D(2026, 1, 1)], "since"),
     ],
 )
 def test_trend_days_are_bounded(
@@ -156,6 +154,29 @@ def test_trend_days_are_bounded(
     # A year (366 days) is fine.
     start = datetime(2024, 1, 1, tzinfo=TOKYO)
     assert len(rules.trend_days(since=start, until=None, seen=[D(2024, 12, 31)], tz=TOKYO)) == 366
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "seen", "first", "last"),
+    [
+        # No bounds: the latest 366 days with data.
+        (None, None, [D(2024, 1, 1), D(2026, 1, 1)], D(2025, 1, 1), D(2026, 1, 1)),
+        # Only until: the 366 days up to it.
+        (None, "2026-12-31T00:00:00+09:00", [D(2024, 1, 1)], D(2025, 12, 30), D(2026, 12, 30)),
+        # Only since: the 366 days from it.
+        ("2024-01-01T00:00:00+09:00", None, [D(2026, 1, 1)], D(2024, 1, 1), D(2024, 12, 31)),
+    ],
+)
+def test_a_trend_with_a_bound_left_out_is_cut_to_a_year(
+    since: str | None, until: str | None, seen: list[date], first: date, last: date
+) -> None:
+    days = rules.trend_days(
+        since=datetime.fromisoformat(since) if since else None,
+        until=datetime.fromisoformat(until) if until else None,
+        seen=seen,
+        tz=TOKYO,
+    )
+    assert (len(days), days[0], days[-1]) == (366, first, last)
 
 
 def _agent(agent_id: int, kept: int, missed: int) -> dict[str, Any]:
