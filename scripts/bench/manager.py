@@ -457,6 +457,8 @@ def build(engine: str, url: str, args: argparse.Namespace) -> Data:
                     began = time.perf_counter()
                     used = {k: v for k, v in params.items() if f":{k}" in statement}
                     rows = conn.execute(text(statement), used).rowcount
+                    if rows < 0:  # SQLite's INSERT … WITH RECURSIVE reports none
+                        rows = args.calls
                     print(
                         f"# {engine}: {what}: {rows:,} rows in {time.perf_counter() - began:.1f}s",
                         flush=True,
@@ -631,12 +633,14 @@ async def _page(http: httpx.AsyncClient, path: str | None, api: list[str]) -> di
         html = _check(await http.get(path), path).text
         assets = sorted(set(_ASSET.findall(html)))
 
-    async def timed(url: str) -> tuple[str, float]:
+    async def timed(url: str, *, asset: bool = False) -> tuple[str, float]:
         t = time.perf_counter()
-        _check(await http.get(url), url)
+        r = await http.get(url)
+        if not asset:  # a page's missing script is the page's bug, timed all the same
+            _check(r, url)
         return url, time.perf_counter() - t
 
-    await asyncio.gather(*(timed(a) for a in assets))
+    await asyncio.gather(*(timed(a, asset=True) for a in assets))
     parts = dict(await asyncio.gather(*(timed(u) for u in ["/api/session", *api])))
     parts["total"] = time.perf_counter() - began
     return parts
@@ -823,19 +827,43 @@ FIGURES = {
 }
 
 
-async def measure(base: str, data: Data, args: argparse.Namespace) -> dict[str, Any]:
-    http = await _sign_in(base)
-    c = data.campaign_id
-    tz = ZoneInfo(TIMEZONE)
-    today = wall_now().astimezone(tz).date()
-    period = {"since": (today - timedelta(days=DAYS)).isoformat(), "until": today.isoformat()}
-    q = "&".join(f"{k}={v}" for k, v in period.items())
-    report_api = [
+def _period() -> dict[str, str]:
+    """The report page's range: the last 30 local days and today."""
+    today = wall_now().astimezone(ZoneInfo(TIMEZONE)).date()
+    return {"since": (today - timedelta(days=DAYS)).isoformat(), "until": today.isoformat()}
+
+
+def _report_api(campaign_id: int) -> list[str]:
+    """What the report page calls."""
+    c = campaign_id
+    q = "&".join(f"{k}={v}" for k, v in _period().items())
+    return [
         f"/api/reports/agents?campaign_id={c}&{q}",
         *(f"/api/reports/campaigns/{c}/{name}?{q}" for name in REPORTS),
         f"/api/reports/campaigns/{c}/hours.svg?{q}&lang=en",
         f"/api/reports/campaigns/{c}/promises.svg?{q}&lang=en",
     ]
+
+
+def api_paths(data: Data) -> list[str]:
+    """Every API read the bench times (the baselines first)."""
+    c = data.campaign_id
+    q = "&".join(f"{k}={v}" for k, v in _period().items())
+    return [
+        f"/api/reports/campaigns/{c}?{q}",
+        f"/api/campaigns/{c}/queue",
+        f"/api/floor?campaign_id={c}",
+        *_report_api(c),
+        f"/api/leads?phone={_national(data.leads // 3)}",
+        f"/api/leads?name={_name(data.leads // 3)}",
+    ]
+
+
+async def measure(base: str, data: Data, args: argparse.Namespace) -> dict[str, Any]:
+    http = await _sign_in(base)
+    c = data.campaign_id
+    period = _period()
+    report_api = _report_api(c)
     missing: dict[str, str] = {}
     out: dict[str, Any] = {}
     loads = args.loads
@@ -930,6 +958,9 @@ async def measure(base: str, data: Data, args: argparse.Namespace) -> dict[str, 
             }
     out["baseline"] = baseline
     out["missing"] = missing
+    out["absent"] = sorted(
+        {m.split(": ", 1)[1].split(" answers")[0] for m in missing.values() if ": " in m}
+    )
     return out
 
 
@@ -960,6 +991,81 @@ def _goals(out: dict[str, Any]) -> dict[str, Any]:
     return goals
 
 
+def explain(url: str, paths: list[str], *, top: int) -> dict[str, Any]:
+    """Each API path once in process (TestClient over the same database): its
+    statements by time, and the plans of the `top` slowest SELECTs."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from dialer.app import create_app
+    from dialer.settings import Settings
+
+    settings = Settings(  # type: ignore[call-arg]
+        DATABASE_URL=url,
+        DIALER_TELEPHONY="simulated",
+        DIALER_BOOTSTRAP_TOKEN=TOKEN,
+        DIALER_AUTO_UPGRADE=False,
+    )
+    seen: list[tuple[float, str, Any, Engine]] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        conn.info["bench_t"] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, *rest: Any) -> None:
+        seen.append((time.perf_counter() - conn.info.pop("bench_t"), statement, parameters,
+                     conn.engine))  # fmt: skip
+
+    found: dict[str, Any] = {}
+    event.listen(Engine, "before_cursor_execute", before)
+    event.listen(Engine, "after_cursor_execute", after)
+    try:
+        with TestClient(create_app(settings)) as client:
+            client.headers["Authorization"] = f"Bearer {TOKEN}"
+            for path in paths:
+                client.get(path)  # warm
+                seen.clear()
+                began = time.perf_counter()
+                status = client.get(path).status_code
+                total = time.perf_counter() - began
+                statements = sorted(seen, key=lambda row: -row[0])
+                entry: dict[str, Any] = {
+                    "status": status,
+                    "total_ms": round(total * 1000, 1),
+                    "statements": len(statements),
+                    "sql_ms": round(sum(r[0] for r in statements) * 1000, 1),
+                    "slowest": [],
+                }
+                for took, sql, params, engine in statements[:top]:
+                    plan: list[str] = []
+                    if sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                        sqlite = engine.dialect.name == "sqlite"
+                        raw = engine.raw_connection()
+                        try:
+                            cur = raw.cursor()
+                            cur.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + sql,
+                                        params)  # fmt: skip
+                            plan = [" ".join(str(c) for c in row) for row in cur.fetchall()]
+                        finally:
+                            raw.close()
+                    brief = " ".join(sql.split())[:400]
+                    ms = round(took * 1000, 1)
+                    entry["slowest"].append({"ms": ms, "sql": brief, "plan": plan})
+                found[path] = entry
+                print(
+                    f"## {path}: HTTP {status}, {entry['total_ms']} ms,"
+                    f" {entry['statements']} statements ({entry['sql_ms']} ms in SQL)"
+                )
+                for row in entry["slowest"]:
+                    print(f"##   {row['ms']:>8} ms  {row['sql'][:300]}")
+                    for line in row["plan"]:
+                        print(f"##               {line}")
+    finally:
+        event.remove(Engine, "before_cursor_execute", before)
+        event.remove(Engine, "after_cursor_execute", after)
+    return found
+
+
 def bench_engine(engine: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     began = time.perf_counter()
     sqlite = engine == "sqlite"
@@ -978,6 +1084,9 @@ def bench_engine(engine: str, url: str, args: argparse.Namespace, tmp: Path) -> 
         service.close()
     out["ratios"] = _ratios(out)
     out["goals"] = _goals(out)
+    if args.explain:
+        paths = [u for u in api_paths(data) if not any(u.startswith(m) for m in out["absent"])]
+        out["explain"] = explain(url, paths, top=args.explain)
     out["data_ready_s"] = round(ready_s, 1)
     return out
 
@@ -1021,6 +1130,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--loads", type=int, default=20, help="measured loads of each figure")
     parser.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "bench-manager"))
     parser.add_argument("--no-cache", action="store_true", help="build the SQLite file afresh")
+    parser.add_argument(
+        "--explain", type=int, default=0, metavar="N",
+        help="after measuring, each API read once in process: its N slowest statements' plans",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.leads is None:
         args.leads = 100_000 if args.quick else 1_000_000
