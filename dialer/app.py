@@ -22,8 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dialer import __version__
 from dialer.admin import router as admin_router
+from dialer.agents.routes import floor_router, session_router
 from dialer.agents.routes import router as agents_router
-from dialer.agents.routes import session_router
 from dialer.apidocs import document_errors, offline_app
 from dialer.calls.routes import router as calls_router
 from dialer.campaign.routes import account_router
@@ -194,6 +194,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         leads_router,
         agents_router,
         session_router,
+        floor_router,
         calls_router,
         conversions_router,
         dnc_router,

@@ -21,6 +21,7 @@ from dialer.settings import ClockMode, Settings, TelephonyMode
 from dialer.telephony import dialing
 from dialer.telephony.base import CallCreator, Telephony
 from dialer.telephony.batching import CallbackBatcher
+from dialer.views.floor import FloorHub
 
 log = logging.getLogger("dialer.runtime")
 
@@ -56,6 +57,8 @@ class Runtime:
         # not sign everyone out. Replaceable by tests.
         self.session_clock: Callable[[], datetime] = wall_now
         self.events = EventHub(self.db)
+        # The live floor's snapshots and queue diagnoses, per worker (dialer.views.floor).
+        self.floor = FloorHub(self.db, now_in=self.now_in)
         # Status callbacks' group commit (dialer.telephony.routes), made on first use.
         self.callback_batcher: CallbackBatcher | None = None
         self._dials = ThreadPoolExecutor(max_workers=DIAL_THREADS, thread_name_prefix="dial")
@@ -173,4 +176,5 @@ class Runtime:
             self.callback_batcher.close()
         self._dials.shutdown(wait=True)
         self.imports.shutdown()
+        self.floor.close()
         self.db.dispose()

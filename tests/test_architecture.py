@@ -25,6 +25,7 @@ LAYER_NAMES = ["pure rule", "model", "service", "flow or view", "route", "wiring
 
 # Pure rules: data in, decision out; no session, no web.
 PURE_MODULES = {
+    "dialer.agents.floor_rules",
     "dialer.agents.order",
     "dialer.agents.signin",
     "dialer.calls.outcomes",

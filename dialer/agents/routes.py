@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from dialer.agents import deactivation, passwords, queue, service, sessions
 from dialer.agents.models import Role
@@ -28,6 +28,7 @@ from dialer.agents.schemas import (
     VoiceTokenOut,
 )
 from dialer.auth import actor_of, require_self_or_manager
+from dialer.campaign.service import get_campaign
 from dialer.clock import wall_now
 from dialer.errors import Forbidden
 from dialer.reports.schemas import AgentDayStats
@@ -41,13 +42,16 @@ from dialer.views.agents import (
     deactivation_view,
     next_lead_view,
 )
+from dialer.views.floor import FloorOut, floor_stream
 from dialer.views.queue import agent_queue as agent_queue_view
 from dialer.views.queue import nothing_callable
 from dialer.web import (
+    Ctx,
     CtxDep,
     Id,
     ManagerCtxDep,
     SessionCtxDep,
+    credentials_of,
     foreign_origin,
     get_runtime,
     parse_cursor,
@@ -474,3 +478,61 @@ def sign_out(request: Request, ctx: SessionCtxDep) -> Response:
         sessions.COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request)
     )
     return response
+
+
+# The live floor (manager): a campaign's snapshot, and the stream of its changes.
+floor_router = APIRouter(prefix="/api/floor", tags=["floor"])
+
+FloorCampaign = Annotated[
+    int, Query(ge=1, le=2**63 - 1, description="the campaign whose floor is shown")
+]
+
+
+@floor_router.get(
+    "",
+    response_model=FloorOut,
+    responses={404: {"description": "no such campaign (`campaign_not_found`)"}},
+)
+def floor(campaign_id: FloorCampaign, ctx: ManagerCtxDep) -> FloorOut:
+    """A campaign's live floor: its agents and what each is doing, calls live,
+    promises due soon and missed today, the queue diagnosis (null until this
+    worker's first is computed), a dialing block, and progressive pacing."""
+    with ctx.tx() as tx:
+        return tx.runtime.floor.snapshot(tx.session, campaign_id=campaign_id, now=tx.now)
+
+
+@floor_router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        401: {"description": "no bearer token or session cookie, or an unknown or ended one"},
+        403: {"description": "not a manager"},
+        404: {"description": "no such campaign (`campaign_not_found`)"},
+    },
+)
+def floor_events(campaign_id: FloorCampaign, request: Request) -> StreamingResponse:
+    """Server-sent events: `floor`, the whole snapshot of `GET /api/floor`, at once
+    and again within a second of any change. Authorization: the bearer header, or
+    the browser's session cookie (the stream then ends with its session)."""
+    runtime = get_runtime(request)
+    credentials = credentials_of(request)
+    ctx = Ctx(runtime, credentials.authorization, "GET", manager_only=True, credentials=credentials)
+    ctx.check()
+    with ctx.tx() as tx:
+        get_campaign(tx.session, campaign_id=campaign_id)
+        web_session_id = tx.web_session.id if tx.web_session is not None else None
+    frames = floor_stream(runtime.floor, campaign_id=campaign_id)
+    if web_session_id is not None:
+        frames = sessions.ending_with_session(
+            frames,
+            db=runtime.db,
+            session_id=web_session_id,
+            clock=runtime.session_clock,
+            lifetime=session_lifetime(runtime),
+        )
+    return StreamingResponse(
+        frames,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
