@@ -43,6 +43,8 @@ PURE_MODULES = {
     "dialer.leads.prepare",
     "dialer.leads.search_keys",
     "dialer.promises.slots",
+    "dialer.reports.charts",
+    "dialer.reports.rules",
     "dialer.telephony.faults",
 }
 # Shapes, tables, statements and the plumbing under every domain.
@@ -68,6 +70,7 @@ FLOW_MODULES = {
     "dialer.calls.inbound",
     "dialer.calls.placing",
     "dialer.calls.progressive",
+    "dialer.reports.campaign",
     "dialer.reports.service",
     "dialer.telephony.dialing",
     "dialer.telephony.simulated",

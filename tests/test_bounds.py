@@ -264,6 +264,13 @@ def test_report_ranges_are_within_2000_to_2100(
         "/api/reports/agents.csv",
         f"/api/reports/campaigns/{c['id']}",
         f"/api/reports/campaigns/{c['id']}.csv",
+        *(
+            f"/api/reports/campaigns/{c['id']}/{report}"
+            for name in ("funnel", "promises", "conversions", "hours")
+            for report in (name, f"{name}.csv")
+        ),
+        f"/api/reports/campaigns/{c['id']}/hours.svg",
+        f"/api/reports/campaigns/{c['id']}/promises.svg",
     ):
         _refused(api.get(url, params=params), field)
     r = api.get("/api/reports/agents", params={"since": "2000-01-01", "until": "2100-12-31"})
@@ -280,6 +287,8 @@ def test_report_ranges_are_within_2000_to_2100(
         ("/api/dnc", {"phone": "1" * 65}, "phone"),
         ("/api/promises", {"limit": 1001}, "limit"),
         ("/api/reports/agents", {"campaign_id": BIG}, "campaign_id"),
+        (f"/api/reports/campaigns/{BIG + 1}/funnel", {}, "campaign_id"),
+        ("/api/reports/campaigns/1/hours.svg", {"lang": "x" * 100}, "lang"),
     ],
 )
 def test_query_bounds_name_the_parameter(

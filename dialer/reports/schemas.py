@@ -87,3 +87,68 @@ class AgentDayStats(BaseModel):
     name: str
     campaigns: list[CampaignDayFigures]
     total: Figures
+
+
+class FunnelStage(BaseModel):
+    stage: str
+    count: int
+    rate: float | None
+
+
+class FunnelReport(BaseModel):
+    campaign_id: int
+    since: Instant | None
+    until: Instant | None
+    stages: list[FunnelStage]
+    median_days_to_conversion: float | None
+
+
+class PromiseDay(BaseModel):
+    date: date
+    kept: int
+    missed: int
+    kept_rate: float | None
+
+
+class AgentPromises(BaseModel):
+    agent_id: int
+    name: str
+    made: int
+    kept: int
+    missed: int
+    kept_rate: float | None
+    trend: list[PromiseDay]
+
+
+class PromisesReport(BaseModel):
+    campaign_id: int
+    since: Instant | None
+    until: Instant | None
+    days: list[date]
+    agents: list[AgentPromises]
+
+
+class ChannelTotals(BaseModel):
+    gross: int
+    cancelled: int
+    net: int
+
+
+class ChannelRow(ChannelTotals):
+    channel: str
+
+
+class ConversionsReport(BaseModel):
+    campaign_id: int
+    since: Instant | None
+    until: Instant | None
+    channels: list[ChannelRow]
+    total: ChannelTotals
+
+
+class HoursReport(BaseModel):
+    campaign_id: int
+    since: Instant | None
+    until: Instant | None
+    timezone: str
+    hours: list[HourRate]

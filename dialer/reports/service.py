@@ -9,9 +9,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import statistics
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +27,7 @@ from dialer.db import is_postgres
 from dialer.errors import BadInput
 from dialer.leads.models import Lead, LeadStatus
 from dialer.promises.models import Promise, PromiseStatus
+from dialer.reports.rules import BUCKET_SECONDS, bucket_start, median_days, rate
 from dialer.wire import EARLIEST, LATEST, in_range, local_day, wall_time_in
 
 
@@ -92,10 +92,6 @@ def period_for(
 
 def _per_agent(session: Session, query: Any) -> dict[int, int]:
     return {agent_id: int(n or 0) for agent_id, n in session.execute(query) if agent_id is not None}
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
 
 
 def agents_report(
@@ -220,12 +216,12 @@ def agents_report(
                     "external": external.get(agent.id, 0),
                     "cancelled": cancelled.get(agent.id, 0),
                 },
-                "conversion_rate": _rate(total, contacts),
+                "conversion_rate": rate(total, contacts),
                 "promises": {
                     "made": made.get(agent.id, 0),
                     "kept": kept_n,
                     "missed": missed_n,
-                    "kept_rate": _rate(kept_n, kept_n + missed_n),
+                    "kept_rate": rate(kept_n, kept_n + missed_n),
                 },
             }
         )
@@ -272,22 +268,41 @@ def _sum(rows: list[dict[str, Any]]) -> dict[str, Any]:
         for k in ("total", "phone", "external", "cancelled")
     }
     promises = {k: sum(r["promises"][k] for r in rows) for k in ("made", "kept", "missed")}
-    promises["kept_rate"] = _rate(promises["kept"], promises["kept"] + promises["missed"])
+    promises["kept_rate"] = rate(promises["kept"], promises["kept"] + promises["missed"])
     total["promises"] = promises
-    total["conversion_rate"] = _rate(total["conversions"]["total"], total["contacts"])
+    total["conversion_rate"] = rate(total["conversions"]["total"], total["contacts"])
     return total
 
 
-# A quarter of an hour divides every UTC offset in use (+05:45 included), so
-# counting calls per 15-minute bucket in SQL and naming each bucket's local hour
-# here gives exact local hours, DST included, without moving rows to Python.
-_BUCKET_SECONDS = 900
-
-
-def _bucket(session: Session, column: Any) -> Any:
+def bucket_of(session: Session, column: Any) -> Any:
+    """The 15-minute bucket number of an instant column (`rules.BUCKET_SECONDS`)."""
     if is_postgres(session):
-        return func.floor(func.extract("epoch", column) / _BUCKET_SECONDS)
-    return func.cast(func.strftime("%s", column), Integer) / _BUCKET_SECONDS
+        return func.floor(func.extract("epoch", column) / BUCKET_SECONDS)
+    # `//`: SQLAlchemy renders `/` as true division, which would group by the second.
+    return func.cast(func.strftime("%s", column), Integer) // BUCKET_SECONDS
+
+
+def channel_counts(
+    session: Session, *, campaign_id: int, period: Period
+) -> dict[str, dict[str, int]]:
+    """Per channel, conversions that occurred in the period: gross (every
+    sign-up but duplicates), cancelled (cooling-off), net (gross − cancelled), and
+    the duplicates apart."""
+    out: dict[str, dict[str, int]] = {}
+    for channel, status, n in session.execute(
+        select(col(Conversion.channel), col(Conversion.status), func.count())
+        .where(
+            col(Conversion.campaign_id) == campaign_id, *period.where(col(Conversion.occurred_at))
+        )
+        .group_by(col(Conversion.channel), col(Conversion.status))
+    ):
+        row = out.setdefault(channel, {"gross": 0, "net": 0, "cancelled": 0, "duplicate": 0})
+        if status == ConversionStatus.duplicate:
+            row["duplicate"] += int(n)
+            continue
+        row["gross"] += int(n)
+        row["cancelled" if status == ConversionStatus.cancelled else "net"] += int(n)
+    return out
 
 
 def campaign_report(session: Session, *, campaign_id: int, period: Period) -> dict[str, Any]:
@@ -319,33 +334,15 @@ def campaign_report(session: Session, *, campaign_id: int, period: Period) -> di
             .group_by(col(Promise.status))
         )
     }
-    conversions: dict[str, dict[str, int]] = {}
-    for channel, status, n in session.execute(
-        select(col(Conversion.channel), col(Conversion.status), func.count())
-        .where(
-            col(Conversion.campaign_id) == campaign_id, *period.where(col(Conversion.occurred_at))
-        )
-        .group_by(col(Conversion.channel), col(Conversion.status))
-    ):
-        conversions.setdefault(channel, {"gross": 0, "net": 0, "cancelled": 0, "duplicate": 0})
-        row = conversions[channel]
-        if status == ConversionStatus.duplicate:
-            row["duplicate"] += int(n)
-            continue
-        row["gross"] += int(n)
-        if status == ConversionStatus.cancelled:
-            row["cancelled"] += int(n)
-        else:
-            row["net"] += int(n)
-    bucket = _bucket(session, col(Call.created_at))
+    conversions = channel_counts(session, campaign_id=campaign_id, period=period)
+    bucket = bucket_of(session, col(Call.created_at))
     by_hour: dict[int, list[int]] = {}
     for slot, n, answered in session.execute(
         select(bucket, func.count(), func.count().filter(contact_clause()))
         .where(in_campaign, *call_period)
         .group_by(bucket)
     ):
-        at = datetime.fromtimestamp(int(slot) * _BUCKET_SECONDS, UTC)
-        counts = by_hour.setdefault(at.astimezone(tz).hour, [0, 0])
+        counts = by_hour.setdefault(bucket_start(int(slot)).astimezone(tz).hour, [0, 0])
         counts[0] += int(n)
         counts[1] += int(answered)
     return {
@@ -358,48 +355,37 @@ def campaign_report(session: Session, *, campaign_id: int, period: Period) -> di
         "promises_by_status": promises_by_status,
         "conversions_by_channel": conversions,
         "answer_rate_by_hour": [
-            {"hour": hour, "calls": c, "answered": a, "answer_rate": _rate(a, c)}
+            {"hour": hour, "calls": c, "answered": a, "answer_rate": rate(a, c)}
             for hour, (c, a) in sorted(by_hour.items())
         ],
-        "median_days_to_conversion": _median_days_to_conversion(
+        "median_days_to_conversion": median_days_to_conversion(
             session, campaign_id=campaign_id, period=period
         ),
     }
 
 
-def _median_days_to_conversion(
+def median_days_to_conversion(
     session: Session, *, campaign_id: int, period: Period
 ) -> float | None:
-    """From a lead's first call to its (counted) conversion, for conversions in the
-    period: how long persuasion takes, postcards included."""
-    first_call = (
-        select(col(Call.lead_id), func.min(col(Call.created_at)).label("first_at"))
-        .where(col(Call.campaign_id) == campaign_id)
-        .group_by(col(Call.lead_id))
-        .subquery()
+    """From a lead's first call to its counted (active) conversion, for conversions
+    in the period: how long persuasion takes, postcards included. The first call
+    is looked up per conversion (`ix_call_lead`), so the cost follows the
+    conversions of the period, not the campaign's calls."""
+    first_at = (
+        select(func.min(col(Call.created_at)))
+        .where(col(Call.lead_id) == col(Conversion.lead_id))
+        .correlate(Conversion)
+        .scalar_subquery()
     )
     rows = session.execute(
-        select(col(Conversion.occurred_at), first_call.c.first_at)
-        .join(first_call, first_call.c.lead_id == col(Conversion.lead_id))
-        .where(
+        select(first_at, col(Conversion.occurred_at)).where(
             col(Conversion.campaign_id) == campaign_id,
             col(Conversion.status) == ConversionStatus.active,
+            col(Conversion.lead_id).is_not(None),
             *period.where(col(Conversion.occurred_at)),
         )
     ).all()
-    days = [
-        (_aware(occurred) - _aware(first)).total_seconds() / 86400
-        for occurred, first in rows
-        if _aware(first) <= _aware(occurred)
-    ]
-    return round(statistics.median(days), 2) if days else None
-
-
-def _aware(value: datetime) -> datetime:
-    # Aggregates (min) skip the column type, so SQLite hands back a naive UTC value.
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return median_days((first, occurred) for first, occurred in rows if first is not None)
 
 
 def _safe_cell(value: Any) -> str:
