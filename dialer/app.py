@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from dialer.calls.routes import router as calls_router
 from dialer.campaign.routes import account_router
 from dialer.campaign.routes import router as campaign_router
 from dialer.clock import wall_now
+from dialer.console.manage import router as manage_router
 from dialer.console.routes import router as console_router
 from dialer.console.vendor import router as softphone_router
 from dialer.conversions.routes import router as conversions_router
@@ -74,11 +76,25 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+# A list's validator that judges its items together (pause codes given twice)
+# names the item at fault as "[2]: …": the field becomes the item's path.
+_ITEM_AT_FAULT = re.compile(r"^\[(\d+)\]: ")
+
+
+def _field_and_message(error: Any) -> tuple[str, str]:
+    field = _field_path(tuple(error.get("loc", ())))
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    item = _ITEM_AT_FAULT.match(message)
+    if item is not None:
+        field = f"{field}.{item.group(1)}" if field != "body" else item.group(1)
+        message = message[item.end() :]
+    return field, message
+
+
 def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
     errors = []
     for error in exc.errors():
-        field = _field_path(tuple(error.get("loc", ())))
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        field, message = _field_and_message(error)
         errors.append({"field": field, "reason": message})
     first = errors[0] if errors else {"field": "body", "reason": "invalid request"}
     detail = f"{first['field']}: {first['reason']}"
@@ -204,6 +220,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         twilio_router,
         softphone_router,
         console_router,
+        manage_router,
     ):
         app.include_router(router)
 

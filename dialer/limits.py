@@ -39,7 +39,7 @@ UPLOAD_ENVELOPE = 256 << 10
 # The upload endpoints; tests/test_limits.py holds this to the routes that read
 # multipart bodies, so a new upload route cannot be left under the JSON limit.
 UPLOAD_PATHS = re.compile(
-    r"/api/campaigns/[^/]+/imports|/api/dnc/imports|/api/campaigns/[^/]+/conversions/imports"
+    r"/api/campaigns/[^/]+/imports(?:/preview)?|/api/dnc/imports|/api/campaigns/[^/]+/conversions/imports"
 )
 WEBHOOK_PREFIX = "/webhooks/"
 

@@ -82,6 +82,7 @@ ROUTE_MODULES = {
     "dialer.limits",
     "dialer.uploads",
     "dialer.console.vendor",
+    "dialer.console.manage",
 }
 WIRING_MODULES = {
     "dialer.apidocs",

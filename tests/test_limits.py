@@ -29,6 +29,7 @@ from dialer.settings import Settings
 
 UPLOADS = (
     "/api/campaigns/{c}/imports",
+    "/api/campaigns/{c}/imports/preview",
     "/api/dnc/imports",
     "/api/campaigns/{c}/conversions/imports",
 )

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from dialer.db import instant_column, json_column
@@ -65,3 +65,30 @@ class Campaign(SQLModel, table=True):
     version: int = 1
     created_at: datetime = Field(sa_column=instant_column(nullable=False))
     updated_at: datetime = Field(sa_column=instant_column(nullable=False))
+
+
+class CampaignEventKind(StrEnum):
+    created = "created"
+    updated = "updated"
+    paused = "paused"
+    resumed = "resumed"
+    cloned = "cloned"
+    dialing_block_lifted = "dialing_block_lifted"
+
+
+class CampaignEvent(SQLModel, table=True):
+    """What happened to a campaign's settings, and who did it: append-only, like
+    a lead's history. `changes` lists each top-level field that moved, with its
+    whole value before and after (`[{"field", "before", "after"}]`)."""
+
+    __tablename__ = "campaign_event"
+    __table_args__ = (Index("ix_campaign_event_campaign", "campaign_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    at: datetime = Field(sa_column=instant_column(nullable=False))
+    actor: str = Field(sa_type=String(64))
+    kind: str = Field(sa_type=String(32))
+    changes: list[dict[str, Any]] = Field(sa_column=json_column())
+    # A clone's: the campaign it was copied from.
+    source_campaign_id: int | None = None

@@ -5,9 +5,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from dialer.agents import access
+from dialer.auth import actor_of
 from dialer.campaign import service
 from dialer.campaign.schemas import (
+    CampaignClone,
     CampaignCreate,
+    CampaignHistory,
     CampaignList,
     CampaignOut,
     CampaignUpdate,
@@ -17,7 +20,13 @@ from dialer.campaign.schemas import (
 from dialer.leads.models import ImportStatus
 from dialer.leads.schemas import ImportList
 from dialer.telephony import blocks, dialing
-from dialer.views.campaigns import campaign_list, campaign_view, test_call_view
+from dialer.views.campaigns import (
+    block_record,
+    campaign_list,
+    campaign_view,
+    history_view,
+    test_call_view,
+)
 from dialer.views.imports import import_page
 from dialer.web import CtxDep, Id, ManagerCtxDep, PageCursor, parse_page_cursor
 
@@ -35,7 +44,9 @@ def create_campaign(body: CampaignCreate, ctx: ManagerCtxDep) -> CampaignOut:
     """Creates a campaign. Only `name` is required; the answer shows every field
     with its default filled in. Nested policies may be given in part."""
     with ctx.tx() as tx:
-        campaign = service.create_campaign(tx.session, data=body, now=tx.now)
+        campaign = service.create_campaign(
+            tx.session, data=body, now=tx.now, actor=actor_of(tx.principal)
+        )
         return campaign_view(campaign)
 
 
@@ -62,9 +73,54 @@ def update_campaign(campaign_id: Id, body: CampaignUpdate, ctx: ManagerCtxDep) -
     their keys not given. `status` pauses and resumes the campaign."""
     with ctx.tx() as tx:
         campaign = service.update_campaign(
-            tx.session, campaign_id=campaign_id, data=body, now=tx.now
+            tx.session,
+            campaign_id=campaign_id,
+            data=body,
+            now=tx.now,
+            actor=actor_of(tx.principal),
         )
         return campaign_view(campaign)
+
+
+@router.post(
+    "/{campaign_id}/clone",
+    status_code=201,
+    response_model=CampaignOut,
+    responses={**_NAME_TAKEN, 404: {"description": "unknown campaign (`campaign_not_found`)"}},
+)
+def clone_campaign(campaign_id: Id, body: CampaignClone, ctx: ManagerCtxDep) -> CampaignOut:
+    """A new campaign with every setting of this one but its name, `paused` (so
+    nothing dials before a manager looks) and without its leads, imports or
+    dialing block. Its history starts with `cloned`."""
+    with ctx.tx() as tx:
+        campaign = service.clone_campaign(
+            tx.session,
+            campaign_id=campaign_id,
+            name=body.name,
+            now=tx.now,
+            actor=actor_of(tx.principal),
+        )
+        return campaign_view(campaign)
+
+
+@router.get(
+    "/{campaign_id}/history",
+    response_model=CampaignHistory,
+    responses={404: {"description": "unknown campaign (`campaign_not_found`)"}},
+)
+def campaign_history(
+    campaign_id: Id,
+    ctx: ManagerCtxDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: PageCursor = None,
+) -> CampaignHistory:
+    """Every change to the campaign's settings, newest first: created, updated,
+    paused, resumed, cloned, dialing_block_lifted, who did it and each field's
+    value before and after."""
+    with ctx.tx() as tx:
+        return history_view(
+            tx.session, campaign_id=campaign_id, limit=limit, before_id=parse_page_cursor(cursor)
+        )
 
 
 @router.delete(
@@ -78,7 +134,15 @@ def clear_dialing_block(campaign_id: Id, ctx: ManagerCtxDep) -> CampaignOut:
     account-wide block if one stands. No block: nothing changes."""
     with ctx.tx() as tx:
         campaign = service.get_campaign(tx.session, campaign_id=campaign_id)
-        blocks.clear(tx.session, campaign_id=campaign_id)
+        lifted = blocks.clear(tx.session, campaign_id=campaign_id)
+        if lifted is not None:
+            service.record_block_lifted(
+                tx.session,
+                campaign_id=campaign_id,
+                block=block_record(lifted, campaign=campaign),
+                actor=actor_of(tx.principal),
+                now=tx.now,
+            )
         return campaign_view(campaign)
 
 
@@ -100,9 +164,17 @@ def test_call(campaign_id: Id, body: TestCallIn, ctx: ManagerCtxDep) -> TestCall
         rt.db, rt.creator, campaign_id=campaign_id, to=body.to, now_in=rt.now_in
     )
     with ctx.tx() as tx:
-        return test_call_view(
-            service.get_campaign(tx.session, campaign_id=campaign_id), result=result
-        )
+        campaign = service.get_campaign(tx.session, campaign_id=campaign_id)
+        for lifted in result.cleared:
+            if lifted.campaign_id == campaign_id:
+                service.record_block_lifted(
+                    tx.session,
+                    campaign_id=campaign_id,
+                    block=block_record(lifted, campaign=campaign),
+                    actor=actor_of(tx.principal),
+                    now=tx.now,
+                )
+        return test_call_view(campaign, result=result)
 
 
 @account_router.delete("/dialing-block", status_code=204, response_class=Response)

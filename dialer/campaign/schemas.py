@@ -356,3 +356,29 @@ def merged_policy(
     if patch is not None:
         data.update(patch.model_dump(exclude_unset=True, exclude_none=True))
     return model.model_validate(data).model_dump()
+
+
+class CampaignClone(Input):
+    name: str = Field(min_length=1, max_length=200, description="the new campaign's name")
+
+
+class CampaignChange(BaseModel):
+    field: str
+    before: Any
+    after: Any
+
+
+class CampaignEventOut(BaseModel):
+    id: int
+    at: Instant
+    kind: str
+    actor: str
+    # The account's name when the actor is one (`manager:1`), else null.
+    actor_name: str | None
+    changes: list[CampaignChange]
+    source_campaign_id: int | None
+
+
+class CampaignHistory(BaseModel):
+    items: list[CampaignEventOut]
+    next_cursor: str | None

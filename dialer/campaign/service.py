@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from dialer.campaign import history
 from dialer.campaign.hours import CallingHours, HoursSpecError, validate_region
-from dialer.campaign.models import Campaign
+from dialer.campaign.models import Campaign, CampaignEventKind, CampaignStatus
 from dialer.campaign.schemas import (
     DEFAULT_CALLING_HOURS,
     CampaignCreate,
@@ -88,9 +89,15 @@ def _check_horizon(campaign: Campaign, *, now: datetime) -> None:
         )
 
 
-def create_campaign(session: Session, *, data: CampaignCreate, now: datetime) -> Campaign:
-    if session.scalar(select(col(Campaign.id)).where(col(Campaign.name) == data.name)) is not None:
-        raise Conflict(f"a campaign named {data.name!r} exists", code="campaign_exists")
+def _check_name_free(session: Session, *, name: str) -> None:
+    if session.scalar(select(col(Campaign.id)).where(col(Campaign.name) == name)) is not None:
+        raise Conflict(f"a campaign named {name!r} exists", code="campaign_exists", field="name")
+
+
+def create_campaign(
+    session: Session, *, data: CampaignCreate, now: datetime, actor: str = "system"
+) -> Campaign:
+    _check_name_free(session, name=data.name)
     campaign = Campaign(
         name=data.name,
         calling_hours=DEFAULT_CALLING_HOURS,
@@ -104,25 +111,85 @@ def create_campaign(session: Session, *, data: CampaignCreate, now: datetime) ->
     campaign.lead_timezones = [campaign.timezone]
     session.add(campaign)
     session.flush()
+    assert campaign.id is not None
+    history.record(
+        session, campaign_id=campaign.id, kind=CampaignEventKind.created, actor=actor, at=now
+    )
     return campaign
 
 
 def update_campaign(
-    session: Session, *, campaign_id: int, data: CampaignUpdate, now: datetime
+    session: Session,
+    *,
+    campaign_id: int,
+    data: CampaignUpdate,
+    now: datetime,
+    actor: str = "system",
 ) -> Campaign:
     campaign = get_campaign(session, campaign_id=campaign_id)
+    before = history.snapshot(campaign)
     if data.name is not None and data.name != campaign.name:
-        taken = session.scalar(select(col(Campaign.id)).where(col(Campaign.name) == data.name))
-        if taken is not None:
-            raise Conflict(f"a campaign named {data.name!r} exists", code="campaign_exists")
+        _check_name_free(session, name=data.name)
         campaign.name = data.name
     _apply_fields(campaign, data, now=now)
+    after = history.snapshot(campaign)
+    if after == before:
+        # Nothing moved: no record, and caches keyed on the version stay warm.
+        return campaign
     if campaign.timezone not in campaign.lead_timezones:
         campaign.lead_timezones = [*campaign.lead_timezones, campaign.timezone]
     campaign.updated_at = now
     campaign.version += 1
     session.flush()
+    history.record_update(
+        session, campaign_id=campaign_id, before=before, after=after, actor=actor, at=now
+    )
     return campaign
+
+
+def clone_campaign(
+    session: Session, *, campaign_id: int, name: str, now: datetime, actor: str
+) -> Campaign:
+    """A copy of every setting under a new name, `paused` so that nothing dials
+    before the manager has looked; its leads, imports and dialing block stay
+    with the source."""
+    source = get_campaign(session, campaign_id=campaign_id)
+    _check_name_free(session, name=name)
+    values = history.snapshot(source)
+    values.update(name=name, status=CampaignStatus.paused.value)
+    clone = Campaign(
+        **values,
+        lead_timezones=[source.timezone],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(clone)
+    session.flush()
+    assert clone.id is not None
+    history.record(
+        session,
+        campaign_id=clone.id,
+        kind=CampaignEventKind.cloned,
+        actor=actor,
+        at=now,
+        source_campaign_id=campaign_id,
+    )
+    return clone
+
+
+def record_block_lifted(
+    session: Session, *, campaign_id: int, block: dict[str, Any], actor: str, now: datetime
+) -> None:
+    """The campaign's own dialing block lifted (by hand, or by a test call the
+    provider took): `block` as the campaign's `dialing_blocked` showed it."""
+    history.record(
+        session,
+        campaign_id=campaign_id,
+        kind=CampaignEventKind.dialing_block_lifted,
+        actor=actor,
+        at=now,
+        changes=[{"field": "dialing_blocked", "before": block, "after": None}],
+    )
 
 
 def _apply_fields(campaign: Campaign, data: CampaignFields, *, now: datetime) -> None:
@@ -163,7 +230,9 @@ def _apply_fields(campaign: Campaign, data: CampaignFields, *, now: datetime) ->
         try:
             validate_region(campaign.default_region)
         except HoursSpecError as exc:
-            raise Invalid(str(exc), code="validation_error", field="default_region") from exc
+            raise Invalid(
+                f"default_region: {exc}", code="validation_error", field="default_region"
+            ) from exc
 
 
 def _check_voice(campaign: Campaign) -> None:
@@ -172,7 +241,7 @@ def _check_voice(campaign: Campaign) -> None:
     voice, language = campaign.tts_voice, campaign.tts_language
     if voice.startswith("Google.") and not voice.removeprefix("Google.").startswith(language):
         raise Invalid(
-            f"tts_voice {voice!r} does not speak tts_language {language!r}", field="tts_voice"
+            f"tts_voice: {voice!r} does not speak tts_language {language!r}", field="tts_voice"
         )
 
 

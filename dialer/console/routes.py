@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from dialer.agents.models import Role
 from dialer.console.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, catalog, choose_language
 from dialer.errors import NotFound
 from dialer.web import get_runtime, page_session
@@ -51,7 +52,17 @@ def _base(request: Request) -> str:
     return root.rstrip("/")
 
 
-def _page(request: Request, *, name: str, lang: str | None, extra: dict[str, Any]) -> Response:
+def render_page(
+    request: Request,
+    *,
+    name: str,
+    lang: str | None,
+    extra: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """A page of the consoles in one language, with its script's config (base path,
+    language, telephony mode and `config`); `?lang=` is remembered in a cookie."""
     chosen = choose_language(
         asked=lang,
         cookie=request.cookies.get(LANGUAGE_COOKIE),
@@ -59,7 +70,12 @@ def _page(request: Request, *, name: str, lang: str | None, extra: dict[str, Any
     )
     runtime = get_runtime(request)
     base = _base(request)
-    config = {"base": base, "lang": chosen, "mode": str(runtime.settings.telephony.value)}
+    page_config = {
+        "base": base,
+        "lang": chosen,
+        "mode": str(runtime.settings.telephony.value),
+        **(config or {}),
+    }
     response = templates.TemplateResponse(
         request,
         name,
@@ -68,10 +84,11 @@ def _page(request: Request, *, name: str, lang: str | None, extra: dict[str, Any
             "lang": chosen,
             "base": base,
             "languages": LANGUAGE_NAMES,
-            "config": config,
-            "mode": config["mode"],
-            **extra,
+            "config": page_config,
+            "mode": page_config["mode"],
+            **(extra or {}),
         },
+        status_code=status_code,
         headers={"Cache-Control": "no-store", "Content-Language": chosen},
     )
     if lang is not None:
@@ -83,17 +100,22 @@ def _page(request: Request, *, name: str, lang: str | None, extra: dict[str, Any
 
 @router.get("/", response_class=HTMLResponse)
 def console_page(request: Request, lang: Lang = None) -> Response:
-    """The agent console; without a session cookie, a 303 to the sign-in page."""
-    if page_session(request) is None:
-        suffix = f"?lang={lang}" if lang else ""
+    """The agent console; without a session cookie, a 303 to the sign-in page; a
+    manager's session, a 303 to the manager console."""
+    who = page_session(request)
+    suffix = f"?lang={lang}" if lang else ""
+    if who is None:
         return RedirectResponse(f"{_base(request)}/login{suffix}", status_code=303)
-    return _page(request, name="console.html", lang=lang, extra={"outcomes": OUTCOME_KEYS})
+    if who.role == Role.manager:
+        # A manager takes no leads: its home is the floor.
+        return RedirectResponse(f"{_base(request)}/manage{suffix}", status_code=303)
+    return render_page(request, name="console.html", lang=lang, extra={"outcomes": OUTCOME_KEYS})
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, lang: Lang = None) -> Response:
     """The sign-in page: name and password, posted as JSON to POST /api/session."""
-    return _page(request, name="login.html", lang=lang, extra={})
+    return render_page(request, name="login.html", lang=lang)
 
 
 @router.get("/static/console/{name}")

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from dialer.dnc import service
-from dialer.dnc.models import DncEntry
+from dialer.dnc.models import DncEntry, DncEventKind
 from dialer.errors import BadInput
 from dialer.leads.csvfile import RowReport, decode, map_header, sniff_delimiter
 from dialer.leads.phones import PhoneError, normalize_phone
@@ -88,7 +88,13 @@ def import_dnc(
             continue
         seen.add(phone)
         _entry, created = service.add(
-            session, phone=phone, reason=reason, source=source, actor=actor, now=now
+            session,
+            phone=phone,
+            reason=reason,
+            source=source,
+            actor=actor,
+            now=now,
+            kind=DncEventKind.imported,
         )
         if created:
             report.added += 1

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 
+from dialer.auth import actor_of
 from dialer.dnc import importer, service
-from dialer.dnc.schemas import DncImportOut, DncIn, DncList, DncOut
+from dialer.dnc.schemas import DncHistory, DncImportOut, DncIn, DncList, DncOut
 from dialer.uploads import Upload, upload_dependency, upload_openapi
-from dialer.views.dnc import dnc_import_report, dnc_page, dnc_view
-from dialer.web import ManagerCtxDep, parse_cursor
+from dialer.views.dnc import dnc_history, dnc_import_report, dnc_page, dnc_view
+from dialer.web import ManagerCtxDep, PageCursor, parse_cursor, parse_page_cursor
 
 router = APIRouter(prefix="/api/dnc", tags=["do-not-call"])
 
@@ -33,7 +34,7 @@ def add(body: DncIn, ctx: ManagerCtxDep) -> Any:
             phone=phone,
             reason=body.reason,
             source="api",
-            actor=f"manager:{tx.principal.id}",
+            actor=actor_of(tx.principal),
             now=tx.now,
         )
         if not created:
@@ -56,7 +57,7 @@ def import_entries(
             tx.session,
             data=data,
             region=tx.runtime.settings.default_region,
-            actor=f"manager:{tx.principal.id}",
+            actor=actor_of(tx.principal),
             now=tx.now,
             filename=upload.filename,
         )
@@ -84,15 +85,48 @@ def list_entries(
         return dnc_page(entries, limit=limit)
 
 
+@router.get(
+    "/history",
+    response_model=DncHistory,
+    responses={400: {"description": "`phone` is not a phone number (`invalid_phone`)"}},
+)
+def history(
+    ctx: ManagerCtxDep,
+    phone: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: PageCursor = None,
+) -> DncHistory:
+    """The list's audit, newest first: every phone `added` (by hand),
+    `imported` (from a file) and `lifted`, who did it and why; `phone` (any
+    format) for one number's."""
+    with ctx.tx() as tx:
+        number = (
+            service.parse_dnc_phone(phone, region=tx.runtime.settings.default_region)
+            if phone
+            else None
+        )
+        events = service.history_page(
+            tx.session, phone=number, limit=limit, before_id=parse_page_cursor(cursor)
+        )
+        return dnc_history(tx.session, events, limit=limit)
+
+
 @router.delete(
     "/{phone}",
     status_code=204,
     response_class=Response,
     responses={400: {"description": "`phone` is not a phone number (`invalid_phone`)"}},
 )
-def remove(phone: str, ctx: ManagerCtxDep) -> Response:
-    """Takes a phone off the do-not-call list (`dnc_not_found` when it is not on it)."""
+def remove(
+    phone: Annotated[str, Path(max_length=64)],
+    ctx: ManagerCtxDep,
+    reason: Annotated[str, Query(max_length=200, description="why it is lifted")] = "",
+) -> Response:
+    """Takes a phone off the do-not-call list (`dnc_not_found` when it is not on it);
+    the lift, who did it and `reason` stay in GET /api/dnc/history."""
     with ctx.tx() as tx:
         number = service.parse_dnc_phone(phone, region=tx.runtime.settings.default_region)
-        service.remove(tx.session, phone=number)
+        service.remove(
+            tx.session, phone=number, reason=reason, actor=actor_of(tx.principal), now=tx.now
+        )
     return Response(status_code=204)

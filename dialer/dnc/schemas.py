@@ -16,6 +16,8 @@ class DncOut(BaseModel):
     reason: str
     source: str
     created_at: Instant
+    # Who listed it (`manager:1`); null for entries listed before it was kept.
+    created_by: str | None = None
 
 
 class DncList(BaseModel):
@@ -35,3 +37,19 @@ class DncImportOut(BaseModel):
     already_listed: int
     invalid: int
     errors: list[DncImportError]
+
+
+class DncEventOut(BaseModel):
+    id: int
+    phone: str
+    at: Instant
+    actor: str
+    # The account's name when the actor is one (`manager:1`), else null.
+    actor_name: str | None
+    kind: str
+    reason: str
+
+
+class DncHistory(BaseModel):
+    items: list[DncEventOut]
+    next_cursor: str | None

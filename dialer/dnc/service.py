@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from dialer.dnc.models import DncEntry
+from dialer.dnc.models import DncEntry, DncEvent, DncEventKind
 from dialer.errors import BadInput, NotFound
 from dialer.leads import history, lifecycle
 from dialer.leads.dialrules import callable_numbers
@@ -26,15 +26,24 @@ def parse_dnc_phone(raw: str, *, region: str) -> str:
 
 
 def add(
-    session: Session, *, phone: str, reason: str, source: str, actor: str, now: datetime
+    session: Session,
+    *,
+    phone: str,
+    reason: str,
+    source: str,
+    actor: str,
+    now: datetime,
+    kind: DncEventKind = DncEventKind.added,
 ) -> tuple[DncEntry, bool]:
     """Add a phone (E.164); returns (entry, created). Every lead whose phones are now
-    all listed stops being callable at once, with the reason in its history."""
+    all listed stops being callable at once, with the reason in its history. The
+    audit keeps it as `kind` (`added` by hand, `imported` from a file)."""
     entry = session.scalar(select(DncEntry).where(col(DncEntry.phone) == phone))
     if entry is not None:
         return entry, False
-    entry = DncEntry(phone=phone, reason=reason, source=source, created_at=now)
+    entry = DncEntry(phone=phone, reason=reason, source=source, created_at=now, created_by=actor)
     session.add(entry)
+    _audit(session, phone=phone, kind=kind, actor=actor, reason=reason, now=now)
     session.flush()
     cancel_for_dnc(session, phone=phone, actor=actor, now=now)
     _close_fully_listed_leads(session, phone=phone, actor=actor, now=now)
@@ -79,7 +88,28 @@ def list_entries(
     return list(session.scalars(query))
 
 
-def remove(session: Session, *, phone: str) -> None:
+def remove(session: Session, *, phone: str, reason: str, actor: str, now: datetime) -> None:
     """Lifting an entry does not reopen leads it closed: a refusal stays a refusal,
-    and a manager reopens a lead deliberately, never as a side effect."""
+    and a manager reopens a lead deliberately, never as a side effect. The lift,
+    who did it and why stay in the audit."""
     session.delete(get(session, phone=phone))
+    _audit(session, phone=phone, kind=DncEventKind.lifted, actor=actor, reason=reason, now=now)
+
+
+def _audit(
+    session: Session, *, phone: str, kind: DncEventKind, actor: str, reason: str, now: datetime
+) -> None:
+    session.add(DncEvent(phone=phone, at=now, actor=actor, kind=kind, reason=reason))
+
+
+def history_page(
+    session: Session, *, phone: str | None, limit: int, before_id: int | None
+) -> list[DncEvent]:
+    """The audit, newest first (one phone's, or the whole list's); the cursor is
+    the last id of a full page."""
+    query = select(DncEvent).order_by(col(DncEvent.id).desc()).limit(limit)
+    if phone is not None:
+        query = query.where(col(DncEvent.phone) == phone)
+    if before_id is not None:
+        query = query.where(col(DncEvent.id) < before_id)
+    return list(session.scalars(query))

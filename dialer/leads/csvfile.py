@@ -179,6 +179,43 @@ class Row:
     extra: dict[str, str]
 
 
+class RowShaper:
+    """A data row's cells as a Row under a header's columns: known columns in
+    `values`, the others (and cells past the header) in `extra`."""
+
+    def __init__(self, header: list[str], columns: dict[int, str]) -> None:
+        self.header = header
+        self.width = len(header)
+        # Each header column once, in order: (index, name, a known column?). The
+        # per-row work then does no lookups; a million rows go through it.
+        self.plan = [(i, name, name in COLUMN_ALIASES) for i, name in sorted(columns.items())]
+
+    def __call__(self, number: int, cells: list[str]) -> Row:
+        header, width = self.header, self.width
+        count = len(cells)
+        if count <= width:
+            raw = dict(zip(header, cells, strict=False))
+        else:
+            raw = {
+                header[i] if i < width else f"column_{i + 1}": cell for i, cell in enumerate(cells)
+            }
+        values: dict[str, str] = {}
+        extra: dict[str, str] = {}
+        for i, name, known in self.plan:
+            if i >= count:
+                break
+            text = cells[i].strip()
+            if known:
+                values[name] = text
+            elif text:
+                extra[name] = text
+        for i in range(width, count):
+            text = cells[i].strip()
+            if text:
+                extra[f"column_{i + 1}"] = text
+        return Row(number=number, raw=raw, values=values, extra=extra)
+
+
 @dataclass(frozen=True, slots=True)
 class LeadFile:
     """An opened lead list: what was detected, and its rows as a stream."""
@@ -192,6 +229,7 @@ class LeadFile:
     size: int
     _text: io.TextIOBase
     _counter: _CountingReader
+    _shape: RowShaper
 
     @property
     def bytes_read(self) -> int:
@@ -199,38 +237,11 @@ class LeadFile:
 
     def rows(self) -> Iterator[Row]:
         reader = csv.reader(self._text, delimiter=self.delimiter)
-        header = self.header
-        width = len(header)
-        # Each header column once, in order: (index, name, a known column?). The
-        # per-row loop then does no lookups; a million rows go through it.
-        plan = [(i, name, name in COLUMN_ALIASES) for i, name in sorted(self.columns.items())]
         try:
             for number, cells in enumerate(reader, start=1):
                 if not "".join(cells).strip():
                     continue
-                count = len(cells)
-                if count <= width:
-                    raw = dict(zip(header, cells, strict=False))
-                else:
-                    raw = {
-                        header[i] if i < width else f"column_{i + 1}": cell
-                        for i, cell in enumerate(cells)
-                    }
-                values: dict[str, str] = {}
-                extra: dict[str, str] = {}
-                for i, name, known in plan:
-                    if i >= count:
-                        break
-                    text = cells[i].strip()
-                    if known:
-                        values[name] = text
-                    elif text:
-                        extra[name] = text
-                for i in range(width, count):
-                    text = cells[i].strip()
-                    if text:
-                        extra[f"column_{i + 1}"] = text
-                yield Row(number=number, raw=raw, values=values, extra=extra)
+                yield self._shape(number, cells)
         except csv.Error as exc:
             raise BadInput(f"not CSV after row {reader.line_num}: {exc}", code="not_csv") from exc
 
@@ -304,6 +315,90 @@ def open_lead_file(
         size=path.stat().st_size,
         _text=text,
         _counter=counter,
+        _shape=RowShaper(header, columns),
+    )
+
+
+# --- a file's first part, for a preview ---------------------------------------------
+
+# What a preview reads of a file: enough for its header, first rows and encoding.
+PREVIEW_BYTES = 1 << 20
+
+
+def complete_lines(head: bytes) -> bytes:
+    """The first part of a longer file up to its last line end, so no character
+    (nor row) is cut in two: the encoding is then judged on whole characters.
+    UTF-16 is cut after a whole `\\n` code unit of its byte order."""
+    if head.startswith(codecs.BOM_UTF16_LE):
+        end = head.rfind(b"\n\x00")
+        while end > 0 and end % 2:
+            end = head.rfind(b"\n\x00", 0, end)
+        return head[: end + 2] if end > 0 else head[: len(head) & ~1]
+    if head.startswith(codecs.BOM_UTF16_BE):
+        end = head.rfind(b"\x00\n")
+        while end > 0 and end % 2:
+            end = head.rfind(b"\x00\n", 0, end)
+        return head[: end + 2] if end > 0 else head[: len(head) & ~1]
+    end = head.rfind(b"\n")
+    return head[: end + 1] if end >= 0 else head
+
+
+@dataclass(frozen=True, slots=True)
+class FileHead:
+    """What the import would detect in a file, from its first part: the
+    encoding, the delimiter, the header and its columns, the first data rows
+    (as cells, and as the import reads them)."""
+
+    encoding: str
+    delimiter: str
+    header: list[str]
+    columns: dict[int, str]
+    cells: list[list[str]]
+    rows: list[Row]
+
+    @property
+    def has_phone(self) -> bool:
+        return "phone" in self.columns.values()
+
+
+def read_head(
+    data: bytes, *, truncated: bool, overrides: dict[str, str] | None, max_rows: int
+) -> FileHead:
+    """Detect and read a file's first part as `open_lead_file` reads the whole
+    (the same refusals, but a missing phone column: the caller says so)."""
+    if truncated:
+        data = complete_lines(data)
+    encoding = detect_encoding(lambda: [data])
+    text = data.decode(encoding)
+    delimiter = sniff_delimiter(text[:_SNIFF_CHARS])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise BadInput("the file is empty", code="empty_file", field="file") from None
+    except csv.Error as exc:
+        raise BadInput(f"not CSV: {exc}", code="not_csv", field="file") from exc
+    columns = map_header(header, overrides=overrides)
+    shape = RowShaper(header, columns)
+    cells: list[list[str]] = []
+    rows: list[Row] = []
+    try:
+        for number, row_cells in enumerate(reader, start=1):
+            if len(rows) >= max_rows:
+                break
+            if not "".join(row_cells).strip():
+                continue
+            cells.append(row_cells)
+            rows.append(shape(number, row_cells))
+    except csv.Error as exc:
+        raise BadInput(f"not CSV after row {reader.line_num}: {exc}", code="not_csv") from exc
+    return FileHead(
+        encoding=encoding,
+        delimiter=delimiter,
+        header=header,
+        columns=columns,
+        cells=cells,
+        rows=rows,
     )
 
 

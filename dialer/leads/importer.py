@@ -34,7 +34,7 @@ import os
 import socket
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -99,7 +99,7 @@ _EVENTS: Table = Event.__table__  # type: ignore[attr-defined]
 
 # Column widths of the lead table: an over-long cell is the row's fault,
 # reported as such, not a database error that would sink the whole file.
-_MAX_LENGTHS: dict[str, int] = {
+LEAD_MAX_LENGTHS: dict[str, int] = {
     column.name: getattr(column.type, "length", 0)
     for column in _LEADS.columns
     if getattr(column.type, "length", None)
@@ -143,6 +143,8 @@ def create_import(
         filename=filename,
         encoding=lead_file.encoding,
         delimiter=lead_file.delimiter,
+        size_bytes=lead_file.size,
+        bytes_read=0,
         created_by=actor,
         created_at=now,
         heartbeat_at=wall_now(),
@@ -209,7 +211,7 @@ class ImportJob:
             import_id=spec.import_id,
             region=spec.region,
             default_timezone=spec.default_timezone,
-            max_lengths=_MAX_LENGTHS,
+            max_lengths=LEAD_MAX_LENGTHS,
         )
         if not self.in_worker:
             return prepare_batches(self.file, spec=prepare, batch_rows=BATCH_ROWS)
@@ -244,35 +246,8 @@ class ImportJob:
             # the campaign's phones include them: only this batch's are kept here.
             held = set(raw_sql.column_in(HELD_PHONES, numbers, (spec.campaign_id,)))
             on_dnc = listed_raw(raw_sql, phones=numbers)
-            accepted: list[Accepted] = []
-            for candidate in batch.accepted:
-                phones = candidate[1]
-                dup = next((n for n in phones if n in held), None)
-                if dup is not None:
-                    errors.append(
-                        (
-                            candidate[0],
-                            RowErrorKind.duplicate.value,
-                            "phone",
-                            f"{dup} is already a lead of this campaign",
-                            candidate[2][-1],
-                        )
-                    )
-                    continue
-                blocked = next((n for n in phones if n in on_dnc), None)
-                if blocked is not None:
-                    errors.append(
-                        (
-                            candidate[0],
-                            RowErrorKind.suppressed.value,
-                            "phone",
-                            f"{blocked} is on the do-not-call list",
-                            candidate[2][-1],
-                        )
-                    )
-                    continue
-                held.update(phones)
-                accepted.append(candidate)
+            accepted, refused = screen(batch.accepted, held=held, on_dnc=on_dnc)
+            errors.extend(refused)
             lost = self._insert(raw_sql, accepted)
             for candidate in lost:
                 errors.append(
@@ -295,6 +270,8 @@ class ImportJob:
                 raise ImportAborted(f"import {spec.import_id} is {lead_import.status}")
             for name, value in self.counts.items():
                 setattr(lead_import, name, value)
+            # A batch (BATCH_ROWS) at a time: how far the rows processed reach.
+            lead_import.bytes_read = min(batch.bytes_read, lead_import.size_bytes)
             lead_import.heartbeat_at = wall_now()
         if self.progress is not None:
             self.progress(lead_import, batch.bytes_read / max(self.file.size, 1))
@@ -392,10 +369,50 @@ class ImportJob:
                 campaign.lead_timezones = sorted(zones)
                 campaign.version += 1
             lead_import.status = ImportStatus.done
+            lead_import.bytes_read = lead_import.size_bytes
             lead_import.finished_at = spec.now
             lead_import.heartbeat_at = wall_now()
         if self.progress is not None:
             self.progress(lead_import, 1.0)
+
+
+def screen(
+    candidates: list[Accepted], *, held: set[str], on_dnc: Collection[str]
+) -> tuple[list[Accepted], list[RowError]]:
+    """Valid rows, in file order, kept or refused: a phone `held` by a lead of the
+    campaign (or by an earlier row: `held` grows with each row kept) makes the
+    row a duplicate, a phone on the do-not-call list a suppressed one."""
+    accepted: list[Accepted] = []
+    errors: list[RowError] = []
+    for candidate in candidates:
+        phones = candidate[1]
+        dup = next((n for n in phones if n in held), None)
+        if dup is not None:
+            errors.append(
+                (
+                    candidate[0],
+                    RowErrorKind.duplicate.value,
+                    "phone",
+                    f"{dup} is already a lead of this campaign",
+                    candidate[2][-1],
+                )
+            )
+            continue
+        blocked = next((n for n in phones if n in on_dnc), None)
+        if blocked is not None:
+            errors.append(
+                (
+                    candidate[0],
+                    RowErrorKind.suppressed.value,
+                    "phone",
+                    f"{blocked} is on the do-not-call list",
+                    candidate[2][-1],
+                )
+            )
+            continue
+        held.update(phones)
+        accepted.append(candidate)
+    return accepted, errors
 
 
 _COUNTER_OF_KIND = {"invalid": "invalid", "duplicate": "duplicates", "suppressed": "suppressed"}

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, String, UniqueConstraint, event, inspect, text
+from sqlalchemy import BigInteger, Index, String, UniqueConstraint, event, inspect, text
 from sqlmodel import Field, SQLModel
 
 from dialer.db import instant_column, json_column
@@ -228,6 +228,11 @@ class LeadImport(SQLModel, table=True):
     duplicates: int = 0
     invalid: int = 0
     suppressed: int = 0
+    # Progress: the uploaded file's size, and how far the processing has read it
+    # (equal once done), so a progress bar can show rows processed as a fraction.
+    # (DIALER_MAX_UPLOAD_MB allows files past 2 GiB: 64-bit counts.)
+    size_bytes: int = Field(default=0, sa_type=BigInteger)
+    bytes_read: int = Field(default=0, sa_type=BigInteger)
     error: str | None = None
     created_by: str = Field(default="system", sa_type=String(64))
     created_at: datetime = Field(sa_column=instant_column(nullable=False))

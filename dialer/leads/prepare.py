@@ -109,6 +109,12 @@ def prepare_batches(
         )
 
 
+def check_rows(rows: list[Row], *, spec: PrepareSpec) -> tuple[list[Accepted], list[Rejected]]:
+    """Rows as the import judges them (a preview's first rows): the valid ones,
+    and those it would refuse as invalid."""
+    return _Preparer(spec).batch(rows)
+
+
 class _Preparer:
     def __init__(self, spec: PrepareSpec) -> None:
         self.spec = spec

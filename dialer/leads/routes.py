@@ -7,12 +7,13 @@ from fastapi.responses import Response
 
 from dialer.campaign.service import get_campaign
 from dialer.errors import BadInput
-from dialer.leads import csvfile, importer
+from dialer.leads import csvfile, importer, preview
 from dialer.leads.models import LeadStatus
 from dialer.leads.schemas import (
     PUBLIC_LEAD_STATUSES,
     EligibilityOut,
     ImportOut,
+    ImportPreviewOut,
     LeadDetail,
     LeadList,
     PublicLeadStatus,
@@ -80,6 +81,39 @@ def import_leads(
     )
     with ctx.tx() as tx:
         return imports.import_report(tx.session, import_id=import_id)
+
+
+@router.post(
+    "/api/campaigns/{campaign_id}/imports/preview",
+    response_model=ImportPreviewOut,
+    responses={
+        400: {"description": "not CSV, empty, or `mapping` not a JSON object (`bad_mapping`)"},
+        404: {"description": "unknown campaign (`campaign_not_found`)"},
+        415: {"description": "not text (`not_text`, `undecodable`)"},
+    },
+    openapi_extra=upload_openapi(mapping=_MAPPING),
+)
+def preview_import(
+    campaign_id: Id,
+    ctx: ManagerCtxDep,
+    upload: Annotated[Upload, upload_dependency(fields=frozenset({"mapping"}))],
+) -> ImportPreviewOut:
+    """What importing the file would do, from its first MiB: the detected
+    encoding and delimiter, the column each header fills (`mapping` as for the
+    import), the first 10 rows and those of them the import would refuse
+    (invalid, duplicate, on the do-not-call list). Nothing is written; no phone
+    column answers `has_phone: false`."""
+    overrides = csvfile.parse_mapping(upload.fields.get("mapping"))
+    with ctx.tx() as tx:
+        campaign = get_campaign(tx.session, campaign_id=campaign_id)
+        region, zone = campaign.default_region, campaign.timezone
+    # Parsed outside any transaction: a preview holds no lock while it reads.
+    found = preview.preview_file(
+        upload.path, region=region, default_timezone=zone, overrides=overrides
+    )
+    with ctx.tx() as tx:
+        found = preview.screen_preview(tx.session, campaign_id=campaign_id, preview=found)
+    return imports.preview_view(found, filename=upload.filename)
 
 
 @router.get("/api/imports/{import_id}", response_model=ImportOut)

@@ -108,6 +108,10 @@ class ImportCounts(BaseModel):
     duplicates: int
     invalid: int
     suppressed: int
+    # The uploaded file's size, and how far the processing has read it (the
+    # rows processed as a fraction; equal once done).
+    size_bytes: int
+    bytes_read: int
     error: str | None
 
 
@@ -208,3 +212,27 @@ class ScriptOut(BaseModel):
         description="placeholders left as written (unknown, or no value for this lead)",
         examples=[["{contract_number}"]],
     )
+
+
+class PreviewColumn(BaseModel):
+    index: int
+    header: str
+    # The canonical column it fills; null: kept in the lead's `extra`.
+    field: str | None
+
+
+class PreviewError(BaseModel):
+    row: int
+    field: str
+    reason: str
+
+
+class ImportPreviewOut(BaseModel):
+    filename: str | None
+    encoding: str
+    delimiter: str
+    columns: list[PreviewColumn]
+    fields: list[str]
+    rows: list[list[str]]
+    has_phone: bool
+    errors: list[PreviewError]

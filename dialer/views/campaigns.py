@@ -6,16 +6,22 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from dialer.campaign import history
 from dialer.campaign.models import Campaign
 from dialer.campaign.schemas import (
+    CampaignChange,
+    CampaignEventOut,
+    CampaignHistory,
     CampaignList,
     CampaignOut,
     DialingBlockOut,
     TestCallOut,
 )
-from dialer.campaign.service import zone_of
+from dialer.campaign.service import get_campaign, zone_of
 from dialer.telephony import blocks
 from dialer.telephony.dialing import TestCall
+from dialer.views.actors import actor_names
+from dialer.views.paging import next_cursor
 from dialer.wire import localized
 
 
@@ -69,3 +75,38 @@ def campaign_list(campaigns: Sequence[Campaign]) -> CampaignList:
         ],
         next_cursor=None,
     )
+
+
+def block_record(found: blocks.Block, *, campaign: Campaign) -> dict[str, object]:
+    """A lifted block as the history keeps it: what `dialing_blocked` showed."""
+    out = block_out(found)
+    assert out is not None
+    return localized(out, zone_of(campaign)).model_dump(mode="json")
+
+
+def history_view(
+    session: Session, *, campaign_id: int, limit: int, before_id: int | None
+) -> CampaignHistory:
+    """The campaign's history, newest first, with who did each change by name."""
+    campaign = get_campaign(session, campaign_id=campaign_id)
+    events = history.history_page(
+        session, campaign_id=campaign_id, limit=limit, before_id=before_id
+    )
+    names = actor_names(session, (e.actor for e in events))
+    out = CampaignHistory(
+        items=[
+            CampaignEventOut(
+                id=e.id,
+                at=e.at,
+                kind=e.kind,
+                actor=e.actor,
+                actor_name=names.get(e.actor),
+                changes=[CampaignChange.model_validate(c) for c in e.changes],
+                source_campaign_id=e.source_campaign_id,
+            )
+            for e in events
+            if e.id is not None
+        ],
+        next_cursor=next_cursor(events, limit=limit),
+    )
+    return localized(out, zone_of(campaign))

@@ -12,9 +12,17 @@ from sqlmodel import col
 
 from dialer.campaign.service import get_campaign, zone_of
 from dialer.errors import NotFound
-from dialer.leads.csvfile import MAX_ROW_ERRORS
+from dialer.leads.csvfile import COLUMN_ALIASES, MAX_ROW_ERRORS
 from dialer.leads.models import ImportRowError, ImportStatus, LeadImport, RowErrorKind
-from dialer.leads.schemas import ImportList, ImportOut, ImportSummary
+from dialer.leads.preview import Preview
+from dialer.leads.schemas import (
+    ImportList,
+    ImportOut,
+    ImportPreviewOut,
+    ImportSummary,
+    PreviewColumn,
+    PreviewError,
+)
 from dialer.views.overlay import Overlay
 from dialer.views.paging import next_cursor
 from dialer.wire import localized
@@ -110,3 +118,24 @@ def _safe_cell(value: str) -> str:
     if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+def preview_view(preview: Preview, *, filename: str | None) -> ImportPreviewOut:
+    head = preview.head
+    return ImportPreviewOut(
+        filename=filename,
+        encoding=head.encoding,
+        delimiter=head.delimiter,
+        columns=[
+            PreviewColumn(
+                index=index,
+                header=title,
+                field=head.columns[index] if head.columns[index] in COLUMN_ALIASES else None,
+            )
+            for index, title in enumerate(head.header)
+        ],
+        fields=preview.fields,
+        rows=head.cells,
+        has_phone=head.has_phone,
+        errors=[PreviewError(row=e.row, field=e.field, reason=e.reason) for e in preview.errors],
+    )

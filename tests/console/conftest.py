@@ -222,3 +222,34 @@ def shift(service: Service) -> tuple[dict[str, Any], dict[str, Any]]:
     service.outcomes("090-1234-5678", ["answered", "answered"])
     agent = service.agent([campaign["id"]], name="sato", password=PASSWORD)
     return campaign, agent
+
+
+# -- the manager console (issue 15) -------------------------------------------------
+
+
+def manager(service: Service, *, name: str = "tanaka") -> dict[str, Any]:
+    """A manager account with a password (signs in at /login like an agent)."""
+    account = service.ok(
+        service.http.post("/api/agents", json={"name": name, "role": "manager"}), 201
+    )
+    service.ok(
+        service.http.put(f"/api/agents/{account['id']}/password", json={"password": PASSWORD}),
+        204,
+    )
+    return dict(account)
+
+
+def sign_in_manager(page: Any, service: Service, *, name: str = "tanaka", lang: str = "en") -> None:
+    """Signs in through /login and lands on the manager console (`/` → `/manage`)."""
+    labels = {"en": ("Name", "Password", "Sign in"), "ja": ("名前", "パスワード", "ログイン")}
+    name_label, password_label, button = labels[lang]
+    page.goto(f"{service.url}/login?lang={lang}")
+    page.get_by_label(name_label, exact=True).fill(name)
+    page.get_by_label(password_label, exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=button, exact=True).click()
+    page.wait_for_url(f"{service.url}/manage", timeout=STEP_MS)
+
+
+def manage_ready(page: Any) -> None:
+    """The page's script has read the session (window.Manage.me is set)."""
+    page.wait_for_function("() => window.Manage && window.Manage.me", timeout=STEP_MS)
