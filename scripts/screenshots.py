@@ -13,8 +13,19 @@ role and accessible name like the browser tests:
     due-alert           a promise comes due while the agent is on another lead
     nothing-to-call     after calling hours: why there is nothing to call, and until when
 
+and the manager console's (a manager, `manager`, signed in; Sato working in a
+second browser, Suzuki dialling through the API, Takahashi paused):
+
+    manage-floor        the live floor: agents by state and time in state, the call,
+                        the queue in words
+    manage-campaign     a campaign's form, its script preview and change history
+    manage-list-preview a CP932 lead list with Japanese headers, previewed before import
+    manage-lead         a lead's page: phones, history, why it is (not) being called
+    manage-reports      the reports: leaderboard, funnel, the answer-rate chart
+
     .venv/bin/python scripts/screenshots.py            # all screens, both languages
     .venv/bin/python scripts/screenshots.py --lang ja  # one language
+    .venv/bin/python scripts/screenshots.py --manager-only  # the manager console's only
 """
 
 from __future__ import annotations
@@ -46,6 +57,12 @@ LABELS = {
         "sign_in": "Sign in",
         "next": "Next lead",
         "plus10": "+10 min",
+        "dial": "Dial",
+        "agents": "Agents",
+        "save": "Save",
+        "list_file": "Lead list file",
+        "preview": "Preview",
+        "leaderboard": "Leaderboard",
     },
     "ja": {
         "locale": "ja-JP",
@@ -54,8 +71,27 @@ LABELS = {
         "sign_in": "ログイン",
         "next": "次のリード",
         "plus10": "10分後",
+        "dial": "発信",
+        "agents": "エージェント",
+        "save": "保存",
+        "list_file": "リストファイル",
+        "preview": "プレビュー",
+        "leaderboard": "成績",
     },
 }
+
+
+MANAGER = "manager"
+MANAGER_PASSWORD = "demo-password-manager"
+# A lead list as a customer's spreadsheet exports it: Shift_JIS (CP932) with
+# Japanese headers, one phone the import would refuse.
+LIST_CSV = (
+    "氏名,会社名,電話番号,現在の契約先,備考\r\n"
+    "高橋 一郎,高橋工務店,03-5555-0101,東京電力,午前中希望\r\n"
+    "伊藤 美咲,,090-5555-0102,東京電力,\r\n"
+    "渡辺 健,渡辺商事,06-5555-0103,関西電力,担当者不在が多い\r\n"
+    "小林 由美,,0120-55,東京電力,番号誤り\r\n"
+)
 
 
 class Demo(DemoProcess):
@@ -175,10 +211,127 @@ def screens(browser: Any, lang: str) -> None:
             demo.close()
 
 
-def _sign_in(page: Any, words: dict[str, str]) -> None:
-    page.get_by_label(words["name"], exact=True).fill(AGENT)
-    page.get_by_label(words["password"], exact=True).fill(PASSWORD)
+def _sign_in(
+    page: Any, words: dict[str, str], *, name: str = AGENT, password: str = PASSWORD
+) -> None:
+    page.get_by_label(words["name"], exact=True).fill(name)
+    page.get_by_label(words["password"], exact=True).fill(password)
     page.get_by_role("button", name=words["sign_in"], exact=True).click()
+
+
+def manager_screens(browser: Any, lang: str) -> None:
+    """The manager console's screens, on a demo of their own."""
+    from playwright.sync_api import expect
+
+    words = LABELS[lang]
+    with tempfile.TemporaryDirectory(prefix="screenshots-") as tmp:
+        demo = Demo(Path(tmp))
+        contexts: list[Any] = []
+        try:
+            people = {
+                a["name"]: a
+                for a in demo.ok(demo.http.get("/api/agents", params={"role": "any"}))["items"]
+            }
+            for name, password in ((MANAGER, MANAGER_PASSWORD), (AGENT, PASSWORD)):
+                demo.ok(
+                    demo.http.put(
+                        f"/api/agents/{people[name]['id']}/password", json={"password": password}
+                    ),
+                    204,
+                )
+            campaign = demo.ok(demo.http.get("/api/campaigns"))["items"][0]
+
+            def context() -> Any:
+                made = browser.new_context(viewport=VIEWPORT, locale=words["locale"])
+                made.set_default_timeout(STEP_MS)
+                contexts.append(made)
+                return made
+
+            # Sato works in a browser of his own: the next lead, answered.
+            agent = context().new_page()
+            agent.goto(f"{demo.url}/login?lang={lang}")
+            _sign_in(agent, words)
+            next_lead = agent.get_by_role("button", name=words["next"], exact=True)
+            expect(next_lead).to_be_enabled()
+            next_lead.click()
+            expect(agent.locator("#lead").get_by_role("heading", level=3)).to_be_visible()
+            held = demo.ok(demo.http.get(f"/api/agents/{people[AGENT]['id']}/queue"))
+            lead = demo.ok(demo.http.get(f"/api/leads/{held['claimed_lead_id']}"))
+            demo.ok(
+                demo.http.post(
+                    "/api/admin/sim/outcomes",
+                    json={"phone": lead["phones"][0]["number"], "outcomes": ["answered"]},
+                )
+            )
+            agent.get_by_role("button", name=words["dial"], exact=True).click()
+            # Suzuki dials through the API (its call rings: nobody answers), and
+            # Takahashi is on a break.
+            _dial_through_the_api(demo, people["Suzuki"])
+            demo.ok(
+                demo.http.put(
+                    f"/api/agents/{people['Takahashi']['id']}/state",
+                    json={"state": "paused", "pause_code": campaign["pause_codes"][0]},
+                )
+            )
+
+            page = context().new_page()
+            page.goto(f"{demo.url}/login?lang={lang}")
+            _sign_in(page, words, name=MANAGER, password=MANAGER_PASSWORD)
+            page.wait_for_url(lambda url: "/login" not in url, wait_until="commit")
+            page.goto(f"{demo.url}/manage?campaign_id={campaign['id']}&lang={lang}")
+            agents = page.get_by_role("region", name=words["agents"])
+            expect(agents.get_by_role("rowheader", name=AGENT)).to_be_visible()
+            expect(page.locator("#floor-conn")).to_have_attribute("data-state", "ok")
+            _shoot(page, "manage-floor", lang)
+
+            page.goto(f"{demo.url}/manage/campaigns/{campaign['id']}?lang={lang}")
+            expect(page.get_by_role("button", name=words["save"], exact=True)).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            _shoot(page, "manage-campaign", lang)
+
+            page.goto(f"{demo.url}/manage/campaigns/{campaign['id']}/lists?lang={lang}")
+            page.get_by_label(words["list_file"], exact=True).set_input_files(
+                files=[
+                    {
+                        "name": "リスト.csv",
+                        "mimeType": "text/csv",
+                        "buffer": LIST_CSV.encode("cp932"),
+                    }
+                ]
+            )
+            page.get_by_role("button", name=words["preview"], exact=True).click()
+            expect(page.get_by_text("高橋工務店").first).to_be_visible()
+            _shoot(page, "manage-list-preview", lang)
+
+            page.goto(f"{demo.url}/manage/leads/{lead['id']}?lang={lang}")
+            expect(page.get_by_text(lead["name"]).first).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            _shoot(page, "manage-lead", lang)
+
+            page.goto(f"{demo.url}/manage/reports?campaign_id={campaign['id']}&lang={lang}")
+            expect(
+                page.get_by_role("heading", name=words["leaderboard"], exact=True)
+            ).to_be_visible()
+            page.wait_for_function(
+                "() => { const i = document.getElementById('hours-chart');"
+                " return i && i.complete && i.naturalWidth > 0; }"
+            )
+            _shoot(page, "manage-reports", lang)
+        finally:
+            for made in contexts:
+                made.close()
+            demo.close()
+
+
+def _dial_through_the_api(demo: Demo, agent: dict[str, Any]) -> None:
+    """`agent` takes its next lead and calls it, with a fresh token of its own."""
+    token = demo.ok(demo.http.post(f"/api/agents/{agent['id']}/token"))["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    got = demo.http.post(f"/api/agents/{agent['id']}/next", headers=auth)
+    if got.status_code != 200:
+        return  # nothing to call for it: it shows as waiting
+    lead = got.json()["lead"]
+    demo.ok(demo.http.post(f"/api/leads/{lead['id']}/calls", json={}, headers=auth), 201)
 
 
 def _campaign_of(demo: Demo, queue: Any) -> int:
@@ -190,6 +343,9 @@ def _campaign_of(demo: Demo, queue: Any) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lang", choices=sorted(LABELS), action="append")
+    parser.add_argument(
+        "--manager-only", action="store_true", help="only the manager console's screens"
+    )
     args = parser.parse_args()
     if not os.path.exists(CHROMIUM):
         print(f"{CHROMIUM} not found (apt-get install chromium)")
@@ -201,7 +357,9 @@ def main() -> int:
         try:
             for lang in args.lang or ["en", "ja"]:
                 print(f"{lang}:", flush=True)
-                screens(browser, lang)
+                if not args.manager_only:
+                    screens(browser, lang)
+                manager_screens(browser, lang)
         finally:
             browser.close()
     return 0

@@ -253,3 +253,29 @@ def sign_in_manager(page: Any, service: Service, *, name: str = "tanaka", lang: 
 def manage_ready(page: Any) -> None:
     """The page's script has read the session (window.Manage.me is set)."""
     page.wait_for_function("() => window.Manage && window.Manage.me", timeout=STEP_MS)
+
+
+# -- the manager console's floor and reports (issue 15) ------------------------------
+def live_manager(service: Service, *, name: str = "suzuki") -> dict[str, Any]:
+    """A manager with a password (the bootstrap manager has only its token)."""
+    manager = service.ok(
+        service.http.post("/api/agents", json={"name": name, "role": "manager"}), 201
+    )
+    service.ok(
+        service.http.put(f"/api/agents/{manager['id']}/password", json={"password": PASSWORD}), 204
+    )
+    return dict(manager)
+
+
+def live_sign_in(page: Any, service: Service, *, name: str, path: str, lang: str = "en") -> None:
+    """Sign in on /login as `name`, then open the manager page `path` in `lang`."""
+    labels = {"en": ("Name", "Password", "Sign in"), "ja": ("名前", "パスワード", "ログイン")}
+    name_label, password_label, button = labels[lang]
+    page.goto(f"{service.url}/login?lang={lang}")
+    page.get_by_label(name_label, exact=True).fill(name)
+    page.get_by_label(password_label, exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=button, exact=True).click()
+    # Signed in once the sign-in page has moved on (to wherever it sends a manager).
+    page.wait_for_url(lambda url: "/login" not in url, wait_until="commit", timeout=STEP_MS)
+    sep = "&" if "?" in path else "?"
+    page.goto(f"{service.url}{path}{sep}lang={lang}")
