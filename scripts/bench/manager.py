@@ -827,10 +827,15 @@ FIGURES = {
 }
 
 
+REPORT_DAYS = [DAYS + 1]  # --days: the report page's range, today included
+
+
 def _period() -> dict[str, str]:
-    """The report page's range: the last 30 local days and today."""
+    """The report page's range: the last `--days` local days, today included (every
+    call of the data set by default; the page itself opens on the last 7)."""
     today = wall_now().astimezone(ZoneInfo(TIMEZONE)).date()
-    return {"since": (today - timedelta(days=DAYS)).isoformat(), "until": today.isoformat()}
+    since = today - timedelta(days=REPORT_DAYS[0] - 1)
+    return {"since": since.isoformat(), "until": today.isoformat()}
 
 
 def _report_api(campaign_id: int) -> list[str]:
@@ -886,9 +891,8 @@ async def measure(base: str, data: Data, args: argparse.Namespace) -> dict[str, 
         }  # fmt: skip
 
         async def floor_page() -> dict[str, float]:
-            return await _page(
-                http, f"/manage?campaign_id={c}", ["/api/campaigns", f"/api/floor?campaign_id={c}"]
-            )
+            reads = ["/api/campaigns", "/api/clock", f"/api/floor?campaign_id={c}"]
+            return await _page(http, f"/manage?campaign_id={c}", reads)
 
         async def floor_api() -> float:
             return await _timed_get(http, "/api/floor", {"campaign_id": c})
@@ -896,15 +900,16 @@ async def measure(base: str, data: Data, args: argparse.Namespace) -> dict[str, 
         async def report_page() -> dict[str, float]:
             present = [u for u in report_api if u not in absent]
             return await _page(
-                http, f"/manage/reports?campaign_id={c}", ["/api/campaigns", *present]
+                http, f"/manage/reports?campaign_id={c}", ["/api/campaigns", "/api/clock", *present]
             )
 
         async def report_reads() -> dict[str, float]:
             present = [u for u in report_api if u not in absent]
-            return await _page(http, None, ["/api/campaigns", *present])
+            return await _page(http, None, ["/api/campaigns", "/api/clock", *present])
 
         async def floor_reads() -> dict[str, float]:
-            return await _page(http, None, ["/api/campaigns", f"/api/floor?campaign_id={c}"])
+            reads = ["/api/campaigns", "/api/clock", f"/api/floor?campaign_id={c}"]
+            return await _page(http, None, reads)
 
         absent: set[str] = set()
         endpoints: dict[str, Any] = {}
@@ -1130,6 +1135,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--calls", type=int, help="default 100k (quick 10k)")
     parser.add_argument("--loads", type=int, default=20, help="measured loads of each figure")
+    parser.add_argument(
+        "--days", type=int, default=DAYS + 1,
+        help="the report page's range in local days, today included (default 31: every call)",
+    )  # fmt: skip
     parser.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "bench-manager"))
     parser.add_argument("--no-cache", action="store_true", help="build the SQLite file afresh")
     parser.add_argument(
@@ -1149,6 +1158,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--agents must be between 50 and 5,000")
     if not 1 <= args.loads <= 1_000:
         parser.error("--loads must be between 1 and 1,000")
+    if not 1 <= args.days <= 366:
+        parser.error("--days must be between 1 and 366")
+    REPORT_DAYS[0] = args.days
     return args
 
 
