@@ -20,12 +20,13 @@ the current schema); PostgreSQL is rebuilt each run.
 Measured, `--loads` (20) times each, p50 / p95 of the wall time of one load:
 
 - floor: `GET /manage` (HTML) with its scripts and styles, the boot reads every
-  manager page makes (`GET /api/session`, `GET /api/campaigns`), and
-  `GET /api/floor?campaign_id=`;
+  manager page makes (`GET /api/session`, `GET /api/campaigns`, `GET /api/clock`),
+  and `GET /api/floor?campaign_id=`;
 - report page: `GET /manage/reports` with its assets and boot reads, then what
   the page calls, at once as a browser does: the leaderboard
   (`/api/reports/agents?campaign_id=`), funnel, promises, conversions, hours,
-  `hours.svg` and `promises.svg` over the last 30 local days;
+  `hours.svg` and `promises.svg` over the last `--days` local days (31: every
+  call of the data set; the page itself opens on 7);
 - lead search: `GET /api/leads?phone=` (national format) and `?name=` (a full
   kanji name, 400 matches on 1M), another lead each time;
 - floor update: a manager's `PUT /api/agents/{id}/state` (paused ↔ available)
@@ -33,13 +34,18 @@ Measured, `--loads` (20) times each, p50 / p95 of the wall time of one load:
 - each report endpoint alone, and the baselines in the same run:
   `GET /api/reports/campaigns/{id}` and `GET /api/campaigns/{id}/queue`.
 
-A part that answers 404 (not built yet) is reported "not measured" and left out
-of its page's figure. Goals: each load p95 ≤ 1 s, update p95 ≤ 2 s. The last line
-printed is one JSON object with every figure.
+The report page and the searches are timed before any floor read: the floor's
+first read starts its background queue diagnosis, seconds of work on SQLite at
+1M that would land on whatever runs next. A part that answers 404 (not built
+yet) is reported "not measured" and left out of its page's figure. `--explain N`
+then requests each API read once in process and prints its statements by time
+with the plans of the N slowest. Goals: each load p95 ≤ 1 s, update p95 ≤ 2 s.
+The last line printed is one JSON object with every figure; exit status 1 when a
+goal is missed.
 
     .venv/bin/python scripts/bench/manager.py --quick     # 100k leads, 10k calls
     .venv/bin/python scripts/bench/manager.py             # 1M leads, 100k calls
-    .venv/bin/python scripts/bench/manager.py --engines sqlite --loads 10
+    .venv/bin/python scripts/bench/manager.py --engines sqlite --days 7 --explain 3
 """
 
 from __future__ import annotations
