@@ -257,6 +257,7 @@
   let historyCursor = null;
   const shown = (value) => (value === null || value === undefined ? "—"
     : typeof value === "string" ? value : JSON.stringify(value));
+  const value = (field, v) => (field === "status" && v ? statusText(v) : shown(v));
   function historyRows(item) {
     const when = el("td", {}, el("time", { datetime: item.at, text: M.fmtTime(item.at) }));
     const who = item.actor_name || item.actor || t("manage.h.system");
@@ -264,12 +265,30 @@
     if (!item.changes || !item.changes.length) {
       return [el("tr", {}, when, el("td", { text: who }), el("td", { text: kind }), el("td", { text: "" }))];
     }
-    return item.changes.map((ch, i) => el("tr", {},
+    // A policy object changed in one key reads as that key: retry_policy.busy.
+    const plain = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
+    const changes = item.changes.flatMap((ch) => (plain(ch.before) && plain(ch.after)
+      ? [...new Set([...Object.keys(ch.before), ...Object.keys(ch.after)])]
+        .filter((k) => JSON.stringify(ch.before[k]) !== JSON.stringify(ch.after[k]))
+        .map((k) => ({ field: `${ch.field}.${k}`, before: ch.before[k], after: ch.after[k] }))
+      : [ch]));
+    return changes.map((ch, i) => el("tr", {},
       i === 0 ? when : el("td", {}),
       el("td", { text: i === 0 ? who : "" }),
-      el("td", { text: ch.field }),
-      el("td", { class: "change" }, el("del", { text: shown(ch.before) }), " → ", el("ins", { text: shown(ch.after) })),
+      el("td", { text: fieldLabel(ch.field), title: ch.field }),
+      el("td", { class: "change" }, el("del", { text: value(ch.field, ch.before) }), " → ",
+        el("ins", { text: value(ch.field, ch.after) })),
     ));
+  }
+  // A field as the form names it (in the page's language), else its API name.
+  function fieldLabel(path) {
+    if (path === "status") return t("manage.status");
+    if (path === "calling_hours") return t("manage.c.calling_hours");
+    const label = input(path)?.closest("label");
+    if (!label) return path;
+    const words = [...label.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE)
+      .map((n) => n.textContent).join(" ").trim();
+    return words || path;
   }
   async function loadHistory(fresh) {
     if (fresh) historyCursor = null;

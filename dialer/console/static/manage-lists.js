@@ -39,7 +39,7 @@
     bar.value = Math.min(done, bar.max);
     $("progress-text").textContent = text;
   }
-  const kb = (n) => Math.round((n || 0) / 1024);
+  const kb = (n) => ((n || 0) / 1024).toFixed(1);
   const onUpload = (loaded, total) => progress("upload", loaded, total,
     t("manage.l.progress_bytes", { done: kb(loaded), total: kb(total) }));
 
