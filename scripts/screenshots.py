@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 from datetime import datetime
@@ -253,6 +254,15 @@ def manager_screens(browser: Any, lang: str) -> None:
             _sign_in(agent, words)
             next_lead = agent.get_by_role("button", name=words["next"], exact=True)
             expect(next_lead).to_be_enabled()
+            # Takahashi went on a break eleven minutes ago (past the floor's
+            # threshold for a pause), Sato and Suzuki start their calls now.
+            demo.ok(
+                demo.http.put(
+                    f"/api/agents/{people['Takahashi']['id']}/state",
+                    json={"state": "paused", "pause_code": campaign["pause_codes"][0]},
+                )
+            )
+            demo.ok(demo.http.post("/api/admin/clock", json={"advance_seconds": 660}))
             next_lead.click()
             expect(agent.locator("#lead").get_by_role("heading", level=3)).to_be_visible()
             held = demo.ok(demo.http.get(f"/api/agents/{people[AGENT]['id']}/queue"))
@@ -264,15 +274,11 @@ def manager_screens(browser: Any, lang: str) -> None:
                 )
             )
             agent.get_by_role("button", name=words["dial"], exact=True).click()
-            # Suzuki dials through the API (its call rings: nobody answers), and
-            # Takahashi is on a break.
+            expect(agent.locator("#call-status")).not_to_have_text(re.compile("^$"))
+            # Sato has talked for a minute when Suzuki dials through the API (its
+            # call rings: nobody answers).
+            demo.ok(demo.http.post("/api/admin/clock", json={"advance_seconds": 50}))
             _dial_through_the_api(demo, people["Suzuki"])
-            demo.ok(
-                demo.http.put(
-                    f"/api/agents/{people['Takahashi']['id']}/state",
-                    json={"state": "paused", "pause_code": campaign["pause_codes"][0]},
-                )
-            )
 
             page = context().new_page()
             page.goto(f"{demo.url}/login?lang={lang}")
@@ -282,6 +288,8 @@ def manager_screens(browser: Any, lang: str) -> None:
             agents = page.get_by_role("region", name=words["agents"])
             expect(agents.get_by_role("rowheader", name=AGENT)).to_be_visible()
             expect(page.locator("#floor-conn")).to_have_attribute("data-state", "ok")
+            # The queue's diagnosis comes in its own snapshot once computed.
+            expect(page.locator("#floor-queue")).to_contain_text(re.compile(r"\d"))
             _shoot(page, "manage-floor", lang)
 
             page.goto(f"{demo.url}/manage/campaigns/{campaign['id']}?lang={lang}")
