@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from helpers import Api, make_settings
+from helpers import Api, LiveServer, make_settings
 
+from dialer.agents import passwords
 from dialer.app import create_app
 from dialer.migrations import upgrade
 from dialer.settings import Settings
@@ -115,6 +117,23 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def api(client: TestClient) -> Api:
     return Api(client)
+
+
+@pytest.fixture
+def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 at its cheapest: its recommended parameters take ~0.1 s a hash, and
+    sign-in tests make dozens (`pytestmark = pytest.mark.usefixtures(...)`)."""
+    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=64))
+
+
+@pytest.fixture
+def server(db_url: str) -> Iterator[LiveServer]:
+    """The app served over real HTTP on the test's database (event streams)."""
+    live = LiveServer(make_settings(db_url))
+    try:
+        yield live
+    finally:
+        live.close()
 
 
 # -- Parallel runs (pytest-xdist) ------------------------------------------------

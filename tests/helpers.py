@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from fastapi.testclient import TestClient
 
 from dialer.app import create_app
+from dialer.db import Database
 from dialer.settings import Settings
 
 MANAGER_TOKEN = "manager-token-for-tests"
@@ -223,3 +224,20 @@ def ringing_call(
     call = r.json()
     assert fake.send_status(call["provider_sid"], "ringing").status_code == 204
     return c.json(), agent, call
+
+
+def block_dialing(db: Database, *, provider_code: int, campaign_id: int) -> None:
+    """Dialing blocked as Twilio's `provider_code` on a create blocks it (the
+    campaign's, or the account's for an account fault), at 10:00 Tokyo."""
+    from dialer.telephony import blocks
+    from dialer.telephony.faults import FAULTS
+
+    with db.write() as session:
+        blocks.raise_block(
+            session,
+            fault=FAULTS[provider_code],
+            campaign_id=campaign_id,
+            detail=FAULTS[provider_code].meaning,
+            call_id=None,
+            now=datetime.fromisoformat("2026-12-01T01:00:00+00:00"),
+        )

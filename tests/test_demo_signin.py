@@ -9,20 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from helpers import MANAGER_TOKEN, Api
 
 from dialer import cli
-from dialer.agents import passwords
 from dialer.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
 LOGIN = re.compile(r"^    (\S+) / (\S+)$")
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=64))
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 @pytest.fixture

@@ -12,26 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
-from helpers import LiveServer, make_settings
-
-from dialer.agents import passwords
+from helpers import LiveServer
 
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=64))
-
-
-@pytest.fixture
-def server(db_url: str) -> Iterator[LiveServer]:
-    live = LiveServer(make_settings(db_url))
-    try:
-        yield live
-    finally:
-        live.close()
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 def _agent(server: LiveServer, name: str) -> dict[str, Any]:

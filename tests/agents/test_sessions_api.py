@@ -25,10 +25,7 @@ PASSWORD = "correct horse battery"
 COOKIE = "dialer_session"
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Argon2's recommended parameters take ~0.1 s a hash; these tests make dozens.
-    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=64))
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 class SessionClock:

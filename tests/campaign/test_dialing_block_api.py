@@ -3,25 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from helpers import Api, block_dialing, expect_error
 
-from helpers import Api, expect_error
-
-from dialer.telephony import blocks
 from dialer.telephony.faults import FAULTS
 
 
 def _block(api: Api, *, provider_code: int, campaign_id: int) -> None:
     db = api.client.app.state.runtime.db  # type: ignore[attr-defined]
-    with db.write() as session:
-        blocks.raise_block(
-            session,
-            fault=FAULTS[provider_code],
-            campaign_id=campaign_id,
-            detail=FAULTS[provider_code].meaning,
-            call_id=None,
-            now=datetime.fromisoformat("2026-12-01T01:00:00+00:00"),
-        )
+    block_dialing(db, provider_code=provider_code, campaign_id=campaign_id)
 
 
 def test_a_blocked_campaign_is_shown_refused_and_lifted(api: Api) -> None:

@@ -8,12 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Api, expect_error
+from helpers import Api, block_dialing, expect_error
 
 from dialer.campaign.history import TRACKED_FIELDS, changes_between
 from dialer.campaign.service import apply_campaign_files
-from dialer.telephony import blocks
-from dialer.telephony.faults import FAULTS
 
 
 def _history(api: Api, campaign_id: int, **params: Any) -> dict[str, Any]:
@@ -277,15 +275,7 @@ def test_changes_between(
 
 def _raise_block(api: Api, *, provider_code: int, campaign_id: int) -> None:
     db = api.client.app.state.runtime.db  # type: ignore[attr-defined]
-    with db.write() as session:
-        blocks.raise_block(
-            session,
-            fault=FAULTS[provider_code],
-            campaign_id=campaign_id,
-            detail=FAULTS[provider_code].meaning,
-            call_id=None,
-            now=datetime.fromisoformat("2026-12-01T01:00:00+00:00"),
-        )
+    block_dialing(db, provider_code=provider_code, campaign_id=campaign_id)
 
 
 def test_a_lifted_dialing_block_is_recorded_once(api: Api) -> None:

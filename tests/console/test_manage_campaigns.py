@@ -9,7 +9,10 @@ import re
 from typing import Any
 
 from conftest import LEADS, STEP_MS, Service, manager, sign_in_manager
+from helpers import block_dialing
 from playwright.sync_api import expect
+
+from dialer.db import Database
 
 expect.set_options(timeout=STEP_MS)
 
@@ -158,29 +161,13 @@ def test_pause_resume_clone_preview_and_history(service: Service, browser: Any) 
 
 
 def _block(service: Service, campaign_id: int) -> None:
-    """The campaign's caller id refused by Twilio (what a 21210 on a create sets)."""
-    from datetime import UTC, datetime
-
-    from sqlmodel import Session, create_engine
-
-    from dialer.telephony.models import DialingBlock
-
-    engine = create_engine(f"sqlite:///{service.db}")
+    """The campaign's caller id refused by Twilio (what a 21210 on a create sets),
+    written to the service's database."""
+    db = Database(f"sqlite:///{service.db}")
     try:
-        with Session(engine) as session:
-            session.add(
-                DialingBlock(
-                    scope=f"campaign:{campaign_id}",
-                    campaign_id=campaign_id,
-                    code="caller_id_unverified",
-                    provider_code=21210,
-                    detail="caller id not verified",
-                    since_at=datetime(2026, 12, 1, 1, 0, tzinfo=UTC),
-                )
-            )
-            session.commit()
+        block_dialing(db, provider_code=21210, campaign_id=campaign_id)
     finally:
-        engine.dispose()
+        db.dispose()
 
 
 def test_a_block_is_lifted_from_the_page_and_a_pause_keeps_unsaved_edits(
@@ -192,7 +179,7 @@ def test_a_block_is_lifted_from_the_page_and_a_pause_keeps_unsaved_edits(
     page = browser.new_page()
     sign_in_manager(page, service)
     _open(page, service, campaign["id"])
-    expect(page.get_by_role("alert")).to_contain_text("caller id not verified")
+    expect(page.get_by_role("alert")).to_contain_text("'From' phone number not verified")
     page.get_by_role("button", name="Lift the block", exact=True).click()
     expect(page.locator("#notice")).to_have_text("The block is lifted: dialing resumes.")
     expect(page.locator("#blocked")).to_be_hidden()

@@ -8,10 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from helpers import Api, expect_error
+from helpers import Api, block_dialing, expect_error
 
 from dialer.calls.models import Call
-from dialer.telephony import blocks
 from dialer.telephony.faults import FAULTS
 
 CALLER_ID = "+81312345678"
@@ -194,15 +193,7 @@ def test_promises_due_soon_and_missed_today(api: Api) -> None:
 def test_a_dialing_block_is_shown(api: Api) -> None:
     c, _sato = _set_up(api)
     db = api.client.app.state.runtime.db  # type: ignore[attr-defined]
-    with db.write() as session:
-        blocks.raise_block(
-            session,
-            fault=FAULTS[21210],
-            campaign_id=c["id"],
-            detail=FAULTS[21210].meaning,
-            call_id=None,
-            now=datetime.fromisoformat("2026-12-01T01:00:00+00:00"),
-        )
+    block_dialing(db, provider_code=21210, campaign_id=c["id"])
     assert _floor(api, c["id"])["dialing_blocked"] == {
         "scope": "campaign",
         "code": "caller_id_unverified",
