@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from dialer.agents.models import AgentState
-from dialer.calls.models import CallStatus
+from dialer.calls.models import LIVE_CALL_STATUSES, CallStatus
 
 # The most a progressive campaign may abandon: abandoned calls over calls a
 # person answered, today. Issue 16 replaces it with the campaign's own
@@ -54,12 +54,10 @@ THRESHOLDS: Mapping[Activity, tuple[int, int]] = {
     Activity.not_answering: (0, 60),
 }
 
-_LIVE = frozenset({CallStatus.queued, CallStatus.ringing, CallStatus.in_progress})
-
 
 def is_live(status: str) -> bool:
     """A call still being placed, ringing or talking."""
-    return status in _LIVE
+    return status in LIVE_CALL_STATUSES
 
 
 @dataclass(frozen=True, slots=True)

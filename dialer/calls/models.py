@@ -30,6 +30,8 @@ FINAL_CALL_STATUSES: frozenset[str] = frozenset(
         CallStatus.canceled,
     }
 )
+# Queued, ringing or talking: every status but the final ones.
+LIVE_CALL_STATUSES: frozenset[str] = frozenset(CallStatus) - FINAL_CALL_STATUSES
 
 # Status callbacks arrive repeated and out of order; a status only ever moves forward.
 CALL_STATUS_RANK: dict[str, int] = {

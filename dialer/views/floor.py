@@ -48,7 +48,7 @@ from dialer.agents.floor_rules import (
     level,
 )
 from dialer.agents.models import Agent, AgentCampaign, Claim, Role
-from dialer.calls.models import AnsweredBy, Call, CallStatus, Outcome
+from dialer.calls.models import LIVE_CALL_STATUSES, AnsweredBy, Call, CallStatus, Outcome
 from dialer.campaign.models import Campaign, DialMode
 from dialer.campaign.schemas import DialingBlockOut
 from dialer.campaign.service import get_campaign, zone_of
@@ -218,9 +218,7 @@ def floor_snapshot(
             .where(
                 col(Call.campaign_id) == campaign_id,
                 col(Call.created_at) >= now - LIVE_WINDOW,
-                col(Call.status).in_(
-                    [CallStatus.queued, CallStatus.ringing, CallStatus.in_progress]
-                ),
+                col(Call.status).in_(sorted(LIVE_CALL_STATUSES)),
             )
             .order_by(col(Call.created_at), col(Call.id))
             .limit(MAX_CALLS)
