@@ -523,20 +523,12 @@ def floor_events(campaign_id: FloorCampaign, request: Request) -> StreamingRespo
     ctx.check()
     with ctx.tx() as tx:
         get_campaign(tx.session, campaign_id=campaign_id)
-        web_session_id = tx.web_session.id if tx.web_session is not None else None
-    frames = floor_stream(runtime.floor, campaign_id=campaign_id)
-    if web_session_id is not None:
-        frames = sessions.ending_with_session(
-            frames,
-            db=runtime.db,
-            session_id=web_session_id,
-            clock=runtime.session_clock,
-            lifetime=session_lifetime(runtime),
-        )
-    else:
-        # A bearer stream is re-checked too: a replaced token, or a manager
-        # deactivated, stops receiving the floor (names, numbers) at once.
-        frames = sessions.ending_unless(frames, still_allowed=ctx.still_allowed)
+    # Asked again at each keep-alive, as at the start: a cookie signed out or
+    # past its end, a token replaced, a manager deactivated — the floor (names,
+    # numbers) stops reaching them.
+    frames = sessions.ending_unless(
+        floor_stream(runtime.floor, campaign_id=campaign_id), still_allowed=ctx.still_allowed
+    )
     return StreamingResponse(
         frames,
         media_type="text/event-stream",
