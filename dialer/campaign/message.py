@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import phonenumbers
 
+from dialer.campaign.script import seller_of
+
 
 def spoken_number(number: str) -> str:
     """A phone number as text-to-speech should read it: the national form, digit
@@ -36,7 +38,7 @@ def abandon_text(
     its language (Japanese, or English for any other)."""
     if message:
         return message
-    seller = seller_name or campaign_name
+    seller = seller_of(seller_name=seller_name, campaign_name=campaign_name)
     # Stored numbers are E.164 (the schema checks them); one that reads as nothing
     # is left out rather than read as a gap.
     number = spoken_number(callback_number or caller_id or "")
