@@ -372,8 +372,7 @@ def read_head(
     (the same refusals, but a missing phone column: the caller says so)."""
     if truncated:
         data = complete_lines(data)
-    encoding = detect_encoding(lambda: [data])
-    text = data.decode(encoding)
+    text, encoding = decode(data)
     delimiter = sniff_delimiter(text[:_SNIFF_CHARS])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
