@@ -8,7 +8,6 @@
   const M = window.Manage;
   const t = M.t;
   const $ = (id) => document.getElementById(id);
-  const LIVE = new Set(["queued", "ringing", "in-progress"]);
   // The queue's blocks in the order a manager reads them: what lifts by itself first.
   const RULES = [
     "calling_hours", "holiday", "retry_delay", "daily_limit", "promise_pending", "claimed",
@@ -58,32 +57,15 @@
   // Empty cells say so in words a screen reader reads, not by being blank.
   const dash = () => M.el("span", { "aria-label": "—", text: "—" });
 
-  // What an agent is doing, as the floor's rule reads it (dialer/agents/floor_rules.py):
-  // a live call wins (talking, dialing), then a wrap-up running, then a held
-  // lead; else the state itself. The snapshot's `activity` when it gives one.
-  function activityOf(a) {
-    if (a.activity) return a.activity;
-    if (a.state !== "available") return a.state;
-    if (a.call && LIVE.has(a.call.status)) return a.call.status === "in-progress" ? "talking" : "dialing";
-    if (a.wrapup_until && Date.parse(a.wrapup_until) > now()) return "wrapup";
-    if (a.lead) return "working";
-    return "available";
-  }
-  // Since when: the snapshot's `activity_since`, else as the rule counts it.
-  function sinceOf(a) {
-    if (a.activity_since) return a.activity_since;
-    const doing = activityOf(a);
-    const latest = (...isos) => isos.filter(Boolean).reduce((x, y) => (Date.parse(x) >= Date.parse(y) ? x : y));
-    if (doing === "talking") return a.call.answered_at || a.call.created_at;
-    if (doing === "dialing") return a.call.created_at;
-    if (doing === "working") return latest(a.lead.claimed_at, a.state_changed_at);
-    return a.state_changed_at;
-  }
+  // What an agent is doing and since when: the floor's rule decides
+  // (dialer/agents/floor_rules.py), the snapshot carries its answer.
+  const activityOf = (a) => a.activity;
+  const sinceOf = (a) => a.activity_since;
   // Colour by time in state: the snapshot's thresholds ([warn, alert] seconds per
-  // activity or state) decide; a label says it in words too, never colour alone.
+  // activity) decide; a label says it in words too, never colour alone.
   function level(a, seconds) {
     const th = S.snap.thresholds || {};
-    const pair = th[activityOf(a)] || th[a.state];
+    const pair = th[activityOf(a)];
     if (!Array.isArray(pair)) return "ok";
     if (pair[1] != null && seconds >= pair[1]) return "alert";
     if (pair[0] != null && seconds >= pair[0]) return "warn";
