@@ -14,7 +14,7 @@ expect.set_options(timeout=STEP_MS)
 
 FUNCTIONS = [
     "t", "api", "upload", "download", "fmtTime", "fmtDate", "fmtDuration", "errorText",
-    "fieldErrors", "campaigns", "campaignPicker", "el", "notice",
+    "fieldErrors", "campaigns", "campaignPicker", "el", "notice", "actorName",
 ]  # fmt: skip
 
 
@@ -30,6 +30,12 @@ def test_the_manage_module_and_the_campaign_picker(service: Service, browser: An
     kinds = page.evaluate(f"() => {FUNCTIONS}.map((n) => typeof Manage[n])")
     assert kinds == ["function"] * len(FUNCTIONS)
     assert page.evaluate("() => Manage.cfg.page") == "campaigns"
+    # Who did it: the API's name, else the listed account's, else role and id.
+    assert page.evaluate(
+        "() => [Manage.actorName('manager:3', 'Suzuki'),"
+        " Manage.actorName('agent:7', null, new Map([[7, 'Sato']])),"
+        " Manage.actorName('manager:3', null), Manage.actorName('system', null)]"
+    ) == ["Suzuki", "Sato", "manager #3", "the system"]
     assert page.evaluate("() => Manage.me.role") == "manager"
     assert page.evaluate("() => Manage.ready instanceof Promise")
     assert (

@@ -14,17 +14,8 @@
   const empty = (cols, text) => el("tr", {}, el("td", { colspan: String(cols), class: "empty", text }));
   // UTC, said so: the list is of no campaign, so of no campaign's zone.
   const time = (iso) => el("time", { datetime: iso, text: `${M.fmtTime(iso)} UTC` });
-  const agents = new Map();
-  const ar = await api("GET", "/api/agents?role=any&limit=1000");
-  if (ar.status === 200) for (const a of ar.body.items) agents.set(a.id, a.name);
-  const actorName = (actor, name) => {
-    if (name) return name;
-    const m = /^(agent|manager):(\w+)$/.exec(actor || "");
-    if (!m) return actor === "system" || !actor ? t("manage.h.system") : actor;
-    // An account not listed (the bootstrap manager has no id): its role, in words.
-    const known = /^\d+$/.test(m[2]) ? agents.get(Number(m[2])) : null;
-    return known || `${t(`manage.p.role_${m[1]}`)}${/^\d+$/.test(m[2]) ? ` #${m[2]}` : ""}`;
-  };
+  // The audit names each actor itself (`actor_name`, from every account on file).
+  const actorName = (actor, name) => M.actorName(actor, name);
 
   async function loadList(more) {
     if (!more) cursor = null;

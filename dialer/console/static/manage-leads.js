@@ -81,13 +81,7 @@
   const lead = lr.body;
   const agents = new Map(ar.status === 200 ? ar.body.items.map((a) => [a.id, a.name]) : []);
   const agentName = (aid) => (aid == null ? "—" : agents.get(aid) || `#${aid}`);
-  const actorName = (actor) => {
-    const m = /^(agent|manager):(\w+)$/.exec(actor || "");
-    if (!m) return actor === "system" || !actor ? t("manage.h.system") : actor;
-    // An account not listed (the bootstrap manager has no id): its role, in words.
-    const known = /^\d+$/.test(m[2]) ? agents.get(Number(m[2])) : null;
-    return known || `${t(`manage.p.role_${m[1]}`)}${/^\d+$/.test(m[2]) ? ` #${m[2]}` : ""}`;
-  };
+  const actorName = (actor) => M.actorName(actor, null, agents);
   const time = (iso) => el("time", { datetime: iso, text: M.fmtTime(iso) });
 
   $("lead-h").textContent = lead.name || lead.company || `#${lead.id}`;

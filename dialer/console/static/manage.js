@@ -265,9 +265,20 @@
     toLogin();
   });
 
+  // Who did it, in words: the name the API gave, else the account's from `agents`
+  // (id → name), else its role and id ("Manager #3"); "system" for the system.
+  function actorName(actor, name, agents = new Map()) {
+    if (name) return name;
+    const m = /^(agent|manager):(\w+)$/.exec(actor || "");
+    if (!m) return actor === "system" || !actor ? t("manage.h.system") : actor;
+    const known = /^\d+$/.test(m[2]) ? agents.get(Number(m[2])) : null;
+    return known || `${t(`manage.p.role_${m[1]}`)}${/^\d+$/.test(m[2]) ? ` #${m[2]}` : ""}`;
+  }
+
   const Manage = {
     cfg, me: null, ready, t, api, upload, download, fmtTime, fmtDate, fmtDuration,
     errorText, fieldErrors, clearFieldErrors, campaigns, campaignPicker, el, notice,
+    actorName,
   };
   window.Manage = Manage;
 })();
