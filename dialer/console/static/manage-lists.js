@@ -52,7 +52,7 @@
   function chosenFile() {
     const file = fileInput.files && fileInput.files[0];
     if (!file) {
-      M.fieldErrors(form, { status: 422, body: { field: "file", code: "choose_file" } });
+      M.fieldErrors(form, { status: 422, body: { field: "file", detail: t("manage.l.choose_file") } });
       M.notice(t("manage.l.choose_file"), "error");
     }
     return file;
