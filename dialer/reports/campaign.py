@@ -29,6 +29,7 @@ from dialer.reports.service import (
     Period,
     bucket_of,
     channel_counts,
+    hour_buckets,
     median_days_to_conversion,
     to_csv,
 )
@@ -190,21 +191,6 @@ def conversions(session: Session, *, campaign_id: int, period: Period) -> dict[s
     total = {k: sum(c[k] for c in counts.values()) for k in figures}
     channels = [{"channel": name, **c} for name, c in counts.items()]
     return {**_head(campaign_id, period), "channels": channels, "total": total}
-
-
-def hour_buckets(
-    session: Session, *, campaign_id: int, period: Period
-) -> list[tuple[int, int, int]]:
-    """`(slot, calls, answered by a person)` per 15-minute bucket of created_at."""
-    bucket = bucket_of(session, col(Call.created_at))
-    return [
-        (int(slot), int(n), int(answered))
-        for slot, n, answered in session.execute(
-            select(bucket, func.count(), func.count().filter(contact_clause()))
-            .where(col(Call.campaign_id) == campaign_id, *period.where(col(Call.created_at)))
-            .group_by(bucket)
-        )
-    ]
 
 
 def hours(session: Session, *, campaign_id: int, period: Period) -> dict[str, Any]:

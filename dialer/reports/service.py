@@ -27,7 +27,7 @@ from dialer.db import is_postgres
 from dialer.errors import BadInput
 from dialer.leads.models import Lead, LeadStatus
 from dialer.promises.models import Promise, PromiseStatus
-from dialer.reports.rules import BUCKET_SECONDS, bucket_start, median_days, rate
+from dialer.reports.rules import BUCKET_SECONDS, local_hours, median_days, rate
 from dialer.wire import EARLIEST, LATEST, in_range, local_day, wall_time_in
 
 
@@ -282,6 +282,21 @@ def bucket_of(session: Session, column: Any) -> Any:
     return func.cast(func.strftime("%s", column), Integer) // BUCKET_SECONDS
 
 
+def hour_buckets(
+    session: Session, *, campaign_id: int, period: Period
+) -> list[tuple[int, int, int]]:
+    """`(slot, calls, answered by a person)` per 15-minute bucket of created_at."""
+    bucket = bucket_of(session, col(Call.created_at))
+    return [
+        (int(slot), int(n), int(answered))
+        for slot, n, answered in session.execute(
+            select(bucket, func.count(), func.count().filter(contact_clause()))
+            .where(col(Call.campaign_id) == campaign_id, *period.where(col(Call.created_at)))
+            .group_by(bucket)
+        )
+    ]
+
+
 def channel_counts(
     session: Session, *, campaign_id: int, period: Period
 ) -> dict[str, dict[str, int]]:
@@ -335,16 +350,8 @@ def campaign_report(session: Session, *, campaign_id: int, period: Period) -> di
         )
     }
     conversions = channel_counts(session, campaign_id=campaign_id, period=period)
-    bucket = bucket_of(session, col(Call.created_at))
-    by_hour: dict[int, list[int]] = {}
-    for slot, n, answered in session.execute(
-        select(bucket, func.count(), func.count().filter(contact_clause()))
-        .where(in_campaign, *call_period)
-        .group_by(bucket)
-    ):
-        counts = by_hour.setdefault(bucket_start(int(slot)).astimezone(tz).hour, [0, 0])
-        counts[0] += int(n)
-        counts[1] += int(answered)
+    # The hours with calls, of the same local hours the hours report counts.
+    hours = local_hours(hour_buckets(session, campaign_id=campaign_id, period=period), tz=tz)
     return {
         "campaign_id": campaign_id,
         "timezone": campaign.timezone,
@@ -354,10 +361,7 @@ def campaign_report(session: Session, *, campaign_id: int, period: Period) -> di
         "calls_by_status": calls_by_status,
         "promises_by_status": promises_by_status,
         "conversions_by_channel": conversions,
-        "answer_rate_by_hour": [
-            {"hour": hour, "calls": c, "answered": a, "answer_rate": rate(a, c)}
-            for hour, (c, a) in sorted(by_hour.items())
-        ],
+        "answer_rate_by_hour": [hour for hour in hours if hour["calls"]],
         "median_days_to_conversion": median_days_to_conversion(
             session, campaign_id=campaign_id, period=period
         ),
