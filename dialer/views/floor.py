@@ -496,19 +496,20 @@ class QueueCache:
             self._entries[campaign_id].seen = QueueSeen(out=out, as_of=now)
 
 
-def _sameness(body: dict[str, Any]) -> str:
-    """What two snapshots are compared by: all but when they were computed."""
+def _sameness(body: dict[str, Any]) -> dict[str, Any]:
+    """What two snapshots are compared by: all but when they were computed (plain
+    JSON values, so `==` says what equal encodings would)."""
     rest = {k: v for k, v in body.items() if k != "as_of"}
     if isinstance(rest.get("queue"), dict):
         rest["queue"] = {k: v for k, v in rest["queue"].items() if k != "as_of"}
-    return json.dumps(rest, sort_keys=True, ensure_ascii=False)
+    return rest
 
 
 @dataclass(eq=False)
 class _Watch:
     campaign_id: int
     listeners: set[asyncio.Queue[str]] = field(default_factory=set)
-    last_key: str | None = None
+    last_key: dict[str, Any] | None = None
     last_frame: str | None = None
     task: asyncio.Task[None] | None = None
 
@@ -537,13 +538,13 @@ class FloorHub:
         queue = self.queues.fresh(campaign_id, wait=QUEUE_FIRST_WAIT_SECONDS)
         return floor_snapshot(session, campaign_id=campaign_id, now=now, queue=queue)
 
-    def _check(self, campaign_id: int) -> tuple[str, str]:
+    def _check(self, campaign_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
         queue = self.queues.fresh(campaign_id)
         with self.db.read() as session:
             now = self.now_in(session)
             out = floor_snapshot(session, campaign_id=campaign_id, now=now, queue=queue)
         body = out.model_dump(mode="json")
-        return _sameness(body), json.dumps(body, ensure_ascii=False)
+        return _sameness(body), body
 
     def subscribe(self, campaign_id: int) -> asyncio.Queue[str]:
         queue: asyncio.Queue[str] = asyncio.Queue(maxsize=BACKLOG)
@@ -567,11 +568,13 @@ class FloorHub:
         try:
             while watch.listeners:
                 try:
-                    key, data = await asyncio.to_thread(self._check, watch.campaign_id)
+                    key, body = await asyncio.to_thread(self._check, watch.campaign_id)
                 except Exception:
                     log.exception("floor check of campaign %d failed", watch.campaign_id)
                 else:
                     if key != watch.last_key:
+                        # Encoded only when it changed: most checks change nothing.
+                        data = json.dumps(body, ensure_ascii=False)
                         watch.last_key = key
                         watch.last_frame = f"event: floor\nid: {next(self._ids)}\ndata: {data}\n\n"
                         for listener in list(watch.listeners):

@@ -118,7 +118,7 @@ def test_one_check_per_campaign_however_many_watch(server: LiveServer) -> None:
     checks: list[int] = []
     real = hub._check
 
-    def counted(campaign_id: int) -> tuple[str, str]:
+    def counted(campaign_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
         checks.append(campaign_id)
         return real(campaign_id)
 
