@@ -23,14 +23,18 @@ _MAX_HEADER = 1024
 
 
 @cache
-def catalog(lang: str) -> dict[str, str]:
+def catalog(lang: str, areas: tuple[str, ...] | None = None) -> dict[str, str]:
     """The strings of `lang` (one of LANGUAGES), key → text with `{name}` fields:
-    `i18n/<lang>.json` and every `i18n/<area>.<lang>.json` (one file per console
-    area, so areas grow apart), a key in one file only."""
+    `i18n/<lang>.json` and the `i18n/<area>.<lang>.json` of `areas` (every area
+    when None; one file per console area, so areas grow apart), a key in one
+    file only. A page carries the areas it reads, not every console's strings."""
     if lang not in LANGUAGES:
         raise KeyError(lang)
+    names = sorted(_DIR.glob(f"*.{lang}.json"))
+    if areas is not None:
+        names = [_DIR / f"{area}.{lang}.json" for area in areas]
     merged: dict[str, str] = {}
-    for path in [_DIR / f"{lang}.json", *sorted(_DIR.glob(f"*.{lang}.json"))]:
+    for path in [_DIR / f"{lang}.json", *names]:
         loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
         twice = sorted(merged.keys() & loaded.keys())
         if twice:

@@ -60,9 +60,11 @@ def render_page(
     extra: dict[str, Any] | None = None,
     config: dict[str, Any] | None = None,
     status_code: int = 200,
+    areas: tuple[str, ...] | None = None,
 ) -> Response:
     """A page of the consoles in one language, with its script's config (base path,
-    language, telephony mode and `config`); `?lang=` is remembered in a cookie."""
+    language, telephony mode and `config`) and the catalog of its `areas` (see
+    `catalog`); `?lang=` is remembered in a cookie."""
     chosen = choose_language(
         asked=lang,
         cookie=request.cookies.get(LANGUAGE_COOKIE),
@@ -80,7 +82,7 @@ def render_page(
         request,
         name,
         {
-            "t": catalog(chosen),
+            "t": catalog(chosen, areas),
             "lang": chosen,
             "base": base,
             "languages": LANGUAGE_NAMES,
@@ -109,13 +111,15 @@ def console_page(request: Request, lang: Lang = None) -> Response:
     if who.role == Role.manager:
         # A manager takes no leads: its home is the floor.
         return RedirectResponse(f"{_base(request)}/manage{suffix}", status_code=303)
-    return render_page(request, name="console.html", lang=lang, extra={"outcomes": OUTCOME_KEYS})
+    return render_page(
+        request, name="console.html", lang=lang, extra={"outcomes": OUTCOME_KEYS}, areas=()
+    )
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, lang: Lang = None) -> Response:
     """The sign-in page: name and password, posted as JSON to POST /api/session."""
-    return render_page(request, name="login.html", lang=lang)
+    return render_page(request, name="login.html", lang=lang, areas=())
 
 
 @router.get("/static/console/{name}")
