@@ -64,6 +64,8 @@
     $("new-person").setAttribute("aria-expanded", String(!form.hidden));
     if (!form.hidden) form.elements.name.focus();
   });
+  // Disabled until now: a click before the script has loaded would do nothing.
+  $("new-person").disabled = false;
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     M.clearFieldErrors(form);
