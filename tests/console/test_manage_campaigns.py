@@ -179,7 +179,9 @@ def test_a_block_is_lifted_from_the_page_and_a_pause_keeps_unsaved_edits(
     page = browser.new_page()
     sign_in_manager(page, service)
     _open(page, service, campaign["id"])
-    expect(page.get_by_role("alert")).to_contain_text("'From' phone number not verified")
+    expect(page.get_by_role("alert")).to_contain_text(
+        "The campaign's caller ID is neither a Twilio number"
+    )
     page.get_by_role("button", name="Lift the block", exact=True).click()
     expect(page.locator("#notice")).to_have_text("The block is lifted: dialing resumes.")
     expect(page.locator("#blocked")).to_be_hidden()
@@ -200,6 +202,14 @@ def test_a_block_is_lifted_from_the_page_and_a_pause_keeps_unsaved_edits(
     page.get_by_role("button", name="Pause campaign", exact=True).click()
     expect(page.get_by_role("button", name="Resume campaign", exact=True)).to_be_visible()
     expect(page.get_by_label("Wrap-up seconds", exact=True)).to_have_value("45")
+
+    # In Japanese the block and the history say it in Japanese, not Twilio's words.
+    _block(service, campaign["id"])
+    page.goto(f"{service.url}/manage/campaigns/{campaign['id']}?lang=ja")
+    expect(page.get_by_role("alert")).to_contain_text("確認済みの発信者番号でもありません")
+    history = page.get_by_role("table", name="変更履歴")
+    expect(history).to_contain_text("発信停止を解除")
+    expect(history).not_to_contain_text("not verified")
 
 
 def test_the_campaign_page_by_keyboard_only_with_a_visible_focus_ring(

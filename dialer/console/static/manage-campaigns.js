@@ -192,7 +192,7 @@
     blocked.hidden = !c.dialing_blocked;
     if (c.dialing_blocked) {
       $("blocked-text").textContent = t("manage.c.blocked", {
-        detail: c.dialing_blocked.detail || c.dialing_blocked.code, time: M.fmtTime(c.dialing_blocked.since),
+        detail: M.blockText(c.dialing_blocked), time: M.fmtTime(c.dialing_blocked.since),
       });
     }
     if (!$("clone-form").elements.name.value) {
@@ -296,7 +296,7 @@
   const value = (field, v) => (field === "status" && v ? statusText(v) : shown(v));
   function historyRows(item) {
     const when = el("td", {}, el("time", { datetime: item.at, text: M.fmtTime(item.at) }));
-    const who = item.actor_name || item.actor || t("manage.h.system");
+    const who = M.actorName(item.actor, item.actor_name);
     const kind = t(`manage.h.kind_${item.kind}`, { id: item.source_campaign_id ?? "" });
     if (!item.changes || !item.changes.length) {
       return [el("tr", {}, when, el("td", { text: who }), el("td", { text: kind }), el("td", { text: "" }))];
@@ -304,7 +304,7 @@
     if (item.kind === "dialing_block_lifted") {
       // The block that stood, in words: its meaning and since when.
       const block = item.changes[0].before || {};
-      const what = t("manage.c.blocked", { detail: block.detail || block.code || "", time: M.fmtTime(block.since) });
+      const what = t("manage.c.blocked", { detail: block.code ? M.blockText(block) : "", time: M.fmtTime(block.since) });
       return [el("tr", {}, when, el("td", { text: who }), el("td", { text: kind }),
         el("td", { class: "change" }, el("del", { text: what })))];
     }

@@ -202,7 +202,7 @@
     const box = $("floor-blocked");
     if (!block) { box.hidden = true; box.replaceChildren(); return; }
     const key = block.scope === "account" ? "live.blocked_account" : "live.blocked_campaign";
-    const detail = block.detail || block.code;
+    const detail = M.blockText(block);
     box.replaceChildren(
       M.el("span", { text: t(key, { detail, time: time(block.since) }) }), " ",
       M.el("a", { href: `${M.cfg.base}/manage/campaigns/${S.snap.campaign_id}`, text: t("live.blocked_link") }));

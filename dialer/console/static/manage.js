@@ -275,10 +275,17 @@
     return known || `${t(`manage.p.role_${m[1]}`)}${/^\d+$/.test(m[2]) ? ` #${m[2]}` : ""}`;
   }
 
+  // A dialing block's meaning in the page's language; Twilio's own words for a
+  // fault the catalog does not name.
+  function blockText(block) {
+    const key = `manage.block.${block.code}`;
+    return key in T ? t(key) : (block.detail || block.code);
+  }
+
   const Manage = {
     cfg, me: null, ready, t, api, upload, download, fmtTime, fmtDate, fmtDuration,
     errorText, fieldErrors, clearFieldErrors, campaigns, campaignPicker, el, notice,
-    actorName,
+    actorName, blockText,
   };
   window.Manage = Manage;
 })();
