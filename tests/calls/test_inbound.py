@@ -292,3 +292,4 @@ def test_webhook_refuses_a_bad_signature_and_answers_unknown_numbers(hooked: Api
     r = _incoming(hooked, _params("CA" + "4" * 32, to="+81399999999"))
     assert r.status_code == 200 and "<Say" in r.text and "<Hangup />" in r.text
     assert hooked.get(f"/api/campaigns/{c['id']}/incoming").json()["items"] == []
+
