@@ -197,7 +197,9 @@ def _lead_batches(
             del pending[:LEAD_BATCH]
         if len(rows) < CALL_BATCH:
             break
-        after = (rows[-1][0], int(rows[-1][1]))
+        last_at, last_id = rows[-1][0], rows[-1][1]
+        assert last_id is not None
+        after = (last_at, last_id)
     if pending:
         yield pending
 
@@ -213,7 +215,7 @@ def _check_leads(
     zone: ZoneInfo,
     tally: _Tally,
 ) -> None:
-    zones: dict[int, str] = {
+    zones: dict[int | None, str] = {
         lead_id: zone_name
         for lead_id, zone_name in session.execute(
             select(col(Lead.id), col(Lead.timezone)).where(col(Lead.id).in_(lead_ids))
