@@ -161,8 +161,11 @@ def check_lead(
                 added.add(phone)
         if event.kind == "disposition" and detail.get("outcome") in REFUSALS and refusal is None:
             refusal = event
-        if call_id is not None and "answered_by" in detail:
-            answered_by[call_id] = detail.get("answered_by")
+        # The last word on who answered wins (AMD, then the agent's disposition);
+        # an event that does not know (null) changes nothing.
+        said = detail.get("answered_by")
+        if call_id is not None and said is not None:
+            answered_by[call_id] = said
     for call_id, at in placed.items():
         if reach <= at < until and (call_id in abandoned or answered_by.get(call_id) == "human"):
             found.answered.append((at, call_id in abandoned))
