@@ -46,6 +46,7 @@ PURE_MODULES = {
     "dialer.leads.search_keys",
     "dialer.promises.slots",
     "dialer.reports.charts",
+    "dialer.reports.compliance_rules",
     "dialer.reports.rules",
     "dialer.telephony.faults",
 }
@@ -75,6 +76,7 @@ FLOW_MODULES = {
     "dialer.calls.predictive",
     "dialer.calls.progressive",
     "dialer.reports.campaign",
+    "dialer.reports.compliance",
     "dialer.reports.service",
     "dialer.telephony.dialing",
     "dialer.telephony.simulated",
