@@ -8,10 +8,12 @@ answered by a person, 2% of those abandoned).
 
 Measured, the median of `--repeat` runs:
 
-- `abandon_standing`: the abandon window's count, read once per round (and by a
-  manual dial), in one read transaction;
-- `gather_inputs` (the pacer's snapshot; its standing handed in, as the round
-  does): warm (ring/talk times and hour rates cached) and cold (caches dropped);
+- `abandon_standing`: the abandon window's count (what a manual dial and the
+  reports read), in one read transaction; and `round_standing`, the round's
+  (the window's part older than two hours counted once a minute): warm, and
+  cold (its minute's count due);
+- `gather_inputs` (the pacer's snapshot, its round standing included): warm
+  (ring/talk times, hour rates, old counts cached) and cold (caches dropped);
 - a whole round (`campaign_round`, its own write transaction and commit) placing
   `--calls-per-round` unreserved calls through the simulated provider (a quarter
   answered and connected to a free agent), and an idle round (the pacer asks for
@@ -96,16 +98,31 @@ def bench_engine(engine: str, url: str, args: argparse.Namespace) -> dict[str, A
             campaign = session.get(Campaign, bench.campaign_id)
             return abandon_standing(session, campaign=campaign, now=now)
 
-    def inputs(*, cold: bool) -> Callable[[], Any]:
+    def _forget() -> None:
+        forget()
+        predictive._distributions.clear()
+        predictive._old_counts.clear()
+        predictive._closing.clear()
+
+    def round_standing(*, cold: bool) -> Callable[[], Any]:
         def run() -> Any:
             if cold:
-                forget()
-                predictive._distributions.clear()
+                predictive._old_counts.clear()
             with bench.db.read() as session:
                 campaign = session.get(Campaign, bench.campaign_id)
                 assert campaign is not None
-                found = abandon_standing(session, campaign=campaign, now=now)
-                return predictive.gather_inputs(session, campaign=campaign, now=now, standing=found)
+                return predictive.round_standing(session, campaign=campaign, now=now)
+
+        return run
+
+    def inputs(*, cold: bool) -> Callable[[], Any]:
+        def run() -> Any:
+            if cold:
+                _forget()
+            with bench.db.read() as session:
+                campaign = session.get(Campaign, bench.campaign_id)
+                assert campaign is not None
+                return predictive.gather_inputs(session, campaign=campaign, now=now)
 
         return run
 
@@ -133,6 +150,8 @@ def bench_engine(engine: str, url: str, args: argparse.Namespace) -> dict[str, A
         found = standing()
         figures["standing"] = {"answered": found.answered, "abandoned": found.abandoned}
         figures["abandon_standing_ms"] = _timed(args.repeat, standing)
+        figures["round_standing_cold_ms"] = _timed(args.repeat, round_standing(cold=True))
+        figures["round_standing_warm_ms"] = _timed(args.repeat, round_standing(cold=False))
         figures["gather_inputs_cold_ms"] = _timed(max(1, args.repeat // 2), inputs(cold=True))
         figures["gather_inputs_warm_ms"] = _timed(args.repeat, inputs(cold=False))
         figures["round_idle_ms"] = _timed(args.repeat, round_of(0))
