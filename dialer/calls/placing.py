@@ -16,8 +16,9 @@ from sqlmodel import col
 from dialer.agents.models import Agent, Role
 from dialer.agents.order import ClaimReason
 from dialer.agents.queue import claim_of, has_live_call
-from dialer.calls.abandon import AbandonStanding, abandon_standing
+from dialer.calls.abandon import AbandonStanding
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
+from dialer.calls.standing import standing_now
 from dialer.campaign.hours import local_text
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.schemas import RetryPolicy
@@ -143,8 +144,8 @@ def place_call(
     claim (no agent yet; dialer.calls.connect gives it one when answered), held
     to the attempt caps and the no-recall rule as well. `standing`: the
     campaign's abandon standing when the caller has it (the dialer's round
-    reads it once); read here otherwise. Every attempt's `call_placed` records
-    what it passed (`checks`)."""
+    reads it once); read here otherwise (dialer.calls.standing). Every
+    attempt's `call_placed` records what it passed (`checks`)."""
     # Two dial clicks at once must not both pass the "no live call" check
     # (a row lock on PostgreSQL; SQLite's write transactions are serialized).
     lead = session.scalar(select(Lead).where(col(Lead.id) == lead_id).with_for_update())
@@ -183,7 +184,7 @@ def place_call(
             lead=lead, policy=policy, local_date=local_date, no_recall_clear=no_recall_clear
         )
     if standing is None:
-        standing = abandon_standing(session, campaign=campaign, now=now)
+        standing = standing_now(session, campaign=campaign, now=now)
     call = Call(
         lead_id=lead_id,
         campaign_id=lead.campaign_id,

@@ -15,10 +15,10 @@ transaction:
    principal: actor `dialer`). A lead the dial-time checks refuse (the DNC list
    grew, hours closed, a cap) is given back, never dialled.
 
-The campaign's abandon standing is read once per round (`round_standing`: the
-window's older part counted once a minute, its last two hours every round) and
-handed to the pacer and every placement, so its count stays off the per-dial
-path. The due job
+The campaign's abandon standing is read once per round
+(dialer.calls.standing: the window's older part counted once a minute, its
+last two hours every round) and handed to the pacer and every placement, so
+its count stays off the per-dial path. The due job
 `connect_waiting` (`connect_waiting` below) abandons a waiting call at its
 `connect_by_at`, or connects it if an agent freed up."""
 
@@ -30,11 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from threading import Lock
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from dialer.agents.floor_rules import abandon_rate
 from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim, Role
 from dialer.agents.queue import claim_for_dialer, claim_next, claim_of, release
 from dialer.calls import connect
@@ -42,7 +41,6 @@ from dialer.calls.abandon import AbandonStanding
 from dialer.calls.disposition import abandon, apply_status_update
 from dialer.calls.hour_stats import answer_stats
 from dialer.calls.models import (
-    ANSWERED_PREDICATE,
     FINAL_CALL_STATUSES,
     AnsweredBy,
     Call,
@@ -51,6 +49,7 @@ from dialer.calls.models import (
 )
 from dialer.calls.pacer import Pacer, PacerDecision, PacerInputs
 from dialer.calls.placing import place_call
+from dialer.calls.standing import standing_now
 from dialer.campaign.models import Campaign, CampaignStatus, DialMode
 from dialer.campaign.service import abandon_policy_of, calling_hours_of, zone_of
 from dialer.db import Database, Work, savepoint
@@ -194,13 +193,13 @@ def gather_inputs(
 ) -> PacerInputs:
     """The pacer's snapshot of the campaign's floor now: its agents, its calls
     in flight, the answer rate of this local hour, the recent ring and talk
-    times (cached), the abandon window (`round_standing`). A few indexed
+    times (cached), the abandon window (`standing_now`). A few indexed
     queries. `standing`: the abandon standing when the caller read it already."""
     assert campaign.id is not None
     campaign_id = campaign.id
     policy = abandon_policy_of(campaign)
     if standing is None:
-        standing = round_standing(session, campaign=campaign, now=now)
+        standing = standing_now(session, campaign=campaign, now=now)
     agents = session.execute(
         select(Agent, col(Claim.id))
         .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
@@ -281,85 +280,6 @@ def gather_inputs(
         max_calls=max_calls if max_calls is not None else campaign.cps,
         ringing_for=tuple(ringing_for),
         connect_seconds=float(policy.connect_seconds),
-    )
-
-
-# The round's abandon standing: the window's calls older than STANDING_RECENT
-# are counted again every STANDING_TTL of domain time, the recent ones every
-# round (they are the ones still ringing, waiting, talking or being
-# dispositioned: what moves the count).
-STANDING_RECENT = timedelta(hours=2)
-STANDING_TTL = timedelta(seconds=60)
-
-
-@dataclass(frozen=True, slots=True)
-class _OldCounts:
-    read_at: datetime
-    cut: datetime  # counted: created in [the window's start then, cut)
-    abandoned: int
-    answered: int
-
-
-_old_counts: dict[tuple[str, int, int], _OldCounts] = {}
-
-
-def _answered_counts(
-    session: Session, *, campaign_id: int, since: datetime, until: datetime, inclusive: bool
-) -> tuple[int, int]:
-    """Abandoned and person-answered calls of the campaign created in
-    [since, until] (or [since, until) when not `inclusive`): the abandon
-    standing's aggregate (dialer.calls.abandon) over a part of its window, on
-    the same partial index."""
-    end = col(Call.created_at) <= until if inclusive else col(Call.created_at) < until
-    abandoned, answered = session.execute(
-        select(
-            func.count().filter(text(f"disposition = '{Outcome.abandoned.value}'")),
-            func.count(),
-        ).where(
-            col(Call.campaign_id) == campaign_id,
-            col(Call.created_at) >= since,
-            end,
-            text(f"({ANSWERED_PREDICATE})"),
-        )
-    ).one()
-    return int(abandoned or 0), int(answered or 0)
-
-
-def round_standing(session: Session, *, campaign: Campaign, now: datetime) -> AbandonStanding:
-    """The campaign's abandon standing for a round (every second): what
-    `abandon_standing` counts, with the part of the window older than
-    STANDING_RECENT counted at most every STANDING_TTL. Its error is bounded by
-    that: calls older than two hours whose outcome changed in the last minute,
-    and the window's far end, up to a minute stale. A manual dial and the
-    reports read `abandon_standing` itself."""
-    assert campaign.id is not None
-    policy = abandon_policy_of(campaign)
-    since = now - timedelta(days=policy.window_days)
-    key = (str(session.get_bind().engine.url), campaign.id, policy.window_days)
-    old = _old_counts.get(key)
-    if old is None or not old.read_at <= now < old.read_at + STANDING_TTL:
-        cut = max(since, now - STANDING_RECENT)
-        abandoned, answered = _answered_counts(
-            session, campaign_id=campaign.id, since=since, until=cut, inclusive=False
-        )
-        old = _OldCounts(read_at=now, cut=cut, abandoned=abandoned, answered=answered)
-        with _distributions_lock:
-            if len(_old_counts) > 1024:
-                _old_counts.clear()
-            _old_counts[key] = old
-    recent_abandoned, recent_answered = _answered_counts(
-        session, campaign_id=campaign.id, since=old.cut, until=now, inclusive=True
-    )
-    abandoned = old.abandoned + recent_abandoned
-    answered = old.answered + recent_answered
-    return AbandonStanding(
-        abandoned=abandoned,
-        answered=answered,
-        rate=abandon_rate(abandoned=abandoned, answered=answered),
-        max_rate=policy.max_rate,
-        window_days=policy.window_days,
-        since_at=since,
-        over=answered > 0 and abandoned / answered > policy.max_rate,
     )
 
 
@@ -479,7 +399,7 @@ def campaign_round(
     ):
         return [], None
     connect.connect_waiting_calls(session, campaign_id=campaign_id, now=now)
-    standing = round_standing(session, campaign=campaign, now=now)
+    standing = standing_now(session, campaign=campaign, now=now)
     placed = _reserved_promise_calls(
         work, campaign_id=campaign_id, now=now, claim_ttl=claim_ttl, telephony=telephony,
         dial=dial, standing=standing,

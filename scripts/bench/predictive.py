@@ -9,9 +9,9 @@ answered by a person, 2% of those abandoned).
 Measured, the median of `--repeat` runs:
 
 - `abandon_standing`: the abandon window's count (what a manual dial and the
-  reports read), in one read transaction; and `round_standing`, the round's
-  (the window's part older than two hours counted once a minute): warm, and
-  cold (its minute's count due);
+  reports read), in one read transaction; and `standing_now`, the dials' and
+  the round's (dialer.calls.standing: the window's part older than two hours
+  counted once a minute): warm, and cold (its minute's count due);
 - `gather_inputs` (the pacer's snapshot, its round standing included): warm
   (ring/talk times, hour rates, old counts cached) and cold (caches dropped);
 - a whole round (`campaign_round`, its own write transaction and commit) placing
@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from claim import _engine_list, _setup
 from compliance import _add_calls
 
-from dialer.calls import predictive
+from dialer.calls import predictive, standing
 from dialer.calls.abandon import abandon_standing
 from dialer.calls.hour_stats import forget
 from dialer.calls.pacer import PacerDecision, PacerInputs, PacerMode
@@ -93,7 +93,7 @@ def bench_engine(engine: str, url: str, args: argparse.Namespace) -> dict[str, A
     telephony = SimulatedTelephony(answer_rate=0.25, seed=1)
     figures: dict[str, Any] = {}
 
-    def standing() -> Any:
+    def exact_standing() -> Any:
         with bench.db.read() as session:
             campaign = session.get(Campaign, bench.campaign_id)
             return abandon_standing(session, campaign=campaign, now=now)
@@ -101,17 +101,17 @@ def bench_engine(engine: str, url: str, args: argparse.Namespace) -> dict[str, A
     def _forget() -> None:
         forget()
         predictive._distributions.clear()
-        predictive._old_counts.clear()
+        standing._old_counts.clear()
         predictive._closing.clear()
 
     def round_standing(*, cold: bool) -> Callable[[], Any]:
         def run() -> Any:
             if cold:
-                predictive._old_counts.clear()
+                standing._old_counts.clear()
             with bench.db.read() as session:
                 campaign = session.get(Campaign, bench.campaign_id)
                 assert campaign is not None
-                return predictive.round_standing(session, campaign=campaign, now=now)
+                return standing.standing_now(session, campaign=campaign, now=now)
 
         return run
 
@@ -147,9 +147,9 @@ def bench_engine(engine: str, url: str, args: argparse.Namespace) -> dict[str, A
         return run
 
     try:
-        found = standing()
+        found = exact_standing()
         figures["standing"] = {"answered": found.answered, "abandoned": found.abandoned}
-        figures["abandon_standing_ms"] = _timed(args.repeat, standing)
+        figures["abandon_standing_ms"] = _timed(args.repeat, exact_standing)
         figures["round_standing_cold_ms"] = _timed(args.repeat, round_standing(cold=True))
         figures["round_standing_warm_ms"] = _timed(args.repeat, round_standing(cold=False))
         figures["gather_inputs_cold_ms"] = _timed(max(1, args.repeat // 2), inputs(cold=True))

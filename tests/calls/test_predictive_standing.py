@@ -1,4 +1,4 @@
-"""The round's abandon standing (`round_standing`) against the reports' own
+"""The dials' abandon standing (`standing_now`) against the reports' own
 (`abandon_standing`): the same counts, the window's old part re-counted once a
 minute of domain time, its last two hours every round."""
 
@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from dialer.calls.abandon import abandon_standing
 from dialer.calls.models import Call
-from dialer.calls.predictive import STANDING_TTL, round_standing
+from dialer.calls.standing import STANDING_TTL, standing_now
 from dialer.campaign.models import Campaign
 from dialer.campaign.schemas import CampaignCreate
 from dialer.campaign.service import create_campaign
@@ -44,7 +44,7 @@ def _both(db: Database, campaign_id: int, now: datetime) -> tuple[Any, Any]:
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None
         return (
-            round_standing(session, campaign=campaign, now=now),
+            standing_now(session, campaign=campaign, now=now),
             abandon_standing(session, campaign=campaign, now=now),
         )
 
