@@ -107,14 +107,15 @@ def _no_recall_clear(*, lead: Lead, hours: int, now: datetime) -> bool:
 
 
 def _check_dialer_call(
-    *, lead: Lead, policy: RetryPolicy, local_date: str, no_recall_clear: bool
+    *, lead: Lead, campaign: Campaign, policy: RetryPolicy, local_date: str, no_recall_clear: bool
 ) -> None:
     """What the dialer's claim checked, checked again at the dial: an agent is
     told by the console, the dialer is not (a lead abandoned, a cap reached)."""
     if not no_recall_clear:
+        assert lead.abandoned_at is not None
         raise Conflict(
-            f"lead {lead.id} was abandoned at {lead.abandoned_at}; no unreserved call within"
-            " the abandon policy's no_recall_hours",
+            f"lead {lead.id} was abandoned at {local_text(lead.abandoned_at, zone_of(campaign))};"
+            " no unreserved call within the abandon policy's no_recall_hours",
             code="no_recall",
         )
     if attempts_used_up(
@@ -181,7 +182,11 @@ def place_call(
     no_recall_clear = _no_recall_clear(lead=lead, hours=abandon_policy.no_recall_hours, now=now)
     if principal is None:
         _check_dialer_call(
-            lead=lead, policy=policy, local_date=local_date, no_recall_clear=no_recall_clear
+            lead=lead,
+            campaign=campaign,
+            policy=policy,
+            local_date=local_date,
+            no_recall_clear=no_recall_clear,
         )
     if standing is None:
         standing = standing_now(session, campaign=campaign, now=now)

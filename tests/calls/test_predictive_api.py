@@ -274,7 +274,7 @@ def test_every_call_placed_records_its_checks(api: Api) -> None:
 def test_the_dial_time_checks_refuse_what_the_claim_passed(api: Api) -> None:
     """A dialer claim is checked again at the dial: a number listed meanwhile,
     hours closed meanwhile, a cap reached meanwhile. Nothing is dialled."""
-    c, leads = _campaign(api, 3, retry_policy={"max_attempts_per_day": 1})
+    c, leads = _campaign(api, 4, retry_policy={"max_attempts_per_day": 1})
     runtime = _runtime(api)
     telephony = runtime.telephony
 
@@ -288,7 +288,17 @@ def test_the_dial_time_checks_refuse_what_the_claim_passed(api: Api) -> None:
             work, campaign_id=c["id"], count=3, now=now, ttl=timedelta(minutes=5),
             no_recall_since=None,
         )  # fmt: skip
-        assert claimed == [x["id"] for x in leads]
+        assert claimed == [x["id"] for x in leads][:3]
+        # The fourth, claimed by hand, then abandoned meanwhile: no recall.
+        assert claim_for_dialer(
+            work, campaign_id=c["id"], count=1, now=now, ttl=timedelta(minutes=5),
+            no_recall_since=None,
+        ) == [leads[3]["id"]]  # fmt: skip
+        lifecycle.mark_abandoned(lead=session.get(Lead, leads[3]["id"]), at=now)
+        with pytest.raises(Conflict) as recall:
+            place_call(session, principal=None, lead_id=leads[3]["id"], phone=None, now=now,
+                       telephony=telephony, dial=dial)  # fmt: skip
+        assert recall.value.code == "no_recall" and "Asia/Tokyo" in recall.value.detail
         dnc.add(session, phone=_phone(leads[0]), reason="asked", source="test", actor="test",
                 now=now)  # fmt: skip
         with pytest.raises(OnDoNotCallList):
