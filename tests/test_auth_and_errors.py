@@ -270,7 +270,7 @@ INVALID_CAMPAIGNS = [
     ({"cps": 0}, "cps"),
     ({"cps": "fast"}, "cps"),
     ({"status": "archived"}, "status"),
-    ({"dial_mode": "predictive"}, "dial_mode"),
+    ({"dial_mode": "autodial"}, "dial_mode"),
     ({"default_region": "XX"}, "default_region"),
     ({"caller_id": "not a number"}, "caller_id"),
     ({"contract_number_pattern": "(unclosed"}, "contract_number_pattern"),
