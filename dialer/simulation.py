@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer import jobs
@@ -54,6 +55,8 @@ from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, Outcome
 from dialer.campaign.models import Campaign
 from dialer.campaign.schemas import CampaignCreate
 from dialer.campaign.service import calling_hours_of, create_campaign, load_campaign_file
+from dialer.clock import SimulatedClock
+from dialer.db import Database
 from dialer.errors import DialerError, Invalid
 from dialer.leads.importer import start_import
 from dialer.leads.models import Lead, LeadStatus
@@ -369,6 +372,12 @@ class _Floor:
             _env_file=None,  # type: ignore[call-arg]
         )
         self.runtime = Runtime(settings)
+        # One process drives this floor: its clock can live in memory (the
+        # database's clock row is there so that many workers agree on "now").
+        self.runtime.clock = _FloorClock(self.runtime.db, start=self.start_at)
+        # The simulated provider placed each call inside its transaction: there
+        # is nothing to hand to the dialing threads after the commit.
+        setattr(self.runtime, "dial_later", _nothing_to_send)  # noqa: B010
         telephony = SimulatedTelephony(
             answer_rate=config.answer_rate,
             seed=config.seed,
@@ -543,10 +552,9 @@ class _Floor:
                     sim.signed_in = False
 
     def _move_clock(self, t: datetime) -> None:
-        sim = self.runtime.simulated_clock
-        assert sim is not None
-        with self.runtime.db.write() as session:
-            sim.set_in(session, to=t)
+        clock = self.runtime.clock
+        assert isinstance(clock, _FloorClock)
+        clock.move(to=t)
 
     def _read_dues(self) -> None:
         """Each due job's next instant (dialer.jobs), read once per step that
@@ -884,6 +892,34 @@ def calling_zone(definition: CampaignCreate) -> Any:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(definition.timezone or "Asia/Tokyo")
+
+
+class _FloorClock(SimulatedClock):
+    """The simulated clock of a floor one process drives: the instant is kept in
+    memory and also written to the clock row whenever the run moves it through
+    the runtime's own paths (start, set_in), so what reads the row agrees."""
+
+    def __init__(self, db: Database, *, start: datetime) -> None:
+        super().__init__(db, start=start)
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def now_in(self, session: Session) -> datetime:
+        return self._now
+
+    def set_in(self, session: Session, *, to: datetime) -> None:
+        super().set_in(session, to=to)
+        self.move(to=to)
+
+    def move(self, *, to: datetime) -> None:
+        if to > self._now:
+            self._now = to
+
+
+def _nothing_to_send(_call_id: int) -> None:
+    return None
 
 
 class _Timer:
