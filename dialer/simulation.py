@@ -39,6 +39,7 @@ import time as walltime
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from dataclasses import replace as dataclass_replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ from dialer.campaign.service import calling_hours_of, create_campaign, load_camp
 from dialer.clock import SimulatedClock
 from dialer.db import Database
 from dialer.errors import DialerError, Invalid
+from dialer.failing import FailingRows
 from dialer.leads.importer import start_import
 from dialer.leads.models import Lead, LeadStatus
 from dialer.promises.models import Promise, PromiseStatus
@@ -96,6 +98,8 @@ FIRST_DAY = date(2026, 12, 7)
 # Promise times the agent offers when its first choice is taken (slots full).
 _PROMISE_MINUTES = (20, 30, 45, 60, 90)
 SERIES_MINUTES = 15
+# The pacer's look-ahead between events, at most (then a round runs anyway).
+MAX_PACER_LOOKAHEAD = 300
 
 
 class SimError(ValueError):
@@ -388,8 +392,12 @@ class _Floor:
         self.runtime.telephony = telephony
         # Without connection_loss: simulated agents have no console to lose.
         self.runtime.due_jobs = jobs.due_jobs(telephony=telephony, claim_ttl=self.runtime.claim_ttl)
-        if pacer is not None:
-            self.runtime.pacer = pacer  # type: ignore[attr-defined]
+        # The predictive rounds' pacer: the one given (a benchmark's baseline),
+        # else the runtime's (dialer.calls.pacer.pace).
+        self.pacer: Callable[[Any], Any] = (
+            pacer or getattr(self.runtime, "pacer", None) or _no_pacer
+        )
+        self.predictive_failing = FailingRows("predictive")
         self.agents: list[_SimAgent] = []
         self.tally = _Tally()
         self.campaign_id = 0
@@ -530,7 +538,7 @@ class _Floor:
                     closing = changed = True
                     self._sign_off_free(t)
             placed = 0
-            if not closing and (changed or self._woken or self.dial_mode == "predictive"):
+            if not closing and (changed or self._woken):
                 with self._timed("dial_round"):
                     placed = self._dial()
                 changed |= placed > 0
@@ -579,11 +587,18 @@ class _Floor:
     def _dial(self) -> int:
         self.tally.rounds += 1
         runtime = self.runtime
-        if self.dial_mode == "predictive":
-            predictive = getattr(jobs, "predictive", None)
-            if predictive is not None:
-                return int(predictive(runtime))
-        return jobs.progressive(runtime)
+        if self.dial_mode != "predictive":
+            return jobs.progressive(runtime)
+        placed = _predictive_flow().dial_round(
+            runtime.db,
+            telephony=runtime.telephony,
+            now_in=runtime.now_in,
+            claim_ttl=runtime.claim_ttl,
+            dial=runtime.dial_later,
+            failing=self.predictive_failing,
+            pacer=self.pacer,
+        )
+        return len(placed)
 
     def _agent_actions(self, t: datetime) -> bool:
         """Conversations that end now, wrap-ups that end now; whether any did."""
@@ -729,6 +744,7 @@ class _Floor:
                 candidates.append(sim.talk_until)
             if sim.free_at is not None:
                 candidates.append(sim.free_at)
+        wakes: list[datetime] = []
         if closing:
             # Done once nobody talks and nothing the floor placed is still due.
             if all(sim.call_id is None for sim in self.agents) and (
@@ -742,23 +758,57 @@ class _Floor:
                 for sim in self.agents
                 if sim.signed_in and sim.call_id is None and sim.free_at is None
             ]
+            if idle and not placed:
+                wakes.append(self._next_callable(t) or closes)
             if self.dial_mode == "predictive":
-                # The pacer decides every second, on what is about to free up too.
-                candidates.append(t + timedelta(seconds=1))
-            elif idle and not placed:
-                wake = self._next_callable(t) or closes
-                candidates.append(wake)
-                self._wake_at = wake
-        later = [c for c in candidates if c > t]
+                horizon = min([c for c in candidates + wakes if c > t], default=closes)
+                second = self._next_pacer_second(t, horizon=horizon, closes=closes)
+                if second is not None:
+                    wakes.append(second)
+        later = [c for c in candidates + wakes if c > t]
         nxt = min(later) if later else t + timedelta(seconds=1)
         # The scheduler ticks each whole second: what falls due within one is
         # handled on the same tick.
         nxt = _ceil_second(nxt)
-        # Agents waited for a lead to become due: the round runs then.
-        self._woken = self._wake_at is not None and nxt >= self._wake_at
-        if self._woken:
-            self._wake_at = None
+        # A round runs at a wake-up even when nothing was written since.
+        self._woken = any(_ceil_second(w) <= nxt for w in wakes if w > t)
         return nxt
+
+    def _next_pacer_second(
+        self, t: datetime, *, horizon: datetime, closes: datetime
+    ) -> datetime | None:
+        """The first second before `horizon` (the next event) at which the
+        pacer would place a call. Until an event nothing the pacer reads moves
+        but time: the inputs gathered now, aged second by second (talk so far
+        up, wrap-up left down), are what the round would gather then, so the
+        pure pacer is asked here instead of a round each second. The local
+        hour's turn (its answer rate) and the last hour before closing (the
+        pacer's `closes_in`) are events of their own."""
+        with self._timed("pacer_inputs"):
+            inputs = self._gather_inputs(t)
+        if inputs is None:
+            return None
+        turn = t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        limit = min(horizon, turn, t + timedelta(seconds=MAX_PACER_LOOKAHEAD))
+        last_hour = closes - timedelta(hours=1)
+        if inputs.closes_in is None and t < last_hour:
+            limit = min(limit, last_hour)
+        pacer = self.pacer
+        with self._timed("pacer_lookahead"):
+            k = 1
+            while t + timedelta(seconds=k) < limit:
+                aged = _aged(inputs, seconds=k)
+                if pacer(aged).calls > 0:
+                    return t + timedelta(seconds=k)
+                k += 1
+        return limit if limit < horizon else None
+
+    def _gather_inputs(self, t: datetime) -> Any:
+        predictive = _predictive_flow()
+        with self.runtime.db.read() as session:
+            campaign = session.get(Campaign, self.campaign_id)
+            assert campaign is not None
+            return predictive.gather_inputs(session, campaign=campaign, now=t)
 
     def _next_callable(self, t: datetime) -> datetime | None:
         """The next lead to become due (a retry, a deferred one), for agents who
@@ -920,6 +970,33 @@ class _FloorClock(SimulatedClock):
 
 def _nothing_to_send(_call_id: int) -> None:
     return None
+
+
+def _no_pacer(_inputs: Any) -> Any:
+    raise SimError("--pacer predictive: this build has no predictive pacer")
+
+
+def _predictive_flow() -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module("dialer.calls.predictive")
+    except ImportError:
+        raise SimError("--pacer predictive: this build has no predictive dialing") from None
+
+
+def _aged(inputs: Any, *, seconds: int) -> Any:
+    """The pacer's inputs `seconds` later with nothing else happening."""
+    closes_in = inputs.closes_in
+    ringing_for = inputs.ringing_for
+    return dataclass_replace(
+        inputs,
+        now=inputs.now + timedelta(seconds=seconds),
+        talking_for=tuple(x + seconds for x in inputs.talking_for),
+        wrapup_left=tuple(max(0.0, x - seconds) for x in inputs.wrapup_left),
+        ringing_for=None if ringing_for is None else tuple(x + seconds for x in ringing_for),
+        closes_in=None if closes_in is None else max(0.0, closes_in - seconds),
+    )
 
 
 class _Timer:
