@@ -58,7 +58,7 @@ from dialer.campaign.schemas import CampaignCreate
 from dialer.campaign.service import calling_hours_of, create_campaign, load_campaign_file
 from dialer.clock import SimulatedClock
 from dialer.db import Database
-from dialer.errors import DialerError, Invalid
+from dialer.errors import AlreadyDispositioned, DialerError, Invalid
 from dialer.failing import FailingRows
 from dialer.leads.importer import start_import
 from dialer.leads.models import Lead, LeadStatus
@@ -301,6 +301,7 @@ class _SimAgent:
     free_at: datetime | None = None  # wrap-up's end (None: free, or off shift)
     waiting_since: datetime | None = None
     signed_in: bool = False
+    for_promise: bool = False
 
 
 @dataclass(slots=True)
@@ -496,6 +497,7 @@ class _Floor:
 
     def run(self) -> SimResult:
         began = walltime.perf_counter()
+        cpu = walltime.process_time()
         self._set_up()
         self.tally.time["set_up"] += walltime.perf_counter() - began
         for opens, closes in self.shifts:
@@ -506,6 +508,9 @@ class _Floor:
         result.timing.update(
             {k: round(v, 3) for k, v in self.tally.time.items()},
             total=round(walltime.perf_counter() - began, 3),
+            # Of this process (its threads included): on a busy machine the
+            # wall time says more about the neighbours.
+            cpu=round(walltime.process_time() - cpu, 3),
             steps=self.tally.steps,
             rounds=self.tally.rounds,
         )
@@ -524,30 +529,34 @@ class _Floor:
         self._read_dues()
         t = opens
         closing = False
+        self._woken = True
+        predictive = self.dial_mode == "predictive"
         while True:
             self.tally.steps += 1
             self._move_clock(t)
-            # Whether anything was written this step: only then can the due
-            # instants, the free agents and the conversations have moved.
-            changed = False
+            # What this step wrote decides what must be looked at again: a
+            # provider report may free an agent or start a conversation; an
+            # agent's action changes the pacer's inputs (in wrap-up now) and
+            # frees the agent when its wrap-up ends.
             with self._timed("due_jobs"):
-                changed |= self._due_work(t)
+                reported = self._due_work(t)
             with self._timed("agents"):
-                changed |= self._agent_actions(t)
+                acted, freed = self._agent_actions(t)
                 if t >= closes and not closing:
-                    closing = changed = True
+                    closing = acted = True
                     self._sign_off_free(t)
             placed = 0
-            if not closing and (changed or self._woken):
+            dialled = False
+            if not closing and (reported or freed or self._woken or (predictive and acted)):
                 with self._timed("dial_round"):
                     placed = self._dial()
-                changed |= placed > 0
+                dialled = True
             self._woken = False
             with self._timed("agents"):
-                if changed:
+                if reported or placed or (predictive and dialled):
                     self._conversations(t)
             with self._timed("next_instant"):
-                if changed:
+                if reported or acted or dialled:
                     self._read_dues()
                 nxt = self._next_instant(t, closes=closes, closing=closing, placed=placed)
             if nxt is None:
@@ -600,48 +609,47 @@ class _Floor:
         )
         return len(placed)
 
-    def _agent_actions(self, t: datetime) -> bool:
-        """Conversations that end now, wrap-ups that end now; whether any did."""
-        acted = False
+    def _agent_actions(self, t: datetime) -> tuple[bool, bool]:
+        """Conversations that end now, wrap-ups that end now: whether any did,
+        and whether an agent is free for a call because of it."""
+        acted = freed = False
         for sim in self.agents:
             if sim.talk_until is not None and sim.talk_until <= t:
                 self._end_conversation(sim, t)
                 acted = True
+                freed |= sim.free_at is None and sim.signed_in
             if sim.free_at is not None and sim.free_at <= t:
                 sim.free_at = None
                 acted = True
-        return acted
+                freed |= sim.signed_in
+        return acted, freed
 
     def _end_conversation(self, sim: _SimAgent, t: datetime) -> None:
         call_id, talk_from = sim.call_id, sim.talk_from
         assert call_id is not None and talk_from is not None
-        runtime = self.runtime
-        with runtime.write() as (session, now):
-            call = session.get(Call, call_id)
-            agent = session.get(Agent, sim.id)
-            assert call is not None and agent is not None
-            rng = random.Random(f"{self.config.seed}:talk-outcome:{call_id}")
-            outcome = self.config.outcomes.pick(rng, callback=not call.for_promise)
-            done = call.disposition is not None
-        if not done:
-            self._dispose(sim, call_id=call_id, outcome=outcome)
+        rng = random.Random(f"{self.config.seed}:talk-outcome:{call_id}")
+        # A promise's call books no further promise: the customer was reached.
+        outcome = self.config.outcomes.pick(rng, callback=not sim.for_promise)
+        self._dispose(sim, call_id=call_id, outcome=outcome)
         self.tally.talks.append((talk_from, t))
         wrapup = self.definition.wrapup_seconds or 0
         sim.call_id = sim.talk_from = sim.talk_until = None
         sim.free_at = t + timedelta(seconds=wrapup) if wrapup else None
         sim.waiting_since = sim.free_at or t
         if not sim.signed_in:
-            with runtime.write() as (session, now):
+            with self.runtime.write() as (session, now):
                 set_state(session, agent_id=sim.id, state=AgentState.offline, now=now)
 
     def _dispose(self, sim: _SimAgent, *, call_id: int, outcome: Outcome) -> None:
         """Through the disposition flow; a callback the slots cannot take at the
-        first time offered is offered at the next ones (as an agent would)."""
-        runtime = self.runtime
-        offers: list[PromiseIn | None] = [None]
+        first time offered is offered at the next ones (as an agent would), and
+        without one the customer is noted not interested."""
+        offers: list[tuple[Outcome, PromiseIn | None]] = [(outcome, None)]
         if outcome == Outcome.callback:
-            offers = [PromiseIn(in_minutes=m) for m in _PROMISE_MINUTES]
-        for promise in offers:
+            offers = [(outcome, PromiseIn(in_minutes=m)) for m in _PROMISE_MINUTES]
+            offers.append((Outcome.not_interested, None))
+        runtime = self.runtime
+        for chosen, promise in offers:
             try:
                 with runtime.write() as (session, now):
                     agent = session.get(Agent, sim.id)
@@ -651,28 +659,16 @@ class _Floor:
                         principal=agent,
                         call_id=call_id,
                         data=DispositionInput(
-                            outcome=outcome, note=None, contract_number=None, promise=promise
+                            outcome=chosen, note=None, contract_number=None, promise=promise
                         ),
                         now=now,
                         telephony=runtime.telephony,
                     )
                 return
+            except AlreadyDispositioned:
+                return  # the system ended it first (the line dropped)
             except DialerError:
                 continue
-        # No time the slots take: the customer is told someone will call again.
-        with runtime.write() as (session, now):
-            agent = session.get(Agent, sim.id)
-            assert agent is not None
-            dispose(
-                session,
-                principal=agent,
-                call_id=call_id,
-                data=DispositionInput(
-                    outcome=Outcome.not_interested, note=None, contract_number=None, promise=None
-                ),
-                now=now,
-                telephony=runtime.telephony,
-            )
 
     def _sign_off_free(self, t: datetime) -> None:
         """The hours closed: whoever is not talking signs off; the others after
@@ -704,7 +700,7 @@ class _Floor:
             connected_at = self._connected_at(
                 session, [r[0] for r in rows if r[0] is not None and r[0] not in talking]
             )
-        for call_id, agent_id, answered_at, _for_promise in rows:
+        for call_id, agent_id, answered_at, for_promise in rows:
             if call_id is None or call_id in talking or agent_id not in by_id:
                 continue
             sim = by_id[agent_id]
@@ -713,6 +709,7 @@ class _Floor:
             start = connected_at.get(call_id) or answered_at or t
             rng = random.Random(f"{self.config.seed}:talk:{call_id}")
             sim.call_id = call_id
+            sim.for_promise = bool(for_promise)
             sim.talk_from = start
             sim.talk_until = start + timedelta(seconds=max(1.0, self.talk.sample(rng)))
             if sim.waiting_since is not None:
