@@ -252,6 +252,21 @@ def plot(series: dict[str, SimResult], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def profile(config: SimConfig, pacer: str) -> int:
+    """cProfile over one run: the dialer's functions by cumulative time."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    result = run_pacer(config, pacer)
+    prof.disable()
+    print(json.dumps(result.timing))
+    stats = pstats.Stats(prof)
+    stats.sort_stats("cumulative").print_stats(r"dialer/", 40)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -259,7 +274,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", default=None, help="comma-separated floors or 'best' (default: all)"
     )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        metavar="PACER",
+        help="profile one run of the first floor under PACER and print where the time goes",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        return profile(next(iter(floors(quick=args.quick).values())), args.profile)
     began = time.perf_counter()
     only = set(args.only.split(",")) if args.only else None
     figures: dict[str, dict[str, Any]] = {}
@@ -297,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     results = goals(figures, best)
     for g in results:
         print(f"  {'MET ' if g['met'] else 'MISSED'}  {g['goal']}: {g['value']}")
-    plot_path = args.plot or (None if args.quick else str(REPO / "docs/screenshots/bench-floor.png"))
+    plot_path = args.plot or (
+        None if args.quick else str(REPO / "docs/screenshots/bench-floor.png")
+    )
     if plot_path and len(kept) == len(PACERS):
         plot(kept, Path(plot_path))
         print(f"plot: {plot_path}")
