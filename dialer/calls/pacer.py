@@ -43,10 +43,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-# Fewer attempts behind the hour's answer rate, or fewer ring or talk times,
-# than these: the distributions are not known well enough to dial ahead.
+# Fewer attempts behind the hour's answer rate, or fewer ring times, than
+# these: the answers' number and timing are not known well enough to dial ahead.
 MIN_ANSWER_SAMPLES = 40
 MIN_RING_SAMPLES = 10
+# Fewer talk times than this: no agent on a call is counted as about to be free
+# (the wrap-up's countdown and the free agents are enough to dial ahead on, and
+# the first talk times come minutes after the first answers).
 MIN_TALK_SAMPLES = 10
 # The measured abandon rate at this share of the cap (or over it): back to one
 # call per free agent until the window's rate comes down.
@@ -198,8 +201,6 @@ def _fallback_reason(inputs: PacerInputs) -> str | None:
         return f"thin data ({inputs.answer_samples} attempts behind this hour's answer rate)"
     if len(inputs.ring_seconds) < MIN_RING_SAMPLES:
         return f"thin data ({len(inputs.ring_seconds)} ring times)"
-    if len(inputs.talk_seconds) < MIN_TALK_SAMPLES:
-        return f"thin data ({len(inputs.talk_seconds)} talk times)"
     if inputs.answer_rate <= 0:
         return "no call of this hour was answered"
     rate = measured_rate(inputs)
@@ -211,9 +212,8 @@ def _fallback_reason(inputs: PacerInputs) -> str | None:
             f"{over} its cap of {inputs.max_rate:.1%}"
         )
     if inputs.closes_in is not None:
-        ends_in = _median(sorted(inputs.ring_seconds)) + sum(inputs.talk_seconds) / len(
-            inputs.talk_seconds
-        )
+        talks = inputs.talk_seconds
+        ends_in = _median(sorted(inputs.ring_seconds)) + (sum(talks) / len(talks) if talks else 0)
         if inputs.closes_in < ends_in:
             return (
                 f"calling hours close in {inputs.closes_in:.0f} s, before a call placed now "
@@ -236,7 +236,7 @@ class _Model:
         self.ring = sorted(inputs.ring_seconds)
         self.talk = sorted(inputs.talk_seconds)
         self.mean_ring = sum(self.ring) / len(self.ring)
-        self.mean_talk = sum(self.talk) / len(self.talk)
+        self.mean_talk = sum(self.talk) / len(self.talk) if self.talk else 0.0
         self.median_ring = _median(self.ring)
         m = len(self.ring)
         # The deciles of the ring time, and now (for the calls already waiting):
@@ -261,6 +261,8 @@ class _Model:
         by = t + i.connect_seconds
         sure = max(0, i.agents_waiting) + sum(1 for left in i.wrapup_left if left <= by)
         pmf = [1.0]
+        if len(self.talk) < MIN_TALK_SAMPLES:
+            return sure, pmf
         for talked in i.talking_for:
             q = self._ends_within(talked, by - i.wrapup_seconds)
             if q <= 0:
