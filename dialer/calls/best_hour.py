@@ -151,3 +151,19 @@ def best_hour_at(
         f"best hour: {where} (hour {hour:02d} answer rate estimated {estimate:.0%} "
         f"from {answered}/{attempts} attempts, drawn {best_draw:.2f})"
     )
+
+
+def hour_answer_rate(
+    stats: Mapping[int, HourStats], *, hour: int, min_samples: int
+) -> tuple[float | None, int]:
+    """The answer rate to pace by in local `hour`, and the attempts behind it:
+    the hour's own when it has `min_samples` attempts, else every hour's pooled
+    (the first minutes of an hour never tried before would otherwise have no
+    rate at all). None when nothing was attempted."""
+    attempts, answered = _counts(stats, hour)
+    if attempts >= min_samples:
+        return answered / attempts, attempts
+    pooled = sum(_counts(stats, h)[0] for h in range(24))
+    if pooled <= 0:
+        return None, 0
+    return sum(_counts(stats, h)[1] for h in range(24)) / pooled, pooled

@@ -43,21 +43,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-# Fewer attempts behind the hour's answer rate, or fewer ring or talk times,
-# than these: the distributions are not known well enough to dial ahead.
+# Fewer attempts behind the hour's answer rate, or fewer ring times, than
+# these: the answers' number and timing are not known well enough to dial ahead.
 MIN_ANSWER_SAMPLES = 40
 MIN_RING_SAMPLES = 10
+# Fewer talk times than this: no agent on a call is counted as about to be free
+# (the wrap-up's countdown and the free agents are enough to dial ahead on, and
+# the first talk times come minutes after the first answers).
 MIN_TALK_SAMPLES = 10
 # The measured abandon rate at this share of the cap (or over it): back to one
 # call per free agent until the window's rate comes down.
 NEAR_CAP_SHARE = 0.8
 # The fewest person-answers a window's rate is judged over (see budget_used).
 MIN_WINDOW_ANSWERS = 100
-# The planned abandon rate: this share of the cap while the window has its
-# whole budget, tightening linearly to MIN_TARGET_SHARE as the measured rate
-# approaches NEAR_CAP_SHARE of the cap.
+# The planned abandon rate: this share of the cap while the window has spent
+# less than TIGHTEN_FROM of its budget, tightening linearly to MIN_TARGET_SHARE
+# as the spending approaches NEAR_CAP_SHARE.
 TARGET_SHARE = 0.8
 MIN_TARGET_SHARE = 0.25
+TIGHTEN_FROM = 0.0
 # The moments the shortfall is looked at: this many quantiles of the ring time.
 TIME_POINTS = 10
 # Probabilities below this are dropped from the supply's distribution.
@@ -183,10 +187,11 @@ def budget_used(inputs: PacerInputs) -> float:
 
 
 def target_rate(inputs: PacerInputs) -> float:
-    """The abandon rate to plan for: TARGET_SHARE of the cap with the window's
-    budget untouched, down to MIN_TARGET_SHARE as the budget used reaches
-    NEAR_CAP_SHARE."""
-    left = max(0.0, 1.0 - budget_used(inputs) / NEAR_CAP_SHARE)
+    """The abandon rate to plan for: TARGET_SHARE of the cap while the window
+    has spent under TIGHTEN_FROM of its budget, down to MIN_TARGET_SHARE as the
+    budget spent reaches NEAR_CAP_SHARE."""
+    spent = budget_used(inputs) - TIGHTEN_FROM
+    left = min(1.0, max(0.0, 1.0 - spent / (NEAR_CAP_SHARE - TIGHTEN_FROM)))
     share = MIN_TARGET_SHARE + (TARGET_SHARE - MIN_TARGET_SHARE) * left
     return inputs.max_rate * share
 
@@ -196,8 +201,6 @@ def _fallback_reason(inputs: PacerInputs) -> str | None:
         return f"thin data ({inputs.answer_samples} attempts behind this hour's answer rate)"
     if len(inputs.ring_seconds) < MIN_RING_SAMPLES:
         return f"thin data ({len(inputs.ring_seconds)} ring times)"
-    if len(inputs.talk_seconds) < MIN_TALK_SAMPLES:
-        return f"thin data ({len(inputs.talk_seconds)} talk times)"
     if inputs.answer_rate <= 0:
         return "no call of this hour was answered"
     rate = measured_rate(inputs)
@@ -209,9 +212,8 @@ def _fallback_reason(inputs: PacerInputs) -> str | None:
             f"{over} its cap of {inputs.max_rate:.1%}"
         )
     if inputs.closes_in is not None:
-        ends_in = _median(sorted(inputs.ring_seconds)) + sum(inputs.talk_seconds) / len(
-            inputs.talk_seconds
-        )
+        talks = inputs.talk_seconds
+        ends_in = _median(sorted(inputs.ring_seconds)) + (sum(talks) / len(talks) if talks else 0)
         if inputs.closes_in < ends_in:
             return (
                 f"calling hours close in {inputs.closes_in:.0f} s, before a call placed now "
@@ -234,7 +236,7 @@ class _Model:
         self.ring = sorted(inputs.ring_seconds)
         self.talk = sorted(inputs.talk_seconds)
         self.mean_ring = sum(self.ring) / len(self.ring)
-        self.mean_talk = sum(self.talk) / len(self.talk)
+        self.mean_talk = sum(self.talk) / len(self.talk) if self.talk else 0.0
         self.median_ring = _median(self.ring)
         m = len(self.ring)
         # The deciles of the ring time, and now (for the calls already waiting):
@@ -259,6 +261,8 @@ class _Model:
         by = t + i.connect_seconds
         sure = max(0, i.agents_waiting) + sum(1 for left in i.wrapup_left if left <= by)
         pmf = [1.0]
+        if len(self.talk) < MIN_TALK_SAMPLES:
+            return sure, pmf
         for talked in i.talking_for:
             q = self._ends_within(talked, by - i.wrapup_seconds)
             if q <= 0:

@@ -12,6 +12,7 @@ from dialer.calls.best_hour import (
     HourStats,
     best_hour_at,
     candidates,
+    hour_answer_rate,
     learned_rates,
 )
 from dialer.campaign.hours import CallingHours
@@ -207,3 +208,20 @@ def test_a_few_attempts_keep_the_ladders_time() -> None:
     enough = {10: HourStats(60, 0), 15: HourStats(60, 45)}
     at, _ = best_hour_at(earliest=earliest, hours=TOKYO, stats=enough, seed="x")
     assert at != earliest
+
+
+@pytest.mark.parametrize(
+    ("stats", "hour", "expected"),
+    [
+        pytest.param({}, 10, (None, 0), id="nothing-attempted"),
+        pytest.param({10: HourStats(50, 10)}, 10, (0.2, 50), id="the-hours-own"),
+        pytest.param(
+            {9: HourStats(80, 20), 10: HourStats(20, 10)}, 10, (0.3, 100), id="thin-hour-pooled"
+        ),
+        pytest.param({9: HourStats(80, 20)}, 10, (0.25, 80), id="new-hour-pooled"),
+    ],
+)
+def test_hour_answer_rate(
+    stats: dict[int, HourStats], hour: int, expected: tuple[float | None, int]
+) -> None:
+    assert hour_answer_rate(stats, hour=hour, min_samples=40) == expected

@@ -74,12 +74,6 @@ def floor(**overrides: Any) -> PacerInputs:
             id="thin-ring-data",
         ),
         pytest.param(
-            floor(agents_waiting=2, talk_seconds=TALKS[:3]),
-            PacerMode.progressive_fallback,
-            2,
-            id="thin-talk-data",
-        ),
-        pytest.param(
             floor(agents_waiting=3, calls_ringing=1, answer_samples=5),
             PacerMode.progressive_fallback,
             2,
@@ -147,6 +141,19 @@ def test_the_budget_is_judged_over_a_window_not_a_handful(
 ) -> None:
     inputs = floor(agents_waiting=4, abandoned=abandoned, answered_by_person=answered)
     assert pace(inputs).mode == mode
+
+
+def test_thin_talk_data_counts_no_talking_agent_as_about_to_be_free() -> None:
+    # The first minutes of a day: answers and rings known, few talks ended yet.
+    ending = floor(wrapup_seconds=0, talking_for=(290.0,) * 10 + (1.0,) * 10)
+    thin = replace(ending, talk_seconds=TALKS[:3])
+    assert pace(thin).mode == PacerMode.predictive
+    assert pace(thin).expected_free == 0
+    assert pace(ending).expected_free > 0
+    # Free agents and wrap-ups still are dialled ahead for.
+    soon = replace(thin, agents_waiting=4, wrapup_left=(1.0, 1.0))
+    assert pace(soon).calls > 6
+    assert pace(replace(thin, talk_seconds=())).mode == PacerMode.predictive
 
 
 def test_closing_later_than_a_call_keeps_predicting() -> None:
