@@ -503,11 +503,17 @@ class QueueCache:
 
 
 def _sameness(body: dict[str, Any]) -> dict[str, Any]:
-    """What two snapshots are compared by: all but when they were computed (plain
-    JSON values, so `==` says what equal encodings would)."""
+    """What two snapshots are compared by: all but when they were computed, and
+    what follows from that alone (plain JSON values, so `==` says what equal
+    encodings would)."""
     rest = {k: v for k, v in body.items() if k != "as_of"}
     if isinstance(rest.get("queue"), dict):
         rest["queue"] = {k: v for k, v in rest["queue"].items() if k != "as_of"}
+    if isinstance(rest.get("abandon_window"), dict):
+        # The window's start is `as_of` less its days: it moves with the clock.
+        rest["abandon_window"] = {
+            k: v for k, v in rest["abandon_window"].items() if k != "since_at"
+        }
     return rest
 
 
