@@ -122,24 +122,56 @@ def _distributions_of(session: Session, *, campaign_id: int, now: datetime) -> _
     return found
 
 
-def _closes_in(campaign: Campaign, *, now: datetime) -> float | None:
+@dataclass(frozen=True, slots=True)
+class _Closing:
+    read_at: datetime
+    any_open: bool
+    # The last open lead zone's closing (None: not within the hours' look-ahead).
+    until: datetime | None
+
+
+_closing: dict[tuple[str, int, int], _Closing] = {}
+
+
+def _closes_in(session: Session, campaign: Campaign, *, now: datetime) -> float | None:
     """Seconds until the last of the campaign's lead zones closes (None: more
-    than an hour away); 0 when none is open."""
+    than an hour away); 0 when none is open. Finding a closing walks the calling
+    hours ahead, so the answer is kept per campaign version for
+    DISTRIBUTION_TTL of domain time, or until that closing."""
+    assert campaign.id is not None
+    key = (str(session.get_bind().engine.url), campaign.id, campaign.version)
+    cached = _closing.get(key)
+    if (
+        cached is None
+        or not cached.read_at <= now < cached.read_at + DISTRIBUTION_TTL
+        or (cached.until is not None and now >= cached.until)
+    ):
+        cached = _read_closing(campaign, now=now)
+        with _distributions_lock:
+            if len(_closing) > 1024:
+                _closing.clear()
+            _closing[key] = cached
+    if not cached.any_open:
+        return 0.0
+    if cached.until is None:
+        return None
+    left = cached.until - now
+    return None if left > CLOSING_HORIZON else left.total_seconds()
+
+
+def _read_closing(campaign: Campaign, *, now: datetime) -> _Closing:
     latest: datetime | None = None
     any_open = False
     for zone in campaign.lead_timezones or [campaign.timezone]:
         hours = calling_hours_of(campaign, timezone=zone)
         if not hours.is_open(at=now):
             continue
-        any_open = True
         until = hours.open_until(at=now)
         if until is None:
-            return None
+            return _Closing(read_at=now, any_open=True, until=None)
+        any_open = True
         latest = until if latest is None else max(latest, until)
-    if not any_open or latest is None:
-        return 0.0
-    left = latest - now
-    return None if left > CLOSING_HORIZON else left.total_seconds()
+    return _Closing(read_at=now, any_open=any_open, until=latest)
 
 
 def gather_inputs(
@@ -235,7 +267,7 @@ def gather_inputs(
         abandoned=standing.abandoned,
         answered_by_person=standing.answered,
         max_rate=policy.max_rate,
-        closes_in=_closes_in(campaign, now=now),
+        closes_in=_closes_in(session, campaign, now=now),
         max_calls=max_calls if max_calls is not None else campaign.cps,
         ringing_for=tuple(ringing_for),
         connect_seconds=float(policy.connect_seconds),

@@ -372,3 +372,42 @@ def test_the_pacer_sees_the_floor(api: Api, pacer: FixedPacer) -> None:
     # A wraps up (30 s, one gone), B still waits.
     assert seen.talking_for == () and seen.wrapup_left == (29.0,)
     assert seen.agents_waiting == 1 and seen.calls_ringing == 0
+
+
+def test_the_real_pacer_with_no_data_dials_one_call_per_free_agent(api: Api) -> None:
+    """A new campaign has no answer rate, ring or talk times yet: the pacer falls
+    back to one call per free agent, and the calls in flight cover them."""
+    c, leads = _campaign(api, 6)
+    api.agent([c["id"]], name="A")
+    api.agent([c["id"]], name="B")
+    api.advance(1)
+    placed = api.get("/api/calls", params={"campaign_id": c["id"]}).json()["items"]
+    assert len(placed) == 2 and all(x["agent_reserved"] is False for x in placed)
+    assert all(x["status"] == "ringing" for x in placed)
+    api.advance(1)
+    assert len(api.get("/api/calls", params={"campaign_id": c["id"]}).json()["items"]) == 2
+    assert len(leads) == 6
+
+
+def test_a_waiting_call_goes_to_the_agent_who_frees_up_in_time(api: Api, pacer: FixedPacer) -> None:
+    c, leads = _campaign(api, 2, abandon_policy={"connect_seconds": 3})
+    _answer(api, *(_phone(x) for x in leads))
+    agent = api.agent([c["id"]])
+    pacer.plan = [2]
+    api.advance(1)
+    calls = [_lead(api, x["id"])["calls"][0] for x in leads]
+    [taken] = [x for x in calls if x["agent_id"] == agent["id"]]
+    [left] = [x for x in calls if x["agent_id"] is None]
+    api.advance(1)
+    r = api.post(f"/api/calls/{taken['id']}/disposition", token=agent["token"],
+                 json={"outcome": "not_interested"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    api.advance(1)
+    got = api.get(f"/api/calls/{left['id']}").json()
+    assert got["agent_id"] == agent["id"] and got["disposition"] is None
+    assert got["connect_by_at"] is None and got["connected_at"] is not None
+    [connected] = _events(api, left["lead_id"], "call_connected")
+    assert connected["detail"]["waited_ms"] == 2000
+    assert [e["kind"] for e in _lead(api, left["lead_id"])["events"]].count("call_waiting") == 1
+    held = api.next(agent).json()
+    assert held["lead"]["id"] == left["lead_id"]
