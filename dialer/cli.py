@@ -288,6 +288,50 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace, _settings: Settings) -> int:
+    """A policy dry-run on a simulated floor (dialer.simulation); its own
+    throw-away database, whatever DATABASE_URL says."""
+    import json
+
+    from dialer.simulation import (
+        Shares,
+        SimConfig,
+        SimError,
+        parse_pair,
+        parse_rates,
+        parse_shares,
+        report_text,
+        run_simulation,
+    )
+
+    try:
+        config = SimConfig(
+            campaign_file=Path(args.campaign) if args.campaign else None,
+            agents=args.agents,
+            days=args.days,
+            leads=args.leads,
+            answer_rate=args.answer_rate,
+            answer_rates=parse_rates(args.answer_rates) if args.answer_rates else {},
+            ring=parse_pair(args.ring, option="--ring"),
+            talk=parse_pair(args.talk, option="--talk"),
+            wrapup=args.wrapup,
+            outcomes=parse_shares(args.outcomes) if args.outcomes else Shares(),
+            pacer=args.pacer,
+            retry_timing=args.retry_timing,
+            seed=args.seed,
+            minutes=args.minutes,
+        )
+        result = run_simulation(config)
+    except SimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        print(report_text(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dialer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -336,6 +380,46 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--root-path", default="", help=ROOT_PATH_HELP)
     demo.set_defaults(func=_demo)
+
+    simulate = sub.add_parser(
+        "simulate",
+        help="a policy dry-run: a campaign, N agents and a simulated provider on the "
+        "simulated clock (its own throw-away database)",
+    )
+    simulate.add_argument("--campaign", help="a campaign TOML file (default: a built-in one)")
+    simulate.add_argument("--agents", type=int, default=20, help="1-500 (default 20)")
+    simulate.add_argument("--days", type=int, default=1, help="calling days, 1-30 (default 1)")
+    simulate.add_argument(
+        "--minutes", type=int, default=None, help="only the first M minutes of each day's hours"
+    )
+    simulate.add_argument("--leads", type=int, default=None, help="default: enough for the floor")
+    simulate.add_argument(
+        "--answer-rate", type=float, default=0.25, help="share of calls a person answers"
+    )
+    simulate.add_argument(
+        "--answer-rates", default=None, help='by the lead\'s local hour: "9=0.2,10=0.3,..."'
+    )
+    simulate.add_argument(
+        "--ring", default="10,5", help="ring time of answered calls: mean,sd seconds (lognormal)"
+    )
+    simulate.add_argument("--talk", default="180,90", help="talk time: mean,sd seconds (lognormal)")
+    simulate.add_argument(
+        "--wrapup", type=int, default=None, help="seconds (default: the campaign's)"
+    )
+    simulate.add_argument(
+        "--outcomes",
+        default=None,
+        help="shares: converted=0.1,callback=0.1,not_interested=0.6,refused=0.2",
+    )
+    simulate.add_argument(
+        "--pacer", default=None, help="progressive or predictive (default: the campaign's)"
+    )
+    simulate.add_argument(
+        "--retry-timing", default=None, help="fixed or best_hour (default: the campaign's)"
+    )
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    simulate.set_defaults(func=_simulate)
 
     args = parser.parse_args(argv)
     from dialer.migrations import SchemaNotCurrent

@@ -98,6 +98,7 @@ WIRING_MODULES = {
     "dialer.jobs",
     "dialer.runtime",
     "dialer.scheduler",
+    "dialer.simulation",
     "dialer.__main__",
 }
 # Test support that runs real servers: wiring of its own.

@@ -53,11 +53,12 @@ MIN_TALK_SAMPLES = 10
 NEAR_CAP_SHARE = 0.8
 # The fewest person-answers a window's rate is judged over (see budget_used).
 MIN_WINDOW_ANSWERS = 100
-# The planned abandon rate: this share of the cap while the window has its
-# whole budget, tightening linearly to MIN_TARGET_SHARE as the measured rate
-# approaches NEAR_CAP_SHARE of the cap.
+# The planned abandon rate: this share of the cap while the window has spent
+# less than TIGHTEN_FROM of its budget, tightening linearly to MIN_TARGET_SHARE
+# as the spending approaches NEAR_CAP_SHARE.
 TARGET_SHARE = 0.8
 MIN_TARGET_SHARE = 0.25
+TIGHTEN_FROM = 0.0
 # The moments the shortfall is looked at: this many quantiles of the ring time.
 TIME_POINTS = 10
 # Probabilities below this are dropped from the supply's distribution.
@@ -183,10 +184,11 @@ def budget_used(inputs: PacerInputs) -> float:
 
 
 def target_rate(inputs: PacerInputs) -> float:
-    """The abandon rate to plan for: TARGET_SHARE of the cap with the window's
-    budget untouched, down to MIN_TARGET_SHARE as the budget used reaches
-    NEAR_CAP_SHARE."""
-    left = max(0.0, 1.0 - budget_used(inputs) / NEAR_CAP_SHARE)
+    """The abandon rate to plan for: TARGET_SHARE of the cap while the window
+    has spent under TIGHTEN_FROM of its budget, down to MIN_TARGET_SHARE as the
+    budget spent reaches NEAR_CAP_SHARE."""
+    spent = budget_used(inputs) - TIGHTEN_FROM
+    left = min(1.0, max(0.0, 1.0 - spent / (NEAR_CAP_SHARE - TIGHTEN_FROM)))
     share = MIN_TARGET_SHARE + (TARGET_SHARE - MIN_TARGET_SHARE) * left
     return inputs.max_rate * share
 

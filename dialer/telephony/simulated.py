@@ -1,14 +1,23 @@
 """The simulated provider: scripted outcomes per number (stored in the database so
 any worker honours them), otherwise answered with probability
 DIALER_SIM_ANSWER_RATE from a seeded generator. An unanswered outcome becomes
-final 25 s of clock time after the call is placed."""
+final 25 s of clock time after the call is placed.
+
+Two options serve `dialer simulate` (dialer.simulation); left unset, nothing
+changes: `ring` samples how long an answered call rings first (lognormal with
+the given mean and standard deviation, in seconds; without it a call is answered
+the instant it is placed), and `answer_rates` gives the answer rate by the
+lead's local hour at the dial (hours it leaves out keep `answer_rate`)."""
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -18,6 +27,7 @@ from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatu
 from dialer.campaign.models import Campaign
 from dialer.db import affected
 from dialer.failing import FailingRows, each_row
+from dialer.leads.models import Lead
 from dialer.telephony.models import SimOutcome
 
 UNANSWERED_AFTER = timedelta(seconds=25)
@@ -58,14 +68,48 @@ def pending_outcomes(session: Session, *, phone: str) -> list[str]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Lognormal:
+    """A positive duration drawn with this mean and standard deviation (seconds):
+    ring and talk times are skewed right, a few long ones and many near the mode."""
+
+    mean: float
+    sd: float
+
+    def sample(self, rng: random.Random) -> float:
+        if self.sd <= 0:
+            return self.mean
+        sigma2 = math.log(1 + (self.sd / self.mean) ** 2)
+        return rng.lognormvariate(math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2))
+
+
 class SimulatedTelephony:
     name = "simulated"
 
-    def __init__(self, *, answer_rate: float, seed: int) -> None:
+    def __init__(
+        self,
+        *,
+        answer_rate: float,
+        seed: int,
+        ring: Lognormal | None = None,
+        answer_rates: Mapping[int, float] | None = None,
+        ring_timeout: timedelta = UNANSWERED_AFTER,
+    ) -> None:
         self.answer_rate = answer_rate
         self.seed = seed
+        self.ring = ring
+        self.answer_rates = dict(answer_rates or {})
+        self.ring_timeout = ring_timeout
 
-    def _next_outcome(self, session: Session, *, call: Call) -> str:
+    def _answer_rate(self, session: Session, *, call: Call, campaign: Campaign) -> float:
+        if not self.answer_rates:
+            return self.answer_rate
+        lead = session.get(Lead, call.lead_id)
+        zone = (lead.timezone if lead is not None else None) or campaign.timezone
+        hour = call.created_at.astimezone(ZoneInfo(zone)).hour
+        return self.answer_rates.get(hour, self.answer_rate)
+
+    def _next_outcome(self, session: Session, *, call: Call, campaign: Campaign) -> str:
         scripted = session.scalar(
             select(SimOutcome)
             .where(col(SimOutcome.phone) == call.to, col(SimOutcome.consumed).is_(False))
@@ -83,7 +127,7 @@ class SimulatedTelephony:
                 return scripted.outcome
         # Seeded per call, so a run is reproducible whatever the worker order.
         rng = random.Random(f"{self.seed}:{call.id}")
-        if rng.random() < self.answer_rate:
+        if rng.random() < self._answer_rate(session, call=call, campaign=campaign):
             return SimulatedOutcome.answered
         return rng.choice(
             [
@@ -100,7 +144,17 @@ class SimulatedTelephony:
         from dialer.calls.disposition import apply_status_update
 
         call.provider_sid = f"SIM{call.id:010d}"
-        outcome = self._next_outcome(session, call=call)
+        outcome = self._next_outcome(session, call=call, campaign=campaign)
+        if outcome == SimulatedOutcome.answered and self.ring is not None:
+            # Rings first; run_due answers it once its ring time is up.
+            rng = random.Random(f"{self.seed}:{call.id}:ring")
+            rings = min(self.ring.sample(rng), self.ring_timeout.total_seconds() - 1)
+            call.sim_outcome = outcome
+            call.sim_final_at = now + timedelta(seconds=max(rings, 0.0))
+            apply_status_update(
+                session, call=call, status=CallStatus.ringing, answered_by=None, at=now
+            )
+            return
         if outcome == SimulatedOutcome.answered:
             apply_status_update(
                 session,
@@ -111,7 +165,7 @@ class SimulatedTelephony:
             )
             return
         call.sim_outcome = outcome
-        call.sim_final_at = now + UNANSWERED_AFTER
+        call.sim_final_at = now + self.ring_timeout
         apply_status_update(session, call=call, status=CallStatus.ringing, answered_by=None, at=now)
 
     def next_due_at(self, session: Session, *, skip: Collection[int] = ()) -> datetime | None:
@@ -140,7 +194,12 @@ class SimulatedTelephony:
             call.sim_final_at = None
             if call.status in FINAL_CALL_STATUSES or call.sim_outcome is None:
                 return
-            status, answered_by = _FINAL[call.sim_outcome]
+            answered_by: AnsweredBy | None
+            if call.sim_outcome == SimulatedOutcome.answered:
+                # Its ring time is up: a person picks up.
+                status, answered_by = CallStatus.in_progress, AnsweredBy.human
+            else:
+                status, answered_by = _FINAL[call.sim_outcome]
             apply_status_update(session, call=call, status=status, answered_by=answered_by, at=at)
 
         done = each_row(session, due, report, key=_call_id, failing=failing, now=now)

@@ -1,0 +1,341 @@
+"""Predictive floor benchmark: the same seeded floors under three pacers.
+
+Each run is `dialer simulate` (dialer.simulation.run_simulation): the real
+queue, dial rounds, provider reports, dispositions, retry policy and promise
+jobs on the simulated clock of a throw-away SQLite database. The pacers:
+
+  progressive  one call per free agent (dial_mode "progressive")
+  predictive   this dialer's pacer (dialer.calls.pacer.pace, dial_mode "predictive")
+  vicidial     VICIdial's adaptive algorithm, re-implemented below from its
+               published description, run as the predictive flow's pacer
+
+Floors (an 8-hour day, 09:00-17:00 Tokyo, lognormal talk mean 180 s sd 90 s,
+ring mean 10 s sd 5 s, wrap-up 20 s, unanswered calls end at 25 s):
+
+  20 agents   25% answer rate
+  5 agents    25% answer rate (small teams, where predictive is hardest)
+  moving      20 agents, the answer rate moving by hour (15% to 40%)
+
+Best hour: 5 agents for five days on a lead list small enough that retries
+matter, the answer rate depending strongly on the hour; retry_timing "fixed"
+vs "best_hour" under progressive dialing; figure: contacts per attempt.
+
+Goals (issue 16): abandon rate <= 3% on every floor and every day; at 20
+agents predictive occupancy >= 90% of talk/(talk+wrap-up), >= 1.25x
+progressive, and above VICIdial's at an equal or lower abandon rate; best hour
+contacts per attempt >= 1.15x the fixed ladder.
+
+    python scripts/bench/floor.py --quick   # small floors (< 1 minute of set-up and runs)
+    python scripts/bench/floor.py           # the floors above; writes the plot
+
+The plot (occupancy and abandon rate per 15 minutes over the 20-agent day, per
+pacer) goes to docs/screenshots/bench-floor.png (--plot). The last line printed
+is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from dialer.simulation import SimConfig, SimResult, run_simulation  # noqa: E402
+
+CAP = 0.03
+MOVING = {9: 0.15, 10: 0.20, 11: 0.25, 12: 0.40, 13: 0.30, 14: 0.20, 15: 0.25, 16: 0.35}
+# Best hour: lunch and the end of the day answer; mornings hardly.
+BY_HOUR = {9: 0.08, 10: 0.10, 11: 0.12, 12: 0.50, 13: 0.15, 14: 0.10, 15: 0.12, 16: 0.45}
+
+
+# --- VICIdial's adaptive dial level, as a Pacer --------------------------------------
+
+
+@dataclass
+class VicidialAdaptive:
+    """VICIdial's "ADAPT_*" dial method as its manual describes it: every 15 s
+    the dial level is multiplied by (1 + differential / agents), where
+    differential = agents waiting - calls waiting; it stays within 1.0-3.0, and
+    is halved whenever the day's drop (abandon) rate is over the drop limit.
+    Calls to place = dial level x agents available or busy - calls in flight
+    (ringing, waiting for an agent, or talking to one). Wrap-up counts as busy."""
+
+    interval: float = 15.0
+    low: float = 1.0
+    high: float = 3.0
+    level: float = 1.0
+    last_at: Any = None
+
+    def __call__(self, inputs: Any) -> Any:
+        from dialer.calls.pacer import PacerDecision, PacerMode
+
+        agents = inputs.agents_signed_in
+        if agents <= 0:
+            return PacerDecision(
+                calls=0, mode=PacerMode.idle, expected_free=0.0, detail="no agent signed in"
+            )
+        now = inputs.now
+        if self.last_at is None or (now - self.last_at).total_seconds() >= self.interval:
+            self.last_at = now
+            differential = inputs.agents_waiting - inputs.calls_waiting
+            self.level *= 1 + differential / agents
+            # The drop limit over the window the inputs give (the day, on these floors).
+            answered = inputs.answered_by_person
+            if answered and inputs.abandoned / answered > inputs.max_rate:
+                self.level /= 2
+            self.level = min(self.high, max(self.low, self.level))
+        in_flight = inputs.calls_ringing + inputs.calls_waiting + len(inputs.talking_for)
+        calls = max(0, min(inputs.max_calls, math.floor(self.level * agents) - in_flight))
+        return PacerDecision(
+            calls=calls,
+            mode=PacerMode.predictive,
+            expected_free=float(inputs.agents_waiting),
+            detail=f"VICIdial adaptive: dial level {self.level:.2f}",
+        )
+
+
+# --- the floors -------------------------------------------------------------------
+
+
+def floors(*, quick: bool) -> dict[str, SimConfig]:
+    base = SimConfig(
+        agents=20,
+        days=1,
+        answer_rate=0.25,
+        talk=(180.0, 90.0),
+        ring=(10.0, 5.0),
+        wrapup=20,
+        seed=16,
+        minutes=60 if quick else None,
+    )
+    found = {
+        "20 agents": base,
+        "5 agents": replace(base, agents=5),
+        "moving": replace(base, answer_rates=MOVING),
+    }
+    if quick:
+        found = {
+            "20 agents": replace(base, minutes=20),
+            "5 agents": replace(base, agents=5, minutes=30),
+        }
+    return found
+
+
+def best_hour_floor(*, quick: bool) -> SimConfig:
+    return SimConfig(
+        agents=2 if quick else 5,
+        days=2 if quick else 5,
+        leads=150 if quick else 1500,
+        answer_rate=0.1,
+        answer_rates=BY_HOUR,
+        talk=(120.0, 60.0),
+        wrapup=10,
+        seed=16,
+        pacer="progressive",
+        minutes=None,
+    )
+
+
+PACERS = ("progressive", "predictive", "vicidial")
+
+
+def run_pacer(config: SimConfig, pacer: str) -> SimResult:
+    if pacer == "progressive":
+        return run_simulation(replace(config, pacer="progressive"))
+    if pacer == "predictive":
+        return run_simulation(replace(config, pacer="predictive"))
+    return run_simulation(replace(config, pacer="predictive"), pacer=VicidialAdaptive())
+
+
+def summary(result: SimResult) -> dict[str, Any]:
+    days = [d.abandon_rate for d in result.per_day if d.abandon_rate is not None]
+    return {
+        "occupancy": result.occupancy,
+        "occupancy_limit": result.occupancy_limit,
+        "abandon_rate": result.abandon_rate,
+        "worst_day_abandon_rate": max(days) if days else None,
+        "abandoned": result.abandoned,
+        "answered_by_person": result.answered_by_person,
+        "contacts_per_agent_hour": result.contacts_per_agent_hour,
+        "mean_wait_seconds": result.mean_wait_seconds,
+        "calls_placed": result.calls_placed,
+        "contacts_per_attempt": result.contacts_per_attempt,
+        "run_seconds": result.timing.get("total"),
+        "timing": result.timing,
+    }
+
+
+def fmt(x: float | None, pct: bool = True) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.1%}" if pct else f"{x:.2f}"
+
+
+def goals(figures: dict[str, Any], best: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+
+    def goal(name: str, met: bool | None, value: str) -> None:
+        out.append({"goal": name, "met": met, "value": value})
+
+    for floor, by_pacer in figures.items():
+        p = by_pacer.get("predictive")
+        if p is None:
+            continue
+        worst = p["worst_day_abandon_rate"] or 0.0
+        goal(f"{floor}: predictive abandon <= 3% every day", worst <= CAP, fmt(worst))
+    twenty = figures.get("20 agents", {})
+    p, prog, vici = (twenty.get(k) for k in PACERS)
+    if p and prog and vici and p["occupancy"] is not None:
+        limit = p["occupancy_limit"] or 1.0
+        goal(
+            "20 agents: occupancy >= 90% of talk/(talk+wrap-up)",
+            p["occupancy"] >= 0.9 * limit,
+            f"{fmt(p['occupancy'])} vs {fmt(0.9 * limit)}",
+        )
+        ratio = p["occupancy"] / prog["occupancy"] if prog["occupancy"] else None
+        goal(
+            "20 agents: occupancy >= 1.25x progressive",
+            ratio is not None and ratio >= 1.25,
+            f"{fmt(ratio, pct=False)}x",
+        )
+        goal(
+            "20 agents: occupancy above VICIdial at an equal or lower abandon rate",
+            p["occupancy"] > (vici["occupancy"] or 0)
+            and (p["abandon_rate"] or 0) <= (vici["abandon_rate"] or 0),
+            f"{fmt(p['occupancy'])} at {fmt(p['abandon_rate'])} abandon vs VICIdial "
+            f"{fmt(vici['occupancy'])} at {fmt(vici['abandon_rate'])}",
+        )
+    if best.get("fixed") and best.get("best_hour"):
+        a, b = best["fixed"]["contacts_per_attempt"], best["best_hour"]["contacts_per_attempt"]
+        ratio = b / a if a else None
+        goal(
+            "best hour: contacts per attempt >= 1.15x fixed",
+            ratio is not None and ratio >= 1.15,
+            f"{fmt(ratio, pct=False)}x ({fmt(b)} vs {fmt(a)})",
+        )
+    return out
+
+
+def plot(series: dict[str, SimResult], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (occ, ab) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    for pacer, result in series.items():
+        xs = [p.at.strftime("%H:%M") for p in result.series]
+        occ.plot(xs, [p.occupancy or 0 for p in result.series], label=pacer, marker=".")
+        ab.plot(xs, [p.abandon_rate or 0 for p in result.series], label=pacer, marker=".")
+    limit = next(iter(series.values())).occupancy_limit
+    if limit:
+        occ.axhline(limit, color="grey", linestyle=":", label="talk/(talk+wrap-up)")
+    ab.axhline(CAP, color="red", linestyle=":", label="3% cap")
+    occ.set_ylabel("occupancy")
+    ab.set_ylabel("abandon rate")
+    occ.set_ylim(0, 1)
+    occ.legend(loc="lower right", fontsize="small")
+    ab.legend(loc="upper right", fontsize="small")
+    ab.set_xlabel("local time (Asia/Tokyo), 15-minute buckets")
+    for label in ab.get_xticklabels():
+        label.set_rotation(60)
+    fig.suptitle("20 agents, 25% answer, talk 180 s, wrap-up 20 s: occupancy and abandon rate")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def profile(config: SimConfig, pacer: str) -> int:
+    """cProfile over one run: the dialer's functions by cumulative time."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    result = run_pacer(config, pacer)
+    prof.disable()
+    print(json.dumps(result.timing))
+    stats = pstats.Stats(prof)
+    stats.sort_stats("cumulative").print_stats(r"dialer/", 40)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--plot", default=None, help="PNG path (default in full runs: docs/…)")
+    parser.add_argument(
+        "--only", default=None, help="comma-separated floors or 'best' (default: all)"
+    )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        metavar="PACER",
+        help="profile one run of the first floor under PACER and print where the time goes",
+    )
+    args = parser.parse_args(argv)
+    if args.profile:
+        return profile(next(iter(floors(quick=args.quick).values())), args.profile)
+    began = time.perf_counter()
+    only = set(args.only.split(",")) if args.only else None
+    figures: dict[str, dict[str, Any]] = {}
+    kept: dict[str, SimResult] = {}
+    for floor, config in floors(quick=args.quick).items():
+        if only is not None and floor not in only:
+            continue
+        figures[floor] = {}
+        for pacer in PACERS:
+            result = run_pacer(config, pacer)
+            figures[floor][pacer] = summary(result)
+            if floor == "20 agents":
+                kept[pacer] = result
+            s = figures[floor][pacer]
+            print(
+                f"{floor:10} {pacer:12} occupancy {fmt(s['occupancy']):>6}  "
+                f"abandon {fmt(s['abandon_rate']):>6} (worst day "
+                f"{fmt(s['worst_day_abandon_rate'])})  contacts/agent-h "
+                f"{s['contacts_per_agent_hour']:6.2f}  wait {fmt(s['mean_wait_seconds'], False):>7}"
+                f" s  calls {s['calls_placed']:6,}  ran {s['run_seconds']:6.1f} s",
+                flush=True,
+            )
+    best: dict[str, Any] = {}
+    if only is None or "best" in only:
+        config = best_hour_floor(quick=args.quick)
+        for timing in ("fixed", "best_hour"):
+            result = run_simulation(replace(config, retry_timing=timing))
+            best[timing] = summary(result)
+            print(
+                f"best hour  {timing:12} contacts/attempt {fmt(result.contacts_per_attempt)}  "
+                f"contacts {result.contacts:,} of {result.calls_placed:,} attempts  "
+                f"ran {result.timing.get('total', 0):.1f} s",
+                flush=True,
+            )
+    results = goals(figures, best)
+    for g in results:
+        print(f"  {'MET ' if g['met'] else 'MISSED'}  {g['goal']}: {g['value']}")
+    plot_path = args.plot or (
+        None if args.quick else str(REPO / "docs/screenshots/bench-floor.png")
+    )
+    if plot_path and len(kept) == len(PACERS):
+        plot(kept, Path(plot_path))
+        print(f"plot: {plot_path}")
+    elapsed = time.perf_counter() - began
+    print(f"total {elapsed:.1f} s")
+    print(
+        json.dumps(
+            {"quick": args.quick, "floors": figures, "best_hour": best, "goals": results,
+             "seconds": round(elapsed, 1)}
+        )
+    )  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
