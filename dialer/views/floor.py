@@ -5,7 +5,8 @@ queue diagnosis, a dialing block, and a progressive campaign's pacing.
 The snapshot is read with indexed queries only, bounded whatever the campaign's
 size: agents through their assignment, each agent's latest call through
 `ix_call_agent_created`, the campaign's recent calls through
-`ix_call_campaign_created`, promises through `ix_promise_campaign_slot`. The
+`ix_call_campaign_created`, promises through `ix_promise_campaign_slot`, the
+abandon window (`dialer.calls.abandon`) through `ix_call_campaign_answered`. The
 queue diagnosis is the one slow part (a grouped pass over every lead of the
 campaign, seconds at a million leads on SQLite), so it is never waited for: a
 per-worker cache (`QueueCache`) refreshes it in the background at most every
