@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -194,7 +195,7 @@ def _dial_violations(
         out.append(Violation(check=check, lead_id=lead_id, call_id=call_id, at=at, detail=detail))
 
     open_hours = hours(at)
-    if not open_hours.is_open(at=at):
+    if not _is_open(open_hours, at):
         # The hours speak the lead's zone: that is where they are judged.
         found(
             Check.outside_calling_hours,
@@ -227,6 +228,19 @@ def _dial_violations(
             f"{quiet.total_seconds() / 3600:g} h)",
         )
     return out
+
+
+def _is_open(hours: CallingHours, at: datetime) -> bool:
+    """`hours.is_open(at=at)`, from the open stretches of the day kept: a
+    report asks it for every dial, thousands a day."""
+    return any(start <= at < end for start, end in _stretches(hours, hours.local_date(at)))
+
+
+@lru_cache(maxsize=4096)
+def _stretches(hours: CallingHours, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    # The windows starting the day before or on `day` are the ones that can
+    # cover an instant of `day` (as `is_open` reads them).
+    return tuple(hours.intervals(from_day=day - timedelta(days=1), days=2))
 
 
 def _int(value: Any) -> int | None:

@@ -98,7 +98,8 @@ def campaign_report(
 ) -> dict[str, Any]:
     """Funnel (leads by status, now), calls and promises by status, conversions by
     channel (gross, net of cancellations, duplicates), answer rate by local hour of
-    day, and the median days from first call to conversion."""
+    day, the median days from first call to conversion; and, as of now, the abandon
+    standing over the abandon window and the answer rates best-hour timing learned."""
     return _campaign(ctx, campaign_id, since, until)
 
 

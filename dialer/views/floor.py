@@ -5,7 +5,8 @@ queue diagnosis, a dialing block, and a progressive campaign's pacing.
 The snapshot is read with indexed queries only, bounded whatever the campaign's
 size: agents through their assignment, each agent's latest call through
 `ix_call_agent_created`, the campaign's recent calls through
-`ix_call_campaign_created`, promises through `ix_promise_campaign_slot`. The
+`ix_call_campaign_created`, promises through `ix_promise_campaign_slot`, the
+abandon window (`dialer.calls.abandon`) through `ix_call_campaign_answered`. The
 queue diagnosis is the one slow part (a grouped pass over every lead of the
 campaign, seconds at a million leads on SQLite), so it is never waited for: a
 per-worker cache (`QueueCache`) refreshes it in the background at most every
@@ -503,11 +504,17 @@ class QueueCache:
 
 
 def _sameness(body: dict[str, Any]) -> dict[str, Any]:
-    """What two snapshots are compared by: all but when they were computed (plain
-    JSON values, so `==` says what equal encodings would)."""
+    """What two snapshots are compared by: all but when they were computed, and
+    what follows from that alone (plain JSON values, so `==` says what equal
+    encodings would)."""
     rest = {k: v for k, v in body.items() if k != "as_of"}
     if isinstance(rest.get("queue"), dict):
         rest["queue"] = {k: v for k, v in rest["queue"].items() if k != "as_of"}
+    if isinstance(rest.get("abandon_window"), dict):
+        # The window's start is `as_of` less its days: it moves with the clock.
+        rest["abandon_window"] = {
+            k: v for k, v in rest["abandon_window"].items() if k != "since_at"
+        }
     return rest
 
 

@@ -254,3 +254,17 @@ def test_who_may_read_it(api: Api) -> None:
     expect_error(api.get(path, token=agent["token"]), 403)
     expect_error(api.get("/api/reports/campaigns/999999/compliance"), 404, "campaign_not_found")
     expect_error(api.get("/api/reports/campaigns/999999/compliance.csv"), 404)
+
+
+def test_the_violations_listed_are_bounded(
+    api: Api, day: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dialer.reports import compliance
+
+    monkeypatch.setattr(compliance, "MAX_VIOLATIONS", 2)
+    late = [_rogue_dial(api, day, "G", at=jst(2026, 12, 1, 23, minute)) for minute in (40, 0, 20)]
+    report = _report(api, day["campaign"]["id"])
+    # Every one counted, the earliest listed.
+    assert _checks(report)["outside_calling_hours"] == 3
+    assert [v["call_id"] for v in report["violations"]] == [late[1], late[2]]
+    assert report["violations_truncated"] is True

@@ -325,3 +325,25 @@ def test_a_dial_is_held_to_the_hours_of_its_day() -> None:
         zone=TOKYO,
     )
     assert [(v.check, v.call_id) for v in found.violations] == [(Check.outside_calling_hours, 2)]
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/New_York", "Asia/Kathmandu"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        [{"days": "mon-fri", "start": "09:00", "end": "20:00"}],
+        [{"days": "daily", "start": "22:00", "end": "02:00"}],
+        [{"days": "fri-mon", "start": "10:00", "end": "12:00"},
+         {"days": "wed", "start": "18:00", "end": "06:00"}],
+    ],
+)  # fmt: skip
+def test_the_kept_stretches_answer_as_the_hours_do(zone: str, spec: list[dict[str, str]]) -> None:
+    """The report's is-open (a day's stretches kept) is the hours' own rule,
+    across daylight saving days and holidays."""
+    from dialer.reports.compliance_rules import _is_open
+
+    hours = CallingHours.from_spec(rules=spec, timezone=zone, holiday_region="JP")
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    for n in range(0, 60 * 24 * 40, 37):  # every 37 minutes for 40 days
+        at = start + timedelta(minutes=n)
+        assert _is_open(hours, at) == hours.is_open(at=at), at
