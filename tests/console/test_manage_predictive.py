@@ -1,0 +1,192 @@
+"""Issue 16 in the manager console, in a real browser: the campaign form's
+predictive dialing, abandon policy and retry timing (saved, shown again, a
+refusal beside its field, the history in words), the report page's Compliance
+and Learned answer rates, and the floor's abandon window."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from conftest import (
+    LEADS,
+    STEP_MS,
+    Service,
+    live_manager,
+    live_sign_in,
+    manager,
+    sign_in_manager,
+)
+from playwright.sync_api import expect
+
+from dialer.calls.models import Call
+from dialer.db import Database
+
+expect.set_options(timeout=STEP_MS)
+
+# The service's clock starts at 10:00 Tokyo time on 1 December (helpers.CLOCK_START).
+MORNING = datetime.fromisoformat("2026-12-01T09:30:00+09:00")
+
+
+def _write_calls(service: Service, campaign_id: int, rows: list[dict[str, Any]]) -> int:
+    """Calls of the campaign's first lead as the flows leave them, written to the
+    service's database (what a day of dialing would have left). Returns the lead."""
+    leads = service.ok(service.http.get(f"/api/campaigns/{campaign_id}/leads?limit=1"))
+    lead_id = leads["items"][0]["id"]
+    db = Database(f"sqlite:///{service.db}")
+    try:
+        with db.write() as session:
+            for n, row in enumerate(rows):
+                session.add(
+                    Call(
+                        lead_id=lead_id,
+                        campaign_id=campaign_id,
+                        to="+819012345678",
+                        provider="simulated",
+                        status=row.get("status", "completed"),
+                        created_at=row.get("at", MORNING + timedelta(seconds=n)),
+                        answered_by=row.get("answered_by"),
+                        disposition=row.get("disposition"),
+                    )
+                )
+    finally:
+        db.dispose()
+    return int(lead_id)
+
+
+def test_the_form_sets_predictive_dialing_its_abandon_policy_and_retry_timing(
+    service: Service, browser: Any
+) -> None:
+    manager(service)
+    page = browser.new_page()
+    sign_in_manager(page, service)
+    page.goto(f"{service.url}/manage/campaigns/new")
+    cap = page.get_by_label("Abandon rate cap", exact=True)
+    window = page.get_by_label("Abandon window (days)", exact=True)
+    connect = page.get_by_label("Seconds to connect", exact=True)
+    no_recall = page.get_by_label("No recall after abandon (hours)", exact=True)
+    timing = page.get_by_label("Retry timing", exact=True)
+    # The defaults a campaign gets, the cap as a percentage (the API's 0.03).
+    expect(cap).to_have_value("3")
+    expect(cap).to_have_accessible_description(re.compile("in percent"))
+    expect(window).to_have_value("30")
+    expect(connect).to_have_value("2")
+    expect(no_recall).to_have_value("72")
+    expect(timing).to_have_value("fixed")
+
+    page.get_by_label("Name", exact=True).fill("Kansai predictive")
+    page.get_by_label("Dial mode", exact=True).select_option(label="Predictive")
+    cap.fill("2.5")
+    connect.fill("3")
+    no_recall.fill("48")
+    timing.select_option(label="Best hour")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url("**/manage/campaigns/*?created=1")
+    expect(page.locator("#notice")).to_have_text("Campaign created.")
+    campaign = service.http.get("/api/campaigns").json()["items"][0]
+    assert campaign["dial_mode"] == "predictive"
+    assert campaign["abandon_policy"] == {
+        "max_rate": 0.025,
+        "window_days": 30,
+        "connect_seconds": 3,
+        "no_recall_hours": 48,
+    }
+    assert campaign["retry_timing"] == "best_hour"
+    # The page shows what was saved.
+    expect(cap).to_have_value("2.5")
+    expect(connect).to_have_value("3")
+    expect(no_recall).to_have_value("48")
+    expect(timing).to_have_value("best_hour")
+    expect(page.get_by_label("Dial mode", exact=True)).to_have_value("predictive")
+
+    # 25 % is over the bound (0.2): refused beside the cap, nothing saved.
+    cap.fill("25")
+    window.fill("14")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(cap).to_have_attribute("aria-invalid", "true")
+    expect(cap).to_be_focused()
+    expect(cap).to_have_accessible_description(re.compile(r"abandon_policy\.max_rate"))
+    expect(window).not_to_have_attribute("aria-invalid", "true")
+    after = service.http.get(f"/api/campaigns/{campaign['id']}").json()
+    assert after["abandon_policy"]["max_rate"] == 0.025
+    assert after["abandon_policy"]["window_days"] == 30
+
+    # Corrected, it saves; the history names the fields and shows the cap as a percentage.
+    cap.fill("2")
+    timing.select_option(label="Fixed ladder")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#notice")).to_have_text("Saved.")
+    expect(cap).not_to_have_attribute("aria-invalid", "true")
+    after = service.http.get(f"/api/campaigns/{campaign['id']}").json()
+    assert after["abandon_policy"] == {
+        "max_rate": 0.02,
+        "window_days": 14,
+        "connect_seconds": 3,
+        "no_recall_hours": 48,
+    }
+    assert after["retry_timing"] == "fixed"
+    history = page.get_by_role("table", name="Change history")
+    expect(history.get_by_role("row").filter(has_text="Abandon rate cap")).to_contain_text(
+        "2.5% → 2%"
+    )
+    expect(history.get_by_role("row").filter(has_text="Abandon window (days)")).to_contain_text(
+        "30 → 14"
+    )
+    expect(history.get_by_role("row").filter(has_text="Retry timing")).to_contain_text(
+        "Best hour → Fixed ladder"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+
+    # The list says the mode in words; the form reads the same in Japanese.
+    page.goto(f"{service.url}/manage/campaigns")
+    expect(page.get_by_role("row").filter(has_text="Kansai predictive")).to_contain_text(
+        "Predictive"
+    )
+    page.goto(f"{service.url}/manage/campaigns/{campaign['id']}?lang=ja")
+    expect(page.get_by_label("放棄率の上限", exact=True)).to_have_value("2")
+    expect(page.get_by_label("再架電のタイミング", exact=True)).to_have_value("fixed")
+    expect(page.get_by_label("接続までの秒数", exact=True)).to_have_value("3")
+
+
+def test_the_floor_shows_the_abandon_window_and_alerts_over_the_cap(
+    service: Service, browser: Any
+) -> None:
+    campaign = service.campaign(
+        dial_mode="predictive",
+        status="paused",
+        abandon_policy={"max_rate": 0.05, "window_days": 7},
+    )
+    service.leads(campaign["id"], LEADS)
+    live_manager(service)
+    page = browser.new_page()
+    live_sign_in(page, service, name="suzuki", path=f"/manage?campaign_id={campaign['id']}")
+    pacing = page.get_by_role("region", name="Pacing")
+    expect(page.locator("#floor-mode")).to_have_text("Dial mode: Predictive")
+    expect(pacing).to_contain_text("Abandon rate, last 7 days")
+    expect(pacing).to_contain_text("no answered calls yet (cap 5%)")
+    expect(page.locator("#floor-pacing")).to_have_attribute("data-level", "ok")
+
+    # One abandoned of four a person answered: 25 %, over the 5 % cap.
+    _write_calls(
+        service,
+        campaign["id"],
+        [
+            {"answered_by": "human", "disposition": "abandoned"},
+            {"answered_by": "human", "disposition": "not_interested"},
+            {"answered_by": "human", "disposition": "converted"},
+            {"answered_by": "human", "disposition": "callback"},
+            {"status": "no-answer", "disposition": "no_answer"},
+        ],
+    )
+    window = page.locator("#abandon-window")
+    expect(window).to_contain_text(
+        "25% against a cap of 5% (1 abandoned of 4 answered)", timeout=3 * STEP_MS
+    )
+    expect(window).to_contain_text("Over the cap")
+    expect(page.locator("#floor-pacing")).to_have_attribute("data-level", "alert")
+    expect(page.locator("#abandon-window-value")).to_have_attribute("data-level", "alert")
+
+    page.goto(f"{service.url}/manage?campaign_id={campaign['id']}&lang=ja")
+    expect(page.locator("#abandon-window")).to_contain_text("放棄率(直近7日間)")
+    expect(page.locator("#abandon-window")).to_contain_text("上限超過")
