@@ -28,7 +28,9 @@ PURE_MODULES = {
     "dialer.agents.floor_rules",
     "dialer.agents.order",
     "dialer.agents.signin",
+    "dialer.calls.best_hour",
     "dialer.calls.outcomes",
+    "dialer.calls.pacer",
     "dialer.calls.retry",
     "dialer.calls.status",
     "dialer.campaign.hours",
@@ -271,7 +273,7 @@ def test_services_of_different_domains_form_no_cycle() -> None:
 LEAD_COLUMNS = (
     "status", "next_attempt_at", "next_attempt_reason", "promise_id", "reserved_agent_id",
     "reserved_until", "attempts", "unsolicited_attempts", "day_attempts", "day_attempts_date",
-    "failure_counts", "last_outcome",
+    "failure_counts", "last_outcome", "abandoned_at",
 )  # fmt: skip
 LIFECYCLE = {"dialer.leads.lifecycle", "dialer.leads.lifecycle_sql"}
 RAW_LEAD_WRITE = re.compile(

@@ -131,3 +131,28 @@ def test_demo_seed(env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
     r = api.post(f"/api/agents/{agent_id}/next", token=token)
     assert r.status_code == 200, r.text
     assert r.json()["lead"]["id"] != promises["items"][0]["lead_id"]  # not due yet
+
+
+def test_campaign_files_carry_the_predictive_fields(
+    env: str, capsys: pytest.CaptureFixture[str], api: Api, tmp_path: Path
+) -> None:
+    (tmp_path / "p.toml").write_text(
+        'name = "Predictive"\ndial_mode = "predictive"\nretry_timing = "best_hour"\n'
+        "[abandon_policy]\nmax_rate = 0.01\nno_recall_hours = 24\n",
+        encoding="utf-8",
+    )
+    assert cli.main(["campaigns", "apply", str(tmp_path / "p.toml")]) == 0
+    made = {c["name"]: c for c in api.get("/api/campaigns").json()["items"]}["Predictive"]
+    assert made["dial_mode"] == "predictive" and made["retry_timing"] == "best_hour"
+    assert made["abandon_policy"] == {
+        "max_rate": 0.01,
+        "window_days": 30,
+        "connect_seconds": 2,
+        "no_recall_hours": 24,
+    }
+    capsys.readouterr()
+    (tmp_path / "p.toml").write_text(
+        'name = "Predictive"\n[abandon_policy]\nmax_rate = 0.5\n', encoding="utf-8"
+    )
+    assert cli.main(["campaigns", "apply", str(tmp_path / "p.toml")]) == 2
+    assert "abandon_policy.max_rate" in capsys.readouterr().err

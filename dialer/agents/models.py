@@ -53,6 +53,10 @@ class Agent(SQLModel, table=True):
     # After a disposition the agent wraps up until then: no next lead, no
     # progressive call (the campaign's `wrapup_seconds`).
     wrapup_until: datetime | None = Field(default=None, sa_column=instant_column())
+    # When the agent last became free (a claim released, set available): with
+    # `state_changed_at` and `wrapup_until`, the latest of them orders agents
+    # "longest waiting first" for an answered call (dialer.calls.connect).
+    free_since: datetime | None = Field(default=None, sa_column=instant_column())
     # Presence of the agent's own event stream: None while connected (or never
     # connected), the instant the latest connection dropped otherwise. Only the
     # latest connection (`stream_connection`) may mark it lost.
@@ -79,11 +83,14 @@ class AgentCampaign(SQLModel, table=True):
 
 class Claim(SQLModel, table=True):
     """An agent's lease on one lead. Unique on both sides: one claim per agent,
-    one per lead — the database itself forbids a lead held by two agents."""
+    one per lead — the database itself forbids a lead held by two agents.
+    A dialer claim (predictive dialing, reason `predictive`) has no agent yet:
+    NULLs never collide, so the dialer holds many; the agent who takes the
+    answered call is written in when it is connected (dialer.calls.connect)."""
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="lead.id", unique=True)
-    agent_id: int = Field(foreign_key="agent.id", unique=True)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id", unique=True)
     campaign_id: int = Field(foreign_key="campaign.id")
     reason: str = Field(sa_type=String(16))
     prev_status: str = Field(sa_type=String(24))

@@ -21,6 +21,9 @@ class ClaimReason(StrEnum):
     promise = "promise"
     retry = "retry"
     new = "new"
+    # A dialer claim (predictive): no agent yet; handed to the agent who takes
+    # the answered call (dialer.calls.connect).
+    predictive = "predictive"
 
 
 class Tier(IntEnum):

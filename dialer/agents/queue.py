@@ -25,12 +25,12 @@ from datetime import datetime, timedelta
 from threading import Lock
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.agents import queue_sql
-from dialer.agents.models import AgentState, Claim
+from dialer.agents.models import Agent, AgentState, Claim
 from dialer.agents.order import ClaimReason
 from dialer.calls.models import FINAL_CALL_STATUSES, Call
 from dialer.campaign.hours import CallingHours
@@ -288,6 +288,94 @@ def claim_next(
     return None
 
 
+# The tiers a dialer claim takes from: not the promises (they have their agent).
+DIALER_TIERS: list[Tier] = [RetryDue(), NewLeads()]
+
+
+def claim_for_dialer(
+    work: Work,
+    *,
+    campaign_id: int,
+    count: int,
+    now: datetime,
+    ttl: timedelta,
+    no_recall_since: datetime | None,
+) -> list[int]:
+    """Up to `count` dialer claims (no agent yet, reason `predictive`) on the
+    campaign's best callable leads, retry tier then new: the same order, open
+    zones and dial-time checks as an agent's claim. A lead abandoned after
+    `no_recall_since` is left out (None: none is). Returns the leads claimed,
+    best first. The campaign must be active."""
+    if count <= 0:
+        return []
+    work.flush()
+    raw = work.raw
+    campaign = work.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status != CampaignStatus.active:
+        return []
+    rules = _rules(work, campaign_id=campaign_id, version=campaign.version)
+    open_zones = tuple(zone for zone in rules.hours_by_zone if rules.is_open(zone, at=now))
+    if not open_zones:
+        return []
+    scope_sql, scope_params = _scope_sql([Scope(rules=rules, open_zones=open_zones)])
+    # Far in the past: a no_recall_hours of 0 leaves out nothing.
+    cutoff = raw.instant(no_recall_since or datetime(2000, 1, 1, tzinfo=now.tzinfo))
+    claimed: list[int] = []
+    rejected: list[int] = []
+    expires_at = now + ttl
+    for tier in DIALER_TIERS:
+        sql = tier.candidate_sql(scope_sql=scope_sql).replace(
+            " ORDER BY", f" AND {queue_sql.NO_RECALL} ORDER BY"
+        )
+        tier_params = [*tier.params(now=raw.instant(now), agent_id=0), cutoff]
+        while len(claimed) < count and len(rejected) < MAX_REJECTED_CANDIDATES:
+            params = [*scope_params, *tier_params]
+            query = sql
+            skipped = [*rejected, *claimed]
+            if skipped:
+                query = query.replace(
+                    " ORDER BY", f" AND id NOT IN ({', '.join('?' for _ in skipped)}) ORDER BY"
+                )
+                params.extend(skipped)
+            want = count - len(claimed)
+            found = raw.rows(query + f" LIMIT {int(want)}" + raw.skip_locked, tuple(params))
+            if not found:
+                break
+            for row in found:
+                candidate = Candidate(*row)
+                if not _passes_dial_checks(
+                    work, candidate=candidate, rules=rules, now=now, capped=tier.capped
+                ) or not lifecycle.claim(
+                    raw,
+                    lead_id=candidate.lead_id,
+                    campaign_id=candidate.campaign_id,
+                    seen_status=candidate.status,
+                    agent_id=None,
+                    reason=ClaimReason.predictive,
+                    now=now,
+                    expires_at=expires_at,
+                ):
+                    rejected.append(candidate.lead_id)
+                    continue
+                claimed.append(candidate.lead_id)
+        if len(claimed) >= count:
+            break
+    return claimed
+
+
+def hand_over(session: Session, *, lead_id: int, agent_id: int) -> bool:
+    """A dialer claim becomes the agent's: the agent takes the answered call.
+    False when the lead holds no dialer claim any more (expired, released)."""
+    session.flush()
+    result = session.execute(
+        update(Claim)
+        .where(col(Claim.lead_id) == lead_id, col(Claim.agent_id).is_(None))
+        .values(agent_id=agent_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    return affected(result) == 1
+
+
 def _passes_dial_checks(
     work: Work, *, candidate: Candidate, rules: CampaignRules, now: datetime, capped: bool
 ) -> bool:
@@ -333,11 +421,25 @@ def claim_of(session: Session, *, lead_id: int) -> Claim | None:
 def release(session: Session, *, lead: Lead, actor: str, now: datetime, why: str) -> None:
     """Drop the claim on a lead; its status has been set by whoever released it."""
     assert lead.id is not None
+    holder = session.scalar(select(col(Claim.agent_id)).where(col(Claim.lead_id) == lead.id))
     result = session.execute(delete(Claim).where(col(Claim.lead_id) == lead.id))
+    if holder is not None:
+        _freed(session, agent_id=holder, now=now)
     if affected(result):
         history.record(
             session, lead_id=lead.id, kind="claim_released", actor=actor, at=now, why=why
         )
+
+
+def _freed(session: Session, *, agent_id: int, now: datetime) -> None:
+    """The agent holds no lead from now: it waits from here (longest waiting
+    first, dialer.calls.connect)."""
+    session.execute(
+        update(Agent)
+        .where(col(Agent.id) == agent_id)
+        .values(free_since=now)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def has_live_call(session: Session, *, lead_id: int) -> bool:
@@ -377,6 +479,8 @@ def expire_claims(
         lead = session.get(Lead, claim.lead_id)
         assert lead is not None and lead.id is not None
         session.delete(claim)
+        if claim.agent_id is not None:
+            _freed(session, agent_id=claim.agent_id, now=now)
         history.record(
             session,
             lead_id=lead.id,

@@ -49,3 +49,9 @@ NEW_LEADS = (
     f"SELECT {CANDIDATE_COLUMNS} FROM lead WHERE {{scope}}"
     f" AND status = '{LeadStatus.new.value}' ORDER BY priority DESC, id"
 )
+
+# The dialer's claims (predictive dialing) take from the retry and new tiers
+# only (a promise has its agent), leaving out a lead abandoned since the cutoff
+# (`abandon_policy.no_recall_hours`): nobody is reserved for it. Parameter: the
+# cutoff, after the tier's own.
+NO_RECALL = "(abandoned_at IS NULL OR abandoned_at <= ?)"

@@ -19,11 +19,13 @@ from dialer.agents.models import Agent
 from dialer.agents.queue import claim_of, release
 from dialer.agents.service import begin_wrapup
 from dialer.auth import actor_of
+from dialer.calls import connect
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus, Outcome
 from dialer.calls.outcomes import Effects, LeadEffect, effects_of
 from dialer.calls.placing import check_call_access
 from dialer.calls.retry import RetryKind, decide_next
 from dialer.calls.status import status_change
+from dialer.campaign.message import abandon_text
 from dialer.campaign.models import Campaign
 from dialer.campaign.service import calling_hours_of, retry_policy_of
 from dialer.conversions import service as conversions
@@ -91,6 +93,9 @@ def apply_status_update(
     _announce_status(session, call=call, at=at)
     if change.system_kind is not None:
         _system_disposition(session, call=call, kind=change.system_kind, at=at)
+    elif call.answered_at is not None and call.connected_at is None:
+        # Answered: its agent takes it, or (unreserved) the longest-waiting one.
+        connect.on_answered(session, call=call, at=at)
     return True
 
 
@@ -130,24 +135,44 @@ def _system_disposition(session: Session, *, call: Call, kind: RetryKind, at: da
 
 
 def abandon(session: Session, *, call: Call, at: datetime, why: str) -> None:
-    """The customer answered and nobody could take them: said sorry and hung up.
-    Recorded as such (managers watch the abandon rate) and retried like a call
-    nobody answered."""
+    """The customer answered and nobody could take them: they hear the campaign's
+    abandon message (its text is in the history: the seller's identity the law
+    asks for) and the call ends. Recorded as such (it counts against the abandon
+    rate), the lead is not dialled unreserved again for the policy's
+    `no_recall_hours`, and it is retried like a call nobody answered."""
     if call.disposition is not None:
         return
     lead = session.get(Lead, call.lead_id)
-    assert lead is not None and call.id is not None
+    campaign = session.get(Campaign, call.campaign_id)
+    assert lead is not None and campaign is not None and call.id is not None
     effects = effects_of(Outcome.abandoned)
     assert effects.retry_kind is not None
     call.disposition = Outcome.abandoned.value
     call.dispositioned_at = at
     call.dispositioned_by = "system"
+    call.connect_by_at = None
     history.record(
         session, lead_id=call.lead_id, kind="call_abandoned", actor="system", at=at,
-        call_id=call.id, why=why,
+        call_id=call.id, why=why, reserved=call.agent_reserved,
+        message=abandon_message_of(campaign),
     )  # fmt: skip
+    lifecycle.mark_abandoned(lead=lead, at=at)
     _after_unanswered(session, lead=lead, call=call, kind=effects.retry_kind, at=at, actor="system")
     release(session, lead=lead, actor="system", now=at, why=f"call {call.id} abandoned: {why}")
+
+
+def abandon_message_of(campaign: Campaign) -> str:
+    """The text a customer no agent can take hears (the TwiML of it:
+    dialer.telephony.webhooks.message_for)."""
+    return abandon_text(
+        message=campaign.abandon_message,
+        seller_name=campaign.seller_name,
+        campaign_name=campaign.name,
+        call_reason=campaign.call_reason,
+        callback_number=campaign.callback_number,
+        caller_id=campaign.caller_id,
+        language=campaign.tts_language,
+    )
 
 
 def not_placed(session: Session, *, call: Call, fault: Fault, reason: str, at: datetime) -> None:

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, String, or_
+from sqlalchemy import Index, String, or_, text
 from sqlmodel import Field, SQLModel, col
 
 from dialer.db import instant_column
@@ -78,6 +78,13 @@ class Call(SQLModel, table=True):
         Index("ix_call_agent_created", "agent_id", "created_at", "id"),
         Index("ix_call_campaign_created", "campaign_id", "created_at", "id"),
         Index("ix_call_created", "created_at", "id"),
+        # The `connect_waiting` due job: answered calls waiting for an agent, few.
+        Index(
+            "ix_call_connect_by",
+            "connect_by_at",
+            sqlite_where=text("connect_by_at IS NOT NULL"),
+            postgresql_where=text("connect_by_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -112,6 +119,15 @@ class Call(SQLModel, table=True):
     # Simulated telephony: when the scripted/unscripted unanswered outcome lands.
     sim_outcome: str | None = Field(default=None, sa_type=String(16))
     sim_final_at: datetime | None = Field(default=None, sa_column=instant_column())
+    # False for a predictive call placed with no agent: the answered call goes to
+    # whoever is free (dialer.calls.connect). Preview, progressive and promise
+    # calls have their agent from the start.
+    agent_reserved: bool = True
+    # An answered unreserved call waiting for an agent: when it is abandoned if
+    # nobody is free by then (answered_at + the policy's connect_seconds).
+    connect_by_at: datetime | None = Field(default=None, sa_column=instant_column())
+    # Bridged to its agent (a reserved call: when it was answered).
+    connected_at: datetime | None = Field(default=None, sa_column=instant_column())
 
 
 class InboundRoute(StrEnum):

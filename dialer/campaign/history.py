@@ -29,6 +29,8 @@ TRACKED_FIELDS = (
     "dial_mode",
     "retry_policy",
     "promise_policy",
+    "abandon_policy",
+    "retry_timing",
     "attribution_days",
     "contract_number_pattern",
     "machine_detection",

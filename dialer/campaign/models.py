@@ -20,6 +20,28 @@ class CampaignStatus(StrEnum):
 class DialMode(StrEnum):
     preview = "preview"
     progressive = "progressive"
+    # More calls than free agents, paced against the abandon cap (dialer.calls.pacer).
+    predictive = "predictive"
+
+
+class RetryTiming(StrEnum):
+    """When an unanswered lead is tried again: the retry ladder's delays as they
+    are, or moved to the local hour with the best observed answer rate
+    (dialer.calls.best_hour), never sooner than the ladder's delay."""
+
+    fixed = "fixed"
+    best_hour = "best_hour"
+
+
+# The abandon policy a campaign starts with (US TSR: 3% of person-answered calls
+# per campaign per 30 days, an agent within 2 s; UK practice: no repeat call
+# within 72 h). dialer.campaign.schemas.AbandonPolicy holds the ranges.
+DEFAULT_ABANDON_POLICY: dict[str, Any] = {
+    "max_rate": 0.03,
+    "window_days": 30,
+    "connect_seconds": 2,
+    "no_recall_hours": 72,
+}
 
 
 class Campaign(SQLModel, table=True):
@@ -34,6 +56,10 @@ class Campaign(SQLModel, table=True):
     dial_mode: str = Field(default=DialMode.preview, sa_type=String(16))
     retry_policy: dict[str, Any] = Field(sa_column=json_column())
     promise_policy: dict[str, Any] = Field(sa_column=json_column())
+    abandon_policy: dict[str, Any] = Field(
+        default_factory=lambda: dict(DEFAULT_ABANDON_POLICY), sa_column=json_column()
+    )
+    retry_timing: str = Field(default=RetryTiming.fixed, sa_type=String(16))
     attribution_days: int = 30
     contract_number_pattern: str | None = Field(default=None, sa_type=String(500))
     machine_detection: bool = False

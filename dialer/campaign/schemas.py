@@ -11,7 +11,13 @@ import phonenumbers
 from pydantic import BaseModel, Field, field_validator
 
 from dialer.campaign.hours import HoursSpecError, parse_days, parse_time
-from dialer.campaign.models import DEFAULT_PAUSE_CODES, CampaignStatus, DialMode
+from dialer.campaign.models import (
+    DEFAULT_ABANDON_POLICY,
+    DEFAULT_PAUSE_CODES,
+    CampaignStatus,
+    DialMode,
+    RetryTiming,
+)
 from dialer.campaign.patterns import (
     MAX_PATTERN_LENGTH,
     ContractPatternError,
@@ -126,6 +132,39 @@ class PromisePolicyPatch(Input):
     on_missed: OnMissed | None = None
 
 
+class AbandonPolicy(Input):
+    """How many answered calls a campaign may leave without an agent, over what
+    window, how soon an agent must take an answered call, and how long an
+    abandoned lead is left alone (unless an agent is reserved for it)."""
+
+    max_rate: float = Field(default=DEFAULT_ABANDON_POLICY["max_rate"], gt=0, le=0.2)
+    window_days: int = Field(default=DEFAULT_ABANDON_POLICY["window_days"], ge=1, le=366)
+    connect_seconds: int = Field(default=DEFAULT_ABANDON_POLICY["connect_seconds"], ge=1, le=30)
+    no_recall_hours: int = Field(default=DEFAULT_ABANDON_POLICY["no_recall_hours"], ge=0, le=720)
+
+
+class AbandonPolicyPatch(Input):
+    max_rate: float | None = Field(
+        default=None,
+        gt=0,
+        le=0.2,
+        description="abandoned / answered by a person, over the window (0.03: 3%)",
+    )
+    window_days: int | None = Field(default=None, ge=1, le=366)
+    connect_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=30,
+        description="an answered call without an agent this long is abandoned",
+    )
+    no_recall_hours: int | None = Field(
+        default=None,
+        ge=0,
+        le=720,
+        description="an abandoned lead is not dialled unreserved again for this long",
+    )
+
+
 DEFAULT_CALLING_HOURS: list[dict[str, str]] = [
     {"days": "mon-fri", "start": "09:00", "end": "20:00"},
     {"days": "sat", "start": "10:00", "end": "18:00"},
@@ -146,6 +185,8 @@ class CampaignFields(Input):
     dial_mode: DialMode | None = None
     retry_policy: RetryPolicyPatch | None = None
     promise_policy: PromisePolicyPatch | None = None
+    abandon_policy: AbandonPolicyPatch | None = None
+    retry_timing: RetryTiming | None = None
     attribution_days: int | None = Field(default=None, ge=0, le=3650)
     contract_number_pattern: str | None = Field(
         default=None,
@@ -314,6 +355,8 @@ class CampaignOut(BaseModel):
     dial_mode: DialMode
     retry_policy: RetryPolicy
     promise_policy: PromisePolicy
+    abandon_policy: AbandonPolicy
+    retry_timing: RetryTiming
     attribution_days: int
     contract_number_pattern: str | None
     machine_detection: bool

@@ -17,9 +17,15 @@ from sqlmodel import col
 
 from dialer.campaign import history
 from dialer.campaign.hours import CallingHours, HoursSpecError, validate_region
-from dialer.campaign.models import Campaign, CampaignEventKind, CampaignStatus
+from dialer.campaign.models import (
+    DEFAULT_ABANDON_POLICY,
+    Campaign,
+    CampaignEventKind,
+    CampaignStatus,
+)
 from dialer.campaign.schemas import (
     DEFAULT_CALLING_HOURS,
+    AbandonPolicy,
     CampaignCreate,
     CampaignFields,
     CampaignUpdate,
@@ -103,6 +109,7 @@ def create_campaign(
         calling_hours=DEFAULT_CALLING_HOURS,
         retry_policy=RetryPolicy().model_dump(),
         promise_policy=PromisePolicy().model_dump(),
+        abandon_policy=AbandonPolicy().model_dump(),
         lead_timezones=[],
         created_at=now,
         updated_at=now,
@@ -200,6 +207,7 @@ def _apply_fields(campaign: Campaign, data: CampaignFields, *, now: datetime) ->
         "timezone",
         "skip_holidays",
         "dial_mode",
+        "retry_timing",
         "attribution_days",
         "contract_number_pattern",
         "machine_detection",
@@ -225,6 +233,9 @@ def _apply_fields(campaign: Campaign, data: CampaignFields, *, now: datetime) ->
     campaign.promise_policy = _merged(
         campaign.promise_policy, data.promise_policy, "promise_policy"
     )
+    campaign.abandon_policy = _merged(
+        campaign.abandon_policy, data.abandon_policy, "abandon_policy"
+    )
     _check_horizon(campaign, now=now)
     if campaign.skip_holidays:
         try:
@@ -245,10 +256,17 @@ def _check_voice(campaign: Campaign) -> None:
         )
 
 
+_POLICIES: dict[str, type[BaseModel]] = {
+    "retry_policy": RetryPolicy,
+    "promise_policy": PromisePolicy,
+    "abandon_policy": AbandonPolicy,
+}
+
+
 def _merged(current: dict[str, Any], patch: BaseModel | None, field: str) -> dict[str, Any]:
     """The stored policy with the request's part over it. The request is in its
     ranges already; what is stored may predate them, and is named if it fails."""
-    model: type[BaseModel] = RetryPolicy if field == "retry_policy" else PromisePolicy
+    model = _POLICIES[field]
     try:
         return merged_policy(current, patch, model)
     except ValidationError as exc:
@@ -259,6 +277,14 @@ def _merged(current: dict[str, Any], patch: BaseModel | None, field: str) -> dic
 
 def retry_policy_of(campaign: Campaign) -> RetryPolicy:
     return RetryPolicy.model_validate(campaign.retry_policy)
+
+
+def abandon_policy_of(campaign: Campaign) -> AbandonPolicy:
+    """The campaign's abandon policy; a campaign stored without one (or with part
+    of one) reads the defaults for what is missing."""
+    return AbandonPolicy.model_validate(
+        {**DEFAULT_ABANDON_POLICY, **(campaign.abandon_policy or {})}
+    )
 
 
 def calling_hours_of(campaign: Campaign, *, timezone: str | None = None) -> CallingHours:

@@ -1,6 +1,6 @@
 """The lead lifecycle: the only code that writes a lead's status or its
 scheduling columns (`next_attempt_at`, `next_attempt_reason`, `promise_id`,
-`reserved_agent_id`, `reserved_until`, the attempt counters), through the ORM
+`reserved_agent_id`, `reserved_until`, the attempt counters, `abandoned_at`), through the ORM
 or in hand-written SQL (`lifecycle_sql.py`). Every other module asks for a
 named transition; each one checks the status it starts from and writes its
 event in the lead's history.
@@ -244,6 +244,14 @@ def note_outcome(*, lead: Lead, outcome: str) -> None:
     lead.last_outcome = outcome
 
 
+def mark_abandoned(*, lead: Lead, at: datetime) -> None:
+    """A call of the lead was abandoned (answered, no agent in time): no
+    unreserved call again within the policy's `no_recall_hours`. The call's
+    `call_abandoned` event is the history of it."""
+    lead.abandoned_at = at
+    lead.updated_at = at
+
+
 # --- retries and deferrals --------------------------------------------------------
 
 
@@ -469,14 +477,16 @@ def claim(
     lead_id: int,
     campaign_id: int,
     seen_status: str,
-    agent_id: int,
+    agent_id: int | None,
     reason: str,
     now: datetime,
     expires_at: datetime,
 ) -> bool:
     """Mark the lead claimed (only if it still has the status the queue saw),
     record the claim and its event, in the same transaction: a claim never
-    happens off the record. False when another request took the lead first."""
+    happens off the record. False when another request took the lead first.
+    `agent_id` None: a dialer claim (predictive), the dialer's own until an
+    agent takes the answered call."""
     check(Transition.claim, status=seen_status)
     at = raw.instant(now)
     lead_values = (at, lead_id, seen_status)
@@ -488,7 +498,7 @@ def claim(
         lead_id=lead_id,
         at=now,
         kind="claimed",
-        actor=f"agent:{agent_id}",
+        actor=f"agent:{agent_id}" if agent_id is not None else "dialer",
         detail={
             "reason": reason,
             "old_status": seen_status,

@@ -150,6 +150,9 @@ class Lead(SQLModel, table=True):
     reserved_until: datetime | None = Field(default=None, sa_column=instant_column())
     last_attempt_at: datetime | None = Field(default=None, sa_column=instant_column())
     last_outcome: str | None = Field(default=None, sa_type=String(24))
+    # The lead's last abandoned call (answered, no agent in time): no unreserved
+    # call again within the policy's no_recall_hours. Written by lifecycle only.
+    abandoned_at: datetime | None = Field(default=None, sa_column=instant_column())
     extra: dict[str, Any] = Field(sa_column=json_column())
     raw: dict[str, Any] = Field(sa_column=json_column())
     created_at: datetime = Field(sa_column=instant_column(nullable=False))

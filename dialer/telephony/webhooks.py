@@ -24,10 +24,9 @@ from dialer.agents import service as agents
 from dialer.agents.events_sql import INSERT_AGENT_EVENT
 from dialer.agents.models import Agent, AgentState, Claim
 from dialer.calls import inbound
-from dialer.calls.disposition import abandon, apply_status_update
+from dialer.calls.disposition import abandon, abandon_message_of, apply_status_update
 from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus
 from dialer.calls.status import reported_answered_by, status_change
-from dialer.campaign.message import abandon_text
 from dialer.campaign.models import Campaign
 from dialer.db import Work, after_commit, is_postgres
 from dialer.errors import NotFound
@@ -243,15 +242,7 @@ AGENT_TOOK = frozenset({"completed", "answered"})
 
 def message_for(campaign: Campaign) -> str:
     """The campaign's abandon message as TwiML: read once, then hang up."""
-    text = abandon_text(
-        message=campaign.abandon_message,
-        seller_name=campaign.seller_name,
-        campaign_name=campaign.name,
-        call_reason=campaign.call_reason,
-        callback_number=campaign.callback_number,
-        caller_id=campaign.caller_id,
-        language=campaign.tts_language,
-    )
+    text = abandon_message_of(campaign)
     return message_twiml(message=text, voice=campaign.tts_voice, language=campaign.tts_language)
 
 

@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 from helpers import Api, expect_error
 
-from dialer.campaign.schemas import CampaignFields, PromisePolicyPatch, RetryPolicyPatch
+from dialer.campaign.schemas import (
+    AbandonPolicyPatch,
+    CampaignFields,
+    PromisePolicyPatch,
+    RetryPolicyPatch,
+)
 
 HOURS = {"days": "mon-fri", "start": "09:00", "end": "20:00"}
 
@@ -48,6 +53,18 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("promise_policy.no_answer_retry", {"promise_policy": {"no_answer_retry": []}}),
     ("promise_policy.no_answer_retry.0", {"promise_policy": {"no_answer_retry": [0]}}),
     ("promise_policy.on_missed", {"promise_policy": {"on_missed": "forget"}}),
+    ("abandon_policy", {"abandon_policy": 0.03}),
+    ("abandon_policy.max_rate", {"abandon_policy": {"max_rate": 0}}),
+    ("abandon_policy.max_rate", {"abandon_policy": {"max_rate": 0.21}}),
+    ("abandon_policy.max_rate", {"abandon_policy": {"max_rate": "3%"}}),
+    ("abandon_policy.window_days", {"abandon_policy": {"window_days": 0}}),
+    ("abandon_policy.window_days", {"abandon_policy": {"window_days": 367}}),
+    ("abandon_policy.connect_seconds", {"abandon_policy": {"connect_seconds": 0}}),
+    ("abandon_policy.connect_seconds", {"abandon_policy": {"connect_seconds": 31}}),
+    ("abandon_policy.no_recall_hours", {"abandon_policy": {"no_recall_hours": -1}}),
+    ("abandon_policy.no_recall_hours", {"abandon_policy": {"no_recall_hours": 721}}),
+    ("abandon_policy.bogus", {"abandon_policy": {"bogus": 1}}),
+    ("retry_timing", {"retry_timing": "whenever"}),
     ("attribution_days", {"attribution_days": 3651}),
     ("contract_number_pattern", {"contract_number_pattern": "(a"}),
     ("contract_number_pattern", {"contract_number_pattern": r"(\d)\1"}),
@@ -97,6 +114,7 @@ def test_every_field_and_nested_key_has_a_case() -> None:
     for policy, model in (
         ("retry_policy", RetryPolicyPatch),
         ("promise_policy", PromisePolicyPatch),
+        ("abandon_policy", AbandonPolicyPatch),
     ):
         nested = {f.split(".")[1] for f in covered if f.startswith(f"{policy}.")}
         assert set(model.model_fields) <= nested, policy
@@ -120,3 +138,43 @@ def test_the_item_prefix_is_taken_off_the_reason(api: Api) -> None:
     assert error["field"] == "pause_codes.1"
     assert error["errors"][0]["reason"] == "'a' is given twice"
     assert error["detail"] == "pause_codes.1: 'a' is given twice"
+
+
+def test_the_abandon_policy_and_retry_timing_default_and_merge(api: Api) -> None:
+    campaign = api.campaign(name="Predictive")
+    assert campaign["abandon_policy"] == {
+        "max_rate": 0.03,
+        "window_days": 30,
+        "connect_seconds": 2,
+        "no_recall_hours": 72,
+    }
+    assert campaign["retry_timing"] == "fixed"
+    r = api.patch(
+        f"/api/campaigns/{campaign['id']}",
+        json={
+            "dial_mode": "predictive",
+            "retry_timing": "best_hour",
+            "abandon_policy": {"max_rate": 0.01, "window_days": 1},
+        },
+    )
+    assert r.status_code == 200, r.text
+    patched = r.json()
+    assert patched["dial_mode"] == "predictive" and patched["retry_timing"] == "best_hour"
+    # Keys not given keep their current value, like promise_policy.
+    assert patched["abandon_policy"] == {
+        "max_rate": 0.01,
+        "window_days": 1,
+        "connect_seconds": 2,
+        "no_recall_hours": 72,
+    }
+    r = api.patch(
+        f"/api/campaigns/{campaign['id']}", json={"abandon_policy": {"no_recall_hours": 0}}
+    )
+    assert r.json()["abandon_policy"]["no_recall_hours"] == 0
+    assert r.json()["abandon_policy"]["max_rate"] == 0.01
+    clone = api.post(f"/api/campaigns/{campaign['id']}/clone", json={"name": "Copy"}).json()
+    assert clone["abandon_policy"] == r.json()["abandon_policy"]
+    assert clone["retry_timing"] == "best_hour" and clone["dial_mode"] == "predictive"
+    history = api.get(f"/api/campaigns/{campaign['id']}/history").json()["items"]
+    moved = {c["field"] for e in history for c in e["changes"]}
+    assert {"abandon_policy", "retry_timing", "dial_mode"} <= moved

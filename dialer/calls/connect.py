@@ -1,0 +1,191 @@
+"""Connecting an answered unreserved call to an agent (predictive dialing).
+
+A predictive call is placed with no agent: a dialer claim holds its lead. When a
+person answers, the call goes at once to the campaign's agent who has waited
+longest (the smallest of when it became available, last became free and ended
+its wrap-up): the claim is handed to that agent, and the agent's console is
+told (`call_status` with the lead). Nobody free: the call waits until
+`connect_by_at` (answered + `abandon_policy.connect_seconds`); the dialer's
+round connects it when an agent frees up, and the `connect_waiting` due job
+(dialer.calls.predictive) abandons it at that instant.
+
+Calls placed for an agent (preview, progressive, promises) have their agent
+from the start: they are connected when answered, nothing else changes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from dialer.agents.events import publish
+from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim, Role
+from dialer.agents.queue import hand_over
+from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call
+from dialer.campaign.models import Campaign
+from dialer.campaign.service import abandon_policy_of
+from dialer.leads import history
+
+# Agents of one campaign looked at per connection: a floor is tens of agents.
+MAX_AGENTS = 500
+
+
+def waiting_since(agent: Agent) -> datetime:
+    """When the agent last became free: "longest waiting first" is the smallest."""
+    instants = [agent.state_changed_at, agent.free_since, agent.wrapup_until]
+    return max(i for i in instants if i is not None)
+
+
+def free_agents(session: Session, *, campaign_id: int, now: datetime) -> list[Agent]:
+    """The campaign's agents free now (available, holding no lead, not wrapping
+    up), the one waiting longest first (ties: the lower id)."""
+    agents = list(
+        session.scalars(
+            select(Agent)
+            .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
+            .outerjoin(Claim, col(Claim.agent_id) == col(Agent.id))
+            .where(
+                col(AgentCampaign.campaign_id) == campaign_id,
+                col(Agent.role) == Role.agent,
+                col(Agent.active).is_(True),
+                col(Agent.state) == AgentState.available,
+                col(Agent.wrapup_until).is_(None) | (col(Agent.wrapup_until) <= now),
+                col(Claim.id).is_(None),
+            )
+            .limit(MAX_AGENTS)
+        )
+    )
+    agents.sort(key=lambda a: (waiting_since(a), a.id or 0))
+    return agents
+
+
+def waiting(call: Call) -> bool:
+    """An answered unreserved call no agent has taken yet, still on the line."""
+    return (
+        not call.agent_reserved
+        and call.answered_at is not None
+        and call.connected_at is None
+        and call.disposition is None
+        and call.status not in FINAL_CALL_STATUSES
+        and call.answered_by != AnsweredBy.machine
+    )
+
+
+def connect(session: Session, *, call: Call, agent: Agent, at: datetime) -> bool:
+    """Hand the call and its lead to `agent`. False when the lead's dialer claim
+    is gone (it expired, the lead was released) or the agent took another lead
+    meanwhile: nothing is written then."""
+    assert call.id is not None and agent.id is not None
+    # The agent row locked (PostgreSQL: two answered calls can't both take one
+    # agent; SQLite's writers are serialized), then checked on a fresh read.
+    locked = session.scalar(
+        select(Agent).where(col(Agent.id) == agent.id).with_for_update().execution_options(
+            populate_existing=True
+        )
+    )
+    if locked is None or locked.state != AgentState.available:
+        return False
+    if session.scalar(select(col(Claim.id)).where(col(Claim.agent_id) == agent.id)) is not None:
+        return False
+    if not hand_over(session, lead_id=call.lead_id, agent_id=agent.id):
+        return False
+    answered_at = call.answered_at or at
+    call.agent_id = agent.id
+    call.connected_at = at
+    call.connect_by_at = None
+    history.record(
+        session,
+        lead_id=call.lead_id,
+        kind="call_connected",
+        actor="dialer",
+        at=at,
+        call_id=call.id,
+        agent_id=agent.id,
+        waited_ms=max(0, int((at - answered_at) / timedelta(milliseconds=1))),
+    )
+    # The agent's console puts the lead and its live call on screen.
+    publish(
+        session,
+        kind="call_status",
+        at=at,
+        agent_id=agent.id,
+        campaign_id=call.campaign_id,
+        call_id=call.id,
+        lead_id=call.lead_id,
+        status=call.status,
+        answered_by=call.answered_by,
+        connected=True,
+    )
+    session.flush()
+    return True
+
+
+def connect_to_free(session: Session, *, call: Call, at: datetime) -> bool:
+    """To the longest-waiting free agent of the call's campaign, if any."""
+    for agent in free_agents(session, campaign_id=call.campaign_id, now=at):
+        if connect(session, call=call, agent=agent, at=at):
+            return True
+    return False
+
+
+def on_answered(session: Session, *, call: Call, at: datetime) -> None:
+    """A call was answered (dialer.calls.disposition). Reserved: connected to its
+    agent now. Unreserved: to the longest-waiting free agent, or it waits until
+    `connect_by_at`."""
+    if call.connected_at is not None or call.answered_at is None:
+        return
+    if call.agent_reserved:
+        call.connected_at = call.answered_at
+        return
+    if not waiting(call) or call.connect_by_at is not None:
+        return
+    if connect_to_free(session, call=call, at=at):
+        return
+    campaign = session.get(Campaign, call.campaign_id)
+    assert campaign is not None and call.id is not None
+    seconds = abandon_policy_of(campaign).connect_seconds
+    call.connect_by_at = call.answered_at + timedelta(seconds=seconds)
+    history.record(
+        session,
+        lead_id=call.lead_id,
+        kind="call_waiting",
+        actor="dialer",
+        at=at,
+        call_id=call.id,
+        connect_by_at=call.connect_by_at.isoformat(),
+    )
+
+
+def waiting_calls(
+    session: Session, *, campaign_id: int | None = None, limit: int = 500
+) -> list[Call]:
+    """Answered unreserved calls waiting for an agent, the one due first first."""
+    query = select(Call).where(col(Call.connect_by_at).is_not(None))
+    if campaign_id is not None:
+        query = query.where(col(Call.campaign_id) == campaign_id)
+    return list(
+        session.scalars(query.order_by(col(Call.connect_by_at), col(Call.id)).limit(limit))
+    )
+
+
+def connect_waiting_calls(session: Session, *, campaign_id: int, now: datetime) -> int:
+    """Each waiting call of the campaign to a free agent, the one waiting
+    longest first; returns how many were connected."""
+    connected = 0
+    calls = waiting_calls(session, campaign_id=campaign_id)
+    if not calls:
+        return 0
+    agents = free_agents(session, campaign_id=campaign_id, now=now)
+    for call in calls:
+        if not waiting(call):
+            continue
+        while agents:
+            agent = agents.pop(0)
+            if connect(session, call=call, agent=agent, at=now):
+                connected += 1
+                break
+        if not agents:
+            break
+    return connected
