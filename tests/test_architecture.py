@@ -46,6 +46,7 @@ PURE_MODULES = {
     "dialer.leads.search_keys",
     "dialer.promises.slots",
     "dialer.reports.charts",
+    "dialer.reports.compliance_rules",
     "dialer.reports.rules",
     "dialer.telephony.faults",
 }
@@ -73,6 +74,7 @@ FLOW_MODULES = {
     "dialer.calls.placing",
     "dialer.calls.progressive",
     "dialer.reports.campaign",
+    "dialer.reports.compliance",
     "dialer.reports.service",
     "dialer.telephony.dialing",
     "dialer.telephony.simulated",

@@ -30,6 +30,10 @@ from dialer.campaign.hours import CallingHours
 # The prior's weight, in attempts: an hour needs about this many of its own
 # before its rate moves its estimate halfway from the campaign's.
 PRIOR_ATTEMPTS = 30.0
+# Below this many attempts counted in all, the ladder's time: a handful of
+# calls says nothing about hours, and draws from the prior alone would scatter
+# a new campaign's retries over the day.
+MIN_ATTEMPTS = 100
 # How far past `earliest` a retry may be moved for a better hour.
 HORIZON = timedelta(hours=24)
 _HOUR = timedelta(hours=1)
@@ -120,13 +124,14 @@ def best_hour_at(
 ) -> tuple[datetime, str]:
     """The instant (>= earliest, inside calling hours, within HORIZON unless no
     opening comes sooner) whose local hour draws the highest answer rate, and a
-    sentence saying why. With no attempt counted yet: the first opening."""
+    sentence saying why. With fewer than MIN_ATTEMPTS counted: the first opening."""
     found = list(candidates(earliest=earliest, hours=hours))
     if not found:
         return earliest, "no calling hours ahead"
     first = found[0]
-    if not any(_counts(stats, hour)[0] for hour in range(24)):
-        return first, "no answers learned yet: the ladder's time"
+    learned = sum(_counts(stats, hour)[0] for hour in range(24))
+    if learned < MIN_ATTEMPTS:
+        return first, f"{learned} attempts learned, fewer than {MIN_ATTEMPTS}: the ladder's time"
     alpha, beta = prior(stats)
     rng = random.Random(seed)
     draws: dict[int, float] = {}

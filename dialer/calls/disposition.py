@@ -20,13 +20,14 @@ from dialer.agents.queue import claim_of, release
 from dialer.agents.service import begin_wrapup
 from dialer.auth import actor_of
 from dialer.calls import connect
+from dialer.calls.hour_stats import answer_stats
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus, Outcome
 from dialer.calls.outcomes import Effects, LeadEffect, effects_of
 from dialer.calls.placing import check_call_access
 from dialer.calls.retry import RetryKind, decide_next
 from dialer.calls.status import status_change
 from dialer.campaign.message import abandon_text
-from dialer.campaign.models import Campaign
+from dialer.campaign.models import Campaign, RetryTiming
 from dialer.campaign.service import calling_hours_of, retry_policy_of
 from dialer.conversions import service as conversions
 from dialer.db import after_commit
@@ -255,6 +256,14 @@ def _schedule_retry(
     assert campaign is not None and lead.id is not None
     failures = lifecycle.count_failure(lead=lead, kind=kind.value)
     hours = calling_hours_of(campaign, timezone=lead.timezone)
+    timing = RetryTiming(campaign.retry_timing)
+    # Best hour: the campaign's answers per local hour (cached), and a seed that
+    # names the lead and the attempt, so the draw is the same if it is redone.
+    stats = (
+        answer_stats(session, campaign_id=campaign.id, now=at)
+        if timing == RetryTiming.best_hour and campaign.id is not None
+        else None
+    )
     decision = decide_next(
         kind=kind,
         policy=retry_policy_of(campaign),
@@ -267,6 +276,9 @@ def _schedule_retry(
         ),
         final_at=at,
         hours=hours,
+        timing=timing,
+        hour_stats=stats,
+        seed=f"{lead.id}:{lead.unsolicited_attempts}:{failures}",
     )
     if decision.exhausted or decision.next_attempt_at is None or decision.reason is None:
         lifecycle.exhaust(session, lead=lead, actor=actor, at=at, reason=decision.detail)

@@ -6,11 +6,14 @@ survive restarts and be visible to managers, so it is a row, not a sleeping thre
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from dialer.calls.best_hour import HourStats, best_hour_at
 from dialer.campaign.hours import CallingHours
+from dialer.campaign.models import RetryTiming
 from dialer.campaign.schemas import RetryPolicy
 from dialer.leads.dialrules import attempts_used_up, daily_cap_reached
 from dialer.leads.models import NextAttemptReason
@@ -22,6 +25,11 @@ class RetryKind(StrEnum):
     machine = "machine"
     failed = "failed"
     not_interested = "not_interested"
+
+
+# The failures whose retry waits for a better hour: nobody (or a machine) took
+# the call. A busy line is somebody there; a failure is the network's.
+BEST_HOUR_KINDS = frozenset({RetryKind.no_answer, RetryKind.machine})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +55,20 @@ def decide_next(
     day_attempts: int,
     final_at: datetime,
     hours: CallingHours,
+    timing: RetryTiming = RetryTiming.fixed,
+    hour_stats: Mapping[int, HourStats] | None = None,
+    seed: str = "",
 ) -> RetryDecision:
     """Decide the next attempt after an attempt of `kind` ended at `final_at`.
 
     `failures_of_kind`, `unsolicited_attempts` and `day_attempts` already include
-    the attempt that just ended. The caps count unsolicited attempts only."""
+    the attempt that just ended. The caps count unsolicited attempts only.
+
+    `timing` best_hour: the ladder's time (and the daily cap's next day) is the
+    earliest the attempt may come; `best_hour.best_hour_at` then picks the local
+    hour of the next 24 with the best answer rate in `hour_stats`, drawn with
+    `seed`. A no-answer is what the hour explains; a busy line or a failed call
+    is retried on the ladder, which is short on purpose."""
     if attempts_used_up(
         unsolicited_attempts=unsolicited_attempts, max_attempts=policy.max_attempts
     ):
@@ -71,6 +88,9 @@ def decide_next(
     opening = hours.next_opening(at=at)
     if opening is None:
         return RetryDecision(None, None, True, "no calling hours ahead")
+    if timing == RetryTiming.best_hour and kind in BEST_HOUR_KINDS:
+        best, why = best_hour_at(earliest=at, hours=hours, stats=hour_stats or {}, seed=seed)
+        return RetryDecision(best, reason, False, f"{detail}; {why}")
     if opening > at:
         detail += "; moved to the next opening of calling hours"
     return RetryDecision(opening, reason, False, detail)

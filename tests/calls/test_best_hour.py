@@ -192,3 +192,18 @@ def test_estimates_shrink_towards_the_pooled_rate() -> None:
     assert rows[10].rate == 1.0
     assert rows[11].estimate < rows[10].estimate < 1.0
     assert rows[12].estimate == pytest.approx((111 / 1012), abs=1e-4)  # the prior alone
+
+
+def test_a_few_attempts_keep_the_ladders_time() -> None:
+    # One no-answer at 10:00 (or a few dozen calls) says nothing about hours yet.
+    earliest = jst(2026, 12, 1, 10, 20)
+    few = {10: HourStats(1, 0)}
+    some = {10: HourStats(40, 0), 15: HourStats(40, 30)}  # 80 < MIN_ATTEMPTS
+    for stats in (few, some):
+        for seed in SEEDS[:10]:
+            at, detail = best_hour_at(earliest=earliest, hours=TOKYO, stats=stats, seed=seed)
+            assert at == earliest
+            assert "ladder" in detail
+    enough = {10: HourStats(60, 0), 15: HourStats(60, 45)}
+    at, _ = best_hour_at(earliest=earliest, hours=TOKYO, stats=enough, seed="x")
+    assert at != earliest

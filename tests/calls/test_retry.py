@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from helpers import jst, utc
 
+from dialer.calls.best_hour import HourStats
 from dialer.calls.retry import RetryDecision, RetryKind, decide_next, ladder_delay
 from dialer.campaign.hours import CallingHours
+from dialer.campaign.models import RetryTiming
 from dialer.campaign.schemas import RetryPolicy
 from dialer.leads.models import NextAttemptReason
 
@@ -315,3 +317,98 @@ def test_no_calling_hours_ahead_exhausts() -> None:
     never = CallingHours.from_spec(rules=[], timezone="Asia/Tokyo", holiday_region="JP")
     decision = decide(hours=never)
     assert decision == RetryDecision(None, None, True, "no calling hours ahead")
+
+
+# --- best-hour timing -------------------------------------------------------------
+
+# Tokyo answers best at 15:00 (60%), the other open hours 10%.
+BEST_AT_15 = {h: HourStats(attempts=300, answered=30) for h in range(9, 20)} | {
+    15: HourStats(attempts=300, answered=180)
+}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected_at"),
+    [
+        pytest.param({}, jst(2026, 12, 1, 10, 30), id="fixed-is-the-ladder"),
+        pytest.param(
+            {"timing": RetryTiming.fixed, "hour_stats": BEST_AT_15},
+            jst(2026, 12, 1, 10, 30),
+            id="fixed-ignores-the-stats",
+        ),
+        pytest.param(
+            {"timing": RetryTiming.best_hour, "hour_stats": None},
+            jst(2026, 12, 1, 10, 30),
+            id="best-hour-nothing-learned-is-the-ladder",
+        ),
+        pytest.param(
+            {"timing": RetryTiming.best_hour, "hour_stats": {}},
+            jst(2026, 12, 1, 10, 30),
+            id="best-hour-empty-stats-is-the-ladder",
+        ),
+        pytest.param(
+            {"timing": RetryTiming.best_hour, "hour_stats": BEST_AT_15},
+            jst(2026, 12, 1, 15, 0),
+            id="best-hour-moves-a-no-answer",
+        ),
+        pytest.param(
+            {"timing": RetryTiming.best_hour, "hour_stats": BEST_AT_15, "kind": RetryKind.machine},
+            jst(2026, 12, 1, 15, 0),
+            id="best-hour-moves-a-machine",
+        ),
+        pytest.param(
+            {"timing": RetryTiming.best_hour, "hour_stats": BEST_AT_15, "kind": RetryKind.busy},
+            jst(2026, 12, 1, 10, 10),
+            id="busy-keeps-its-short-ladder",
+        ),
+        pytest.param(
+            {
+                "timing": RetryTiming.best_hour,
+                "hour_stats": BEST_AT_15,
+                "final_at": jst(2026, 12, 1, 15, 30),
+            },
+            jst(2026, 12, 2, 15, 0),
+            id="past-the-best-hour-waits-for-tomorrows",
+        ),
+        pytest.param(
+            {
+                "timing": RetryTiming.best_hour,
+                "hour_stats": BEST_AT_15,
+                "day_attempts": 3,
+                "policy": RetryPolicy(max_attempts_per_day=3),
+            },
+            jst(2026, 12, 2, 15, 0),
+            id="daily-cap-then-the-next-days-best-hour",
+        ),
+        pytest.param(
+            {"timing": RetryTiming.best_hour, "hour_stats": BEST_AT_15, "failures_of_kind": 2},
+            jst(2026, 12, 1, 15, 0),
+            id="never-before-the-ladder-2h-delay-still-15",
+        ),
+    ],
+)
+def test_best_hour_timing(overrides: dict[str, Any], expected_at: datetime) -> None:
+    decision = decide(**overrides, seed="lead-1:1")
+    assert decision.exhausted is False
+    assert decision.next_attempt_at == expected_at, decision.detail
+
+
+def test_best_hour_never_before_the_ladders_delay() -> None:
+    # Third no-answer: the ladder says a day later (10:00 tomorrow); today's 15:00
+    # is too soon, tomorrow's is the one.
+    decision = decide(
+        timing=RetryTiming.best_hour, hour_stats=BEST_AT_15, failures_of_kind=3, seed="s"
+    )
+    assert decision.next_attempt_at == jst(2026, 12, 2, 15, 0)
+    assert "15:00" in decision.detail
+
+
+def test_best_hour_exhausted_stays_exhausted() -> None:
+    decision = decide(
+        timing=RetryTiming.best_hour,
+        hour_stats=BEST_AT_15,
+        unsolicited_attempts=10,
+        policy=RetryPolicy(max_attempts=10),
+    )
+    assert decision.exhausted is True
+    assert decision.next_attempt_at is None
