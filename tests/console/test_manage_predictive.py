@@ -5,8 +5,12 @@ and Learned answer rates, and the floor's abandon window."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from conftest import (
@@ -16,12 +20,14 @@ from conftest import (
     live_manager,
     live_sign_in,
     manager,
+    shift,
     sign_in_manager,
 )
 from playwright.sync_api import expect
 
 from dialer.calls.models import Call
 from dialer.db import Database
+from dialer.leads import history
 
 expect.set_options(timeout=STEP_MS)
 
@@ -190,3 +196,138 @@ def test_the_floor_shows_the_abandon_window_and_alerts_over_the_cap(
     page.goto(f"{service.url}/manage?campaign_id={campaign['id']}&lang=ja")
     expect(page.locator("#abandon-window")).to_contain_text("放棄率(直近7日間)")
     expect(page.locator("#abandon-window")).to_contain_text("上限超過")
+
+
+def _a_call_converted(service: Service) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """Sato calls 山田 at 10:00 Tokyo time (he answers) and converts him: a clean
+    dial. Returns the campaign, the agent and the lead."""
+    campaign, agent = shift(service)
+    auth = {"Authorization": f"Bearer {agent['token']}"}
+    lead = service.ok(service.http.post(f"/api/agents/{agent['id']}/next", headers=auth))["lead"]
+    call = service.ok(
+        service.http.post(f"/api/leads/{lead['id']}/calls", json={}, headers=auth), 201
+    )
+    deadline = time.monotonic() + STEP_MS / 1000
+    while service.ok(service.http.get(f"/api/calls/{call['id']}"))["status"] != "in-progress":
+        assert time.monotonic() < deadline, "the call was never answered"
+        time.sleep(0.1)
+    service.ok(
+        service.http.post(
+            f"/api/calls/{call['id']}/disposition", json={"outcome": "converted"}, headers=auth
+        )
+    )
+    return campaign, agent, int(lead["id"])
+
+
+def _rogue_dial(service: Service, *, campaign_id: int, agent_id: int, lead_id: int) -> int:
+    """A dial at 22:00 Tokyo time, after calling hours (mon-fri 09:00-20:00): the
+    call row and its `call_placed` as a dialer bug would leave them."""
+    at = datetime.fromisoformat("2026-12-01T22:00:00+09:00")
+    db = Database(f"sqlite:///{service.db}")
+    try:
+        with db.write() as session:
+            call = Call(
+                lead_id=lead_id, campaign_id=campaign_id, agent_id=agent_id,
+                to="+819012345678", provider="simulated", status="no-answer", created_at=at,
+            )  # fmt: skip
+            session.add(call)
+            session.flush()
+            assert call.id is not None
+            history.record(
+                session, lead_id=lead_id, kind="call_placed", actor="dialer", at=at,
+                call_id=call.id, to=call.to, attempt=2, reserved=True,
+            )  # fmt: skip
+            return call.id
+    finally:
+        db.dispose()
+
+
+CHECKS = [
+    "Calls outside calling hours",
+    "Calls to do-not-call numbers",
+    "Calls after a refusal",
+    "Windows over the abandon cap",
+    "Re-called within the no-recall hours after an abandon",
+]
+
+
+def test_the_report_page_proves_compliance_and_lists_the_one_violation(
+    service: Service, browser: Any, tmp_path: Path
+) -> None:
+    campaign, agent, lead_id = _a_call_converted(service)
+    live_manager(service)
+    page = browser.new_page()
+    path = f"/manage/reports?campaign_id={campaign['id']}&since=2026-12-01&until=2026-12-01"
+    live_sign_in(page, service, name="suzuki", path=path)
+    section = page.get_by_role("region", name="Compliance", exact=True)
+    expect(section.get_by_role("heading", name="Compliance", exact=True)).to_be_visible()
+    expect(section).to_contain_text("Dials checked: 1 (")
+    expect(section).to_contain_text("at most 3% of the calls a person answered may be abandoned in any 30 days")
+    checks = section.get_by_role("table", name="Checks", exact=True)
+    # Every check in words, each 0 and passing.
+    for n, name in enumerate(CHECKS):
+        row = checks.get_by_role("row").nth(n + 1)
+        expect(row.get_by_role("rowheader")).to_have_text(name)
+        expect(row.get_by_role("cell")).to_have_text(["0", "Passed"])
+    violations = section.get_by_role("table", name="Violations", exact=True)
+    expect(violations).to_contain_text("No violations in this period.")
+    windows = section.get_by_role("table", name="Abandon rate per window", exact=True)
+    day = windows.get_by_role("row").filter(has=page.get_by_role("rowheader", name="1 Dec 2026"))
+    expect(day.get_by_role("cell").nth(1)).to_have_text("1")  # answered
+    expect(day.get_by_role("cell").nth(2)).to_have_text("0")  # abandoned
+    expect(day).to_contain_text("Passed")
+    # The campaign report's standing: 0 of 1 answered abandoned, within the cap.
+    expect(section.locator("#abandon-standing")).to_contain_text(
+        "Abandon rate over the last 30 days: 0% against a cap of 3% (0 abandoned of 1 answered"
+    )
+    expect(section.locator("#abandon-standing")).to_contain_text("Within the cap")
+
+    # Learned answer rates: 24 local hours, 10:00 with its one answered attempt.
+    learned = page.get_by_role("region", name="Learned answer rates", exact=True)
+    expect(learned.get_by_role("rowheader")).to_have_count(24)
+    ten = learned.get_by_role("row").filter(has=page.get_by_role("rowheader", name="10:00"))
+    expect(ten.get_by_role("cell").nth(0)).to_have_text("1")
+    expect(ten.get_by_role("cell").nth(1)).to_have_text("1")
+    expect(ten.get_by_role("cell").nth(2)).to_have_text("100%")
+
+    button = page.get_by_role("button", name="Download compliance.csv", exact=True)
+    expect(button).to_be_enabled()
+    with page.expect_download() as got:
+        button.click()
+    saved = tmp_path / "compliance.csv"
+    got.value.save_as(saved)
+    rows = list(csv.DictReader(io.StringIO(saved.read_bytes().decode("utf-8-sig"))))
+    assert [(r["check"], r["count"]) for r in rows if r["row"] == "check"] == [
+        ("outside_calling_hours", "0"),
+        ("dnc_dialed", "0"),
+        ("after_refusal", "0"),
+        ("abandon_rate_over_cap", "0"),
+        ("recalled_after_abandon", "0"),
+    ], rows
+
+    # A dial after hours, as a bug would leave it: found, failed, listed with its lead.
+    call_id = _rogue_dial(
+        service, campaign_id=campaign["id"], agent_id=agent["id"], lead_id=lead_id
+    )
+    page.get_by_role("button", name="Show", exact=True).click()
+    outside = checks.get_by_role("row").nth(1)
+    expect(outside.get_by_role("cell")).to_have_text(["1", "Failed"])
+    for n in range(2, 6):
+        expect(checks.get_by_role("row").nth(n).get_by_role("cell")).to_have_text(["0", "Passed"])
+    listed = violations.get_by_role("row").filter(has_text="Calls outside calling hours")
+    expect(listed).to_have_count(1)
+    expect(listed.get_by_role("link", name=f"Lead #{lead_id}")).to_have_attribute(
+        "href", re.compile(rf"/manage/leads/{lead_id}$")
+    )
+    expect(listed).to_contain_text(str(call_id))
+    expect(listed).to_contain_text("22:00")  # in the campaign's zone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+
+    # In Japanese.
+    page.get_by_role("link", name="日本語", exact=True).click()
+    page.wait_for_url("**lang=ja**")
+    section = page.get_by_role("region", name="コンプライアンス", exact=True)
+    expect(section.get_by_role("button", name="compliance.csv をダウンロード")).to_be_enabled()
+    expect(section.get_by_role("table", name="チェック項目")).to_contain_text("発信時間外の発信")
+    expect(section.get_by_role("table", name="チェック項目")).to_contain_text("不合格")
+    expect(page.get_by_role("region", name="学習した応答率", exact=True)).to_be_visible()

@@ -348,7 +348,10 @@
   function fieldLabel(path) {
     if (path === "status") return t("manage.status");
     if (path === "calling_hours") return t("manage.c.calling_hours");
-    const label = input(path)?.closest("label");
+    const box = input(path);
+    const named = box && box.getAttribute("aria-labelledby");
+    if (named) return $(named)?.textContent.trim() || path;
+    const label = box?.closest("label");
     if (!label) return path;
     const words = [...label.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE)
       .map((n) => n.textContent).join(" ").trim();

@@ -131,7 +131,8 @@
       M.el("td", { text: checkName(v.check) }), M.el("td", {}, lead(v.lead_id)),
       ncell(v.call_id ?? "—"),
       M.el("td", {}, M.el("time", { datetime: v.at, text: M.fmtTime(v.at, zone) })),
-      M.el("td", { text: v.detail || "" })));
+      // The service's own sentence, in English whatever the page's language: said so.
+      M.el("td", { text: v.detail || "", lang: "en" })));
     const vbody = $("violations-rows");
     if (violations.length) vbody.replaceChildren(...violations);
     else vbody.replaceChildren(M.el("tr", {}, M.el("td", { colspan: "5", class: "live-empty", text: t("live.no_violations") })));
