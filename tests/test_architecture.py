@@ -69,9 +69,11 @@ MODEL_MODULES = {
 # credit); read views assemble what the API and consoles show.
 FLOW_MODULES = {
     "dialer.agents.deactivation",
+    "dialer.calls.connect",
     "dialer.calls.disposition",
     "dialer.calls.inbound",
     "dialer.calls.placing",
+    "dialer.calls.predictive",
     "dialer.calls.progressive",
     "dialer.reports.campaign",
     "dialer.reports.compliance",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -117,9 +117,9 @@ def check_lead(
     *,
     lead_id: int,
     events: Sequence[HistoryEvent],
-    hours: CallingHours,
+    hours: Callable[[datetime], CallingHours],
     dnc: Mapping[str, Sequence[Listing]],
-    no_recall: timedelta,
+    no_recall: Callable[[datetime], timedelta],
     since: datetime,
     until: datetime,
     reach: datetime,
@@ -129,8 +129,9 @@ def check_lead(
     inside the calling hours of the lead's zone, its number not on the
     do-not-call list at that instant, no refusal of the lead before it, and, for
     a dial no agent was reserved for, no abandoned call of the lead within
-    `no_recall` before it. Also the calls answered by a person placed in
-    [reach, until), for the abandon windows. `events` in id order."""
+    `no_recall` before it. `hours` and `no_recall` answer for an instant: the
+    campaign's settings as they were then. Also the calls answered by a person
+    placed in [reach, until), for the abandon windows. `events` in id order."""
     found = LeadFindings()
     refusal: HistoryEvent | None = None
     abandoned_last: HistoryEvent | None = None
@@ -161,8 +162,11 @@ def check_lead(
                 added.add(phone)
         if event.kind == "disposition" and detail.get("outcome") in REFUSALS and refusal is None:
             refusal = event
-        if call_id is not None and "answered_by" in detail:
-            answered_by[call_id] = detail.get("answered_by")
+        # The last word on who answered wins (AMD, then the agent's disposition);
+        # an event that does not know (null) changes nothing.
+        said = detail.get("answered_by")
+        if call_id is not None and said is not None:
+            answered_by[call_id] = said
     for call_id, at in placed.items():
         if reach <= at < until and (call_id in abandoned or answered_by.get(call_id) == "human"):
             found.answered.append((at, call_id in abandoned))
@@ -174,12 +178,12 @@ def _dial_violations(
     lead_id: int,
     call_id: int | None,
     event: HistoryEvent,
-    hours: CallingHours,
+    hours: Callable[[datetime], CallingHours],
     dnc: Mapping[str, Sequence[Listing]],
     added: set[str],
     refusal: HistoryEvent | None,
     abandoned_last: HistoryEvent | None,
-    no_recall: timedelta,
+    no_recall: Callable[[datetime], timedelta],
     zone: ZoneInfo,
 ) -> list[Violation]:
     at = event.at
@@ -189,11 +193,12 @@ def _dial_violations(
     def found(check: Check, detail: str) -> None:
         out.append(Violation(check=check, lead_id=lead_id, call_id=call_id, at=at, detail=detail))
 
-    if not hours.is_open(at=at):
+    open_hours = hours(at)
+    if not open_hours.is_open(at=at):
         # The hours speak the lead's zone: that is where they are judged.
         found(
             Check.outside_calling_hours,
-            f"placed at {local_text(at, hours.tz)}, outside the calling hours",
+            f"placed at {local_text(at, open_hours.tz)}, outside the calling hours",
         )
     if isinstance(to, str):
         listing = listed_at(dnc.get(to, ()), at=at, added_before=to in added)
@@ -212,13 +217,14 @@ def _dial_violations(
             f"{local_text(refusal.at, zone)}",
         )
     reserved = event.detail.get("reserved", True) is not False
-    if not reserved and abandoned_last is not None and at - abandoned_last.at < no_recall:
+    quiet = no_recall(at)
+    if not reserved and abandoned_last is not None and at - abandoned_last.at < quiet:
         hours_after = (at - abandoned_last.at).total_seconds() / 3600
         found(
             Check.recalled_after_abandon,
             f"dialled with no agent reserved {hours_after:.1f} h after call "
             f"{abandoned_last.detail.get('call_id')} was abandoned (no recall within "
-            f"{no_recall.total_seconds() / 3600:g} h)",
+            f"{quiet.total_seconds() / 3600:g} h)",
         )
     return out
 
@@ -231,20 +237,33 @@ def _int(value: Any) -> int | None:
 class WindowEnd:
     day: date
     until_at: datetime
+    window: timedelta = timedelta(days=30)  # the policy's window_days then
+    max_rate: float = 0.03  # the policy's cap then
 
 
-def window_ends(*, since: datetime, until: datetime, zone: ZoneInfo) -> list[WindowEnd]:
+def window_ends(
+    *,
+    since: datetime,
+    until: datetime,
+    zone: ZoneInfo,
+    policy: Callable[[datetime], tuple[timedelta, float]],
+) -> list[WindowEnd]:
     """One window per local day of `zone` the period [since, until) touches,
     ending at that day's end (the last one at `until`, when the period ends
-    inside a day). In UTC: a window is so many days of 24 hours before its
-    end, as the abandon standing counts them, daylight saving or not."""
+    inside a day), with the window and cap the abandon policy had at its end
+    (`policy`). In UTC: a window is so many days of 24 hours before its end, as
+    the abandon standing counts them, daylight saving or not."""
     first = since.astimezone(zone).date()
     last = (until - timedelta(microseconds=1)).astimezone(zone).date()
     out = []
     day = first
     while day <= last:
-        end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
-        out.append(WindowEnd(day=day, until_at=min(end, until.astimezone(UTC))))
+        end = min(
+            datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC),
+            until.astimezone(UTC),
+        )
+        window, max_rate = policy(end)
+        out.append(WindowEnd(day=day, until_at=end, window=window, max_rate=max_rate))
         day += timedelta(days=1)
     return out
 
@@ -258,6 +277,7 @@ class AbandonWindow:
     abandoned: int
     rate: float | None
     over: bool
+    max_rate: float
 
 
 class AnswerCounts:
@@ -273,12 +293,10 @@ class AnswerCounts:
         counts[0] += 1
         counts[1] += int(abandoned)
 
-    def windows(
-        self, *, ends: Sequence[WindowEnd], window: timedelta, max_rate: float
-    ) -> list[AbandonWindow]:
+    def windows(self, *, ends: Sequence[WindowEnd]) -> list[AbandonWindow]:
         """For each end, the calls placed in [until_at − window, until_at) (to
-        the second), those abandoned, the rate and whether it is over
-        `max_rate` (the ratio itself, not its rounding)."""
+        the second), those abandoned, the rate and whether it is over the
+        end's `max_rate` (the ratio itself, not its rounding)."""
         seconds = sorted(self._seconds)
         answered, dropped = [0], [0]
         for second in seconds:
@@ -287,7 +305,7 @@ class AnswerCounts:
             dropped.append(dropped[-1] + a)
         out = []
         for end in ends:
-            start = end.until_at - window
+            start = end.until_at - end.window
             lo = bisect.bisect_left(seconds, math.ceil(start.timestamp()))
             hi = bisect.bisect_left(seconds, math.ceil(end.until_at.timestamp()))
             n, a = answered[hi] - answered[lo], dropped[hi] - dropped[lo]
@@ -299,13 +317,14 @@ class AnswerCounts:
                     answered=n,
                     abandoned=a,
                     rate=round(a / n, 4) if n else None,
-                    over=n > 0 and a / n > max_rate,
+                    over=n > 0 and a / n > end.max_rate,
+                    max_rate=end.max_rate,
                 )
             )
         return out
 
 
-def window_violation(w: AbandonWindow, *, max_rate: float, zone: ZoneInfo) -> Violation:
+def window_violation(w: AbandonWindow, *, zone: ZoneInfo) -> Violation:
     return Violation(
         check=Check.abandon_rate_over_cap,
         lead_id=None,
@@ -314,6 +333,52 @@ def window_violation(w: AbandonWindow, *, max_rate: float, zone: ZoneInfo) -> Vi
         detail=(
             f"{w.abandoned} of {w.answered} calls answered by a person abandoned "
             f"({w.rate}) from {local_text(w.since_at, zone)} to {local_text(w.until_at, zone)}, "
-            f"over the cap {max_rate}"
+            f"over the cap {w.max_rate}"
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """Some of a campaign's fields as they were from `since` (None: from the
+    start) until the next setting's `since`."""
+
+    since: datetime | None
+    values: Mapping[str, Any]
+
+
+def settings_timeline(
+    *,
+    now: Mapping[str, Any],
+    changes: Iterable[tuple[datetime, Sequence[Mapping[str, Any]]]],
+    fields: Iterable[str],
+) -> list[Setting]:
+    """The values of `fields` over time, oldest first, from their values `now`
+    and the campaign's history of changes `(at, [{"field", "before",
+    "after"}])` in the order written: walked back from now, each change of one
+    of the fields starts a setting and its `before` values are the one before.
+    A value the history has as null (a field added since) keeps the later one."""
+    wanted = set(fields)
+    current = {name: now[name] for name in wanted}
+    later: list[Setting] = []
+    for at, moved in reversed(list(changes)):
+        relevant = [c for c in moved if c.get("field") in wanted]
+        if not relevant:
+            continue
+        later.append(Setting(since=at, values=dict(current)))
+        for change in relevant:
+            if change.get("before") is not None:
+                current[change["field"]] = change["before"]
+    return [Setting(since=None, values=current), *reversed(later)]
+
+
+def setting_at(settings: Sequence[Setting], at: datetime) -> int:
+    """The index of the setting in force at `at` (a change at that very
+    instant is in force)."""
+    found = 0
+    for n, setting in enumerate(settings):
+        if setting.since is None or setting.since <= at:
+            found = n
+        else:
+            break
+    return found

@@ -383,8 +383,17 @@ def test_the_abandon_standing_and_the_learned_hour_rates(api: Api, floor: dict[s
         "since_at": "2026-11-01T10:00:00+09:00",
         "over": False,
     }
-    assert [r["hour"] for r in report["hour_rates"]] == list(range(24))
-    assert set(report["hour_rates"][0]) == {"hour", "attempts", "answered", "rate", "estimate"}
+    # Learned over the last 30 days by the lead's local hour (Tokyo's here).
+    rates = report["hour_rates"]
+    assert [r["hour"] for r in rates] == list(range(24))
+    assert set(rates[0]) == {"hour", "attempts", "answered", "rate", "estimate"}
+    seen = {r["hour"]: (r["attempts"], r["answered"], r["rate"]) for r in rates if r["attempts"]}
+    assert seen == {9: (2, 1, 0.5), 22: (1, 1, 1.0)}
+    # An hour without calls is estimated at the prior, the same for all of them.
+    assert (
+        rates[0]["rate"] is None and len({r["estimate"] for r in rates if not r["attempts"]}) == 1
+    )
+    assert rates[22]["estimate"] > rates[0]["estimate"] > 0
     sheet = _sheet(api.get(f"/api/reports/campaigns/{floor['id']}.csv?{PERIOD}"))
     assert ["abandon", "answered", "2"] in sheet and ["abandon", "over", "False"] in sheet
     assert ["hour_rates", "09.attempts", str(report["hour_rates"][9]["attempts"])] in sheet

@@ -128,6 +128,11 @@ def test_a_clean_day_reports_nothing_wrong(api: Api, day: dict[str, Any]) -> Non
         )
     ]
     assert report["violations"] == [] and report["violations_truncated"] is False
+    # Hours moved since to open at 11:00: the day's dials are held to the hours they had.
+    later = [{"days": "mon-fri", "start": "11:00", "end": "20:00"}]
+    r = api.patch(f"/api/campaigns/{day['campaign']['id']}", json={"calling_hours": later})
+    assert r.status_code == 200, r.text
+    assert _report(api, day["campaign"]["id"])["violations"] == []
     assert report["abandon_windows"] == [
         {
             "day": "2026-12-01",

@@ -4,6 +4,7 @@ the abandon windows' counts against the cap."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,9 +17,12 @@ from dialer.reports.compliance_rules import (
     Check,
     HistoryEvent,
     Listing,
+    Setting,
     check_lead,
     listed_at,
     listings,
+    setting_at,
+    settings_timeline,
     window_ends,
 )
 
@@ -49,9 +53,9 @@ def _found(
     found = check_lead(
         lead_id=7,
         events=events,
-        hours=HOURS,
+        hours=lambda _at: HOURS,
         dnc=dnc or {},
-        no_recall=timedelta(hours=72),
+        no_recall=lambda _at: timedelta(hours=72),
         since=t(0),
         until=t(0, day=3),
         reach=t(0, day=1) - timedelta(days=30),
@@ -59,6 +63,10 @@ def _found(
     )
     assert all(v.lead_id == 7 for v in found.violations)
     return [(v.check, v.call_id) for v in found.violations]
+
+
+def _policy(days: int, max_rate: float) -> Callable[[datetime], tuple[timedelta, float]]:
+    return lambda _at: (timedelta(days=days), max_rate)
 
 
 LISTED = {PHONE: [Listing(start=t(11), end=None)]}
@@ -158,9 +166,9 @@ def test_dials_and_the_calls_a_person_answered() -> None:
             placed(t(10) - timedelta(days=40), 4),
             (t(10) - timedelta(days=40), "call_abandoned", {"call_id": 4}),
         ),
-        hours=HOURS,
+        hours=lambda _at: HOURS,
         dnc={},
-        no_recall=timedelta(hours=72),
+        no_recall=lambda _at: timedelta(hours=72),
         since=t(0),
         until=t(0, day=2),
         reach=t(0) - timedelta(days=30),
@@ -209,7 +217,7 @@ def test_listings_from_the_audit_and_the_list() -> None:
 def test_window_ends(
     since: datetime, until: datetime, expected: list[tuple[date, datetime]]
 ) -> None:
-    ends = window_ends(since=since, until=until, zone=TOKYO)
+    ends = window_ends(since=since, until=until, zone=TOKYO, policy=_policy(30, 0.03))
     assert [(e.day, e.until_at) for e in ends] == expected
 
 
@@ -217,7 +225,7 @@ def test_window_ends_on_a_daylight_saving_day() -> None:
     new_york = ZoneInfo("America/New_York")
     since = datetime(2026, 3, 8, tzinfo=new_york)
     until = since.astimezone(UTC) + timedelta(hours=47)
-    ends = window_ends(since=since, until=until, zone=new_york)
+    ends = window_ends(since=since, until=until, zone=new_york, policy=_policy(30, 0.03))
     # 8 March 2026 is 23 hours long there.
     assert [e.until_at - since for e in ends] == [timedelta(hours=23), timedelta(hours=47)]
 
@@ -230,15 +238,17 @@ def test_abandon_windows_count_the_calls_placed_in_each() -> None:
         counts.add(at=t(11) + timedelta(seconds=n), abandoned=True)
     # One more abandon on the 2nd: 4 of 101 is over 3%.
     counts.add(at=t(10, day=2), abandoned=True)
-    ends = window_ends(since=t(0), until=t(0, day=4), zone=TOKYO)
-    windows = counts.windows(ends=ends, window=timedelta(days=1), max_rate=0.03)
+    ends = window_ends(since=t(0), until=t(0, day=4), zone=TOKYO, policy=_policy(1, 0.03))
+    windows = counts.windows(ends=ends)
     assert [(w.answered, w.abandoned, w.rate, w.over) for w in windows] == [
         (100, 3, 0.03, False),  # exactly at the cap is not over it
         (1, 1, 1.0, True),  # the 1st's calls have left the 24-hour window
         (0, 0, None, False),
     ]
     assert windows[0].since_at == t(0) and windows[0].until_at == t(0, day=2)
-    wide = counts.windows(ends=ends, window=timedelta(days=30), max_rate=0.03)
+    wide = counts.windows(
+        ends=window_ends(since=t(0), until=t(0, day=4), zone=TOKYO, policy=_policy(30, 0.03))
+    )
     assert [(w.answered, w.abandoned, w.over) for w in wide] == [
         (100, 3, False),
         (101, 4, True),
@@ -250,6 +260,68 @@ def test_a_window_counts_from_its_start_to_before_its_end() -> None:
     counts = AnswerCounts()
     counts.add(at=t(0), abandoned=True)  # at the start: in
     counts.add(at=t(0, day=2), abandoned=True)  # at the end: out
-    ends = window_ends(since=t(0), until=t(0, day=2), zone=TOKYO)
-    [w] = counts.windows(ends=ends, window=timedelta(days=1), max_rate=0.5)
+    ends = window_ends(since=t(0), until=t(0, day=2), zone=TOKYO, policy=_policy(1, 0.5))
+    [w] = counts.windows(ends=ends)
     assert (w.answered, w.abandoned) == (1, 1)
+
+
+def test_each_window_has_the_policy_of_its_end() -> None:
+    counts = AnswerCounts()
+    counts.add(at=t(10), abandoned=True)
+    counts.add(at=t(11), abandoned=False)
+
+    def policy(at: datetime) -> tuple[timedelta, float]:
+        # The cap was raised to 60% from the 2nd.
+        return (timedelta(days=30), 0.6 if at > t(0, day=2) else 0.03)
+
+    ends = window_ends(since=t(0), until=t(0, day=3), zone=TOKYO, policy=policy)
+    assert [(w.max_rate, w.over) for w in counts.windows(ends=ends)] == [(0.03, True), (0.6, False)]
+
+
+OFFICE = [{"days": "mon-fri", "start": "09:00", "end": "20:00"}]
+SHORT = [{"days": "mon-fri", "start": "10:00", "end": "18:00"}]
+
+
+def test_the_settings_timeline_walks_the_history_back() -> None:
+    timeline = settings_timeline(
+        now={"calling_hours": SHORT, "abandon_policy": {"max_rate": 0.05}, "name": "x"},
+        changes=[
+            (t(9), [{"field": "name", "before": "a", "after": "x"}]),  # not a field asked for
+            (t(12), [{"field": "calling_hours", "before": OFFICE, "after": SHORT}]),
+            (
+                t(15),
+                [{"field": "abandon_policy", "before": {"max_rate": 0.03},
+                  "after": {"max_rate": 0.05}}],
+            ),
+            # A field the history did not know yet (added since) keeps its value.
+            (t(16), [{"field": "calling_hours", "before": None, "after": SHORT}]),
+        ],
+        fields=("calling_hours", "abandon_policy"),
+    )  # fmt: skip
+    assert timeline == [
+        Setting(since=None, values={"calling_hours": OFFICE, "abandon_policy": {"max_rate": 0.03}}),
+        Setting(since=t(12), values={"calling_hours": SHORT, "abandon_policy": {"max_rate": 0.03}}),
+        Setting(since=t(15), values={"calling_hours": SHORT, "abandon_policy": {"max_rate": 0.05}}),
+        Setting(since=t(16), values={"calling_hours": SHORT, "abandon_policy": {"max_rate": 0.05}}),
+    ]
+    assert [setting_at(timeline, at) for at in (t(8), t(12), t(14), t(15, 1), t(23))] == [
+        0, 1, 1, 2, 3,
+    ]  # fmt: skip
+
+
+def test_a_dial_is_held_to_the_hours_of_its_day() -> None:
+    office = CallingHours.from_spec(rules=OFFICE, timezone="Asia/Tokyo", holiday_region=None)
+    short = CallingHours.from_spec(rules=SHORT, timezone="Asia/Tokyo", holiday_region=None)
+    found = check_lead(
+        lead_id=7,
+        # 19:00 on the 1st was inside the hours then; on the 2nd they end at 18:00.
+        events=history(placed(t(19), 1), placed(t(19, day=2), 2)),
+        hours=lambda at: office if at < t(0, day=2) else short,
+        dnc={},
+        no_recall=lambda _at: timedelta(hours=72),
+        since=t(0),
+        until=t(0, day=3),
+        reach=t(0),
+        zone=TOKYO,
+    )
+    assert [(v.check, v.call_id) for v in found.violations] == [(Check.outside_calling_hours, 2)]
