@@ -262,7 +262,9 @@ def test_the_report_page_proves_compliance_and_lists_the_one_violation(
     section = page.get_by_role("region", name="Compliance", exact=True)
     expect(section.get_by_role("heading", name="Compliance", exact=True)).to_be_visible()
     expect(section).to_contain_text("Dials checked: 1 (")
-    expect(section).to_contain_text("at most 3% of the calls a person answered may be abandoned in any 30 days")
+    expect(section).to_contain_text(
+        "at most 3% of the calls a person answered may be abandoned in any 30 days"
+    )
     checks = section.get_by_role("table", name="Checks", exact=True)
     # Every check in words, each 0 and passing.
     for n, name in enumerate(CHECKS):
@@ -331,3 +333,22 @@ def test_the_report_page_proves_compliance_and_lists_the_one_violation(
     expect(section.get_by_role("table", name="チェック項目")).to_contain_text("発信時間外の発信")
     expect(section.get_by_role("table", name="チェック項目")).to_contain_text("不合格")
     expect(page.get_by_role("region", name="学習した応答率", exact=True)).to_be_visible()
+
+
+def test_a_leads_history_says_what_each_dial_passed(service: Service, browser: Any) -> None:
+    _campaign, _agent, lead_id = _a_call_converted(service)
+    live_manager(service)
+    page = browser.new_page()
+    live_sign_in(page, service, name="suzuki", path=f"/manage/leads/{lead_id}")
+    placed = page.locator("#history tr").filter(has_text="Call placed")
+    expect(placed).to_have_count(1)
+    expect(placed).to_contain_text(
+        "Checked at the dial: not on the do-not-call list · 1 Dec 2026, 10:00 Asia/Tokyo, "
+        "inside calling hours · taken by sato (a new lead) · 1 of 6 attempts in all, "
+        "1 of 3 on the day · abandon rate — against the 3% cap (0 abandoned of 0 answered "
+        "in 30 days) · no abandoned call within 72 h"
+    )
+    page.goto(f"{service.url}/manage/leads/{lead_id}?lang=ja")
+    placed = page.locator("#history tr").filter(has_text="発信時の確認")
+    expect(placed).to_contain_text("架電禁止リストになし")
+    expect(placed).to_contain_text("発信時間内")
