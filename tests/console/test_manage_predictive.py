@@ -183,6 +183,8 @@ def test_the_floor_shows_the_abandon_window_and_alerts_over_the_cap(
             {"answered_by": "human", "disposition": "converted"},
             {"answered_by": "human", "disposition": "callback"},
             {"status": "no-answer", "disposition": "no_answer"},
+            # Ringing now, placed for no agent: the next one free takes it.
+            {"status": "ringing"},
         ],
     )
     window = page.locator("#abandon-window")
@@ -192,6 +194,8 @@ def test_the_floor_shows_the_abandon_window_and_alerts_over_the_cap(
     expect(window).to_contain_text("Over the cap")
     expect(page.locator("#floor-pacing")).to_have_attribute("data-level", "alert")
     expect(page.locator("#abandon-window-value")).to_have_attribute("data-level", "alert")
+    calls = page.get_by_role("region", name="Calls live now")
+    expect(calls.get_by_role("row").filter(has_text="Ringing")).to_contain_text("next free agent")
 
     page.goto(f"{service.url}/manage?campaign_id={campaign['id']}&lang=ja")
     expect(page.locator("#abandon-window")).to_contain_text("放棄率(直近7日間)")

@@ -165,7 +165,8 @@
   function callRow(c) {
     return M.el("tr", {},
       M.el("td", {}, leadLink(c.lead_id, c.lead_name)),
-      M.el("td", { text: c.agent_name || "—" }),
+      // A predictive call is placed for no agent: the next one free takes it.
+      M.el("td", { text: c.agent_name || (c.agent_id ? `#${c.agent_id}` : t("live.next_free_agent")) }),
       M.el("td", { text: c.to || "—" }),
       M.el("td", {}, callCell({ status: c.status })),
       M.el("td", { text: time(c.answered_at || c.created_at) }));
