@@ -372,3 +372,18 @@ def test_the_pacer_sees_the_floor(api: Api, pacer: FixedPacer) -> None:
     # A wraps up (30 s, one gone), B still waits.
     assert seen.talking_for == () and seen.wrapup_left == (29.0,)
     assert seen.agents_waiting == 1 and seen.calls_ringing == 0
+
+
+def test_the_real_pacer_with_no_data_dials_one_call_per_free_agent(api: Api) -> None:
+    """A new campaign has no answer rate, ring or talk times yet: the pacer falls
+    back to one call per free agent, and the calls in flight cover them."""
+    c, leads = _campaign(api, 6)
+    api.agent([c["id"]], name="A")
+    api.agent([c["id"]], name="B")
+    api.advance(1)
+    placed = api.get("/api/calls", params={"campaign_id": c["id"]}).json()["items"]
+    assert len(placed) == 2 and all(x["agent_reserved"] is False for x in placed)
+    assert all(x["status"] == "ringing" for x in placed)
+    api.advance(1)
+    assert len(api.get("/api/calls", params={"campaign_id": c["id"]}).json()["items"]) == 2
+    assert len(leads) == 6
