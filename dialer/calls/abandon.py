@@ -9,8 +9,9 @@ were placed (`created_at`), the instant the pacer decided them.
 The pacer reads it every tick and the floor every half second, so it is one
 aggregate over the campaign's calls of the window: a range of
 `ix_call_campaign_answered`, the partial index of exactly the calls it counts
-(the WHERE below is its predicate, written as literal SQL so that both engines
-can prove the index applies; bound parameters would hide it from them)."""
+(the WHERE below is its predicate, `ANSWERED_PREDICATE`, written as literal SQL
+so that both engines can prove the index applies; bound parameters would hide
+it from them)."""
 
 from __future__ import annotations
 
@@ -22,12 +23,10 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.agents.floor_rules import abandon_rate
-from dialer.calls.models import Call
+from dialer.calls.models import ANSWERED_PREDICATE, Call
 from dialer.campaign.models import Campaign
 from dialer.campaign.service import abandon_policy_of
 
-# The partial index's predicate, verbatim (dialer/calls/models.py).
-ANSWERED_SQL = "answered_by = 'human' OR disposition = 'abandoned'"
 _ABANDONED_SQL = "disposition = 'abandoned'"
 
 
@@ -55,7 +54,7 @@ def abandon_standing(session: Session, *, campaign: Campaign, now: datetime) -> 
             col(Call.campaign_id) == campaign.id,
             col(Call.created_at) >= since,
             col(Call.created_at) <= now,
-            text(f"({ANSWERED_SQL})"),
+            text(f"({ANSWERED_PREDICATE})"),
         )
     ).one()
     abandoned, answered = int(abandoned or 0), int(answered or 0)

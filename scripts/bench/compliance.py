@@ -45,8 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from claim import _engine_list, _setup
 
-from dialer.calls.abandon import ANSWERED_SQL, abandon_standing
-from dialer.calls.models import Call
+from dialer.calls.abandon import abandon_standing
+from dialer.calls.models import ANSWERED_PREDICATE, Call
 from dialer.campaign.models import Campaign
 from dialer.dnc.models import DncEntry, DncEvent
 from dialer.leads.models import Event, Phone
@@ -178,7 +178,7 @@ def bench_engine(engine: str, url: str, args: argparse.Namespace) -> dict[str, A
                 session.execute(
                     text(
                         "CREATE INDEX ix_call_campaign_answered ON call "
-                        f"(campaign_id, created_at, disposition) WHERE {ANSWERED_SQL}"
+                        f"(campaign_id, created_at, disposition) WHERE {ANSWERED_PREDICATE}"
                     )
                 )
                 session.execute(text("ANALYZE"))
