@@ -295,6 +295,14 @@ def claim_next(
 DIALER_TIERS: list[Tier] = [RetryDue(), NewLeads()]
 
 
+def dialer_candidate_sql(tier: Tier, *, scope_sql: str) -> str:
+    """A tier's candidates for a dialer claim: leads abandoned since the cutoff
+    left out (its parameter follows the tier's own)."""
+    return tier.candidate_sql(scope_sql=scope_sql).replace(
+        " ORDER BY", f" AND {queue_sql.NO_RECALL} ORDER BY"
+    )
+
+
 def claim_for_dialer(
     work: Work,
     *,
@@ -327,9 +335,7 @@ def claim_for_dialer(
     rejected: list[int] = []
     expires_at = now + ttl
     for tier in DIALER_TIERS:
-        sql = tier.candidate_sql(scope_sql=scope_sql).replace(
-            " ORDER BY", f" AND {queue_sql.NO_RECALL} ORDER BY"
-        )
+        sql = dialer_candidate_sql(tier, scope_sql=scope_sql)
         tier_params = [*tier.params(now=raw.instant(now), agent_id=0), cutoff]
         while len(claimed) < count and len(rejected) < MAX_REJECTED_CANDIDATES:
             params = [*scope_params, *tier_params]

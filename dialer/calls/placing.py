@@ -16,8 +16,9 @@ from sqlmodel import col
 from dialer.agents.models import Agent, Role
 from dialer.agents.order import ClaimReason
 from dialer.agents.queue import claim_of, has_live_call
-from dialer.calls.abandon import AbandonStanding, abandon_standing
+from dialer.calls.abandon import AbandonStanding
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
+from dialer.calls.standing import standing_now
 from dialer.campaign.hours import local_text
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.schemas import RetryPolicy
@@ -106,14 +107,15 @@ def _no_recall_clear(*, lead: Lead, hours: int, now: datetime) -> bool:
 
 
 def _check_dialer_call(
-    *, lead: Lead, policy: RetryPolicy, local_date: str, no_recall_clear: bool
+    *, lead: Lead, campaign: Campaign, policy: RetryPolicy, local_date: str, no_recall_clear: bool
 ) -> None:
     """What the dialer's claim checked, checked again at the dial: an agent is
     told by the console, the dialer is not (a lead abandoned, a cap reached)."""
     if not no_recall_clear:
+        assert lead.abandoned_at is not None
         raise Conflict(
-            f"lead {lead.id} was abandoned at {lead.abandoned_at}; no unreserved call within"
-            " the abandon policy's no_recall_hours",
+            f"lead {lead.id} was abandoned at {local_text(lead.abandoned_at, zone_of(campaign))};"
+            " no unreserved call within the abandon policy's no_recall_hours",
             code="no_recall",
         )
     if attempts_used_up(
@@ -143,8 +145,8 @@ def place_call(
     claim (no agent yet; dialer.calls.connect gives it one when answered), held
     to the attempt caps and the no-recall rule as well. `standing`: the
     campaign's abandon standing when the caller has it (the dialer's round
-    reads it once); read here otherwise. Every attempt's `call_placed` records
-    what it passed (`checks`)."""
+    reads it once); read here otherwise (dialer.calls.standing). Every
+    attempt's `call_placed` records what it passed (`checks`)."""
     # Two dial clicks at once must not both pass the "no live call" check
     # (a row lock on PostgreSQL; SQLite's write transactions are serialized).
     lead = session.scalar(select(Lead).where(col(Lead.id) == lead_id).with_for_update())
@@ -180,10 +182,14 @@ def place_call(
     no_recall_clear = _no_recall_clear(lead=lead, hours=abandon_policy.no_recall_hours, now=now)
     if principal is None:
         _check_dialer_call(
-            lead=lead, policy=policy, local_date=local_date, no_recall_clear=no_recall_clear
+            lead=lead,
+            campaign=campaign,
+            policy=policy,
+            local_date=local_date,
+            no_recall_clear=no_recall_clear,
         )
     if standing is None:
-        standing = abandon_standing(session, campaign=campaign, now=now)
+        standing = standing_now(session, campaign=campaign, now=now)
     call = Call(
         lead_id=lead_id,
         campaign_id=lead.campaign_id,

@@ -15,8 +15,10 @@ transaction:
    principal: actor `dialer`). A lead the dial-time checks refuse (the DNC list
    grew, hours closed, a cap) is given back, never dialled.
 
-The campaign's abandon standing is read once per round and handed to every
-placement, so its count stays off the per-dial path. The due job
+The campaign's abandon standing is read once per round
+(dialer.calls.standing: the window's older part counted once a minute, its
+last two hours every round) and handed to the pacer and every placement, so
+its count stays off the per-dial path. The due job
 `connect_waiting` (`connect_waiting` below) abandons a waiting call at its
 `connect_by_at`, or connects it if an agent freed up."""
 
@@ -35,12 +37,19 @@ from sqlmodel import col
 from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim, Role
 from dialer.agents.queue import claim_for_dialer, claim_next, claim_of, release
 from dialer.calls import connect
-from dialer.calls.abandon import AbandonStanding, abandon_standing
+from dialer.calls.abandon import AbandonStanding
 from dialer.calls.disposition import abandon, apply_status_update
 from dialer.calls.hour_stats import answer_stats
-from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus, Outcome
+from dialer.calls.models import (
+    FINAL_CALL_STATUSES,
+    AnsweredBy,
+    Call,
+    CallStatus,
+    Outcome,
+)
 from dialer.calls.pacer import Pacer, PacerDecision, PacerInputs
 from dialer.calls.placing import place_call
+from dialer.calls.standing import standing_now
 from dialer.campaign.models import Campaign, CampaignStatus, DialMode
 from dialer.campaign.service import abandon_policy_of, calling_hours_of, zone_of
 from dialer.db import Database, Work, savepoint
@@ -122,24 +131,56 @@ def _distributions_of(session: Session, *, campaign_id: int, now: datetime) -> _
     return found
 
 
-def _closes_in(campaign: Campaign, *, now: datetime) -> float | None:
+@dataclass(frozen=True, slots=True)
+class _Closing:
+    read_at: datetime
+    any_open: bool
+    # The last open lead zone's closing (None: not within the hours' look-ahead).
+    until: datetime | None
+
+
+_closing: dict[tuple[str, int, int], _Closing] = {}
+
+
+def _closes_in(session: Session, campaign: Campaign, *, now: datetime) -> float | None:
     """Seconds until the last of the campaign's lead zones closes (None: more
-    than an hour away); 0 when none is open."""
+    than an hour away); 0 when none is open. Finding a closing walks the calling
+    hours ahead, so the answer is kept per campaign version for
+    DISTRIBUTION_TTL of domain time, or until that closing."""
+    assert campaign.id is not None
+    key = (str(session.get_bind().engine.url), campaign.id, campaign.version)
+    cached = _closing.get(key)
+    if (
+        cached is None
+        or not cached.read_at <= now < cached.read_at + DISTRIBUTION_TTL
+        or (cached.until is not None and now >= cached.until)
+    ):
+        cached = _read_closing(campaign, now=now)
+        with _distributions_lock:
+            if len(_closing) > 1024:
+                _closing.clear()
+            _closing[key] = cached
+    if not cached.any_open:
+        return 0.0
+    if cached.until is None:
+        return None
+    left = cached.until - now
+    return None if left > CLOSING_HORIZON else left.total_seconds()
+
+
+def _read_closing(campaign: Campaign, *, now: datetime) -> _Closing:
     latest: datetime | None = None
     any_open = False
     for zone in campaign.lead_timezones or [campaign.timezone]:
         hours = calling_hours_of(campaign, timezone=zone)
         if not hours.is_open(at=now):
             continue
-        any_open = True
         until = hours.open_until(at=now)
         if until is None:
-            return None
+            return _Closing(read_at=now, any_open=True, until=None)
+        any_open = True
         latest = until if latest is None else max(latest, until)
-    if not any_open or latest is None:
-        return 0.0
-    left = latest - now
-    return None if left > CLOSING_HORIZON else left.total_seconds()
+    return _Closing(read_at=now, any_open=any_open, until=latest)
 
 
 def gather_inputs(
@@ -152,13 +193,13 @@ def gather_inputs(
 ) -> PacerInputs:
     """The pacer's snapshot of the campaign's floor now: its agents, its calls
     in flight, the answer rate of this local hour, the recent ring and talk
-    times (cached), the abandon window. A few indexed queries. `standing`: the
-    abandon standing when the caller read it already."""
+    times (cached), the abandon window (`standing_now`). A few indexed
+    queries. `standing`: the abandon standing when the caller read it already."""
     assert campaign.id is not None
     campaign_id = campaign.id
     policy = abandon_policy_of(campaign)
     if standing is None:
-        standing = abandon_standing(session, campaign=campaign, now=now)
+        standing = standing_now(session, campaign=campaign, now=now)
     agents = session.execute(
         select(Agent, col(Claim.id))
         .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
@@ -235,7 +276,7 @@ def gather_inputs(
         abandoned=standing.abandoned,
         answered_by_person=standing.answered,
         max_rate=policy.max_rate,
-        closes_in=_closes_in(campaign, now=now),
+        closes_in=_closes_in(session, campaign, now=now),
         max_calls=max_calls if max_calls is not None else campaign.cps,
         ringing_for=tuple(ringing_for),
         connect_seconds=float(policy.connect_seconds),
@@ -358,7 +399,7 @@ def campaign_round(
     ):
         return [], None
     connect.connect_waiting_calls(session, campaign_id=campaign_id, now=now)
-    standing = abandon_standing(session, campaign=campaign, now=now)
+    standing = standing_now(session, campaign=campaign, now=now)
     placed = _reserved_promise_calls(
         work, campaign_id=campaign_id, now=now, claim_ttl=claim_ttl, telephony=telephony,
         dial=dial, standing=standing,

@@ -274,7 +274,7 @@ def test_every_call_placed_records_its_checks(api: Api) -> None:
 def test_the_dial_time_checks_refuse_what_the_claim_passed(api: Api) -> None:
     """A dialer claim is checked again at the dial: a number listed meanwhile,
     hours closed meanwhile, a cap reached meanwhile. Nothing is dialled."""
-    c, leads = _campaign(api, 3, retry_policy={"max_attempts_per_day": 1})
+    c, leads = _campaign(api, 4, retry_policy={"max_attempts_per_day": 1})
     runtime = _runtime(api)
     telephony = runtime.telephony
 
@@ -288,7 +288,17 @@ def test_the_dial_time_checks_refuse_what_the_claim_passed(api: Api) -> None:
             work, campaign_id=c["id"], count=3, now=now, ttl=timedelta(minutes=5),
             no_recall_since=None,
         )  # fmt: skip
-        assert claimed == [x["id"] for x in leads]
+        assert claimed == [x["id"] for x in leads][:3]
+        # The fourth, claimed by hand, then abandoned meanwhile: no recall.
+        assert claim_for_dialer(
+            work, campaign_id=c["id"], count=1, now=now, ttl=timedelta(minutes=5),
+            no_recall_since=None,
+        ) == [leads[3]["id"]]  # fmt: skip
+        lifecycle.mark_abandoned(lead=session.get(Lead, leads[3]["id"]), at=now)
+        with pytest.raises(Conflict) as recall:
+            place_call(session, principal=None, lead_id=leads[3]["id"], phone=None, now=now,
+                       telephony=telephony, dial=dial)  # fmt: skip
+        assert recall.value.code == "no_recall" and "Asia/Tokyo" in recall.value.detail
         dnc.add(session, phone=_phone(leads[0]), reason="asked", source="test", actor="test",
                 now=now)  # fmt: skip
         with pytest.raises(OnDoNotCallList):
@@ -387,3 +397,27 @@ def test_the_real_pacer_with_no_data_dials_one_call_per_free_agent(api: Api) -> 
     api.advance(1)
     assert len(api.get("/api/calls", params={"campaign_id": c["id"]}).json()["items"]) == 2
     assert len(leads) == 6
+
+
+def test_a_waiting_call_goes_to_the_agent_who_frees_up_in_time(api: Api, pacer: FixedPacer) -> None:
+    c, leads = _campaign(api, 2, abandon_policy={"connect_seconds": 3})
+    _answer(api, *(_phone(x) for x in leads))
+    agent = api.agent([c["id"]])
+    pacer.plan = [2]
+    api.advance(1)
+    calls = [_lead(api, x["id"])["calls"][0] for x in leads]
+    [taken] = [x for x in calls if x["agent_id"] == agent["id"]]
+    [left] = [x for x in calls if x["agent_id"] is None]
+    api.advance(1)
+    r = api.post(f"/api/calls/{taken['id']}/disposition", token=agent["token"],
+                 json={"outcome": "not_interested"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    api.advance(1)
+    got = api.get(f"/api/calls/{left['id']}").json()
+    assert got["agent_id"] == agent["id"] and got["disposition"] is None
+    assert got["connect_by_at"] is None and got["connected_at"] is not None
+    [connected] = _events(api, left["lead_id"], "call_connected")
+    assert connected["detail"]["waited_ms"] == 2000
+    assert [e["kind"] for e in _lead(api, left["lead_id"])["events"]].count("call_waiting") == 1
+    held = api.next(agent).json()
+    assert held["lead"]["id"] == left["lead_id"]

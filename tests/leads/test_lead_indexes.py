@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dialer.agents.queue import TIERS
+from dialer.agents.queue import DIALER_TIERS, TIERS, dialer_candidate_sql
 from dialer.db import Database, is_postgres
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
@@ -31,6 +31,19 @@ QUERIES = [
         "ix_lead_queue_retry",
     ),
     ("new tier", TIERS[2].candidate_sql(scope_sql=SCOPE) + " LIMIT 1", (), "ix_lead_queue_new"),
+    # The predictive dialer's claims: the same tiers, leaving out leads abandoned lately.
+    (
+        "dialer retry tier",
+        dialer_candidate_sql(DIALER_TIERS[0], scope_sql=SCOPE) + " LIMIT 5",
+        ("now", "now"),
+        "ix_lead_queue_retry",
+    ),
+    (
+        "dialer new tier",
+        dialer_candidate_sql(DIALER_TIERS[1], scope_sql=SCOPE) + " LIMIT 5",
+        ("now",),
+        "ix_lead_queue_new",
+    ),
     (
         "next window end",
         "SELECT min(reserved_until) FROM lead WHERE reserved_until IS NOT NULL",
