@@ -22,10 +22,13 @@ second browser, Suzuki dialling through the API, Takahashi paused):
     manage-list-preview a CP932 lead list with Japanese headers, previewed before import
     manage-lead         a lead's page: phones, history, why it is (not) being called
     manage-reports      the reports: leaderboard, funnel, the answer-rate chart
+    manage-compliance   the report page's Compliance: the five checks, the abandon
+                        rate per window, the violations (none)
 
     .venv/bin/python scripts/screenshots.py            # all screens, both languages
     .venv/bin/python scripts/screenshots.py --lang ja  # one language
     .venv/bin/python scripts/screenshots.py --manager-only  # the manager console's only
+    .venv/bin/python scripts/screenshots.py --manager-only --only manage-compliance
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ LABELS = {
         "list_file": "Lead list file",
         "preview": "Preview",
         "leaderboard": "Leaderboard",
+        "compliance": "Compliance",
     },
     "ja": {
         "locale": "ja-JP",
@@ -78,6 +82,7 @@ LABELS = {
         "list_file": "リストファイル",
         "preview": "プレビュー",
         "leaderboard": "成績",
+        "compliance": "コンプライアンス",
     },
 }
 
@@ -114,9 +119,15 @@ class Demo(DemoProcess):
         super().close()
 
 
+# `--only`: the screens to write (the others are still driven through, unsaved).
+ONLY: set[str] = set()
+
+
 def _shoot(page: Any, name: str, lang: str) -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}-{lang}.png"
+    if ONLY and name not in ONLY:
+        return path
     page.wait_for_timeout(300)  # let the last paint settle (fonts, countdowns)
     page.screenshot(path=str(path))
     print(f"  {path.relative_to(REPO)} ({path.stat().st_size // 1024} kB)", flush=True)
@@ -325,6 +336,12 @@ def manager_screens(browser: Any, lang: str) -> None:
                 " return i && i.complete && i.naturalWidth > 0; }"
             )
             _shoot(page, "manage-reports", lang)
+
+            section = page.get_by_role("region", name=words["compliance"], exact=True)
+            expect(section.locator("#checks-rows tr")).to_have_count(5)
+            section.scroll_into_view_if_needed()
+            page.evaluate("document.getElementById('report-compliance').scrollIntoView()")
+            _shoot(page, "manage-compliance", lang)
         finally:
             for made in contexts:
                 made.close()
@@ -354,7 +371,11 @@ def main() -> int:
     parser.add_argument(
         "--manager-only", action="store_true", help="only the manager console's screens"
     )
+    parser.add_argument(
+        "--only", action="append", metavar="SCREEN", help="write only this screen (repeatable)"
+    )
     args = parser.parse_args()
+    ONLY.update(args.only or [])
     if not os.path.exists(CHROMIUM):
         print(f"{CHROMIUM} not found (apt-get install chromium)")
         return 2

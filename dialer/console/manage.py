@@ -17,7 +17,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dialer.agents.models import Role
 from dialer.campaign.models import DEFAULT_PAUSE_CODES, Campaign
-from dialer.campaign.schemas import DEFAULT_CALLING_HOURS, PromisePolicy, RetryPolicy
+from dialer.campaign.schemas import (
+    DEFAULT_CALLING_HOURS,
+    AbandonPolicy,
+    PromisePolicy,
+    RetryPolicy,
+)
 from dialer.console.routes import Lang, render_page
 from dialer.web import page_session
 
@@ -43,7 +48,7 @@ _DEFAULTED = (
     "default_region", "timezone", "skip_holidays", "caller_id", "dial_mode",
     "attribution_days", "contract_number_pattern", "machine_detection", "cps", "script",
     "seller_name", "call_reason", "callback_number", "abandon_message", "tts_voice",
-    "tts_language", "wrapup_seconds",
+    "tts_language", "wrapup_seconds", "retry_timing",
 )  # fmt: skip
 
 
@@ -54,6 +59,7 @@ def campaign_defaults() -> dict[str, Any]:
     defaults["calling_hours"] = [dict(rule) for rule in DEFAULT_CALLING_HOURS]
     defaults["retry_policy"] = RetryPolicy().model_dump(mode="json")
     defaults["promise_policy"] = PromisePolicy().model_dump(mode="json")
+    defaults["abandon_policy"] = AbandonPolicy().model_dump(mode="json")
     defaults["pause_codes"] = list(DEFAULT_PAUSE_CODES)
     return defaults
 

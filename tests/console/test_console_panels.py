@@ -270,3 +270,30 @@ def test_a_call_the_progressive_dialer_places_comes_on_screen_with_its_lead(
     expect(page.locator("#call-status")).to_have_text("Talking")
     page.get_by_role("button", name="Not interested", exact=True).click()
     expect(page.locator("#notice")).to_contain_text("Recorded: Not interested")
+
+
+def test_a_call_the_predictive_dialer_connects_comes_on_screen_with_its_lead(
+    service: Service, browser: Any
+) -> None:
+    """The progressive test's twin: the predictive dialer places the call for no
+    agent (the agent holds no claim), and once the customer answers it hands the
+    call and its lead to the agent waiting; the call's status on the stream
+    brings both onto the panel."""
+    campaign = service.campaign(dial_mode="predictive")
+    agent = service.agent([campaign["id"]], name="sato", password=PASSWORD)
+    service.ok(service.http.put(f"/api/agents/{agent['id']}/state", json={"state": "paused"}))
+    service.outcomes("090-1234-5678", ["answered"])
+    service.leads(campaign["id"], LEADS)
+    page = browser.new_page()
+    sign_in(page, service, name="sato")
+    wait_connected(page)
+    queue = service.ok(service.http.get(f"/api/agents/{agent['id']}/queue"))
+    assert queue["claimed_lead_id"] is None
+    card = page.locator("#lead")
+    expect(card).not_to_contain_text("山田 太郎")
+    page.get_by_role("button", name="Available", exact=True).click()
+    expect(card.get_by_role("heading", level=3)).to_contain_text("山田 太郎")
+    expect(page.locator("#call-status")).to_have_text("Talking")
+    expect(card).to_contain_text("Connected to an agent")
+    page.get_by_role("button", name="Not interested", exact=True).click()
+    expect(page.locator("#notice")).to_contain_text("Recorded: Not interested")

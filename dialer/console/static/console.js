@@ -355,6 +355,7 @@
   function who(actor) {
     const [role, id] = String(actor || "").split(":");
     if (role === "system") return t("who_system");
+    if (role === "dialer") return t("who_dialer");
     if (role === "provider") return t("who_provider");
     if (role === "customer") return t("who_customer");
     if (role === "agent") return Number(id) === S.agent.id ? t("who_me") : t("who_agent", { id });
@@ -495,8 +496,10 @@
   function callStatus(d) {
     if (S.call && d.call_id === S.call.id) applyCall(d.status, null);
     else if (d.lead_id && LIVE.has(d.status) && !callLive() && !(S.lead && S.lead.id === d.lead_id)) {
-      // A call the dialer placed for this agent (progressive): the lead it holds,
-      // with that live call, comes on screen (a replayed old event finds no claim).
+      // A call the dialer placed for this agent (progressive), or one it placed
+      // for nobody and handed to this agent once answered (predictive: the claim
+      // comes with it): the lead it holds, with that live call, comes on screen
+      // (a replayed old event finds no claim).
       resumeClaim();
       return;
     }

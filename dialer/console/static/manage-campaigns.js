@@ -40,12 +40,16 @@
   const TEXT = ["name", "timezone", "default_region", "tts_voice", "tts_language", "script", ...NULLABLE_TEXT];
   const NUMBERS = ["cps", "attribution_days", "wrapup_seconds"];
   const CHECKS = ["skip_holidays", "machine_detection"];
-  const SELECTS = ["dial_mode"];
+  const SELECTS = ["dial_mode", "retry_timing"];
+  // `percents`: fractions the API takes (0.03) that the form shows as percentages (3).
   const POLICIES = {
     retry_policy: { ladders: ["no_answer", "busy", "machine", "failed", "not_interested"],
-      numbers: ["max_attempts", "max_attempts_per_day"], selects: [] },
+      numbers: ["max_attempts", "max_attempts_per_day"], selects: [], percents: [] },
     promise_policy: { ladders: ["no_answer_retry"],
-      numbers: ["slot_minutes", "per_agent_per_slot", "grace_minutes"], selects: ["on_missed"] },
+      numbers: ["slot_minutes", "per_agent_per_slot", "grace_minutes"], selects: ["on_missed"],
+      percents: [] },
+    abandon_policy: { ladders: [], numbers: ["window_days", "connect_seconds", "no_recall_hours"],
+      selects: [], percents: ["max_rate"] },
   };
   let campaign = null;
   let hoursSeq = 0;
@@ -56,6 +60,13 @@
   // API names the field in its refusal rather than the page guessing.
   const number = (text) => (/^\s*-?\d+\s*$/.test(text) ? Number(text) : text.trim());
   const ladder = (text) => text.split(/[,、\s]+/).filter((x) => x !== "").map(number);
+  // 3 (percent) ↔ 0.03 (the API's fraction), without float noise (0.07 * 100).
+  const exact = (x) => Number(x.toPrecision(12));
+  const fraction = (text) => (/^\s*-?\d+(\.\d+)?\s*$/.test(text) ? exact(Number(text) / 100) : text.trim());
+  const percentShown = (x) => (typeof x === "number" ? String(exact(x * 100)) : "");
+  const percentText = (x) => new Intl.NumberFormat(M.cfg.lang === "ja" ? "ja-JP" : "en-GB", {
+    style: "percent", maximumFractionDigits: 2,
+  }).format(x);
 
   function hoursRow(rule) {
     const n = ++hoursSeq;
@@ -98,6 +109,7 @@
       for (const k of keys.ladders) input(`${policy}.${k}`).value = (p[k] || []).join(", ");
       for (const k of keys.numbers) input(`${policy}.${k}`).value = p[k] ?? "";
       for (const k of keys.selects) input(`${policy}.${k}`).value = p[k];
+      for (const k of keys.percents) input(`${policy}.${k}`).value = percentShown(p[k]);
     }
     input("pause_codes").value = (c.pause_codes || []).join("\n");
     $("hours-rows").replaceChildren();
@@ -118,6 +130,7 @@
       for (const k of keys.ladders) p[k] = ladder(input(`${policy}.${k}`).value);
       for (const k of keys.numbers) p[k] = number(input(`${policy}.${k}`).value);
       for (const k of keys.selects) p[k] = input(`${policy}.${k}`).value;
+      for (const k of keys.percents) p[k] = fraction(input(`${policy}.${k}`).value);
       v[policy] = p;
     }
     v.pause_codes = input("pause_codes").value.split("\n").map((x) => x.trim()).filter((x) => x);
@@ -293,7 +306,15 @@
   let historyCursor = null;
   const shown = (value) => (value === null || value === undefined ? "—"
     : typeof value === "string" ? value : JSON.stringify(value));
-  const value = (field, v) => (field === "status" && v ? statusText(v) : shown(v));
+  // A value as the form shows it: a status or a choice in words, a rate as a percentage.
+  function value(field, v) {
+    if (v === null || v === undefined) return shown(v);
+    if (field === "status") return statusText(v);
+    if (field === "abandon_policy.max_rate" && typeof v === "number") return percentText(v);
+    const box = input(field);
+    const option = box && box.tagName === "SELECT" ? [...box.options].find((o) => o.value === v) : null;
+    return option ? option.textContent : shown(v);
+  }
   function historyRows(item) {
     const when = el("td", {}, el("time", { datetime: item.at, text: M.fmtTime(item.at) }));
     const who = M.actorName(item.actor, item.actor_name);
@@ -327,7 +348,10 @@
   function fieldLabel(path) {
     if (path === "status") return t("manage.status");
     if (path === "calling_hours") return t("manage.c.calling_hours");
-    const label = input(path)?.closest("label");
+    const box = input(path);
+    const named = box && box.getAttribute("aria-labelledby");
+    if (named) return $(named)?.textContent.trim() || path;
+    const label = box?.closest("label");
     if (!label) return path;
     const words = [...label.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE)
       .map((n) => n.textContent).join(" ").trim();

@@ -165,7 +165,8 @@
   function callRow(c) {
     return M.el("tr", {},
       M.el("td", {}, leadLink(c.lead_id, c.lead_name)),
-      M.el("td", { text: c.agent_name || "—" }),
+      // A predictive call is placed for no agent: the next one free takes it.
+      M.el("td", { text: c.agent_name || (c.agent_id ? `#${c.agent_id}` : t("live.next_free_agent")) }),
       M.el("td", { text: c.to || "—" }),
       M.el("td", {}, callCell({ status: c.status })),
       M.el("td", { text: time(c.answered_at || c.created_at) }));
@@ -194,7 +195,7 @@
     rows("floor-missed", "floor-missed-empty", s.promises_missed_today || [], promiseRow);
     paintBlocked(s.dialing_blocked);
     paintQueue(s.queue);
-    paintPacing(s.pacing);
+    paintPacing(s.pacing, s.abandon_window || (s.pacing && s.pacing.abandon_window) || null);
     repaintTimes();
   }
 
@@ -270,10 +271,27 @@
       style: "percent", maximumFractionDigits: 1,
     }).format(x);
   }
-  function paintPacing(p) {
-    // Null for preview campaigns: nothing is paced.
+  // The abandon rate over the campaign's policy window (what the cap is about),
+  // beside today's: over the cap, in words and in the alert colour.
+  function paintWindow(w) {
+    const box = $("abandon-window");
+    box.hidden = !w;
+    $("floor-pacing").dataset.level = w && w.over ? "alert" : "ok";
+    if (!w) return;
+    $("abandon-window-title").textContent = t("live.abandon_window", { days: w.window_days });
+    const dd = $("abandon-window-value");
+    const cap = percent(w.max_rate);
+    dd.dataset.level = w.over ? "alert" : "ok";
+    if (w.rate == null) { dd.replaceChildren(t("live.abandon_none", { cap })); return; }
+    dd.replaceChildren(
+      t("live.abandon_of_cap", { rate: percent(w.rate), cap, abandoned: w.abandoned, answered: w.answered }), " ",
+      M.el("strong", { class: `level level-${w.over ? "alert" : "ok"}`, text: w.over ? t("live.over_cap") : t("live.within_cap") }));
+  }
+  function paintPacing(p, w) {
+    // Null for preview campaigns: nothing is paced (an agent's own call is never abandoned).
     $("floor-pacing").hidden = !p;
     if (!p) return;
+    paintWindow(w);
     $("pacing-level").textContent = p.dial_level == null ? "—" : String(p.dial_level);
     $("pacing-flight").textContent = String(p.calls_in_flight ?? "—");
     $("pacing-available").textContent = String(p.agents_available ?? "—");

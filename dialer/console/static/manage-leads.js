@@ -152,11 +152,54 @@
   // Newest first: what happened last is what the caller asks about.
   const detailText = (d) => Object.entries(d || {}).filter(([, v]) => v !== null && v !== "")
     .map(([k, v]) => `${k}: ${/_at$/.test(k) && typeof v === "string" ? M.fmtTime(v) : (typeof v === "object" ? JSON.stringify(v) : v)}`).join(", ");
+  const pct = (x) => (x == null ? "—" : new Intl.NumberFormat(M.cfg.lang === "ja" ? "ja-JP" : "en-GB", {
+    style: "percent", maximumFractionDigits: 1,
+  }).format(x));
+  // What a dial passed at its instant (a call_placed's `checks`), in words: the
+  // record a compliance question about this lead is answered from.
+  function checksText(c) {
+    const parts = [];
+    if (c.dnc) parts.push(c.dnc === "clear" ? t("manage.ld.chk_dnc_clear") : `DNC: ${c.dnc}`);
+    if (c.local_time) {
+      parts.push(t(c.hours_open === false ? "manage.ld.chk_hours_closed" : "manage.ld.chk_hours_open",
+        { time: M.fmtTime(c.local_time), zone: c.timezone || "" }));
+    }
+    if (c.claim) {
+      const reason = T(`manage.ld.claim_${c.claim.reason}`, c.claim.reason || "");
+      parts.push(t("manage.ld.chk_claim", {
+        who: c.claim.agent_id == null ? t("who_dialer") : agentName(c.claim.agent_id), reason,
+      }));
+    }
+    const a = c.attempts;
+    if (a) {
+      parts.push(t("manage.ld.chk_attempts", {
+        n: a.unsolicited ?? "—", max: a.max_attempts ?? "—", today: a.today ?? "—", per_day: a.max_per_day ?? "—",
+      }));
+    }
+    const ab = c.abandon;
+    if (ab) {
+      parts.push(t("manage.ld.chk_abandon", {
+        rate: pct(ab.rate), cap: pct(ab.max_rate), abandoned: ab.abandoned, answered: ab.answered, days: ab.window_days,
+      }));
+    }
+    const nr = c.no_recall;
+    if (nr) {
+      parts.push(nr.clear ? t("manage.ld.chk_no_recall_clear", { hours: nr.no_recall_hours })
+        : t("manage.ld.chk_no_recall_held", { hours: nr.no_recall_hours, time: M.fmtTime(nr.abandoned_at) }));
+    }
+    return t("manage.ld.checks", { checks: parts.join(" · ") });
+  }
+  function eventDetail(e) {
+    const d = e.detail || {};
+    if (e.kind !== "call_placed" || !d.checks || typeof d.checks !== "object") return detailText(d);
+    const { checks, ...rest } = d;
+    return [el("span", { text: detailText(rest) }), el("br"), el("span", { class: "checks", text: checksText(checks) })];
+  }
   rowsOr($("history"), 4, [...lead.events].reverse().map((e) => el("tr", {},
     el("td", {}, time(e.at)),
     el("td", { text: T(`kind_${e.kind}`, e.kind) }),
     el("td", { text: actorName(e.actor) }),
-    el("td", { class: "change", text: detailText(e.detail) }),
+    el("td", { class: "change" }, eventDetail(e)),
   )));
 
   // A catalog key the console may lack (an event kind added later) shows as the code.

@@ -24,10 +24,21 @@
     "report-channels": { title: "live.channels", file: "conversions", path: () => campaignPath("conversions"), paint: paintChannels },
     "report-promises": { title: "live.promises_kept", file: "promises", path: () => campaignPath("promises"), paint: paintPromises },
     "report-hours": { title: "live.hours", file: "hours", path: () => campaignPath("hours"), paint: paintHours },
+    // The compliance report names its range `from`/`to` (the same local dates).
+    "report-compliance": {
+      title: "live.compliance", file: "compliance", path: () => campaignPath("compliance"),
+      range: () => ({ from: S.since, to: S.until }), paint: paintCompliance,
+    },
+    // The campaign report: its `abandon` standing and the learned `hour_rates`
+    // (both as of now, whatever the range); no download of its own here.
+    "report-learned": {
+      title: "live.learned", path: () => `/api/reports/campaigns/${S.campaign.id}`, paint: paintLearned,
+    },
   };
   const campaignPath = (name) => `/api/reports/campaigns/${S.campaign.id}/${name}`;
   function query(report, extra = {}) {
-    const q = new URLSearchParams({ ...(report.query ? report.query() : {}), since: S.since, until: S.until, ...extra });
+    const range = report.range ? report.range() : { since: S.since, until: S.until };
+    const q = new URLSearchParams({ ...(report.query ? report.query() : {}), ...range, ...extra });
     return `?${q}`;
   }
 
@@ -97,6 +108,58 @@
     fill("hours-rows", rows, 4);
     chart("hours-chart", "hours.svg", t("live.hours_chart_alt", { ...period(), zone: body.timezone || S.campaign.timezone }));
   }
+  // Passing in words and colour: a count of 0 passes, anything else fails.
+  const verdict = (ok) => M.el("td", {}, M.el("strong", {
+    class: `level level-${ok ? "ok" : "alert"}`, text: ok ? t("live.passed") : t("live.failed"),
+  }));
+  const checkName = (check) => (M.t(`live.check_${check}`) === `live.check_${check}` ? check : t(`live.check_${check}`));
+  const zoneOf = (body) => body.timezone || S.campaign.timezone;
+  function paintCompliance(body) {
+    const zone = zoneOf(body);
+    $("compliance-summary").textContent = t("live.compliance_summary", {
+      dials: num(body.dials), ...period(), zone,
+    });
+    const p = body.policy || {};
+    $("compliance-policy").textContent = t("live.compliance_policy", {
+      cap: pct(p.max_rate), days: num(p.window_days), seconds: num(p.connect_seconds), hours: num(p.no_recall_hours),
+    });
+    const checks = (body.checks || []).map((c) => M.el("tr", { "data-check": c.check },
+      M.el("th", { scope: "row", text: checkName(c.check) }), ncell(num(c.count)), verdict(c.ok)));
+    fill("checks-rows", checks, 3);
+    const lead = (id) => (id ? M.el("a", { href: `${M.cfg.base}/manage/leads/${id}`, text: t("live.lead_n", { id }) }) : "—");
+    const violations = (body.violations || []).map((v) => M.el("tr", {},
+      M.el("td", { text: checkName(v.check) }), M.el("td", {}, lead(v.lead_id)),
+      ncell(v.call_id ?? "—"),
+      M.el("td", {}, M.el("time", { datetime: v.at, text: M.fmtTime(v.at, zone) })),
+      // The service's own sentence, in English whatever the page's language: said so.
+      M.el("td", { text: v.detail || "", lang: "en" })));
+    const vbody = $("violations-rows");
+    if (violations.length) vbody.replaceChildren(...violations);
+    else vbody.replaceChildren(M.el("tr", {}, M.el("td", { colspan: "5", class: "live-empty", text: t("live.no_violations") })));
+    $("violations-truncated").hidden = !body.violations_truncated;
+    const windows = (body.abandon_windows || []).map((w) => M.el("tr", {},
+      M.el("th", { scope: "row", text: M.fmtDate(w.day) }),
+      M.el("td", {}, M.el("time", { datetime: w.since_at, text: M.fmtTime(w.since_at, zone) })),
+      ncell(num(w.answered)), ncell(num(w.abandoned)), ncell(pct(w.rate)), verdict(!w.over)));
+    fill("windows-rows", windows, 6);
+  }
+  function paintLearned(body) {
+    const rows = (body.hour_rates || []).map((h) => M.el("tr", {},
+      M.el("th", { scope: "row", text: `${String(h.hour).padStart(2, "0")}:00` }),
+      ncell(num(h.attempts)), ncell(num(h.answered)), ncell(pct(h.rate)), ncell(pct(h.estimate))));
+    fill("learned-rows", rows, 5);
+    const a = body.abandon;
+    const box = $("abandon-standing");
+    if (!a) { box.replaceChildren(); return; }
+    const vars = {
+      days: num(a.window_days), cap: pct(a.max_rate), rate: pct(a.rate),
+      abandoned: num(a.abandoned), answered: num(a.answered),
+    };
+    box.replaceChildren(
+      a.rate == null ? t("live.abandon_standing_none", vars) : t("live.abandon_standing", vars), " ",
+      M.el("strong", { class: `level level-${a.over ? "alert" : "ok"}`, text: a.over ? t("live.over_cap") : t("live.within_cap") }));
+    box.dataset.level = a.over ? "alert" : "ok";
+  }
   function period() {
     return { since: M.fmtDate(`${S.since}T12:00:00Z`, "UTC"), until: M.fmtDate(`${S.until}T12:00:00Z`, "UTC") };
   }
@@ -131,7 +194,7 @@
     const failures = [];
     await Promise.all(Object.entries(REPORTS).map(async ([id, report]) => {
       const button = document.querySelector(`button.csv[data-report="${id}"]`);
-      button.disabled = true;
+      if (button) button.disabled = true;
       const r = await M.api("GET", report.path() + query(report));
       if (seq !== S.seq) return; // a later range or campaign was asked for meanwhile
       if (r.status !== 200) {
@@ -139,7 +202,7 @@
         return;
       }
       report.paint(r.body);
-      button.disabled = false;
+      if (button) button.disabled = false;
     }));
     if (seq === S.seq && failures.length) {
       err.textContent = failures.join(" ");

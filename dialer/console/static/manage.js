@@ -270,6 +270,7 @@
   function actorName(actor, name, agents = new Map()) {
     if (name) return name;
     const m = /^(agent|manager):(\w+)$/.exec(actor || "");
+    if (actor === "dialer") return t("who_dialer");
     if (!m) return actor === "system" || !actor ? t("manage.h.system") : actor;
     const known = /^\d+$/.test(m[2]) ? agents.get(Number(m[2])) : null;
     return known || `${t(`manage.p.role_${m[1]}`)}${/^\d+$/.test(m[2]) ? ` #${m[2]}` : ""}`;
