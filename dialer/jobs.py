@@ -12,12 +12,17 @@ The scheduler's leader ticks every `scheduler_interval_seconds` and runs
     progressive    every tick       calls.progressive.dial_round           one transaction per
                                                                            agent; the dial after
                                                                            commit, on dial threads
+    predictive     every tick       calls.predictive.dial_round            one transaction per
+                                    (Runtime.pacer sizes each round)       campaign; dials as above
     reconcile      RECONCILE_EVERY  telephony.dialing.reconcile            provider network:
                    (5s)                                                    outside any transaction
 
 `DUE_JOBS` (`due_jobs`) is work due at instants stored in rows, in this order:
 
     provider_reports  telephony.next_due_at / run_due          (the simulated provider)
+    connect_waiting   calls.predictive.next_connect_by / connect_waiting
+                                                               (an answered unreserved call
+                                                               nobody took: abandoned)
     promise_due       promises.next_due_notice_at / announce_due
     promise_windows   promises.next_window_end / close_windows
     claim_expiry      agents.queue.next_claim_expiry / expire_claims
@@ -29,7 +34,7 @@ disposition rather than by expiry; a promise is announced before a window ending
 at the same instant marks it missed.
 
 The simulated clock (`advance_clock`) runs the same due jobs and progressive
-round at each due instant on its way; it never reconciles (no provider network
+and predictive rounds at each due instant on its way; it never reconciles (no provider network
 in a simulation) and takes no lease.
 
 A row that fails (one bad campaign's lead, one call) is logged, counted,
@@ -54,6 +59,7 @@ from sqlalchemy.orm import Session
 
 from dialer.agents import presence
 from dialer.agents.queue import expire_claims, next_claim_expiry
+from dialer.calls import predictive as predictive_dialing
 from dialer.calls.progressive import dial_round
 from dialer.failing import FailingRows
 from dialer.leads.importer import fail_stale_imports
@@ -113,6 +119,15 @@ def due_jobs(
             name="provider_reports",
             next_due_at=lambda session, skip: telephony.next_due_at(session, skip=skip),
             run=lambda session, now, failing: telephony.run_due(session, now=now, failing=failing),
+        ),
+        DueJob(
+            name="connect_waiting",
+            next_due_at=lambda session, skip: predictive_dialing.next_connect_by(
+                session, skip=skip
+            ),
+            run=lambda session, now, failing: predictive_dialing.connect_waiting(
+                session, now=now, failing=failing
+            ),
         ),
         DueJob(
             name="promise_due",
@@ -222,6 +237,23 @@ def progressive(runtime: Runtime) -> int:
     )
 
 
+def predictive(runtime: Runtime) -> int:
+    """One predictive round: for each predictive campaign, waiting calls to the
+    agents free now, promises to their agents, and as many unreserved calls as
+    the pacer (`Runtime.pacer`) asks for. Dials as `progressive`'s."""
+    return len(
+        predictive_dialing.dial_round(
+            runtime.db,
+            telephony=runtime.telephony,
+            now_in=runtime.now_in,
+            claim_ttl=runtime.claim_ttl,
+            dial=runtime.dial_later,
+            failing=runtime.predictive_failing,
+            pacer=runtime.pacer,
+        )
+    )
+
+
 def reconcile(runtime: Runtime) -> int:
     """What needs the provider's network: outside any transaction."""
     if runtime.creator is None:
@@ -263,6 +295,12 @@ TICK_JOBS: tuple[TickJob, ...] = (
         every=None,
         network=True,
         run=lambda runtime, _wall: progressive(runtime),
+    ),
+    TickJob(
+        name="predictive",
+        every=None,
+        network=True,
+        run=lambda runtime, _wall: predictive(runtime),
     ),
     TickJob(
         name="reconcile",
@@ -310,6 +348,7 @@ def advance_clock(runtime: Runtime, *, to: datetime) -> datetime:
             sim.set_in(session, to=due)
         _done, failed = _run_due_work(runtime, now=max(due, sim.now()))
         progressive(runtime)
+        predictive(runtime)
         if failed:
             log.error("advancing the clock: due jobs %s failed at %s", failed, due.isoformat())
             break
@@ -318,4 +357,5 @@ def advance_clock(runtime: Runtime, *, to: datetime) -> datetime:
     now = sim.now()
     run_due_work(runtime, now=now)
     progressive(runtime)
+    predictive(runtime)
     return now

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from dialer import jobs
 from dialer.agents.events import EventHub
+from dialer.calls.pacer import Pacer, pace
 from dialer.clock import Clock, SimulatedClock, SystemClock, wall_now
 from dialer.db import Database
 from dialer.failing import FailingRows
@@ -71,6 +72,11 @@ class Runtime:
         # The rows (agents, calls) of the tick's other jobs that failed, benched
         # until their retry (dialer.failing).
         self.progressive_failing = FailingRows("progressive")
+        # Campaigns whose predictive round failed, benched likewise.
+        self.predictive_failing = FailingRows("predictive")
+        # How many unreserved calls a predictive round places (dialer.calls.pacer);
+        # replaceable (a simulation compares pacers on the same floor).
+        self.pacer: Pacer = pace
         self.reconcile_failing = FailingRows("reconcile")
 
     def _make_telephony(self) -> tuple[Telephony, CallCreator | None]:

@@ -46,6 +46,7 @@ PURE_MODULES = {
     "dialer.leads.search_keys",
     "dialer.promises.slots",
     "dialer.reports.charts",
+    "dialer.reports.compliance_rules",
     "dialer.reports.rules",
     "dialer.telephony.faults",
 }
@@ -68,11 +69,14 @@ MODEL_MODULES = {
 # credit); read views assemble what the API and consoles show.
 FLOW_MODULES = {
     "dialer.agents.deactivation",
+    "dialer.calls.connect",
     "dialer.calls.disposition",
     "dialer.calls.inbound",
     "dialer.calls.placing",
+    "dialer.calls.predictive",
     "dialer.calls.progressive",
     "dialer.reports.campaign",
+    "dialer.reports.compliance",
     "dialer.reports.service",
     "dialer.telephony.dialing",
     "dialer.telephony.simulated",

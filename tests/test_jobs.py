@@ -23,6 +23,7 @@ def test_due_jobs_run_provider_reports_first_and_promises_before_their_windows()
     )
     assert [job.name for job in table] == [
         "provider_reports",
+        "connect_waiting",
         "promise_due",
         "promise_windows",
         "claim_expiry",
@@ -34,6 +35,7 @@ def test_the_tick_table() -> None:
         ("stale_imports", RENEW_EVERY, False),
         ("due_work", None, False),
         ("progressive", None, True),
+        ("predictive", None, True),
         ("reconcile", RECONCILE_EVERY, True),
     ]
     assert timedelta(seconds=1) == RENEW_EVERY and timedelta(seconds=5) == RECONCILE_EVERY

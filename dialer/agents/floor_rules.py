@@ -1,6 +1,7 @@
 """What the live floor colours and measures: an agent's activity, how long in it
 is long (the time-in-state thresholds), and the progressive campaign's figures
-(dial level, abandon rate against its cap). Data in, decision out: the floor
+(dial level, today's abandon rate; its cap is the campaign's
+`abandon_policy.max_rate`). Data in, decision out: the floor
 view (dialer.views.floor) reads the rows, the rules say what they mean."""
 
 from __future__ import annotations
@@ -12,12 +13,6 @@ from enum import StrEnum
 
 from dialer.agents.models import AgentState
 from dialer.calls.models import LIVE_CALL_STATUSES, CallStatus
-
-# The most a progressive campaign may abandon: abandoned calls over calls a
-# person answered, today. Issue 16 replaces it with the campaign's own
-# `abandon_policy.max_rate`; until then one number for every campaign (the
-# 3% that Ofcom and the FTC's safe harbour both use).
-ABANDON_CAP = 0.03
 
 
 class Activity(StrEnum):

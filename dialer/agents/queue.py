@@ -211,9 +211,12 @@ def claim_next(
     now: datetime,
     ttl: timedelta,
     only_campaigns: frozenset[int] | None = None,
+    promises_only: bool = False,
 ) -> NextLead | None:
     """Claim the best lead for the agent, or return the one it holds already.
-    Rows are locked on PostgreSQL; SQLite is serialized by BEGIN IMMEDIATE."""
+    Rows are locked on PostgreSQL; SQLite is serialized by BEGIN IMMEDIATE.
+    `promises_only`: from the promise tiers alone (the predictive dialer's
+    reserved calls; its unreserved ones claim with `claim_for_dialer`)."""
     work.flush()
     raw = work.raw
     if is_postgres(raw):
@@ -246,7 +249,7 @@ def claim_next(
     scope_sql, scope_params = _scope_sql(scopes)
     rules_of = {scope.rules.campaign_id: scope.rules for scope in scopes}
     rejected: list[int] = []
-    for tier in TIERS:
+    for tier in TIERS[:1] if promises_only else TIERS:
         sql = tier.candidate_sql(scope_sql=scope_sql)
         tier_params = tier.params(now=raw.instant(now), agent_id=agent_id)
         while len(rejected) < MAX_REJECTED_CANDIDATES:

@@ -38,25 +38,29 @@ def waiting_since(agent: Agent) -> datetime:
     return max(i for i in instants if i is not None)
 
 
-def free_agents(session: Session, *, campaign_id: int, now: datetime) -> list[Agent]:
+def free_agents(
+    session: Session, *, campaign_id: int, now: datetime, need_endpoint: bool = False
+) -> list[Agent]:
     """The campaign's agents free now (available, holding no lead, not wrapping
-    up), the one waiting longest first (ties: the lower id)."""
-    agents = list(
-        session.scalars(
-            select(Agent)
-            .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
-            .outerjoin(Claim, col(Claim.agent_id) == col(Agent.id))
-            .where(
-                col(AgentCampaign.campaign_id) == campaign_id,
-                col(Agent.role) == Role.agent,
-                col(Agent.active).is_(True),
-                col(Agent.state) == AgentState.available,
-                col(Agent.wrapup_until).is_(None) | (col(Agent.wrapup_until) <= now),
-                col(Claim.id).is_(None),
-            )
-            .limit(MAX_AGENTS)
+    up), the one waiting longest first (ties: the lower id). `need_endpoint`:
+    only those a provider can bridge to (a phone or softphone to ring)."""
+    query = (
+        select(Agent)
+        .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
+        .outerjoin(Claim, col(Claim.agent_id) == col(Agent.id))
+        .where(
+            col(AgentCampaign.campaign_id) == campaign_id,
+            col(Agent.role) == Role.agent,
+            col(Agent.active).is_(True),
+            col(Agent.state) == AgentState.available,
+            col(Agent.wrapup_until).is_(None) | (col(Agent.wrapup_until) <= now),
+            col(Claim.id).is_(None),
         )
+        .limit(MAX_AGENTS)
     )
+    if need_endpoint:
+        query = query.where(col(Agent.endpoint).is_not(None))
+    agents = list(session.scalars(query))
     agents.sort(key=lambda a: (waiting_since(a), a.id or 0))
     return agents
 
@@ -81,9 +85,10 @@ def connect(session: Session, *, call: Call, agent: Agent, at: datetime) -> bool
     # The agent row locked (PostgreSQL: two answered calls can't both take one
     # agent; SQLite's writers are serialized), then checked on a fresh read.
     locked = session.scalar(
-        select(Agent).where(col(Agent.id) == agent.id).with_for_update().execution_options(
-            populate_existing=True
-        )
+        select(Agent)
+        .where(col(Agent.id) == agent.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if locked is None or locked.state != AgentState.available:
         return False
@@ -124,7 +129,10 @@ def connect(session: Session, *, call: Call, agent: Agent, at: datetime) -> bool
 
 def connect_to_free(session: Session, *, call: Call, at: datetime) -> bool:
     """To the longest-waiting free agent of the call's campaign, if any."""
-    for agent in free_agents(session, campaign_id=call.campaign_id, now=at):
+    need_endpoint = call.provider != "simulated"
+    for agent in free_agents(
+        session, campaign_id=call.campaign_id, now=at, need_endpoint=need_endpoint
+    ):
         if connect(session, call=call, agent=agent, at=at):
             return True
     return False
@@ -165,9 +173,7 @@ def waiting_calls(
     query = select(Call).where(col(Call.connect_by_at).is_not(None))
     if campaign_id is not None:
         query = query.where(col(Call.campaign_id) == campaign_id)
-    return list(
-        session.scalars(query.order_by(col(Call.connect_by_at), col(Call.id)).limit(limit))
-    )
+    return list(session.scalars(query.order_by(col(Call.connect_by_at), col(Call.id)).limit(limit)))
 
 
 def connect_waiting_calls(session: Session, *, campaign_id: int, now: datetime) -> int:
@@ -177,7 +183,9 @@ def connect_waiting_calls(session: Session, *, campaign_id: int, now: datetime) 
     calls = waiting_calls(session, campaign_id=campaign_id)
     if not calls:
         return 0
-    agents = free_agents(session, campaign_id=campaign_id, now=now)
+    agents = free_agents(
+        session, campaign_id=campaign_id, now=now, need_endpoint=calls[0].provider != "simulated"
+    )
     for call in calls:
         if not waiting(call):
             continue

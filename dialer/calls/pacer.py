@@ -23,15 +23,16 @@ The model. Over the next few seconds two streams meet:
 
 A call answered when demand outruns supply finds nobody and is abandoned; the
 expected abandons are approximated by the worst of E[(demand(t) - supply(t))+]
-over the ring times' quartiles (supply left over carries forward, answers
+over the ring time's deciles (supply left over carries forward, answers
 left unserved are lost, so the loss by the horizon is the largest shortfall
 on the way). `pace` places the largest `n` whose expected abandons, over the
 expected person-answers of every call in flight, stay under a target. The
 target is a share of the cap that tightens as the window's measured rate uses
-the budget up, so the cap is planned for, not reacted to: at 80% of it (or over
-it), when data is thin, or when the calling hours close before a call placed
-now would end, the pacer falls back to one call per free agent
-(`progressive_pace`). It never places fewer calls than that rule would."""
+the budget up (judged over at least MIN_WINDOW_ANSWERS answers), so the cap is
+planned for, not reacted to: at 80% of it (or over it), when data is thin, or
+when the calling hours close before a call placed now would end, the pacer
+falls back to one call per free agent (`progressive_pace`). It never places
+fewer calls than that rule would."""
 
 from __future__ import annotations
 
@@ -50,11 +51,15 @@ MIN_TALK_SAMPLES = 10
 # The measured abandon rate at this share of the cap (or over it): back to one
 # call per free agent until the window's rate comes down.
 NEAR_CAP_SHARE = 0.8
+# The fewest person-answers a window's rate is judged over (see budget_used).
+MIN_WINDOW_ANSWERS = 100
 # The planned abandon rate: this share of the cap while the window has its
 # whole budget, tightening linearly to MIN_TARGET_SHARE as the measured rate
 # approaches NEAR_CAP_SHARE of the cap.
 TARGET_SHARE = 0.8
 MIN_TARGET_SHARE = 0.25
+# The moments the shortfall is looked at: this many quantiles of the ring time.
+TIME_POINTS = 10
 # Probabilities below this are dropped from the supply's distribution.
 _NEGLIGIBLE = 1e-9
 
@@ -166,12 +171,22 @@ def measured_rate(inputs: PacerInputs) -> float | None:
     return inputs.abandoned / inputs.answered_by_person
 
 
+def budget_used(inputs: PacerInputs) -> float:
+    """The share of the window's abandon budget spent: the measured rate over the
+    cap, with at least MIN_WINDOW_ANSWERS answers in the denominator (the cap is
+    over a window, not a handful of calls: a window's first abandon does not
+    stop predictive dialing, its third does)."""
+    if inputs.max_rate <= 0:
+        return math.inf
+    budget = inputs.max_rate * max(inputs.answered_by_person, MIN_WINDOW_ANSWERS)
+    return inputs.abandoned / budget
+
+
 def target_rate(inputs: PacerInputs) -> float:
     """The abandon rate to plan for: TARGET_SHARE of the cap with the window's
-    budget untouched, down to MIN_TARGET_SHARE as the measured rate reaches
-    NEAR_CAP_SHARE of the cap."""
-    used = (measured_rate(inputs) or 0.0) / inputs.max_rate if inputs.max_rate > 0 else 1.0
-    left = max(0.0, 1.0 - used / NEAR_CAP_SHARE)
+    budget untouched, down to MIN_TARGET_SHARE as the budget used reaches
+    NEAR_CAP_SHARE."""
+    left = max(0.0, 1.0 - budget_used(inputs) / NEAR_CAP_SHARE)
     share = MIN_TARGET_SHARE + (TARGET_SHARE - MIN_TARGET_SHARE) * left
     return inputs.max_rate * share
 
@@ -186,10 +201,13 @@ def _fallback_reason(inputs: PacerInputs) -> str | None:
     if inputs.answer_rate <= 0:
         return "no call of this hour was answered"
     rate = measured_rate(inputs)
-    if inputs.max_rate <= 0 or (rate is not None and rate >= NEAR_CAP_SHARE * inputs.max_rate):
+    if budget_used(inputs) >= NEAR_CAP_SHARE:
         shown = "no" if rate is None else f"{rate:.1%}"
         over = "over" if rate is not None and rate > inputs.max_rate else "near"
-        return f"abandon rate {shown} {over} its cap of {inputs.max_rate:.1%}"
+        return (
+            f"abandon rate {shown} ({inputs.abandoned} of {inputs.answered_by_person} answered) "
+            f"{over} its cap of {inputs.max_rate:.1%}"
+        )
     if inputs.closes_in is not None:
         ends_in = _median(sorted(inputs.ring_seconds)) + sum(inputs.talk_seconds) / len(
             inputs.talk_seconds
@@ -219,8 +237,14 @@ class _Model:
         self.mean_talk = sum(self.talk) / len(self.talk)
         self.median_ring = _median(self.ring)
         m = len(self.ring)
-        # The quartiles of the ring time, and now (for the calls already waiting).
-        self.times = sorted({0.0, *(self.ring[min(m - 1, (m * k) // 4)] for k in (1, 2, 3, 4))})
+        # The deciles of the ring time, and now (for the calls already waiting):
+        # the shortfall's worst moment is looked for at each.
+        self.times = sorted(
+            {
+                0.0,
+                *(self.ring[min(m - 1, (m * k) // TIME_POINTS)] for k in range(1, TIME_POINTS + 1)),
+            }
+        )
         self.timeout = max(inputs.ring_timeout, self.ring[-1])
         self._supply = {t: self._supply_at(t) for t in self.times}
         self._ringing = {t: self._ringing_answers_by(t) for t in self.times}
@@ -244,6 +268,8 @@ class _Model:
                 grown[k] += pk * (1 - q)
                 grown[k + 1] += pk * q
             pmf = [x if x > _NEGLIGIBLE else 0.0 for x in grown]
+            while len(pmf) > 1 and pmf[-1] == 0.0:
+                pmf.pop()  # the tail no agent count reaches
         return sure, pmf
 
     def _ends_within(self, talked: float, x: float) -> float:
@@ -338,8 +364,8 @@ def _poisson_excess(mean: float, k: int) -> float:
     """E[(X - k)+] for X ~ Poisson(mean)."""
     if k <= 0:
         return mean - k
-    if mean <= 0:
-        return 0.0
+    if mean <= 0 or k > mean + 12 * math.sqrt(mean) + 12:
+        return 0.0  # beyond any mass that counts (and O(1) for a big floor)
     # E[(X - k)+] = mean - k + sum_{j<k} (k - j) P(X = j)
     pj = math.exp(-mean)
     below = 0.0

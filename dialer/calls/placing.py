@@ -7,7 +7,7 @@ closed while the agent read the script."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,10 +16,17 @@ from sqlmodel import col
 from dialer.agents.models import Agent, Role
 from dialer.agents.order import ClaimReason
 from dialer.agents.queue import claim_of, has_live_call
+from dialer.calls.abandon import AbandonStanding, abandon_standing
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
 from dialer.campaign.hours import local_text
 from dialer.campaign.models import Campaign, CampaignStatus
-from dialer.campaign.service import calling_hours_of, zone_of
+from dialer.campaign.schemas import RetryPolicy
+from dialer.campaign.service import (
+    abandon_policy_of,
+    calling_hours_of,
+    retry_policy_of,
+    zone_of,
+)
 from dialer.db import after_commit
 from dialer.errors import (
     CallLive,
@@ -32,7 +39,15 @@ from dialer.errors import (
     OutsideCallingHours,
 )
 from dialer.leads import history, lifecycle
-from dialer.leads.dialrules import Uncallable, active_numbers, callable_numbers, why_uncallable
+from dialer.leads.dialrules import (
+    Uncallable,
+    active_numbers,
+    attempts_used_up,
+    callable_numbers,
+    day_attempts_on,
+    over_daily_cap,
+    why_uncallable,
+)
 from dialer.leads.models import Lead
 from dialer.leads.phonebook import phone_facts
 from dialer.leads.phones import PhoneError, normalize_phone
@@ -85,25 +100,61 @@ def _choose_phone(
     return callable_numbers(facts)[0]
 
 
+def _no_recall_clear(*, lead: Lead, hours: int, now: datetime) -> bool:
+    """Whether the lead's last abandoned call is `no_recall_hours` behind (or none)."""
+    return lead.abandoned_at is None or lead.abandoned_at <= now - timedelta(hours=hours)
+
+
+def _check_dialer_call(
+    *, lead: Lead, policy: RetryPolicy, local_date: str, no_recall_clear: bool
+) -> None:
+    """What the dialer's claim checked, checked again at the dial: an agent is
+    told by the console, the dialer is not (a lead abandoned, a cap reached)."""
+    if not no_recall_clear:
+        raise Conflict(
+            f"lead {lead.id} was abandoned at {lead.abandoned_at}; no unreserved call within"
+            " the abandon policy's no_recall_hours",
+            code="no_recall",
+        )
+    if attempts_used_up(
+        unsolicited_attempts=lead.unsolicited_attempts, max_attempts=policy.max_attempts
+    ) or over_daily_cap(
+        day_attempts=lead.day_attempts,
+        day_attempts_date=lead.day_attempts_date,
+        local_date=local_date,
+        cap=policy.max_attempts_per_day,
+    ):
+        raise Conflict(f"lead {lead.id} has reached its attempt caps", code="attempt_cap")
+
+
 def place_call(
     session: Session,
     *,
-    principal: Agent,
+    principal: Agent | None,
     lead_id: int,
     phone: str | None,
     now: datetime,
     telephony: Telephony,
     dial: Callable[[int], None],
+    standing: AbandonStanding | None = None,
 ) -> Call:
-    """`dial` asks the provider to place the attempt, once it is committed."""
+    """`dial` asks the provider to place the attempt, once it is committed.
+    `principal` None: the predictive dialer places an unreserved call on its own
+    claim (no agent yet; dialer.calls.connect gives it one when answered), held
+    to the attempt caps and the no-recall rule as well. `standing`: the
+    campaign's abandon standing when the caller has it (the dialer's round
+    reads it once); read here otherwise. Every attempt's `call_placed` records
+    what it passed (`checks`)."""
     # Two dial clicks at once must not both pass the "no live call" check
     # (a row lock on PostgreSQL; SQLite's write transactions are serialized).
     lead = session.scalar(select(Lead).where(col(Lead.id) == lead_id).with_for_update())
     if lead is None:
         raise NotFound(f"lead {lead_id} does not exist", code="lead_not_found")
     claim = claim_of(session, lead_id=lead_id)
-    if claim is None or claim.agent_id != principal.id:
-        raise NotClaimed(f"agent {principal.id} holds no claim on lead {lead_id}")
+    holder = principal.id if principal is not None else None
+    if claim is None or claim.agent_id != holder:
+        who = f"agent {holder}" if holder is not None else "the dialer"
+        raise NotClaimed(f"{who} holds no claim on lead {lead_id}")
     if has_live_call(session, lead_id=lead_id):
         raise CallLive(f"a call to lead {lead_id} is already live")
     campaign = session.get(Campaign, lead.campaign_id)
@@ -122,33 +173,77 @@ def place_call(
             f"{local_text(now, hours.tz)} is outside calling hours{when}",
             next_opening=opening.astimezone(zone_of(campaign)).isoformat() if opening else None,
         )
+    for_promise = claim.reason == ClaimReason.promise
+    local_date = hours.local_date(now).isoformat()
+    policy = retry_policy_of(campaign)
+    abandon_policy = abandon_policy_of(campaign)
+    no_recall_clear = _no_recall_clear(lead=lead, hours=abandon_policy.no_recall_hours, now=now)
+    if principal is None:
+        _check_dialer_call(
+            lead=lead, policy=policy, local_date=local_date, no_recall_clear=no_recall_clear
+        )
+    if standing is None:
+        standing = abandon_standing(session, campaign=campaign, now=now)
     call = Call(
         lead_id=lead_id,
         campaign_id=lead.campaign_id,
-        agent_id=principal.id,
+        agent_id=holder,
         to=number,
         from_=campaign.caller_id,
         status=CallStatus.queued,
         provider=telephony.name,
-        for_promise=claim.reason == ClaimReason.promise,
+        for_promise=for_promise,
         created_at=now,
+        agent_reserved=principal is not None,
     )
     session.add(call)
-    lifecycle.count_attempt(
-        lead=lead, for_promise=call.for_promise, local_date=hours.local_date(now).isoformat(),
-        now=now,
-    )  # fmt: skip
+    lifecycle.count_attempt(lead=lead, for_promise=for_promise, local_date=local_date, now=now)
     session.flush()
     assert call.id is not None
+    checks = {
+        "dial_mode": campaign.dial_mode,
+        # _choose_phone refused a listed number above: what is dialled is clear.
+        "dnc": "clear",
+        "local_time": now.astimezone(hours.tz).isoformat(),
+        "timezone": lead.timezone,
+        "hours_open": True,
+        "claim": {"agent_id": claim.agent_id, "reason": claim.reason},
+        "attempts": {
+            "unsolicited": lead.unsolicited_attempts,
+            "max_attempts": policy.max_attempts,
+            "today": day_attempts_on(
+                day_attempts=lead.day_attempts,
+                day_attempts_date=lead.day_attempts_date,
+                local_date=local_date,
+            ),
+            "max_per_day": policy.max_attempts_per_day,
+        },
+        "abandon": {
+            "abandoned": standing.abandoned,
+            "answered": standing.answered,
+            "rate": standing.rate,
+            "max_rate": standing.max_rate,
+            "window_days": standing.window_days,
+        },
+        "no_recall": {
+            "abandoned_at": lead.abandoned_at.isoformat() if lead.abandoned_at else None,
+            "no_recall_hours": abandon_policy.no_recall_hours,
+            # An agent reserved for the call (its own claim, a promise) may call
+            # an abandoned lead again; only the dialer's own call is held off.
+            "clear": no_recall_clear or principal is not None,
+        },
+    }
     history.record(
         session,
         lead_id=lead_id,
         kind="call_placed",
-        actor=f"agent:{principal.id}",
+        actor=f"agent:{principal.id}" if principal is not None else "dialer",
         at=now,
         call_id=call.id,
         to=number,
         attempt=lead.attempts,
+        reserved=call.agent_reserved,
+        checks=checks,
     )
     keep_on_call(session, lead=lead, call=call, now=now)
     telephony.place_call(session, call=call, campaign=campaign, now=now)

@@ -36,6 +36,19 @@ class CallOut(BaseModel):
         description="how the bridge to the agent ended (Twilio's DialCallStatus); null "
         "until reported",
     )
+    agent_reserved: bool = Field(
+        default=True,
+        description="placed for its agent; false for a predictive call placed with no "
+        "agent (one is chosen when it is answered)",
+    )
+    connected_at: Instant | None = Field(
+        default=None, description="bridged to its agent (a reserved call: when answered)"
+    )
+    connect_by_at: Instant | None = Field(
+        default=None,
+        description="an answered unreserved call waiting for an agent: abandoned then if "
+        "nobody is free",
+    )
 
 
 class DispositionIn(Input):

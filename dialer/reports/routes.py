@@ -6,10 +6,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from dialer.reports import campaign, charts, service
+from dialer.reports import campaign, charts, compliance, service
 from dialer.reports.schemas import (
     AgentsReport,
     CampaignReport,
+    ComplianceReport,
     ConversionsReport,
     FunnelReport,
     HoursReport,
@@ -76,7 +77,9 @@ def _campaign(
 ) -> dict[str, Any]:
     with ctx.tx() as tx:
         period = service.period_for(tx.session, campaign_id=campaign_id, since=since, until=until)
-        return service.campaign_report(tx.session, campaign_id=campaign_id, period=period)
+        return service.campaign_report(
+            tx.session, campaign_id=campaign_id, period=period, now=tx.now
+        )
 
 
 @router.get("/campaigns/{campaign_id}.csv", response_class=Response, responses=_CSV)
@@ -208,3 +211,53 @@ def hours_chart(
     report = _of_campaign(ctx, campaign.hours, campaign_id, since, until)
     # Drawn after the transaction: a chart never holds the database.
     return _svg(charts.hours_svg(report, lang=lang))
+
+
+# The compliance report (docs/API.md "A campaign's reports"): `from` and `to`.
+From = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        max_length=40,
+        description="the period's start: a date in the campaign's time zone (2026-12-01) or an "
+        "instant; default: 30 days before `to`",
+    ),
+]
+To = Annotated[
+    str | None,
+    Query(
+        alias="to",
+        max_length=40,
+        description="the period's end: a date (through its day) or an instant; default: today",
+    ),
+]
+
+
+def _compliance(
+    ctx: ManagerCtxDep, campaign_id: int, since: str | None, until: str | None
+) -> ComplianceReport:
+    with ctx.tx() as tx:
+        period = compliance.period_of(
+            tx.session, campaign_id=campaign_id, since=since, until=until, now=tx.now
+        )
+        return compliance.compliance_report(tx.session, campaign_id=campaign_id, period=period)
+
+
+@router.get("/campaigns/{campaign_id}/compliance", response_model=ComplianceReport)
+def compliance_report(
+    campaign_id: Id, ctx: ManagerCtxDep, since: From = None, until: To = None
+) -> ComplianceReport:
+    """Every dial of the period held to the rules, from the lead histories: dials
+    outside calling hours, to do-not-call numbers, after a refusal, unreserved
+    re-calls within `no_recall_hours` of an abandon, and the abandon rate of each
+    day's rolling window against the cap; the violations with their lead and call."""
+    return _compliance(ctx, campaign_id, since, until)
+
+
+@router.get("/campaigns/{campaign_id}/compliance.csv", response_class=Response, responses=_CSV)
+def compliance_report_csv(
+    campaign_id: Id, ctx: ManagerCtxDep, since: From = None, until: To = None
+) -> Response:
+    """The compliance report for Excel: a row per check, per violation listed, per window."""
+    report = _compliance(ctx, campaign_id, since, until).model_dump(mode="json", by_alias=True)
+    return _csv(compliance.compliance_csv(report), f"campaign-{campaign_id}-compliance.csv")

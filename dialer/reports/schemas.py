@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from dialer.wire import Instant
 
@@ -69,6 +69,8 @@ class CampaignReport(BaseModel):
     conversions_by_channel: dict[str, ChannelCounts]
     answer_rate_by_hour: list[HourRate]
     median_days_to_conversion: float | None
+    abandon: AbandonStandingOut
+    hour_rates: list[LearnedHourRate]
 
 
 class CampaignDayFigures(Figures):
@@ -152,3 +154,70 @@ class HoursReport(BaseModel):
     until: Instant | None
     timezone: str
     hours: list[HourRate]
+
+
+class AbandonStandingOut(BaseModel):
+    """A campaign's abandon rate over its abandon window, against its cap: the
+    campaign report's `abandon` and the floor's `abandon_window`."""
+
+    abandoned: int
+    answered: int
+    rate: float | None
+    max_rate: float
+    window_days: int
+    since_at: Instant
+    over: bool
+
+
+class LearnedHourRate(BaseModel):
+    hour: int
+    attempts: int
+    answered: int
+    rate: float | None
+    estimate: float
+
+
+class ComplianceCheck(BaseModel):
+    check: str
+    count: int
+    ok: bool
+
+
+class ComplianceViolation(BaseModel):
+    check: str
+    lead_id: int | None
+    call_id: int | None
+    at: Instant
+    detail: str
+
+
+class ComplianceWindow(BaseModel):
+    day: date
+    since_at: Instant
+    until_at: Instant
+    answered: int
+    abandoned: int
+    rate: float | None
+    over: bool
+
+
+class CompliancePolicy(BaseModel):
+    max_rate: float
+    window_days: int
+    connect_seconds: int
+    no_recall_hours: int
+
+
+class ComplianceReport(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    campaign_id: int
+    from_: Instant = Field(alias="from")
+    to: Instant
+    timezone: str
+    dials: int
+    policy: CompliancePolicy
+    checks: list[ComplianceCheck]
+    violations: list[ComplianceViolation]
+    violations_truncated: bool
+    abandon_windows: list[ComplianceWindow]

@@ -14,12 +14,16 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Integer, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from dialer.agents.models import Agent, AgentCampaign, Role
 from dialer.agents.service import campaign_ids_of
+from dialer.calls.abandon import AbandonStanding, abandon_standing
+from dialer.calls.best_hour import learned_rates
+from dialer.calls.hour_stats import answer_stats
 from dialer.calls.models import Call, contact_clause
 from dialer.campaign.service import get_campaign
 from dialer.conversions.models import Channel, Conversion, ConversionStatus, CreditEntry, CreditKind
@@ -28,7 +32,8 @@ from dialer.errors import BadInput
 from dialer.leads.models import Lead, LeadStatus
 from dialer.promises.models import Promise, PromiseStatus
 from dialer.reports.rules import BUCKET_SECONDS, local_hours, median_days, rate
-from dialer.wire import EARLIEST, LATEST, in_range, local_day, wall_time_in
+from dialer.reports.schemas import AbandonStandingOut
+from dialer.wire import EARLIEST, LATEST, in_range, local_day, localized, wall_time_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,7 +325,12 @@ def channel_counts(
     return out
 
 
-def campaign_report(session: Session, *, campaign_id: int, period: Period) -> dict[str, Any]:
+def campaign_report(
+    session: Session, *, campaign_id: int, period: Period, now: datetime
+) -> dict[str, Any]:
+    """The period's figures, and two of now: the abandon standing over the
+    campaign's abandon window, and the answer rates by local hour the best-hour
+    retry timing has learned (its last 30 days)."""
     campaign = get_campaign(session, campaign_id=campaign_id)
     tz = ZoneInfo(campaign.timezone)
     funnel = {
@@ -365,7 +375,34 @@ def campaign_report(session: Session, *, campaign_id: int, period: Period) -> di
         "median_days_to_conversion": median_days_to_conversion(
             session, campaign_id=campaign_id, period=period
         ),
+        "abandon": localized(
+            standing_out(abandon_standing(session, campaign=campaign, now=now)), tz
+        ),
+        "hour_rates": [
+            {
+                "hour": r.hour,
+                "attempts": r.attempts,
+                "answered": r.answered,
+                "rate": r.rate,
+                "estimate": r.estimate,
+            }
+            for r in learned_rates(answer_stats(session, campaign_id=campaign_id, now=now))
+        ],
     }
+
+
+def standing_out(standing: AbandonStanding) -> AbandonStandingOut:
+    """The wire shape of an abandon standing (the campaign report's `abandon`,
+    the floor's `abandon_window`)."""
+    return AbandonStandingOut(
+        abandoned=standing.abandoned,
+        answered=standing.answered,
+        rate=standing.rate,
+        max_rate=standing.max_rate,
+        window_days=standing.window_days,
+        since_at=standing.since_at,
+        over=standing.over,
+    )
 
 
 def median_days_to_conversion(
@@ -450,4 +487,10 @@ def campaign_csv(report: dict[str, Any]) -> bytes:
         for key in ("calls", "answered", "answer_rate"):
             rows.append(["answer_rate_by_hour", f"{hour['hour']:02d}.{key}", hour[key]])
     rows.append(["median_days_to_conversion", "", report["median_days_to_conversion"]])
+    abandon = report["abandon"]
+    abandon = abandon.model_dump(mode="json") if isinstance(abandon, BaseModel) else abandon
+    rows += [["abandon", key, value] for key, value in abandon.items()]
+    for r in report["hour_rates"]:
+        for key in ("attempts", "answered", "rate", "estimate"):
+            rows.append(["hour_rates", f"{r['hour']:02d}.{key}", r[key]])
     return to_csv(rows)

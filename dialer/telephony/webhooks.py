@@ -24,10 +24,12 @@ from dialer.agents import service as agents
 from dialer.agents.events_sql import INSERT_AGENT_EVENT
 from dialer.agents.models import Agent, AgentState, Claim
 from dialer.calls import inbound
+from dialer.calls.connect import connect_to_free, on_answered
 from dialer.calls.disposition import abandon, abandon_message_of, apply_status_update
-from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus
+from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus, Outcome
 from dialer.calls.status import reported_answered_by, status_change
 from dialer.campaign.models import Campaign
+from dialer.campaign.service import abandon_policy_of
 from dialer.db import Work, after_commit, is_postgres
 from dialer.errors import NotFound
 from dialer.leads import history
@@ -267,6 +269,13 @@ def voice_twiml(
     if campaign.machine_detection and call.answered_by == AnsweredBy.machine:
         # Hung up at Twilio by the AMD webhook too; the final status records it.
         return hangup_twiml()
+    if not call.agent_reserved:
+        return _unreserved_twiml(
+            session, call=call, campaign=campaign, at=at,
+            agent_ring_timeout=agent_ring_timeout, held=held,
+        )  # fmt: skip
+    if call.connected_at is None:
+        call.connected_at = call.answered_at or at
     agent = session.get(Agent, call.agent_id) if call.agent_id is not None else None
     # The agent must still be on this lead: a call dispositioned (or a claim gone)
     # before the customer picked up is not theirs to bridge any more.
@@ -301,6 +310,67 @@ def voice_twiml(
         timeout=agent_ring_timeout,
         action=f"dial?call={call.id}",
     )
+
+
+# An unreserved call waiting for an agent asks again this often (seconds).
+CONNECT_STEP_SECONDS = 1
+
+
+def _unreserved_twiml(
+    session: Session,
+    *,
+    call: Call,
+    campaign: Campaign,
+    at: datetime,
+    agent_ring_timeout: int,
+    held: int,
+) -> str:
+    """A predictive call was answered. It goes to the agent it was connected to
+    (dialer.calls.connect: the longest-waiting one, whose softphone answers on
+    its own), or the customer is held in silence, asking again every
+    CONNECT_STEP_SECONDS for an agent who has freed up, until the policy's
+    `connect_seconds`; then the campaign's message, and the call is abandoned.
+    It does not wait for an answering-machine verdict: the customer must hear
+    someone within `connect_seconds`."""
+    assert call.id is not None
+    if call.disposition == Outcome.abandoned:
+        # Abandoned already (the due job got there first): the message.
+        return message_for(campaign)
+    if call.disposition is not None or call.status in FINAL_CALL_STATUSES:
+        return hangup_twiml()
+    if call.answered_at is None:
+        # The voice URL is the first word of the answer: it is applied as the
+        # in-progress callback would be (which connects the call if it can).
+        apply_status_update(
+            session, call=call, status=CallStatus.in_progress, answered_by=call.answered_by,
+            at=at,
+        )  # fmt: skip
+    if call.connected_at is None:
+        if call.connect_by_at is None:
+            on_answered(session, call=call, at=at)
+        else:
+            connect_to_free(session, call=call, at=at)
+    agent = session.get(Agent, call.agent_id) if call.agent_id is not None else None
+    if call.connected_at is not None and agent is not None and agent.endpoint:
+        return bridge_twiml(
+            endpoint=agent.endpoint,
+            caller_id=campaign.caller_id,
+            timeout=agent_ring_timeout,
+            action=f"dial?call={call.id}",
+        )
+    seconds = abandon_policy_of(campaign).connect_seconds
+    if call.connected_at is None and held < seconds:
+        return hold_twiml(
+            seconds=CONNECT_STEP_SECONDS,
+            redirect=f"voice?call={call.id}&held={held + CONNECT_STEP_SECONDS}",
+        )
+    why = (
+        f"no agent free within {seconds} s"
+        if call.connected_at is None
+        else "the agent has no endpoint"
+    )
+    abandon(session, call=call, at=at, why=why)
+    return message_for(campaign)
 
 
 def on_dial(session: Session, *, call: Call, params: Mapping[str, str], now_in: NowIn) -> str:

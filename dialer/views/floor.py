@@ -37,7 +37,6 @@ from sqlmodel import col
 
 from dialer.agents.events import KEEP_ALIVE
 from dialer.agents.floor_rules import (
-    ABANDON_CAP,
     THRESHOLDS,
     Activity,
     Level,
@@ -48,16 +47,19 @@ from dialer.agents.floor_rules import (
     level,
 )
 from dialer.agents.models import Agent, AgentCampaign, Claim, Role
+from dialer.calls.abandon import abandon_standing
 from dialer.calls.models import LIVE_CALL_STATUSES, AnsweredBy, Call, CallStatus, Outcome
 from dialer.campaign.models import Campaign, DialMode
 from dialer.campaign.schemas import DialingBlockOut
-from dialer.campaign.service import get_campaign, zone_of
+from dialer.campaign.service import abandon_policy_of, get_campaign, zone_of
 from dialer.clock import monotonic
 from dialer.db import Database
 from dialer.leads.names import names_of
 from dialer.leads.schemas import QueueOut
 from dialer.promises.models import Promise, PromiseStatus
 from dialer.promises.schemas import PromiseOut
+from dialer.reports.schemas import AbandonStandingOut
+from dialer.reports.service import standing_out
 from dialer.telephony import blocks
 from dialer.views.campaigns import block_out
 from dialer.views.promises import promise_view
@@ -173,6 +175,9 @@ class FloorOut(BaseModel):
     queue: FloorQueueOut | None
     dialing_blocked: DialingBlockOut | None
     pacing: PacingOut | None
+    abandon_window: AbandonStandingOut = Field(
+        description="the abandon rate over the campaign's abandon window, against its cap"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +294,7 @@ def floor_snapshot(
         pacing=None
         if campaign.dial_mode == DialMode.preview
         else _pacing(session, campaign=campaign, live=live, agents=floor_agents, since=midnight),
+        abandon_window=standing_out(abandon_standing(session, campaign=campaign, now=now)),
     )
     return localized(out, zone)
 
@@ -434,7 +440,7 @@ def _pacing(
         abandoned_today=abandoned_today,
         answered_today=answered_today,
         abandon_rate=abandon_rate(abandoned=abandoned_today, answered=answered_today),
-        abandon_cap=ABANDON_CAP,
+        abandon_cap=abandon_policy_of(campaign).max_rate,
     )
 
 

@@ -285,6 +285,7 @@ def test_the_services_due_jobs_end_with_the_connection_loss(api: Api) -> None:
     runtime = _runtime(api)
     assert [job.name for job in runtime.due_jobs] == [
         "provider_reports",
+        "connect_waiting",
         "promise_due",
         "promise_windows",
         "claim_expiry",

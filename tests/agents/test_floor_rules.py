@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dialer.agents.floor_rules import (
-    ABANDON_CAP,
     THRESHOLDS,
     Activity,
     Level,
@@ -170,7 +169,3 @@ def test_dial_level(in_flight: int, waiting: int, expected: float | None) -> Non
 )
 def test_abandon_rate(abandoned: int, answered: int, expected: float | None) -> None:
     assert abandon_rate(abandoned=abandoned, answered=answered) == expected
-
-
-def test_the_abandon_cap_is_three_percent() -> None:
-    assert ABANDON_CAP == 0.03

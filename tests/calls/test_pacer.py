@@ -130,6 +130,25 @@ def test_fallback_says_why(inputs: PacerInputs, words: str) -> None:
     assert words in pace(inputs).detail
 
 
+@pytest.mark.parametrize(
+    ("abandoned", "answered", "mode"),
+    [
+        # A window's rate is judged over at least 100 answers: 3% of them is a
+        # budget of 3 abandons, and 80% of it is spent at the third.
+        pytest.param(1, 20, PacerMode.predictive, id="first-abandon-of-a-new-window"),
+        pytest.param(2, 20, PacerMode.predictive, id="second-abandon"),
+        pytest.param(3, 20, PacerMode.progressive_fallback, id="third-abandon-stops-it"),
+        pytest.param(9, 400, PacerMode.predictive, id="2.25%-of-a-long-window"),
+        pytest.param(10, 400, PacerMode.progressive_fallback, id="2.5%-of-a-long-window"),
+    ],
+)
+def test_the_budget_is_judged_over_a_window_not_a_handful(
+    abandoned: int, answered: int, mode: PacerMode
+) -> None:
+    inputs = floor(agents_waiting=4, abandoned=abandoned, answered_by_person=answered)
+    assert pace(inputs).mode == mode
+
+
 def test_closing_later_than_a_call_keeps_predicting() -> None:
     # A call placed now ends in about 8 s of ring + 180 s of talk: an hour is plenty.
     assert pace(floor(agents_waiting=2, closes_in=3000.0)).mode == PacerMode.predictive

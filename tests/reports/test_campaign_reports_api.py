@@ -367,3 +367,47 @@ def test_a_chart_loads_with_the_session_cookie_as_an_img_does(
     assert chart.status_code == 200, chart.text
     assert chart.headers["content-type"].startswith("image/svg+xml")
     assert api.client.get(f"/api/reports/campaigns/{floor['id']}/hours.svg").status_code == 401
+
+
+def test_the_abandon_standing_and_the_learned_hour_rates(api: Api, floor: dict[str, Any]) -> None:
+    """Figures of now, whatever the period: the abandon window ends at the
+    service clock (10:00 on 1 December in Tokyo)."""
+    report = api.get(f"/api/reports/campaigns/{floor['id']}?{PERIOD}").json()
+    # 30 days back: 9:10 today and 22:00 on 30 November were answered by a person.
+    assert report["abandon"] == {
+        "abandoned": 0,
+        "answered": 2,
+        "rate": 0.0,
+        "max_rate": 0.03,
+        "window_days": 30,
+        "since_at": "2026-11-01T10:00:00+09:00",
+        "over": False,
+    }
+    # Learned over the last 30 days by the lead's local hour (Tokyo's here).
+    rates = report["hour_rates"]
+    assert [r["hour"] for r in rates] == list(range(24))
+    assert set(rates[0]) == {"hour", "attempts", "answered", "rate", "estimate"}
+    seen = {r["hour"]: (r["attempts"], r["answered"], r["rate"]) for r in rates if r["attempts"]}
+    assert seen == {9: (2, 1, 0.5), 22: (1, 1, 1.0)}
+    # An hour without calls is estimated at the prior, the same for all of them.
+    assert (
+        rates[0]["rate"] is None and len({r["estimate"] for r in rates if not r["attempts"]}) == 1
+    )
+    assert rates[22]["estimate"] > rates[0]["estimate"] > 0
+    sheet = _sheet(api.get(f"/api/reports/campaigns/{floor['id']}.csv?{PERIOD}"))
+    assert ["abandon", "answered", "2"] in sheet and ["abandon", "over", "False"] in sheet
+    assert ["hour_rates", "09.attempts", str(report["hour_rates"][9]["attempts"])] in sheet
+
+    # A day later the call abandoned at 14:30 on the 2nd is in the window: 1 of 3.
+    assert api.post("/api/admin/clock", json={"to": "2026-12-02T15:00:00+09:00"}).status_code == 200
+    api.patch(f"/api/campaigns/{floor['id']}", json={"abandon_policy": {"window_days": 7}})
+    abandon = api.get(f"/api/reports/campaigns/{floor['id']}").json()["abandon"]
+    assert abandon == {
+        "abandoned": 1,
+        "answered": 3,
+        "rate": 0.3333,
+        "max_rate": 0.03,
+        "window_days": 7,
+        "since_at": "2026-11-25T15:00:00+09:00",
+        "over": True,
+    }

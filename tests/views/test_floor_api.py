@@ -225,7 +225,9 @@ def _calls(api: Api, campaign_id: int, lead_id: int, rows: list[dict[str, Any]])
 
 
 def test_pacing_of_a_progressive_campaign(api: Api) -> None:
-    c, sato = _set_up(api, dial_mode="progressive", status="paused")
+    c, sato = _set_up(
+        api, dial_mode="progressive", status="paused", abandon_policy={"max_rate": 0.05}
+    )
     suzuki = api.agent([c["id"]], name="鈴木")
     api.put(f"/api/agents/{suzuki['id']}/state", token=suzuki["token"], json={"state": "paused"})
     lead_id = _lead_id(api, "090-5555-0003")
@@ -247,15 +249,25 @@ def test_pacing_of_a_progressive_campaign(api: Api) -> None:
             {"status": "ringing"},
         ],
     )
-    pacing = _floor(api, c["id"])["pacing"]
-    assert pacing == {
+    floor = _floor(api, c["id"])
+    assert floor["pacing"] == {
         "dial_level": 1.0,  # one line ringing, one agent waiting (the other paused)
         "calls_in_flight": 1,
         "agents_available": 1,
         "abandoned_today": 1,
         "answered_today": 3,
         "abandon_rate": 0.3333,
-        "abandon_cap": 0.03,
+        "abandon_cap": 0.05,  # the campaign's abandon_policy.max_rate
+    }
+    # The abandon window (30 days) counts yesterday's abandoned call too.
+    assert floor["abandon_window"] == {
+        "abandoned": 2,
+        "answered": 4,
+        "rate": 0.5,
+        "max_rate": 0.05,
+        "window_days": 30,
+        "since_at": "2026-11-01T10:00:00+09:00",
+        "over": True,
     }
     assert sato["id"] != suzuki["id"]
 
@@ -263,9 +275,13 @@ def test_pacing_of_a_progressive_campaign(api: Api) -> None:
 def test_pacing_before_any_call(api: Api) -> None:
     c, sato = _set_up(api, dial_mode="progressive", status="paused")
     api.put(f"/api/agents/{sato['id']}/state", token=sato["token"], json={"state": "paused"})
-    pacing = _floor(api, c["id"])["pacing"]
+    floor = _floor(api, c["id"])
+    pacing = floor["pacing"]
     assert pacing["dial_level"] is None and pacing["agents_available"] == 0
     assert pacing["abandon_rate"] is None and pacing["answered_today"] == 0
+    assert pacing["abandon_cap"] == 0.03
+    window = floor["abandon_window"]
+    assert (window["answered"], window["rate"], window["over"]) == (0, None, False)
 
 
 def test_the_queue_diagnosis_comes_with_when_it_was_computed(api: Api) -> None:

@@ -1,0 +1,500 @@
+"""Predictive dialing: the dialer places more calls than free agents, paced
+against the campaign's abandon cap.
+
+Every scheduler tick (1 s), for each active predictive campaign, one
+transaction:
+
+1. answered calls waiting for an agent go to the agents free now
+   (dialer.calls.connect, longest waiting first);
+2. a free agent with a promise due gets a reserved call, as progressive dialing
+   does (a promise has its agent: it is never an unreserved call);
+3. the pacer (`Runtime.pacer`, dialer.calls.pacer.pace by default) decides from
+   `gather_inputs` how many unreserved calls to place; the dialer claims that
+   many leads of the retry and new tiers (`claim_for_dialer`: not a lead
+   abandoned within `no_recall_hours`) and places them (`place_call` with no
+   principal: actor `dialer`). A lead the dial-time checks refuse (the DNC list
+   grew, hours closed, a cap) is given back, never dialled.
+
+The campaign's abandon standing is read once per round and handed to every
+placement, so its count stays off the per-dial path. The due job
+`connect_waiting` (`connect_waiting` below) abandons a waiting call at its
+`connect_by_at`, or connects it if an agent freed up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from threading import Lock
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim, Role
+from dialer.agents.queue import claim_for_dialer, claim_next, claim_of, release
+from dialer.calls import connect
+from dialer.calls.abandon import AbandonStanding, abandon_standing
+from dialer.calls.disposition import abandon, apply_status_update
+from dialer.calls.hour_stats import answer_stats
+from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus, Outcome
+from dialer.calls.pacer import Pacer, PacerDecision, PacerInputs
+from dialer.calls.placing import place_call
+from dialer.campaign.models import Campaign, CampaignStatus, DialMode
+from dialer.campaign.service import abandon_policy_of, calling_hours_of, zone_of
+from dialer.db import Database, Work, savepoint
+from dialer.errors import DialerError
+from dialer.failing import FailingRows, each_row
+from dialer.leads import lifecycle
+from dialer.leads.models import Lead, LeadStatus, NextAttemptReason
+from dialer.telephony import blocks
+from dialer.telephony.base import NowIn, Telephony
+
+log = logging.getLogger("dialer.predictive")
+
+# Ring and talk times the pacer learns from: the campaign's latest answered
+# calls, read again after DISTRIBUTION_TTL of domain time.
+DISTRIBUTION_CALLS = 300
+DISTRIBUTION_DAYS = 7
+DISTRIBUTION_TTL = timedelta(seconds=60)
+# Unreserved calls still ringing or waiting are this recent at most (a ring
+# times out in under a minute, a wait in connect_seconds <= 30 s).
+IN_FLIGHT_WINDOW = timedelta(minutes=10)
+# An agent's connected call lasts at most this long (for "talking for").
+TALK_WINDOW = timedelta(hours=4)
+# calling hours closing later than this: the pacer is not told (None).
+CLOSING_HORIZON = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Distributions:
+    read_at: datetime
+    ring_seconds: tuple[float, ...]
+    talk_seconds: tuple[float, ...]
+
+
+_distributions: dict[tuple[str, int], _Distributions] = {}
+_distributions_lock = Lock()
+
+
+def _seconds(later: datetime, earlier: datetime) -> float:
+    return max(0.0, (later - earlier).total_seconds())
+
+
+def _distributions_of(session: Session, *, campaign_id: int, now: datetime) -> _Distributions:
+    """Recent ring and talk times of the campaign, cached per campaign for
+    DISTRIBUTION_TTL of domain time (a clock moved back reads again)."""
+    key = (str(session.get_bind().engine.url), campaign_id)
+    cached = _distributions.get(key)
+    if cached is not None and cached.read_at <= now < cached.read_at + DISTRIBUTION_TTL:
+        return cached
+    rows = session.execute(
+        select(
+            col(Call.created_at),
+            col(Call.answered_at),
+            col(Call.connected_at),
+            col(Call.ended_at),
+            col(Call.disposition),
+        )
+        .where(
+            col(Call.campaign_id) == campaign_id,
+            col(Call.created_at) >= now - timedelta(days=DISTRIBUTION_DAYS),
+            col(Call.created_at) <= now,
+            col(Call.answered_at).is_not(None),
+            col(Call.answered_by) == AnsweredBy.human,
+        )
+        .order_by(col(Call.created_at).desc(), col(Call.id).desc())
+        .limit(DISTRIBUTION_CALLS)
+    ).all()
+    ring: list[float] = []
+    talk: list[float] = []
+    for created_at, answered_at, connected_at, ended_at, disposition in rows:
+        assert answered_at is not None
+        ring.append(_seconds(answered_at, created_at))
+        if ended_at is not None and disposition != Outcome.abandoned:
+            talk.append(_seconds(ended_at, connected_at or answered_at))
+    found = _Distributions(read_at=now, ring_seconds=tuple(ring), talk_seconds=tuple(talk))
+    with _distributions_lock:
+        if len(_distributions) > 1024:
+            _distributions.clear()
+        _distributions[key] = found
+    return found
+
+
+def _closes_in(campaign: Campaign, *, now: datetime) -> float | None:
+    """Seconds until the last of the campaign's lead zones closes (None: more
+    than an hour away); 0 when none is open."""
+    latest: datetime | None = None
+    any_open = False
+    for zone in campaign.lead_timezones or [campaign.timezone]:
+        hours = calling_hours_of(campaign, timezone=zone)
+        if not hours.is_open(at=now):
+            continue
+        any_open = True
+        until = hours.open_until(at=now)
+        if until is None:
+            return None
+        latest = until if latest is None else max(latest, until)
+    if not any_open or latest is None:
+        return 0.0
+    left = latest - now
+    return None if left > CLOSING_HORIZON else left.total_seconds()
+
+
+def gather_inputs(
+    session: Session,
+    *,
+    campaign: Campaign,
+    now: datetime,
+    standing: AbandonStanding | None = None,
+    max_calls: int | None = None,
+) -> PacerInputs:
+    """The pacer's snapshot of the campaign's floor now: its agents, its calls
+    in flight, the answer rate of this local hour, the recent ring and talk
+    times (cached), the abandon window. A few indexed queries. `standing`: the
+    abandon standing when the caller read it already."""
+    assert campaign.id is not None
+    campaign_id = campaign.id
+    policy = abandon_policy_of(campaign)
+    if standing is None:
+        standing = abandon_standing(session, campaign=campaign, now=now)
+    agents = session.execute(
+        select(Agent, col(Claim.id))
+        .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
+        .outerjoin(Claim, col(Claim.agent_id) == col(Agent.id))
+        .where(
+            col(AgentCampaign.campaign_id) == campaign_id,
+            col(Agent.role) == Role.agent,
+            col(Agent.active).is_(True),
+            col(Agent.state) == AgentState.available,
+        )
+        .limit(connect.MAX_AGENTS)
+    ).all()
+    waiting_agents = 0
+    wrapup_left: list[float] = []
+    busy: list[int] = []
+    for agent, claim_id in agents:
+        assert agent.id is not None
+        if claim_id is not None:
+            busy.append(agent.id)
+        elif agent.wrapup_until is not None and agent.wrapup_until > now:
+            wrapup_left.append(_seconds(agent.wrapup_until, now))
+        else:
+            waiting_agents += 1
+    talking_for: list[float] = []
+    if busy:
+        for connected_at, answered_at in session.execute(
+            select(col(Call.connected_at), col(Call.answered_at)).where(
+                col(Call.agent_id).in_(busy),
+                col(Call.created_at) >= now - TALK_WINDOW,
+                col(Call.disposition).is_(None),
+                col(Call.answered_at).is_not(None),
+            )
+        ):
+            since = connected_at or answered_at
+            assert since is not None
+            talking_for.append(_seconds(now, since))
+    ringing_for: list[float] = []
+    calls_waiting = 0
+    for created_at, answered_at, connected_at, status in session.execute(
+        select(
+            col(Call.created_at), col(Call.answered_at), col(Call.connected_at), col(Call.status)
+        ).where(
+            col(Call.campaign_id) == campaign_id,
+            col(Call.created_at) >= now - IN_FLIGHT_WINDOW,
+            col(Call.agent_reserved).is_(False),
+            col(Call.disposition).is_(None),
+        )
+    ):
+        if status in FINAL_CALL_STATUSES or connected_at is not None:
+            continue
+        if answered_at is None:
+            ringing_for.append(_seconds(now, created_at))
+        else:
+            calls_waiting += 1
+    stats = answer_stats(session, campaign_id=campaign_id, now=now)
+    hour = now.astimezone(zone_of(campaign)).hour
+    this_hour = stats.get(hour)
+    samples = this_hour.attempts if this_hour is not None else 0
+    rate = (this_hour.answered / samples) if this_hour is not None and samples > 0 else None
+    dist = _distributions_of(session, campaign_id=campaign_id, now=now)
+    return PacerInputs(
+        now=now,
+        agents_signed_in=len(agents),
+        agents_waiting=waiting_agents,
+        wrapup_left=tuple(wrapup_left),
+        talking_for=tuple(talking_for),
+        calls_ringing=len(ringing_for),
+        calls_waiting=calls_waiting,
+        answer_rate=rate,
+        answer_samples=samples,
+        ring_seconds=dist.ring_seconds,
+        talk_seconds=dist.talk_seconds,
+        wrapup_seconds=campaign.wrapup_seconds,
+        abandoned=standing.abandoned,
+        answered_by_person=standing.answered,
+        max_rate=policy.max_rate,
+        closes_in=_closes_in(campaign, now=now),
+        max_calls=max_calls if max_calls is not None else campaign.cps,
+        ringing_for=tuple(ringing_for),
+        connect_seconds=float(policy.connect_seconds),
+    )
+
+
+def predictive_campaigns(
+    session: Session, *, needs_caller_id: bool, skip: Collection[int] = ()
+) -> list[int]:
+    """Active predictive campaigns the provider would take calls for."""
+    query = select(col(Campaign.id)).where(
+        col(Campaign.dial_mode) == DialMode.predictive,
+        col(Campaign.status) == CampaignStatus.active,
+    )
+    if needs_caller_id:
+        query = query.where(col(Campaign.caller_id).is_not(None))
+    account_blocked, blocked = blocks.blocked_campaigns(session)
+    if account_blocked:
+        return []
+    return [
+        cid
+        for cid in session.scalars(query.order_by(col(Campaign.id)))
+        if cid is not None and cid not in blocked and cid not in skip
+    ]
+
+
+def _promise_due(session: Session, *, campaign_id: int, now: datetime) -> bool:
+    """Any promise of the campaign due now (one indexed probe)."""
+    return (
+        session.scalar(
+            select(col(Lead.id))
+            .where(
+                col(Lead.campaign_id) == campaign_id,
+                col(Lead.status) == LeadStatus.scheduled,
+                col(Lead.next_attempt_reason) == NextAttemptReason.promise,
+                col(Lead.next_attempt_at) <= now,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _give_back(session: Session, *, lead_id: int, now: datetime, why: str) -> None:
+    """A dialer claim the dial-time checks refused: the lead goes back where it
+    was (the queue's own checks close a DNC lead the next time it comes up)."""
+    lead = session.get(Lead, lead_id)
+    claim = claim_of(session, lead_id=lead_id)
+    if lead is None or claim is None or claim.agent_id is not None:
+        return
+    prev_status = claim.prev_status
+    release(session, lead=lead, actor="dialer", now=now, why=why)
+    lifecycle.expire_claim(
+        session, lead=lead, prev_status=prev_status, actor="dialer", at=now, reason=why
+    )
+
+
+def _reserved_promise_calls(
+    work: Work,
+    *,
+    campaign_id: int,
+    now: datetime,
+    claim_ttl: timedelta,
+    telephony: Telephony,
+    dial: Callable[[int], None],
+    standing: AbandonStanding,
+) -> list[int]:
+    """Free agents take the campaign's due promises first, each a reserved call
+    of its own, as progressive dialing places them."""
+    session = work.session
+    if not _promise_due(session, campaign_id=campaign_id, now=now):
+        return []
+    placed: list[int] = []
+    for agent in connect.free_agents(session, campaign_id=campaign_id, now=now):
+        assert agent.id is not None
+        try:
+            with savepoint(session):
+                got = claim_next(
+                    work,
+                    agent_id=agent.id,
+                    now=now,
+                    ttl=claim_ttl,
+                    only_campaigns=frozenset({campaign_id}),
+                    promises_only=True,
+                )
+                if got is None:
+                    break  # no promise left for anyone free
+                if not got.fresh:
+                    continue
+                call = place_call(
+                    session, principal=agent, lead_id=got.lead_id, phone=None, now=now,
+                    telephony=telephony, dial=dial, standing=standing,
+                )  # fmt: skip
+        except DialerError as exc:
+            log.info("promise call for agent %s skipped: %s", agent.id, exc.detail)
+            continue
+        assert call.id is not None
+        placed.append(call.id)
+    return placed
+
+
+def campaign_round(
+    work: Work,
+    *,
+    campaign_id: int,
+    now: datetime,
+    telephony: Telephony,
+    claim_ttl: timedelta,
+    dial: Callable[[int], None],
+    pacer: Pacer,
+) -> tuple[list[int], PacerDecision | None]:
+    """One campaign's round, in the caller's transaction: the calls placed and
+    the pacer's decision (None: the campaign is not dialled now)."""
+    session = work.session
+    campaign = session.get(Campaign, campaign_id)
+    if (
+        campaign is None
+        or campaign.status != CampaignStatus.active
+        or campaign.dial_mode != DialMode.predictive
+    ):
+        return [], None
+    connect.connect_waiting_calls(session, campaign_id=campaign_id, now=now)
+    standing = abandon_standing(session, campaign=campaign, now=now)
+    placed = _reserved_promise_calls(
+        work, campaign_id=campaign_id, now=now, claim_ttl=claim_ttl, telephony=telephony,
+        dial=dial, standing=standing,
+    )  # fmt: skip
+    # The calls just placed are in flight: the pacer sees them (max_calls: the
+    # campaign's calls per second less those).
+    inputs = gather_inputs(
+        session,
+        campaign=campaign,
+        now=now,
+        standing=standing,
+        max_calls=max(0, campaign.cps - len(placed)),
+    )
+    decision = pacer(inputs)
+    count = max(0, min(decision.calls, inputs.max_calls))
+    if count == 0:
+        return placed, decision
+    policy = abandon_policy_of(campaign)
+    no_recall_since = (
+        now - timedelta(hours=policy.no_recall_hours) if policy.no_recall_hours > 0 else None
+    )
+    lead_ids = claim_for_dialer(
+        work,
+        campaign_id=campaign_id,
+        count=count,
+        now=now,
+        ttl=claim_ttl,
+        no_recall_since=no_recall_since,
+    )
+    for lead_id in lead_ids:
+        try:
+            with savepoint(session):
+                call = place_call(
+                    session, principal=None, lead_id=lead_id, phone=None, now=now,
+                    telephony=telephony, dial=dial, standing=standing,
+                )  # fmt: skip
+        except DialerError as exc:
+            # Refused at the dial (the DNC list grew since the claim, the hours
+            # closed, a cap): not dialled; the lead goes back.
+            log.info("predictive dial of lead %s refused: %s", lead_id, exc.detail)
+            _give_back(session, lead_id=lead_id, now=now, why=f"refused at dial: {exc.code}")
+            continue
+        assert call.id is not None
+        placed.append(call.id)
+    return placed, decision
+
+
+def dial_round(
+    db: Database,
+    *,
+    telephony: Telephony,
+    now_in: NowIn,
+    claim_ttl: timedelta,
+    dial: Callable[[int], None],
+    failing: FailingRows,
+    pacer: Pacer,
+) -> list[int]:
+    """Every active predictive campaign's round, one transaction each; returns
+    the attempts placed. A campaign whose round raises is logged, counted and
+    benched in `failing` (by campaign id); the others are dialled."""
+    with db.read() as session:
+        round_at = now_in(session)
+        campaigns = predictive_campaigns(
+            session,
+            needs_caller_id=telephony.name != "simulated",
+            skip=failing.skip(now=round_at),
+        )
+    placed: list[int] = []
+    for campaign_id in campaigns:
+        try:
+            with db.work() as work:
+                now = now_in(work.session)
+                calls, _decision = campaign_round(
+                    work, campaign_id=campaign_id, now=now, telephony=telephony,
+                    claim_ttl=claim_ttl, dial=dial, pacer=pacer,
+                )  # fmt: skip
+        except Exception as exc:
+            # Rolled back: nothing of this campaign's round was written or dialled.
+            failing.failed(campaign_id, now=round_at, error=exc)
+        else:
+            failing.passed(campaign_id)
+            placed.extend(calls)
+    failing.settle(now=round_at)
+    return placed
+
+
+# --- the due job: a waiting call connected, or abandoned at connect_by_at ------------
+
+
+def next_connect_by(session: Session, *, skip: Collection[int] = ()) -> datetime | None:
+    """When the next waiting call is abandoned if nobody takes it."""
+    query = select(col(Call.connect_by_at)).where(col(Call.connect_by_at).is_not(None))
+    if skip:
+        query = query.where(col(Call.id).not_in(skip))
+    return session.scalar(query.order_by(col(Call.connect_by_at)).limit(1))
+
+
+def connect_waiting(
+    session: Session, *, now: datetime, failing: FailingRows, limit: int = 500
+) -> int:
+    """Waiting calls whose `connect_by_at` has come: connected if an agent is
+    free now, else abandoned (the customer hears the campaign's message; a
+    simulated call ends then). A call that left the waiting state (the customer
+    hung up, it was taken) is abandoned too if nobody took it: the customer
+    answered and no agent came."""
+    query = select(Call).where(col(Call.connect_by_at) <= now)
+    skip = failing.skip(now=now)
+    if skip:
+        query = query.where(col(Call.id).not_in(skip))
+    due = list(session.scalars(query.order_by(col(Call.connect_by_at), col(Call.id)).limit(limit)))
+
+    def settle(call: Call) -> None:
+        if call.connected_at is not None or call.disposition is not None:
+            call.connect_by_at = None
+            return
+        if connect.waiting(call) and connect.connect_to_free(session, call=call, at=now):
+            return
+        campaign = session.get(Campaign, call.campaign_id)
+        assert campaign is not None
+        seconds = abandon_policy_of(campaign).connect_seconds
+        abandon(session, call=call, at=now, why=f"no agent free within {seconds} s")
+        if call.provider == "simulated" and call.status not in FINAL_CALL_STATUSES:
+            # The message is read and the line hung up: the simulated call ends.
+            apply_status_update(
+                session,
+                call=call,
+                status=CallStatus.completed,
+                answered_by=call.answered_by,
+                at=now,
+            )
+
+    done = each_row(session, due, settle, key=_call_id, failing=failing, now=now)
+    session.flush()
+    return len(done)
+
+
+def _call_id(call: Call) -> int:
+    assert call.id is not None
+    return call.id
