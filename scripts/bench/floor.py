@@ -132,9 +132,9 @@ def floors(*, quick: bool) -> dict[str, SimConfig]:
 
 def best_hour_floor(*, quick: bool) -> SimConfig:
     return SimConfig(
-        agents=2 if quick else 5,
+        agents=2 if quick else 3,
         days=2 if quick else 5,
-        leads=100 if quick else 1500,
+        leads=100 if quick else 600,
         answer_rate=0.1,
         answer_rates=BY_HOUR,
         talk=(120.0, 60.0),
@@ -341,11 +341,12 @@ def main(argv: list[str] | None = None) -> int:
         return profile(next(iter(floors(quick=args.quick).values())), args.profile)
     began = time.perf_counter()
     only = set(args.only.split(",")) if args.only else None
+    # `--only "20 agents:progressive,moving"`: a floor, or one pacer of it.
     tasks: list[tuple[str, str, SimConfig]] = [
         (floor, pacer, config)
         for floor, config in floors(quick=args.quick).items()
-        if only is None or floor in only
         for pacer in PACERS
+        if only is None or floor in only or f"{floor}:{pacer}" in only
     ]
     if only is None or "best" in only:
         config = best_hour_floor(quick=args.quick)
