@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         "--save", default=None, help="append each run's result to this JSON-lines file"
     )
     parser.add_argument(
-        "--replot", default=None, help="no runs: the figures and plot from a --save file"
+        "--replot", default=None, help="no runs: figures and plot from --save files (a,b)"
     )
     parser.add_argument(
         "--profile",
@@ -356,9 +356,10 @@ def main(argv: list[str] | None = None) -> int:
     done: dict[tuple[str, str], SimResult] = {}
     save = Path(args.save) if args.save else None
     if args.replot:
-        for line in Path(args.replot).read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            done[(row["floor"], row["how"])] = _from_json(row["result"])
+        for name in args.replot.split(","):
+            for line in Path(name).read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                done[(row["floor"], row["how"])] = _from_json(row["result"])
         tasks = []
     if args.jobs > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -388,8 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {'MET   ' if g['met'] else 'MISSED'}  {g['goal']}: {g['value']}")
     default_plot = None if args.quick else str(REPO / "docs/screenshots/bench-floor.png")
     plot_path = args.plot or default_plot
-    if plot_path and len(kept) == len(PACERS):
-        plot({p: kept[p] for p in PACERS}, Path(plot_path))
+    if plot_path and kept:
+        plot({p: kept[p] for p in PACERS if p in kept}, Path(plot_path))
         print(f"plot: {plot_path}")
     elapsed = time.perf_counter() - began
     print(f"total {elapsed:.1f} s")
