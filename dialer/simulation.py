@@ -37,7 +37,7 @@ import random
 import tempfile
 import time as walltime
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from dataclasses import replace as dataclass_replace
 from datetime import UTC, date, datetime, timedelta
@@ -51,8 +51,10 @@ from sqlmodel import col
 from dialer import jobs
 from dialer.agents.models import Agent, AgentState
 from dialer.agents.service import create_agent, set_state
+from dialer.calls import predictive
 from dialer.calls.disposition import DispositionInput, dispose
 from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, Outcome
+from dialer.calls.pacer import Pacer, PacerDecision, PacerInputs
 from dialer.campaign.models import Campaign
 from dialer.campaign.schemas import CampaignCreate
 from dialer.campaign.service import calling_hours_of, create_campaign, load_campaign_file
@@ -313,7 +315,7 @@ class _Tally:
     time: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
-def run_simulation(config: SimConfig, *, pacer: Callable[..., Any] | None = None) -> SimResult:
+def run_simulation(config: SimConfig, *, pacer: Pacer | None = None) -> SimResult:
     """Run the floor `config` describes; `pacer` replaces the predictive pacer
     (the benchmark passes its baselines)."""
     config.check()
@@ -356,9 +358,7 @@ def _definition(config: SimConfig) -> CampaignCreate:
 
 
 class _Floor:
-    def __init__(
-        self, config: SimConfig, *, db_path: Path, pacer: Callable[..., Any] | None
-    ) -> None:
+    def __init__(self, config: SimConfig, *, db_path: Path, pacer: Pacer | None) -> None:
         self.config = config
         self.db_path = db_path
         self.definition = _definition(config)
@@ -395,9 +395,9 @@ class _Floor:
         self.runtime.due_jobs = jobs.due_jobs(telephony=telephony, claim_ttl=self.runtime.claim_ttl)
         # The predictive rounds' pacer: the one given (a benchmark's baseline),
         # else the runtime's (dialer.calls.pacer.pace).
-        self.pacer: Callable[[Any], Any] = (
-            pacer or getattr(self.runtime, "pacer", None) or _no_pacer
-        )
+        self.pacer: Pacer = pacer or self.runtime.pacer
+        # What the last round's pacer was asked, and when (see _next_pacer_second).
+        self._asked: tuple[datetime, PacerInputs] | None = None
         self.predictive_failing = FailingRows("predictive")
         self.agents: list[_SimAgent] = []
         self.tally = _Tally()
@@ -598,16 +598,22 @@ class _Floor:
         runtime = self.runtime
         if self.dial_mode != "predictive":
             return jobs.progressive(runtime)
-        placed = _predictive_flow().dial_round(
+        placed = predictive.dial_round(
             runtime.db,
             telephony=runtime.telephony,
             now_in=runtime.now_in,
             claim_ttl=runtime.claim_ttl,
             dial=runtime.dial_later,
             failing=self.predictive_failing,
-            pacer=self.pacer,
+            pacer=self._asking,
         )
         return len(placed)
+
+    def _asking(self, inputs: PacerInputs) -> PacerDecision:
+        """The pacer, noting what it was asked: when the round placed nothing
+        after asking, those are the inputs at this instant still."""
+        self._asked = (inputs.now, inputs)
+        return self.pacer(inputs)
 
     def _agent_actions(self, t: datetime) -> tuple[bool, bool]:
         """Conversations that end now, wrap-ups that end now: whether any did,
@@ -759,7 +765,7 @@ class _Floor:
                 wakes.append(self._next_callable(t) or closes)
             if self.dial_mode == "predictive":
                 horizon = min([c for c in candidates + wakes if c > t], default=closes)
-                second = self._next_pacer_second(t, horizon=horizon, closes=closes)
+                second = self._next_pacer_second(t, horizon=horizon, closes=closes, placed=placed)
                 if second is not None:
                     wakes.append(second)
         later = [c for c in candidates + wakes if c > t]
@@ -772,7 +778,7 @@ class _Floor:
         return nxt
 
     def _next_pacer_second(
-        self, t: datetime, *, horizon: datetime, closes: datetime
+        self, t: datetime, *, horizon: datetime, closes: datetime, placed: int
     ) -> datetime | None:
         """The first second before `horizon` (the next event) at which the
         pacer would place a call. Until an event nothing the pacer reads moves
@@ -781,10 +787,12 @@ class _Floor:
         pure pacer is asked here instead of a round each second. The local
         hour's turn (its answer rate) and the last hour before closing (the
         pacer's `closes_in`) are events of their own."""
-        with self._timed("pacer_inputs"):
-            inputs = self._gather_inputs(t)
-        if inputs is None:
-            return None
+        asked = self._asked
+        if asked is not None and asked[0] == t and not placed:
+            inputs = asked[1]
+        else:
+            with self._timed("pacer_inputs"):
+                inputs = self._gather_inputs(t)
         turn = t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         limit = min(horizon, turn, t + timedelta(seconds=MAX_PACER_LOOKAHEAD))
         last_hour = closes - timedelta(hours=1)
@@ -800,8 +808,7 @@ class _Floor:
                 k += 1
         return limit if limit < horizon else None
 
-    def _gather_inputs(self, t: datetime) -> Any:
-        predictive = _predictive_flow()
+    def _gather_inputs(self, t: datetime) -> PacerInputs:
         with self.runtime.db.read() as session:
             campaign = session.get(Campaign, self.campaign_id)
             assert campaign is not None
@@ -969,20 +976,7 @@ def _nothing_to_send(_call_id: int) -> None:
     return None
 
 
-def _no_pacer(_inputs: Any) -> Any:
-    raise SimError("--pacer predictive: this build has no predictive pacer")
-
-
-def _predictive_flow() -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module("dialer.calls.predictive")
-    except ImportError:
-        raise SimError("--pacer predictive: this build has no predictive dialing") from None
-
-
-def _aged(inputs: Any, *, seconds: int) -> Any:
+def _aged(inputs: PacerInputs, *, seconds: int) -> PacerInputs:
     """The pacer's inputs `seconds` later with nothing else happening."""
     closes_in = inputs.closes_in
     ringing_for = inputs.ringing_for

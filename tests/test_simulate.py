@@ -5,10 +5,12 @@ bad options refused with the option named, before anything runs."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from dialer.calls.pacer import PacerDecision, PacerInputs, PacerMode, progressive_pace
 from dialer.cli import main
 from dialer.simulation import SimConfig, SimError, parse_pair, parse_rates, parse_shares
 from dialer.simulation import run_simulation as run
@@ -111,3 +113,41 @@ def test_option_parsers() -> None:
     assert (shares.converted, shares.callback, shares.refused) == (0.5, 0.0, 0.5)
     with pytest.raises(SimError):
         parse_shares("converted=lots")
+
+
+def test_a_predictive_floor_through_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*TINY, "--minutes", "20", "--pacer", "predictive", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dial_mode"] == "predictive"
+    assert out["calls_placed"] > 0 and out["contacts"] > 0
+    assert out["abandon_rate"] is not None and out["abandon_rate"] <= 0.03
+
+
+def test_the_pacer_given_is_the_one_asked() -> None:
+    asked: list[datetime] = []
+
+    def one_per_free_agent(inputs: PacerInputs) -> PacerDecision:
+        asked.append(inputs.now)
+        return progressive_pace(inputs)
+
+    result = run(SimConfig(agents=2, minutes=20, pacer="predictive"), pacer=one_per_free_agent)
+    assert result.dial_mode == "predictive" and result.contacts > 0
+    # Asked on whole seconds of the scheduler's tick, also between events.
+    assert asked and all(at.microsecond == 0 for at in asked)
+    # One call per free agent: every answered call found its agent.
+    assert result.abandoned == 0
+
+
+def test_an_overdialling_pacer_abandons_and_it_is_counted() -> None:
+    def every_line(inputs: PacerInputs) -> PacerDecision:
+        return PacerDecision(
+            calls=inputs.max_calls, mode=PacerMode.predictive, expected_free=0.0, detail="all"
+        )
+
+    result = run(
+        SimConfig(agents=1, minutes=10, leads=40, answer_rate=0.9, pacer="predictive"),
+        pacer=every_line,
+    )
+    assert result.abandoned > 0
+    assert result.abandon_rate == pytest.approx(result.abandoned / result.answered_by_person, 1e-3)
+    assert sum(p.abandoned for p in result.series) == result.abandoned
