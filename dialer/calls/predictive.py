@@ -38,6 +38,7 @@ from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim, Role
 from dialer.agents.queue import claim_for_dialer, claim_next, claim_of, release
 from dialer.calls import connect
 from dialer.calls.abandon import AbandonStanding
+from dialer.calls.best_hour import hour_answer_rate
 from dialer.calls.disposition import abandon, apply_status_update
 from dialer.calls.hour_stats import answer_stats
 from dialer.calls.models import (
@@ -47,7 +48,7 @@ from dialer.calls.models import (
     CallStatus,
     Outcome,
 )
-from dialer.calls.pacer import Pacer, PacerDecision, PacerInputs
+from dialer.calls.pacer import MIN_ANSWER_SAMPLES, Pacer, PacerDecision, PacerInputs
 from dialer.calls.placing import place_call
 from dialer.calls.standing import standing_now
 from dialer.campaign.models import Campaign, CampaignStatus, DialMode
@@ -256,9 +257,9 @@ def gather_inputs(
             calls_waiting += 1
     stats = answer_stats(session, campaign_id=campaign_id, now=now)
     hour = now.astimezone(zone_of(campaign)).hour
-    this_hour = stats.get(hour)
-    samples = this_hour.attempts if this_hour is not None else 0
-    rate = (this_hour.answered / samples) if this_hour is not None and samples > 0 else None
+    # An hour not yet tried enough paces by every hour's pooled rate, not by none
+    # (which would fall back to one call per free agent at each hour's turn).
+    rate, samples = hour_answer_rate(stats, hour=hour, min_samples=MIN_ANSWER_SAMPLES)
     dist = _distributions_of(session, campaign_id=campaign_id, now=now)
     return PacerInputs(
         now=now,
