@@ -191,11 +191,16 @@ def gather_inputs(
     now: datetime,
     standing: AbandonStanding | None = None,
     max_calls: int | None = None,
+    need_endpoint: bool = False,
 ) -> PacerInputs:
     """The pacer's snapshot of the campaign's floor now: its agents, its calls
     in flight, the answer rate of this local hour, the recent ring and talk
     times (cached), the abandon window (`standing_now`). A few indexed
-    queries. `standing`: the abandon standing when the caller read it already."""
+    queries. `standing`: the abandon standing when the caller read it already.
+    `need_endpoint`: only agents the provider can bridge to count (a real
+    provider). An agent of several predictive campaigns is counted by the first
+    of them only (the lowest id): each pacer counting it would dial ahead for one
+    agent twice."""
     assert campaign.id is not None
     campaign_id = campaign.id
     policy = abandon_policy_of(campaign)
@@ -210,14 +215,20 @@ def gather_inputs(
             col(Agent.role) == Role.agent,
             col(Agent.active).is_(True),
             col(Agent.state) == AgentState.available,
+            *([col(Agent.endpoint).is_not(None)] if need_endpoint else []),
         )
         .limit(connect.MAX_AGENTS)
     ).all()
+    shared = _counted_elsewhere(
+        session, campaign_id=campaign_id, agent_ids=[a.id for a, _ in agents if a.id is not None]
+    )
     waiting_agents = 0
     wrapup_left: list[float] = []
     busy: list[int] = []
     for agent, claim_id in agents:
         assert agent.id is not None
+        if agent.id in shared:
+            continue
         if claim_id is not None:
             busy.append(agent.id)
         elif agent.wrapup_until is not None and agent.wrapup_until > now:
@@ -263,7 +274,7 @@ def gather_inputs(
     dist = _distributions_of(session, campaign_id=campaign_id, now=now)
     return PacerInputs(
         now=now,
-        agents_signed_in=len(agents),
+        agents_signed_in=len(agents) - len(shared),
         agents_waiting=waiting_agents,
         wrapup_left=tuple(wrapup_left),
         talking_for=tuple(talking_for),
@@ -282,6 +293,27 @@ def gather_inputs(
         ringing_for=tuple(ringing_for),
         connect_seconds=float(policy.connect_seconds),
     )
+
+
+def _counted_elsewhere(
+    session: Session, *, campaign_id: int, agent_ids: list[int]
+) -> frozenset[int]:
+    """Those of `agent_ids` who also work an active predictive campaign of a
+    lower id: that campaign's pacer counts them."""
+    if not agent_ids:
+        return frozenset()
+    rows = session.scalars(
+        select(col(AgentCampaign.agent_id))
+        .join(Campaign, col(Campaign.id) == col(AgentCampaign.campaign_id))
+        .where(
+            col(AgentCampaign.agent_id).in_(agent_ids),
+            col(AgentCampaign.campaign_id) < campaign_id,
+            col(Campaign.dial_mode) == DialMode.predictive,
+            col(Campaign.status) == CampaignStatus.active,
+        )
+        .distinct()
+    )
+    return frozenset(aid for aid in rows if aid is not None)
 
 
 def predictive_campaigns(
@@ -364,7 +396,7 @@ def _reserved_promise_calls(
                     promises_only=True,
                 )
                 if got is None:
-                    break  # no promise left for anyone free
+                    continue  # none due for this agent; another's may be
                 if not got.fresh:
                     continue
                 call = place_call(
@@ -413,6 +445,7 @@ def campaign_round(
         now=now,
         standing=standing,
         max_calls=max(0, campaign.cps - len(placed)),
+        need_endpoint=telephony.name != "simulated",
     )
     decision = pacer(inputs)
     count = max(0, min(decision.calls, inputs.max_calls))
@@ -513,6 +546,10 @@ def connect_waiting(
     due = list(session.scalars(query.order_by(col(Call.connect_by_at), col(Call.id)).limit(limit)))
 
     def settle(call: Call) -> None:
+        # Locked and read again: the voice webhook may have connected (or
+        # abandoned) this call since the batch was read, and an agent who took
+        # it must keep it (PostgreSQL; SQLite's writers are serialized).
+        session.refresh(call, with_for_update=True)
         if call.connected_at is not None or call.disposition is not None:
             call.connect_by_at = None
             return

@@ -317,7 +317,8 @@ def _claim_expiry_by_zone(
     zone = select(col(Lead.timezone)).where(col(Lead.id) == col(Claim.lead_id)).scalar_subquery()
     query = select(col(Claim.claim_expires_at), zone).where(col(Claim.campaign_id) == campaign_id)
     if agent_id is not None:
-        query = query.where(col(Claim.agent_id) != agent_id)
+        # A dialer's claim (no agent yet) is another's too: NULL != agent_id is not true.
+        query = query.where(col(Claim.agent_id).is_(None) | (col(Claim.agent_id) != agent_id))
     found: dict[str, datetime] = {}
     for expires_at, lead_zone in session.execute(query):
         aware = _aware(expires_at)

@@ -421,3 +421,42 @@ def test_a_waiting_call_goes_to_the_agent_who_frees_up_in_time(api: Api, pacer: 
     assert [e["kind"] for e in _lead(api, left["lead_id"])["events"]].count("call_waiting") == 1
     held = api.next(agent).json()
     assert held["lead"]["id"] == left["lead_id"]
+
+
+def test_a_promise_is_kept_when_the_longest_waiting_agent_has_none(
+    api: Api, pacer: FixedPacer
+) -> None:
+    """The agent who has waited longest holds no promise due: the next free
+    agent's own promise still gets its reserved call in the same round."""
+    c, _leads = _campaign(api, 2)
+    idle = api.agent([c["id"]], name="Idle")
+    owner = api.agent([c["id"]], name="Owner")
+    api.advance(1)  # the fixed pacer places nothing: both agents wait
+    lead = api.next(owner).json()["lead"]
+    _answer(api, _phone(lead), _phone(lead))
+    r = api.post(f"/api/leads/{lead['id']}/calls", token=owner["token"], json={})
+    assert r.status_code == 201, r.text
+    first = r.json()
+    r = api.post(f"/api/calls/{first['id']}/disposition", token=owner["token"],
+                 json={"outcome": "callback", "promise": {"in_minutes": 30}})  # fmt: skip
+    assert r.status_code == 200, r.text
+    api.advance(30 * 60 + 1)
+    promised = [x for x in _lead(api, lead["id"])["calls"] if x["id"] != first["id"]]
+    assert len(promised) == 1
+    assert promised[0]["agent_id"] == owner["id"] and promised[0]["agent_reserved"] is True
+    # The idle agent was first in line all along, and took nothing.
+    assert api.get(f"/api/agents/{idle['id']}").json()["state"] == "available"
+
+
+def test_an_agent_of_two_predictive_campaigns_is_counted_by_one_pacer(
+    api: Api, pacer: FixedPacer
+) -> None:
+    """Each pacer counting the one agent would dial ahead for it twice."""
+    first, _ = _campaign(api, 1)
+    second, _ = _campaign(api, 1)
+    api.agent([first["id"], second["id"]], name="Both")
+    api.agent([second["id"]], name="Second only")
+    pacer.seen.clear()
+    api.advance(1)
+    by_round = pacer.seen[-2:]  # one round: the campaigns in id order
+    assert [(s.agents_signed_in, s.agents_waiting) for s in by_round] == [(1, 1), (1, 1)]
