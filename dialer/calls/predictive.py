@@ -302,6 +302,17 @@ def _counted_elsewhere(
     lower id: that campaign's pacer counts them."""
     if not agent_ids:
         return frozenset()
+    lower = session.scalar(
+        select(col(Campaign.id))
+        .where(
+            col(Campaign.id) < campaign_id,
+            col(Campaign.dial_mode) == DialMode.predictive,
+            col(Campaign.status) == CampaignStatus.active,
+        )
+        .limit(1)
+    )
+    if lower is None:
+        return frozenset()  # the usual floor: no other predictive campaign before it
     rows = session.scalars(
         select(col(AgentCampaign.agent_id))
         .join(Campaign, col(Campaign.id) == col(AgentCampaign.campaign_id))
