@@ -920,6 +920,29 @@ def _engine_list(value: str) -> list[str]:
     return engines
 
 
+def on_engines(
+    engines: list[str], *, prefix: str, run: Callable[[str, str], dict[str, Any]]
+) -> dict[str, Any]:
+    """`run(engine, url)` on each engine: SQLite in a temporary directory, PostgreSQL
+    on a throw-away cluster (skipped, and said so, without its server binaries)."""
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        for engine in engines:
+            if engine == "sqlite":
+                results[engine] = run(engine, f"sqlite:///{Path(tmp) / 'bench.db'}")
+                continue
+            if find_pg_bin_dir() is None:
+                results[engine] = {"skipped": "PostgreSQL server binaries not found"}
+                continue
+            cluster = PostgresCluster()
+            cluster.start()
+            try:
+                results[engine] = run(engine, cluster.create_database("bench"))
+            finally:
+                cluster.stop()
+    return results
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="100k leads, 3 s per measurement")

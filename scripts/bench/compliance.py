@@ -31,7 +31,6 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -43,7 +42,7 @@ from sqlmodel import col
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from claim import _engine_list, _setup
+from claim import _engine_list, _setup, on_engines
 
 from dialer.calls.abandon import abandon_standing
 from dialer.calls.models import ANSWERED_PREDICATE, Call
@@ -51,7 +50,6 @@ from dialer.campaign.models import Campaign
 from dialer.dnc.models import DncEntry, DncEvent
 from dialer.leads.models import Event, Phone
 from dialer.reports.compliance import CompliancePeriod, compliance_report
-from dialer.testing.postgres import PostgresCluster, find_pg_bin_dir
 
 BATCH = 5000
 DNC_NUMBERS = 300
@@ -213,20 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.calls is None:
         args.calls = 50_000 if args.quick else 300_000
     results: dict[str, Any] = {"leads": args.leads, "calls": args.calls}
-    with tempfile.TemporaryDirectory(prefix="bench-compliance-") as tmp:
-        for engine in args.engines:
-            if engine == "sqlite":
-                results[engine] = bench_engine(engine, f"sqlite:///{Path(tmp) / 'c.db'}", args)
-                continue
-            if find_pg_bin_dir() is None:
-                results[engine] = {"skipped": "PostgreSQL server binaries not found"}
-                continue
-            cluster = PostgresCluster()
-            cluster.start()
-            try:
-                results[engine] = bench_engine(engine, cluster.create_database("bench"), args)
-            finally:
-                cluster.stop()
+    results |= on_engines(
+        args.engines,
+        prefix="bench-compliance-",
+        run=lambda engine, url: bench_engine(engine, url, args),
+    )
     print(json.dumps(results, separators=(",", ":")))
     return 0
 

@@ -31,7 +31,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -42,7 +41,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from claim import _engine_list, _setup
+from claim import _engine_list, _setup, on_engines
 from compliance import _add_calls
 
 from dialer.calls import predictive, standing
@@ -51,7 +50,6 @@ from dialer.calls.hour_stats import forget
 from dialer.calls.pacer import PacerDecision, PacerInputs, PacerMode
 from dialer.campaign.models import Campaign, DialMode
 from dialer.telephony.simulated import SimulatedTelephony
-from dialer.testing.postgres import PostgresCluster, find_pg_bin_dir
 
 
 def _median_ms(samples: list[float]) -> float:
@@ -189,20 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.calls is None:
         args.calls = 50_000 if args.quick else 300_000
     results: dict[str, Any] = {"leads": args.leads, "calls": args.calls, "agents": args.agents}
-    with tempfile.TemporaryDirectory(prefix="bench-predictive-") as tmp:
-        for engine in args.engines:
-            if engine == "sqlite":
-                results[engine] = bench_engine(engine, f"sqlite:///{Path(tmp) / 'p.db'}", args)
-                continue
-            if find_pg_bin_dir() is None:
-                results[engine] = {"skipped": "PostgreSQL server binaries not found"}
-                continue
-            cluster = PostgresCluster()
-            cluster.start()
-            try:
-                results[engine] = bench_engine(engine, cluster.create_database("bench"), args)
-            finally:
-                cluster.stop()
+    results |= on_engines(
+        args.engines,
+        prefix="bench-predictive-",
+        run=lambda engine, url: bench_engine(engine, url, args),
+    )
     print(json.dumps(results, separators=(",", ":")))
     return 0
 

@@ -21,7 +21,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -33,11 +32,10 @@ from sqlmodel import col
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from claim import _engine_list, _setup
+from claim import _engine_list, _setup, on_engines
 
 from dialer.db import UTCDateTime
 from dialer.leads.models import Lead
-from dialer.testing.postgres import PostgresCluster, find_pg_bin_dir
 from dialer.views.queue import agent_diagnoses, queue_diagnosis
 
 PROMISES = 500
@@ -127,20 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.leads is None:
         args.leads = 100_000 if args.quick else 1_000_000
     results: dict[str, Any] = {"leads": args.leads}
-    with tempfile.TemporaryDirectory(prefix="bench-queue-") as tmp:
-        for engine in args.engines:
-            if engine == "sqlite":
-                results[engine] = bench_engine(engine, f"sqlite:///{Path(tmp) / 'q.db'}", args)
-                continue
-            if find_pg_bin_dir() is None:
-                results[engine] = {"skipped": "PostgreSQL server binaries not found"}
-                continue
-            cluster = PostgresCluster()
-            cluster.start()
-            try:
-                results[engine] = bench_engine(engine, cluster.create_database("bench"), args)
-            finally:
-                cluster.stop()
+
+    def run(engine: str, url: str) -> dict[str, Any]:
+        return bench_engine(engine, url, args)
+
+    results |= on_engines(args.engines, prefix="bench-queue-", run=run)
     print(json.dumps(results, separators=(",", ":")))
     return 0
 
