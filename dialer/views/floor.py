@@ -48,8 +48,8 @@ from dialer.agents.floor_rules import (
     level,
 )
 from dialer.agents.models import Agent, AgentCampaign, Claim, Role
-from dialer.calls.abandon import abandon_standing
 from dialer.calls.models import LIVE_CALL_STATUSES, AnsweredBy, Call, CallStatus, Outcome
+from dialer.calls.standing import standing_now
 from dialer.campaign.models import Campaign, DialMode
 from dialer.campaign.schemas import DialingBlockOut
 from dialer.campaign.service import abandon_policy_of, get_campaign, zone_of
@@ -295,7 +295,7 @@ def floor_snapshot(
         pacing=None
         if campaign.dial_mode == DialMode.preview
         else _pacing(session, campaign=campaign, live=live, agents=floor_agents, since=midnight),
-        abandon_window=standing_out(abandon_standing(session, campaign=campaign, now=now)),
+        abandon_window=standing_out(standing_now(session, campaign=campaign, now=now)),
     )
     return localized(out, zone)
 

@@ -68,3 +68,31 @@ def test_name_search_in_japanese_and_a_search_with_nothing_is_refused_at_the_for
     page.goto(f"{service.url}/manage/leads?phone=12")
     phone = page.get_by_label("電話番号", exact=True)
     expect(phone).to_have_attribute("aria-invalid", "true")
+
+
+def test_a_search_asked_for_while_the_page_is_still_loading_waits_for_it(
+    service: Service, browser: Any
+) -> None:
+    """A click before the page has read its campaigns is not lost in a reload."""
+    campaign = service.campaign()
+    service.leads(campaign["id"], LEADS)
+    manager(service)
+    page = browser.new_page()
+    sign_in_manager(page, service)
+    held: list[Any] = []
+    page.route("**/api/campaigns", lambda route: held.append(route))
+    page.goto(f"{service.url}/manage/leads")
+    page.evaluate("() => { window.samePage = true; }")
+    page.get_by_role("button", name="Search", exact=True).click()  # nothing asked
+    for _ in range(400):
+        if held:
+            break
+        page.wait_for_timeout(25)
+    assert held, "the page never asked for the campaigns"
+    for route in held:
+        route.continue_()
+    page.unroute("**/api/campaigns")
+    expect(page.get_by_label("Phone", exact=True)).to_have_accessible_description(
+        re.compile("Enter at least one")
+    )
+    assert page.evaluate("() => window.samePage === true"), "the click reloaded the page"

@@ -9,6 +9,17 @@
   const { t, el, api } = M;
   const $ = (id) => document.getElementById(id);
   const base = M.cfg.base;
+  // The search form is taken over before anything is awaited: a search asked for
+  // while the session and the campaigns are still being read waits for them,
+  // instead of reloading the page with the form's fields in the address.
+  let searchReady = null;
+  if (M.cfg.page === "leads") {
+    const early = new Promise((resolve) => { searchReady = resolve; });
+    $("search-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      early.then((submit) => submit());
+    });
+  }
   await M.ready;
 
   const leadStatus = (s) => t(`manage.ls.${s}`);
@@ -48,8 +59,7 @@
       $("results-more").hidden = !cursor;
       M.notice(t("manage.s.count", { count: rows.querySelectorAll("a").length }));
     }
-    form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
+    searchReady(() => {
       const q = new URLSearchParams();
       for (const f of FIELDS) {
         const v = form.elements[f].value.trim();
