@@ -829,17 +829,57 @@
     }
   }
 
+  // -- actions before the console is ready --------------------------------------------
+  // The buttons are wired at once, but their work needs the session (the agent's id,
+  // the CSRF token) and the claim read at start. A click or a shortcut in that time
+  // would fail or be lost; it is held (capture phase, before any handler) and
+  // replayed in order once the console is ready, while the page is aria-busy.
+  const early = { ready: false, held: [] };
+  function holdEarly() {
+    document.querySelector("main")?.setAttribute("aria-busy", "true");
+    document.addEventListener("click", (ev) => {
+      if (early.ready || !(ev.target instanceof Element)) return;
+      const b = ev.target.closest("button");
+      if (!b || b.disabled || b.closest("dialog")) return;
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+      if (!early.held.some((h) => h.button === b)) early.held.push({ button: b });
+    }, true);
+  }
+  function releaseEarly() {
+    early.ready = true;
+    document.querySelector("main")?.removeAttribute("aria-busy");
+    for (const h of early.held.splice(0)) {
+      if (h.button) h.button.click();
+      else shortcut(h.key);
+    }
+  }
+
   // -- keyboard -----------------------------------------------------------------------
+  // The button a shortcut stands for, or null.
+  function shortcutButton(k) {
+    if (k === "n") return $("next-lead");
+    if (k === "d") return $("dial");
+    if (k === "h") return $("hangup");
+    if (/^[0-9]$/.test(k)) return document.querySelector(`button.outcome[data-key="${k}"]`);
+    return null;
+  }
+  function shortcut(k) {
+    const b = shortcutButton(k);
+    if (b && !b.disabled) { b.click(); return true; }
+    return false;
+  }
   function onKey(ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const tag = (ev.target && ev.target.tagName) || "";
     if (["INPUT", "SELECT", "TEXTAREA"].includes(tag) || $("confirm-never").open) return;
     const k = ev.key.toLowerCase();
-    const click = (b) => { if (b && !b.disabled) { ev.preventDefault(); b.click(); } };
-    if (k === "n") click($("next-lead"));
-    else if (k === "d") click($("dial"));
-    else if (k === "h") click($("hangup"));
-    else if (/^[0-9]$/.test(k)) click(document.querySelector(`button.outcome[data-key="${k}"]`));
+    // Before the console is ready its buttons are still disabled: the shortcut waits.
+    if (!early.ready) {
+      if (shortcutButton(k)) { ev.preventDefault(); early.held.push({ key: k }); }
+      return;
+    }
+    if (shortcut(k)) ev.preventDefault();
   }
 
   // -- start ----------------------------------------------------------------------------
@@ -882,6 +922,7 @@
   }
 
   async function boot() {
+    holdEarly();
     wire();
     const r = await api("GET", "/api/session");
     if (r.status !== 200) { location.assign(cfg.base + "/login"); return; }
@@ -897,6 +938,7 @@
     $("next-lead").disabled = false;
     await Promise.all([loadStats(), loadPromises({ alertDue: true }), resumeClaim()]);
     document.body.dataset.ready = "true";
+    releaseEarly();
     startTwilio();
   }
   boot();

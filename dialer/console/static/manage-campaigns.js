@@ -378,4 +378,4 @@
   $("history-more").addEventListener("click", () => loadHistory(false));
 
   await Promise.all([loadPreview(), loadHistory(true)]);
-})();
+})().finally(() => window.Manage.settled());

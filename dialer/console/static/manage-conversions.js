@@ -146,4 +146,4 @@
       loadAll(true);
     },
   });
-})();
+})().finally(() => window.Manage.settled());

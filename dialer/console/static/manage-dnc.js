@@ -119,4 +119,4 @@
   });
 
   await Promise.all([loadList(false), loadHistory()]);
-})();
+})().finally(() => window.Manage.settled());

@@ -341,5 +341,5 @@
     setInterval(repaintTimes, 1000);
     document.addEventListener("visibilitychange", () => { if (!document.hidden) syncClock(); });
   }
-  start();
+  start().finally(() => M.settled());
 })();

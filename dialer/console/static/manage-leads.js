@@ -217,4 +217,4 @@
     const text = t(key);
     return text === key ? fallback : text;
   }
-})();
+})().finally(() => window.Manage.settled());

@@ -181,4 +181,4 @@
       : [el("tr", {}, el("td", { colspan: "9", class: "empty", text: t("manage.l.no_imports") }))]));
   }
   await loadImports();
-})();
+})().finally(() => window.Manage.settled());

@@ -145,4 +145,4 @@
   }
 
   await load();
-})();
+})().finally(() => window.Manage.settled());

@@ -268,5 +268,5 @@
     await M.campaignPicker(select, { onChange: choose });
     if (select.value) await choose(select.value);
   }
-  start();
+  start().finally(() => M.settled());
 })();

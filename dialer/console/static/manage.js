@@ -234,6 +234,54 @@
     return fire();
   }
 
+  // -- actions before the page is ready ---------------------------------------------
+  // A page's script wires its controls only after it has read the session and its
+  // data; a click, Enter or change in that time would otherwise be lost or submit a
+  // form natively (a reload). Until the page calls `settled()`, the page's main
+  // region is aria-busy and such actions are held here (capture phase, before any
+  // handler) and replayed in order once it has.
+  const main = document.getElementById("main");
+  const held = [];
+  let isSettled = false;
+  const heldTarget = (node) => {
+    if (isSettled || !main || !(node instanceof Element) || !main.contains(node)) return null;
+    return node.closest("button, input[type=submit], input[type=checkbox], input[type=radio]");
+  };
+  if (main) main.setAttribute("aria-busy", "true");
+  document.addEventListener("click", (ev) => {
+    const control = heldTarget(ev.target);
+    if (!control || control.disabled) return;
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+    if (!held.some((h) => h.kind === "click" && h.target === control)) held.push({ kind: "click", target: control });
+  }, true);
+  // A form submitted with no button clicked (Enter in a form without one).
+  document.addEventListener("submit", (ev) => {
+    if (isSettled || !main || !main.contains(ev.target)) return;
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+    held.push({ kind: "submit", target: ev.target, submitter: ev.submitter || null });
+  }, true);
+  // A choice made in a select or a field: its value stays; its handler hears of it.
+  document.addEventListener("change", (ev) => {
+    const control = ev.target;
+    if (isSettled || !main || !(control instanceof Element) || !main.contains(control)) return;
+    if (control.matches("input[type=checkbox], input[type=radio]")) return;
+    ev.stopImmediatePropagation();
+    if (!held.some((h) => h.kind === "change" && h.target === control)) held.push({ kind: "change", target: control });
+  }, true);
+  function settled() {
+    if (isSettled) return;
+    isSettled = true;
+    if (main) main.removeAttribute("aria-busy");
+    for (const h of held.splice(0)) {
+      if (!h.target.isConnected) continue;
+      if (h.kind === "click") h.target.click();
+      else if (h.kind === "submit") h.target.requestSubmit(h.submitter && h.submitter.isConnected ? h.submitter : undefined);
+      else h.target.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  }
+
   // -- the session ----------------------------------------------------------------------
   const ready = (async () => {
     const r = await api("GET", "/api/session");
@@ -286,7 +334,7 @@
   const Manage = {
     cfg, me: null, ready, t, api, upload, download, fmtTime, fmtDate, fmtDuration,
     errorText, fieldErrors, clearFieldErrors, campaigns, campaignPicker, el, notice,
-    actorName, blockText,
+    actorName, blockText, settled,
   };
   window.Manage = Manage;
 })();
