@@ -245,7 +245,7 @@
   let isSettled = false;
   const heldTarget = (node) => {
     if (isSettled || !main || !(node instanceof Element) || !main.contains(node)) return null;
-    return node.closest("button, input[type=submit], input[type=checkbox], input[type=radio]");
+    return node.closest("button, input[type=submit], input[type=image]");
   };
   if (main) main.setAttribute("aria-busy", "true");
   document.addEventListener("click", (ev) => {
@@ -262,11 +262,11 @@
     ev.stopImmediatePropagation();
     held.push({ kind: "submit", target: ev.target, submitter: ev.submitter || null });
   }, true);
-  // A choice made in a select or a field: its value stays; its handler hears of it.
+  // A choice made in a select, a box ticked, a field changed: its value stays (so a
+  // tick is not undone under the hand); its handler hears of it once wired.
   document.addEventListener("change", (ev) => {
     const control = ev.target;
     if (isSettled || !main || !(control instanceof Element) || !main.contains(control)) return;
-    if (control.matches("input[type=checkbox], input[type=radio]")) return;
     ev.stopImmediatePropagation();
     if (!held.some((h) => h.kind === "change" && h.target === control)) held.push({ kind: "change", target: control });
   }, true);
