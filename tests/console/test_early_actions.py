@@ -61,9 +61,7 @@ def test_a_button_clicked_before_the_manager_page_is_ready_is_done_once_it_is(
     expect(page.locator("#main")).not_to_have_attribute("aria-busy", "true")
 
 
-def test_a_control_disabled_until_the_page_is_ready_says_so(
-    service: Service, browser: Any
-) -> None:
+def test_a_control_disabled_until_the_page_is_ready_says_so(service: Service, browser: Any) -> None:
     """People: "New person" needs the campaigns to offer; until then it is disabled
     and the page busy, and then it works."""
     service.campaign(name="Kanto")
