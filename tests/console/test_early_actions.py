@@ -113,13 +113,18 @@ def test_a_click_and_a_shortcut_before_the_agent_console_is_ready_are_done_once_
     page.goto(f"{service.url}/")
     _mark(page)
     page.get_by_role("button", name="Paused", exact=True).click()
-    page.locator("body").press("n")
     _release(page, "**/api/session", held)
     expect(page.get_by_role("button", name="Paused", exact=True)).to_have_attribute(
         "aria-pressed", "true"
     )
     got = service.http.get("/api/agents?role=agent").json()["items"][0]
     assert got["state"] == "paused"
-    # Paused, the N asked for the next lead and was told why not, in words.
+    # Loaded again: N pressed while the session is read asks for the next lead
+    # once it is, and (paused) is told why not, in words.
+    held = _hold(page, "**/api/session")
+    page.goto(f"{service.url}/")
+    _mark(page)
+    page.locator("body").press("n")
+    _release(page, "**/api/session", held)
     expect(page.locator("#notice")).to_have_text("Set yourself Available to take leads.")
     assert _same_page(page)
