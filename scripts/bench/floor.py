@@ -25,8 +25,14 @@ agents predictive occupancy >= 90% of talk/(talk+wrap-up), >= 1.25x
 progressive, and above VICIdial's at an equal or lower abandon rate; best hour
 contacts per attempt >= 1.15x the fixed ladder.
 
-    python scripts/bench/floor.py --quick   # small floors (< 1 minute of set-up and runs)
+    python scripts/bench/floor.py --quick   # every floor, shorter (under a minute)
     python scripts/bench/floor.py           # the floors above; writes the plot
+
+--quick runs the same floors for fewer minutes (QUICK_MINUTES: 20 agents 15
+min, 5 agents 20 min, the moving day the half hour across noon where its
+answer rate jumps from 25% to 40%) and a 2-day, 100-lead, 2-agent best-hour
+floor; the runs go to one forked worker process per CPU (--jobs), longest
+first.
 
 The plot (occupancy and abandon rate per 15 minutes over the 20-agent day, per
 pacer) goes to docs/screenshots/bench-floor.png (--plot). The last line printed
@@ -38,16 +44,22 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+# From the process's start: importing the dialer is part of what --quick costs.
+STARTED = time.perf_counter()
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from dialer.simulation import SimConfig, SimResult, run_simulation  # noqa: E402
+
+IMPORTED = time.perf_counter()
 
 CAP = 0.03
 MOVING = {9: 0.15, 10: 0.20, 11: 0.25, 12: 0.40, 13: 0.30, 14: 0.20, 15: 0.25, 16: 0.35}
@@ -104,7 +116,7 @@ class VicidialAdaptive:
 # --- the floors -------------------------------------------------------------------
 
 
-def floors(*, quick: bool) -> dict[str, SimConfig]:
+def floors(*, quick: bool, moving_file: Path | None = None) -> dict[str, SimConfig]:
     base = SimConfig(
         agents=20,
         days=1,
@@ -124,10 +136,52 @@ def floors(*, quick: bool) -> dict[str, SimConfig]:
     }
     if quick:
         found = {
-            "20 agents": replace(base, minutes=15),
-            "5 agents": replace(base, agents=5, minutes=20),
+            "20 agents": replace(base, minutes=QUICK_MINUTES["20 agents"]),
+            "5 agents": replace(base, agents=5, minutes=QUICK_MINUTES["5 agents"]),
+            # Half an hour across noon, where the answer rate jumps from 25% to
+            # 40% (MOVING): the pacer's hour turns with no data behind the new
+            # hour, the moment a moving day is hardest for it. The calling hours
+            # open at 11:45 (a copy of the built-in campaign, `moving_file`) and
+            # still close at 17:00, so the pacer does not see closing time.
+            "moving": replace(
+                base,
+                agents=10,
+                answer_rates=MOVING,
+                minutes=QUICK_MINUTES["moving"],
+                campaign_file=moving_file,
+            ),
         }
     return found
+
+
+# --quick: minutes of each floor (from its opening). Long enough that the
+# pacer is past its thin-data fallback (40 attempts, 10 ring and 10 talk times)
+# for most of the floor.
+QUICK_MINUTES = {"20 agents": 15, "5 agents": 20, "moving": 30}
+QUICK_MOVING_OPENS = "11:45"
+
+
+def _toml(value: Any) -> str:
+    """The built-in campaign's values as TOML: strings, numbers, lists and
+    tables of them are written alike in JSON and TOML but for the tables' `=`
+    (there is no TOML writer among the dependencies, and this is all it needs)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def moving_campaign(path: Path) -> Path:
+    """The built-in campaign with its calling hours opening at 11:45."""
+    from dialer.simulation import BUILTIN_CAMPAIGN
+
+    data = dict(BUILTIN_CAMPAIGN)
+    data["calling_hours"] = [
+        {**rule, "start": QUICK_MOVING_OPENS} for rule in BUILTIN_CAMPAIGN["calling_hours"]
+    ]
+    path.write_text("".join(f"{k} = {_toml(v)}\n" for k, v in data.items()), encoding="utf-8")
+    return path
 
 
 def best_hour_floor(*, quick: bool) -> SimConfig:
@@ -225,6 +279,24 @@ def goals(figures: dict[str, Any], best: dict[str, Any]) -> list[dict[str, Any]]
     return out
 
 
+def ratios(figures: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    """Per floor: predictive's occupancy and contacts per agent-hour over
+    progressive's and over VICIdial's."""
+    out: dict[str, dict[str, float | None]] = {}
+    for floor, by_pacer in figures.items():
+        p = by_pacer.get("predictive")
+        if p is None:
+            continue
+        row: dict[str, float | None] = {}
+        for other in ("progressive", "vicidial"):
+            o = by_pacer.get(other)
+            for figure in ("occupancy", "contacts_per_agent_hour"):
+                a, b = (p or {}).get(figure), (o or {}).get(figure)
+                row[f"{figure}_vs_{other}"] = round(a / b, 3) if a and b else None
+        out[floor] = row
+    return out
+
+
 def plot(series: dict[str, SimResult], path: Path) -> None:
     import matplotlib
 
@@ -314,6 +386,70 @@ def _line(floor: str, how: str, result: SimResult) -> str:
     )
 
 
+def _cost(task: tuple[str, str, SimConfig]) -> float:
+    """A run's rough CPU, for handing out the longest first (so that the last
+    to finish is a short one): agent-minutes, predictive rounds dearer; the
+    best-hour floor's days are mostly agents waiting for a lead to be due, so
+    a small share of its agent-minutes."""
+    floor, how, c = task
+    minutes = c.minutes or 8 * 60
+    cost = c.agents * minutes * c.days
+    if floor == "best hour":
+        return cost / 4
+    return cost * (1.0 if how == "progressive" else 1.4)
+
+
+def _run_all(
+    args: argparse.Namespace, all_floors: dict[str, SimConfig]
+) -> dict[tuple[str, str], SimResult]:
+    only = set(args.only.split(",")) if args.only else None
+    # `--only "20 agents:progressive,moving"`: a floor, or one pacer of it.
+    tasks: list[tuple[str, str, SimConfig]] = [
+        (floor, pacer, config)
+        for floor, config in all_floors.items()
+        for pacer in PACERS
+        if only is None or floor in only or f"{floor}:{pacer}" in only
+    ]
+    if only is None or "best" in only:
+        config = best_hour_floor(quick=args.quick)
+        tasks += [("best hour", timing, config) for timing in ("fixed", "best_hour")]
+    tasks.sort(key=_cost, reverse=True)
+    done: dict[tuple[str, str], SimResult] = {}
+    save = Path(args.save) if args.save else None
+    if args.replot:
+        for name in args.replot.split(","):
+            for line in Path(name).read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                done[(row["floor"], row["how"])] = _from_json(row["result"])
+        tasks = []
+    if args.jobs > 1 and len(tasks) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        from dialer.migrations import head_revision
+
+        # Forked workers start with the dialer already imported (a second
+        # and more of CPU per process otherwise, on a 2-core machine), and
+        # with the migrations' script directory read once (each run's schema
+        # check asks for the head).
+        head_revision()
+        context = multiprocessing.get_context("fork")
+        jobs = min(args.jobs, len(tasks))
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            for future in as_completed([pool.submit(_task, t) for t in tasks]):
+                floor, how, result = future.result()
+                done[(floor, how)] = result
+                print(_line(floor, how, result), flush=True)
+                _save(save, floor, how, result)
+    else:
+        for task in tasks:
+            floor, how, result = _task(task)
+            done[(floor, how)] = result
+            print(_line(floor, how, result), flush=True)
+            _save(save, floor, how, result)
+    return done
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -322,7 +458,10 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default=None, help="comma-separated floors or 'best' (default: all)"
     )
     parser.add_argument(
-        "--jobs", type=int, default=1, help="runs at once, in worker processes (default 1)"
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="runs at once, in worker processes (default: one per CPU)",
     )
     parser.add_argument(
         "--save", default=None, help="append each run's result to this JSON-lines file"
@@ -337,45 +476,14 @@ def main(argv: list[str] | None = None) -> int:
         help="profile one run of the first floor under PACER and print where the time goes",
     )
     args = parser.parse_args(argv)
-    if args.profile:
-        return profile(next(iter(floors(quick=args.quick).values())), args.profile)
     began = time.perf_counter()
-    only = set(args.only.split(",")) if args.only else None
-    # `--only "20 agents:progressive,moving"`: a floor, or one pacer of it.
-    tasks: list[tuple[str, str, SimConfig]] = [
-        (floor, pacer, config)
-        for floor, config in floors(quick=args.quick).items()
-        for pacer in PACERS
-        if only is None or floor in only or f"{floor}:{pacer}" in only
-    ]
-    if only is None or "best" in only:
-        config = best_hour_floor(quick=args.quick)
-        tasks += [("best hour", timing, config) for timing in ("fixed", "best_hour")]
-    # Longest first, so that the last to finish is a short one.
-    tasks.sort(key=lambda t: (t[1] == "progressive", t[0] == "5 agents"))
-    done: dict[tuple[str, str], SimResult] = {}
-    save = Path(args.save) if args.save else None
-    if args.replot:
-        for name in args.replot.split(","):
-            for line in Path(name).read_text(encoding="utf-8").splitlines():
-                row = json.loads(line)
-                done[(row["floor"], row["how"])] = _from_json(row["result"])
-        tasks = []
-    if args.jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            for future in as_completed([pool.submit(_task, t) for t in tasks]):
-                floor, how, result = future.result()
-                done[(floor, how)] = result
-                print(_line(floor, how, result), flush=True)
-                _save(save, floor, how, result)
-    else:
-        for task in tasks:
-            floor, how, result = _task(task)
-            done[(floor, how)] = result
-            print(_line(floor, how, result), flush=True)
-            _save(save, floor, how, result)
+    with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
+        moving_file = moving_campaign(Path(tmp) / "moving.toml") if args.quick else None
+        all_floors = floors(quick=args.quick, moving_file=moving_file)
+        if args.profile:
+            return profile(next(iter(all_floors.values())), args.profile)
+        done = _run_all(args, all_floors)
+    runs = time.perf_counter() - began
     figures: dict[str, dict[str, Any]] = {}
     best: dict[str, Any] = {}
     for (floor, how), result in done.items():
@@ -387,13 +495,29 @@ def main(argv: list[str] | None = None) -> int:
     results = goals(figures, best)
     for g in results:
         print(f"  {'MET   ' if g['met'] else 'MISSED'}  {g['goal']}: {g['value']}")
+    versus = ratios(figures)
+    for floor, row in versus.items():
+        print(
+            f"  {floor}: predictive occupancy {fmt(row['occupancy_vs_progressive'], False)}x "
+            f"progressive, {fmt(row['occupancy_vs_vicidial'], False)}x VICIdial; contacts "
+            f"per agent-hour {fmt(row['contacts_per_agent_hour_vs_progressive'], False)}x "
+            f"progressive, {fmt(row['contacts_per_agent_hour_vs_vicidial'], False)}x VICIdial"
+        )
     default_plot = None if args.quick else str(REPO / "docs/screenshots/bench-floor.png")
     plot_path = args.plot or default_plot
     if plot_path and kept:
         plot({p: kept[p] for p in PACERS if p in kept}, Path(plot_path))
         print(f"plot: {plot_path}")
     elapsed = time.perf_counter() - began
-    print(f"total {elapsed:.1f} s")
+    ran = [r.timing for r in done.values()]
+    spent = {k: round(sum(t.get(k, 0.0) for t in ran), 1) for k in ("set_up", "total", "cpu")}
+    print(
+        f"total {time.perf_counter() - STARTED:.1f} s: importing the dialer "
+        f"{IMPORTED - STARTED:.1f} s, the runs {runs:.1f} s ({len(ran)} runs in "
+        f"{min(args.jobs, max(len(ran), 1))} processes: {spent['total']} s of run wall time, "
+        f"{spent['cpu']} s CPU, of which set-up {spent['set_up']} s), the rest "
+        f"{elapsed - runs:.1f} s"
+    )
     series = {
         how: [{"at": p.at.isoformat(), "occupancy": p.occupancy, "abandon_rate": p.abandon_rate}
               for p in r.series]
@@ -402,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         json.dumps(
             {"quick": args.quick, "floors": figures, "best_hour": best, "goals": results,
-             "series_20_agents": series, "seconds": round(elapsed, 1)}
+             "ratios": versus, "series_20_agents": series, "seconds": round(elapsed, 1)}
         )
     )  # fmt: skip
     return 0
