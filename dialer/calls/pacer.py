@@ -17,9 +17,10 @@ The model. Over the next few seconds two streams meet:
   still has: an answered call rings a time drawn from the observed ring times,
   an unanswered one rings until the ring timeout), and the `n` calls placed now
   (each answered with the observed rate `p` of this local hour, by `t` with
-  the chance its ring ends by then). Demand is taken as Poisson with that mean,
-  which has more spread than the sum of the calls' chances: the error is on the
-  safe side.
+  the chance its ring ends by then). Demand is a sum of those chances, taken as
+  the binomial of the same mean and variance (a Poisson of that mean, as first
+  written, overstates the spread, and so keeps agents in reserve that the
+  abandons do not need; see docs/BENCHMARKS.md "Occupancy round (issue 16)").
 
 A call answered when demand outruns supply finds nobody and is abandoned; the
 expected abandons are approximated by the worst of E[(demand(t) - supply(t))+]
@@ -27,12 +28,12 @@ over the ring time's deciles (supply left over carries forward, answers
 left unserved are lost, so the loss by the horizon is the largest shortfall
 on the way). `pace` places the largest `n` whose expected abandons, over the
 expected person-answers of every call in flight, stay under a target. The
-target is a share of the cap that tightens as the window's measured rate uses
-the budget up (judged over at least MIN_WINDOW_ANSWERS answers), so the cap is
-planned for, not reacted to: at 80% of it (or over it), when data is thin, or
-when the calling hours close before a call placed now would end, the pacer
-falls back to one call per free agent (`progressive_pace`). It never places
-fewer calls than that rule would."""
+target is a share of the cap that tightens once the window's measured rate has
+used half the budget (judged over at least MIN_WINDOW_ANSWERS answers), down to
+a tenth of the cap as the rate nears it, so the cap is planned for, not reacted
+to: at the cap (or over it), when data is thin, or when the calling hours close
+before a call placed now would end, the pacer falls back to one call per free
+agent (`progressive_pace`). It never places fewer calls than that rule would."""
 
 from __future__ import annotations
 
@@ -52,16 +53,22 @@ MIN_RING_SAMPLES = 10
 # the first talk times come minutes after the first answers).
 MIN_TALK_SAMPLES = 10
 # The measured abandon rate at this share of the cap (or over it): back to one
-# call per free agent until the window's rate comes down.
-NEAR_CAP_SHARE = 0.8
+# call per free agent until the window's rate comes down. The target's
+# tightening below does the nearing: a fallback short of the cap (it was 80%)
+# stopped dialling ahead for long stretches after a window's early abandons,
+# which cost more occupancy than the budget it kept.
+NEAR_CAP_SHARE = 1.0
 # The fewest person-answers a window's rate is judged over (see budget_used).
 MIN_WINDOW_ANSWERS = 100
 # The planned abandon rate: this share of the cap while the window has spent
 # less than TIGHTEN_FROM of its budget, tightening linearly to MIN_TARGET_SHARE
-# as the spending approaches NEAR_CAP_SHARE.
-TARGET_SHARE = 0.8
-MIN_TARGET_SHARE = 0.25
-TIGHTEN_FROM = 0.0
+# as the spending approaches NEAR_CAP_SHARE. A floor meets more abandons than
+# the plan (the distributions still settling, answers bunching), so the shares
+# are the ones measured on whole simulated days: docs/BENCHMARKS.md "Occupancy
+# round (issue 16)".
+TARGET_SHARE = 0.5
+MIN_TARGET_SHARE = 0.1
+TIGHTEN_FROM = 0.5
 # The moments the shortfall is looked at: this many quantiles of the ring time.
 TIME_POINTS = 10
 # Probabilities below this are dropped from the supply's distribution.
@@ -301,26 +308,30 @@ class _Model:
     def _ring_cdf(self, t: float) -> float:
         return bisect_right(self.ring, t) / len(self.ring)
 
-    def _ringing_answers_by(self, t: float) -> float:
-        """Expected person-answers by `t` among the calls ringing now."""
+    def _ringing_answers_by(self, t: float) -> tuple[float, float]:
+        """The mean and variance of the person-answers by `t` among the calls
+        ringing now (each call answers or not: a sum of Bernoulli chances)."""
         i = self.inputs
         if i.calls_ringing <= 0:
-            return 0.0
+            return 0.0, 0.0
         if i.ringing_for is not None:
-            total = 0.0
+            total = spread = 0.0
             for a in i.ringing_for:
                 alive = self._alive_weight(a)
                 if alive > 0:
-                    total += self.p * (self._ring_survival(a) - self._ring_survival(a + t)) / alive
-            return total
+                    q = self.p * (self._ring_survival(a) - self._ring_survival(a + t)) / alive
+                    total += q
+                    spread += q * (1 - q)
+            return total, spread
         # Ages unknown: the steady state's mix. A ringing call is one destined to
         # be answered with weight p * E[ring], else (1 - p) * timeout; the first
         # answer by `t` with the residual ring time's chance E[min(ring, t)] / E[ring].
         destined = self._destined_share()
         if self.mean_ring <= 0:
-            return i.calls_ringing * destined
-        residual = sum(min(r, t) for r in self.ring) / len(self.ring) / self.mean_ring
-        return i.calls_ringing * destined * residual
+            q = destined
+        else:
+            q = destined * sum(min(r, t) for r in self.ring) / len(self.ring) / self.mean_ring
+        return i.calls_ringing * q, i.calls_ringing * q * (1 - q)
 
     def _ringing_answers_total(self) -> float:
         i = self.inputs
@@ -353,15 +364,44 @@ class _Model:
             return 0.0
         lost = 0.0
         for t in self.times:
-            mean = self._ringing[t] + n * self.p * self._ring_cdf(t)
+            ringing, spread = self._ringing[t]
+            q = self.p * self._ring_cdf(t)
+            mean = ringing + n * q
+            var = spread + n * q * (1 - q)
             sure, pmf = self._supply[t]
             shortfall = sum(
-                pk * _poisson_excess(mean, sure + k - i.calls_waiting)
+                pk * _demand_excess(mean, var, sure + k - i.calls_waiting)
                 for k, pk in enumerate(pmf)
                 if pk > 0
             )
             lost = max(lost, shortfall)
         return lost / answers
+
+
+def _demand_excess(mean: float, var: float, k: int) -> float:
+    """E[(X - k)+] for the demand X, a sum of Bernoulli chances of this mean and
+    variance: a binomial of the same two moments (a Poisson, whose variance is
+    its mean, overstates the spread and so the abandons)."""
+    if var >= mean * 0.999:
+        return _poisson_excess(mean, k)
+    if k <= 0:
+        return mean - k
+    if mean <= 0:
+        return 0.0
+    trials = max(1, round(mean * mean / (mean - var)))
+    r = min(1.0, mean / trials)
+    if k >= trials or r >= 1.0:
+        return max(0.0, mean - k) if r >= 1.0 else 0.0
+    if k > mean + 12 * math.sqrt(max(var, 1e-12)) + 12:
+        return 0.0
+    # E[(X - k)+] = mean - k + sum_{j<k} (k - j) P(X = j)
+    odds = r / (1 - r)
+    pj = (1 - r) ** trials
+    below = 0.0
+    for j in range(k):
+        below += (k - j) * pj
+        pj *= (trials - j) / (j + 1) * odds
+    return max(0.0, mean - k + below)
 
 
 def _poisson_excess(mean: float, k: int) -> float:

@@ -80,10 +80,18 @@ def floor(**overrides: Any) -> PacerInputs:
             id="thin-data-counts-calls-in-flight",
         ),
         pytest.param(
-            floor(agents_waiting=2, abandoned=10, answered_by_person=400),  # 2.5% >= 80% of 3%
+            floor(agents_waiting=2, abandoned=12, answered_by_person=400),  # 3%: at the cap
             PacerMode.progressive_fallback,
             2,
             id="near-the-cap",
+        ),
+        pytest.param(
+            # A window's early abandons are judged over MIN_WINDOW_ANSWERS: 3 of 50
+            # answered is the whole budget of 100.
+            floor(agents_waiting=2, abandoned=3, answered_by_person=50),
+            PacerMode.progressive_fallback,
+            2,
+            id="early-abandons-spend-the-budget",
         ),
         pytest.param(
             floor(agents_waiting=2, abandoned=20, answered_by_person=400),  # 5% > 3%
@@ -115,7 +123,7 @@ def test_mode_and_calls(inputs: PacerInputs, mode: PacerMode, calls: int) -> Non
     ("inputs", "words"),
     [
         pytest.param(floor(answer_samples=10), "thin data", id="thin"),
-        pytest.param(floor(abandoned=10), "near its cap", id="near"),
+        pytest.param(floor(abandoned=12), "near its cap", id="near"),
         pytest.param(floor(abandoned=20), "over its cap", id="over"),
         pytest.param(floor(closes_in=60.0), "calling hours close", id="closing"),
     ],
@@ -133,7 +141,8 @@ def test_fallback_says_why(inputs: PacerInputs, words: str) -> None:
         pytest.param(2, 20, PacerMode.predictive, id="second-abandon"),
         pytest.param(3, 20, PacerMode.progressive_fallback, id="third-abandon-stops-it"),
         pytest.param(9, 400, PacerMode.predictive, id="2.25%-of-a-long-window"),
-        pytest.param(10, 400, PacerMode.progressive_fallback, id="2.5%-of-a-long-window"),
+        pytest.param(11, 400, PacerMode.predictive, id="2.75%-of-a-long-window"),
+        pytest.param(12, 400, PacerMode.progressive_fallback, id="3%-of-a-long-window"),
     ],
 )
 def test_the_budget_is_judged_over_a_window_not_a_handful(
@@ -243,8 +252,9 @@ def test_ringing_ages_refine_the_estimate() -> None:
     [
         pytest.param(0, 0, pacer.TARGET_SHARE, id="no-answers-yet"),
         pytest.param(0, 400, pacer.TARGET_SHARE, id="untouched-budget"),
-        pytest.param(6, 400, None, id="half-way"),
-        pytest.param(10, 400, pacer.MIN_TARGET_SHARE, id="at-the-fallback-line"),
+        pytest.param(6, 400, pacer.TARGET_SHARE, id="half-the-budget-spent"),
+        pytest.param(9, 400, None, id="three-quarters"),
+        pytest.param(12, 400, pacer.MIN_TARGET_SHARE, id="at-the-fallback-line"),
         pytest.param(40, 400, pacer.MIN_TARGET_SHARE, id="over"),
     ],
 )
@@ -281,3 +291,53 @@ def test_progressive_pace(
         )
     )
     assert (decision.calls, decision.mode) == (calls, mode)
+
+
+def _bernoulli_sum_excess(chances: list[float], k: int) -> float:
+    """E[(X - k)+] for X a sum of independent Bernoulli chances, exactly."""
+    pmf = [1.0]
+    for q in chances:
+        grown = [0.0] * (len(pmf) + 1)
+        for j, pj in enumerate(pmf):
+            grown[j] += pj * (1 - q)
+            grown[j + 1] += pj * q
+        pmf = grown
+    return sum((j - k) * pj for j, pj in enumerate(pmf) if j > k)
+
+
+@pytest.mark.parametrize(
+    ("chances", "k"),
+    [
+        pytest.param([0.25] * 8, 2, id="eight-fresh-calls-two-agents"),
+        pytest.param([0.25] * 8, 0, id="nobody-free"),
+        pytest.param([0.05] * 30 + [0.2] * 10, 3, id="a-floor-of-ringing-calls"),
+        pytest.param([0.9, 0.8, 0.1], 1, id="calls-about-to-answer"),
+        pytest.param([0.25] * 4, 6, id="more-agents-than-calls"),
+        pytest.param([], 2, id="no-calls"),
+    ],
+)
+def test_demand_excess_is_close_to_the_exact_sum(chances: list[float], k: int) -> None:
+    mean = sum(chances)
+    var = sum(q * (1 - q) for q in chances)
+    exact = _bernoulli_sum_excess(chances, k)
+    got = pacer._demand_excess(mean, var, k)
+    assert got == pytest.approx(exact, abs=0.02 + 0.1 * exact)
+    # A Poisson of the mean overstates it (the spread the binomial removes).
+    assert pacer._poisson_excess(mean, k) >= got - 1e-12
+
+
+def test_demand_excess_with_no_spread_is_the_mean_over_the_agents() -> None:
+    assert pacer._demand_excess(3.0, 0.0, 1) == pytest.approx(2.0)
+    assert pacer._demand_excess(3.0, 0.0, 5) == 0.0
+
+
+def test_nearing_the_cap_plans_tighter_but_still_dials_ahead() -> None:
+    # 2.5% of a 3% cap: the target is tighter than a clean window's, the pacer
+    # still predicts (a fallback short of the cap cost whole stretches of the
+    # day), and places no more calls than with the budget untouched.
+    clean = floor(agents_waiting=6, wrapup_left=(1.0, 2.0, 3.0), talking_for=(150.0,) * 11)
+    near = replace(clean, abandoned=10)
+    assert target_rate(near) < target_rate(clean)
+    assert pace(near).mode == PacerMode.predictive
+    assert progressive_pace(near).calls <= pace(near).calls <= pace(clean).calls
+    assert pace(clean).calls > progressive_pace(clean).calls
