@@ -206,8 +206,10 @@ def gather_inputs(
     policy = abandon_policy_of(campaign)
     if standing is None:
         standing = standing_now(session, campaign=campaign, now=now)
+    # Columns, not Agent rows: the pacer reads two of them, and loading whole
+    # agents into the session each second costs more than the query.
     agents = session.execute(
-        select(Agent, col(Claim.id))
+        select(col(Agent.id), col(Agent.wrapup_until), col(Claim.id))
         .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
         .outerjoin(Claim, col(Claim.agent_id) == col(Agent.id))
         .where(
@@ -220,19 +222,19 @@ def gather_inputs(
         .limit(connect.MAX_AGENTS)
     ).all()
     shared = _counted_elsewhere(
-        session, campaign_id=campaign_id, agent_ids=[a.id for a, _ in agents if a.id is not None]
+        session, campaign_id=campaign_id, agent_ids=[a for a, _, _ in agents if a is not None]
     )
     waiting_agents = 0
     wrapup_left: list[float] = []
     busy: list[int] = []
-    for agent, claim_id in agents:
-        assert agent.id is not None
-        if agent.id in shared:
+    for agent_id, wrapup_until, claim_id in agents:
+        assert agent_id is not None
+        if agent_id in shared:
             continue
         if claim_id is not None:
-            busy.append(agent.id)
-        elif agent.wrapup_until is not None and agent.wrapup_until > now:
-            wrapup_left.append(_seconds(agent.wrapup_until, now))
+            busy.append(agent_id)
+        elif wrapup_until is not None and wrapup_until > now:
+            wrapup_left.append(_seconds(wrapup_until, now))
         else:
             waiting_agents += 1
     talking_for: list[float] = []
