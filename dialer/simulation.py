@@ -691,9 +691,15 @@ class _Floor:
         talking = {sim.call_id for sim in self.agents if sim.call_id is not None}
         recent = t - timedelta(minutes=5)
         with self.runtime.db.read() as session:
+            # When an unreserved call was bridged to its agent comes along
+            # (predictive); a reserved call talks from its answer.
             rows = session.execute(
                 select(
-                    col(Call.id), col(Call.agent_id), col(Call.answered_at), col(Call.for_promise)
+                    col(Call.id),
+                    col(Call.agent_id),
+                    col(Call.answered_at),
+                    col(Call.for_promise),
+                    col(Call.connected_at),
                 ).where(
                     col(Call.created_at) >= recent,
                     col(Call.campaign_id) == self.campaign_id,
@@ -703,16 +709,13 @@ class _Floor:
                     col(Call.status).not_in(list(FINAL_CALL_STATUSES)),
                 )
             ).all()
-            connected_at = self._connected_at(
-                session, [r[0] for r in rows if r[0] is not None and r[0] not in talking]
-            )
-        for call_id, agent_id, answered_at, for_promise in rows:
+        for call_id, agent_id, answered_at, for_promise, connected_at in rows:
             if call_id is None or call_id in talking or agent_id not in by_id:
                 continue
             sim = by_id[agent_id]
             if sim.call_id is not None:
                 continue
-            start = connected_at.get(call_id) or answered_at or t
+            start = connected_at or answered_at or t
             rng = random.Random(f"{self.config.seed}:talk:{call_id}")
             sim.call_id = call_id
             sim.for_promise = bool(for_promise)
@@ -721,20 +724,6 @@ class _Floor:
             if sim.waiting_since is not None:
                 self.tally.waits.append(max(0.0, (start - sim.waiting_since).total_seconds()))
             sim.waiting_since = None
-
-    def _connected_at(self, session: Any, call_ids: list[int]) -> dict[int, datetime]:
-        """When an unreserved call was bridged to its agent (predictive); a
-        reserved call talks from its answer."""
-        column = getattr(Call, "connected_at", None)
-        if column is None or not call_ids:
-            return {}
-        return {
-            cid: at
-            for cid, at in session.execute(
-                select(col(Call.id), column).where(col(Call.id).in_(call_ids))
-            )
-            if at is not None
-        }
 
     def _next_instant(
         self, t: datetime, *, closes: datetime, closing: bool, placed: int

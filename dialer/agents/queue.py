@@ -430,11 +430,15 @@ def claim_of(session: Session, *, lead_id: int) -> Claim | None:
 def release(session: Session, *, lead: Lead, actor: str, now: datetime, why: str) -> None:
     """Drop the claim on a lead; its status has been set by whoever released it."""
     assert lead.id is not None
-    holder = session.scalar(select(col(Claim.agent_id)).where(col(Claim.lead_id) == lead.id))
-    result = session.execute(delete(Claim).where(col(Claim.lead_id) == lead.id))
+    # One statement: the claim goes and says whose it was (both engines have
+    # DELETE ... RETURNING).
+    holders = session.execute(
+        delete(Claim).where(col(Claim.lead_id) == lead.id).returning(col(Claim.agent_id))
+    ).all()
+    holder = next((h for (h,) in holders if h is not None), None)
     if holder is not None:
         _freed(session, agent_id=holder, now=now)
-    if affected(result):
+    if holders:
         history.record(
             session, lead_id=lead.id, kind="claim_released", actor=actor, at=now, why=why
         )

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from threading import Lock
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Exists, select
+from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim, Role
@@ -206,8 +206,10 @@ def gather_inputs(
     policy = abandon_policy_of(campaign)
     if standing is None:
         standing = standing_now(session, campaign=campaign, now=now)
+    # Columns, not Agent rows: the pacer reads two of them, and loading whole
+    # agents into the session each second costs more than the query.
     agents = session.execute(
-        select(Agent, col(Claim.id))
+        select(col(Agent.id), col(Agent.wrapup_until), col(Claim.id), _counted_elsewhere())
         .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
         .outerjoin(Claim, col(Claim.agent_id) == col(Agent.id))
         .where(
@@ -219,20 +221,18 @@ def gather_inputs(
         )
         .limit(connect.MAX_AGENTS)
     ).all()
-    shared = _counted_elsewhere(
-        session, campaign_id=campaign_id, agent_ids=[a.id for a, _ in agents if a.id is not None]
-    )
+    shared = frozenset(agent_id for agent_id, _, _, elsewhere in agents if elsewhere)
     waiting_agents = 0
     wrapup_left: list[float] = []
     busy: list[int] = []
-    for agent, claim_id in agents:
-        assert agent.id is not None
-        if agent.id in shared:
+    for agent_id, wrapup_until, claim_id, _elsewhere in agents:
+        assert agent_id is not None
+        if agent_id in shared:
             continue
         if claim_id is not None:
-            busy.append(agent.id)
-        elif agent.wrapup_until is not None and agent.wrapup_until > now:
-            wrapup_left.append(_seconds(agent.wrapup_until, now))
+            busy.append(agent_id)
+        elif wrapup_until is not None and wrapup_until > now:
+            wrapup_left.append(_seconds(wrapup_until, now))
         else:
             waiting_agents += 1
     talking_for: list[float] = []
@@ -295,36 +295,23 @@ def gather_inputs(
     )
 
 
-def _counted_elsewhere(
-    session: Session, *, campaign_id: int, agent_ids: list[int]
-) -> frozenset[int]:
-    """Those of `agent_ids` who also work an active predictive campaign of a
-    lower id: that campaign's pacer counts them."""
-    if not agent_ids:
-        return frozenset()
-    lower = session.scalar(
-        select(col(Campaign.id))
+def _counted_elsewhere() -> Exists:
+    """Whether the agent of the enclosing row also works an active predictive
+    campaign of a lower id than the one gathered for: that campaign's pacer
+    counts them. A column of the agents' own read, not a statement of its own
+    each round."""
+    other = aliased(AgentCampaign)
+    return (
+        select(col(other.agent_id))
+        .join(Campaign, col(Campaign.id) == col(other.campaign_id))
         .where(
-            col(Campaign.id) < campaign_id,
+            col(other.agent_id) == col(Agent.id),
+            col(other.campaign_id) < col(AgentCampaign.campaign_id),
             col(Campaign.dial_mode) == DialMode.predictive,
             col(Campaign.status) == CampaignStatus.active,
         )
-        .limit(1)
+        .exists()
     )
-    if lower is None:
-        return frozenset()  # the usual floor: no other predictive campaign before it
-    rows = session.scalars(
-        select(col(AgentCampaign.agent_id))
-        .join(Campaign, col(Campaign.id) == col(AgentCampaign.campaign_id))
-        .where(
-            col(AgentCampaign.agent_id).in_(agent_ids),
-            col(AgentCampaign.campaign_id) < campaign_id,
-            col(Campaign.dial_mode) == DialMode.predictive,
-            col(Campaign.status) == CampaignStatus.active,
-        )
-        .distinct()
-    )
-    return frozenset(aid for aid in rows if aid is not None)
 
 
 def predictive_campaigns(
