@@ -941,5 +941,7 @@
     releaseEarly();
     startTwilio();
   }
-  boot();
+  // A start that failed half-way (a read refused, the network gone) still lets the
+  // agent's clicks through: held forever they would be a dead page.
+  boot().finally(() => { if (!early.ready) releaseEarly(); });
 })();
