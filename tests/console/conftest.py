@@ -250,6 +250,33 @@ def sign_in_manager(page: Any, service: Service, *, name: str = "tanaka", lang: 
     page.wait_for_url(f"{service.url}/manage", timeout=STEP_MS)
 
 
+def hold_reads(page: Any, pattern: str) -> list[Any]:
+    """Holds every GET matching `pattern` until `release_reads`; other methods pass.
+    The page is then certainly not ready when the test acts."""
+    held: list[Any] = []
+
+    def handle(route: Any) -> None:
+        if route.request.method == "GET":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(pattern, handle)
+    return held
+
+
+def release_reads(page: Any, pattern: str, held: list[Any]) -> None:
+    """Lets the reads `hold_reads` held go on (once the page has asked for one)."""
+    for _ in range(400):  # the page asks as soon as its script runs
+        if held:
+            break
+        page.wait_for_timeout(25)
+    assert held, f"the page never asked for {pattern}"
+    for route in held:
+        route.continue_()
+    page.unroute(pattern)
+
+
 def manage_ready(page: Any) -> None:
     """The page's script has read the session (window.Manage.me is set)."""
     page.wait_for_function("() => window.Manage && window.Manage.me", timeout=STEP_MS)

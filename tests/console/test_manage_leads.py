@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conftest import LEADS, STEP_MS, Service, manager, sign_in_manager
+from conftest import LEADS, STEP_MS, Service, hold_reads, manager, release_reads, sign_in_manager
 from playwright.sync_api import expect
 
 expect.set_options(timeout=STEP_MS)
@@ -79,19 +79,11 @@ def test_a_search_asked_for_while_the_page_is_still_loading_waits_for_it(
     manager(service)
     page = browser.new_page()
     sign_in_manager(page, service)
-    held: list[Any] = []
-    page.route("**/api/campaigns", lambda route: held.append(route))
+    held = hold_reads(page, "**/api/campaigns")
     page.goto(f"{service.url}/manage/leads")
     page.evaluate("() => { window.samePage = true; }")
     page.get_by_role("button", name="Search", exact=True).click()  # nothing asked
-    for _ in range(400):
-        if held:
-            break
-        page.wait_for_timeout(25)
-    assert held, "the page never asked for the campaigns"
-    for route in held:
-        route.continue_()
-    page.unroute("**/api/campaigns")
+    release_reads(page, "**/api/campaigns", held)
     expect(page.get_by_label("Phone", exact=True)).to_have_accessible_description(
         re.compile("Enter at least one")
     )

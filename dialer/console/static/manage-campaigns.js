@@ -8,7 +8,6 @@
   const $ = (id) => document.getElementById(id);
   const page = M.cfg.page;
   const base = M.cfg.base;
-  await M.ready;
 
   const statusText = (s) => t(`manage.c.status_${s}`);
   const modeText = (m) => t(`manage.c.mode_${m}`);
@@ -16,6 +15,7 @@
   // -- the list -----------------------------------------------------------------------
   if (page === "campaigns") {
     $("new-campaign").addEventListener("click", () => location.assign(`${base}/manage/campaigns/new`));
+    await M.ready;
     const list = await M.campaigns(true);
     const rows = list.map((c) => el("tr", {},
       el("td", {}, el("a", { href: `${base}/manage/campaigns/${c.id}`, text: c.name })),
@@ -216,13 +216,17 @@
   if (page === "campaign_new") {
     // The form starts from what a campaign created with a name alone gets; only
     // what the person changes from it is sent.
+    // Filled before anything is awaited, so nothing typed is overwritten; saving
+    // (held by Manage until the page is settled) needs the session's token.
     fill({ name: "", ...defaults });
     input("name").focus();
+    await M.ready;
     return;
   }
 
   // -- one campaign -------------------------------------------------------------------
   const id = M.cfg.campaign_id;
+  await M.ready;
   const r = await api("GET", `/api/campaigns/${id}`);
   if (r.status !== 200) { M.notice(M.errorText(r), "error"); form.hidden = true; return; }
   show(r.body);

@@ -9,17 +9,6 @@
   const { t, el, api } = M;
   const $ = (id) => document.getElementById(id);
   const base = M.cfg.base;
-  // The search form is taken over before anything is awaited: a search asked for
-  // while the session and the campaigns are still being read waits for them,
-  // instead of reloading the page with the form's fields in the address.
-  let searchReady = null;
-  if (M.cfg.page === "leads") {
-    const early = new Promise((resolve) => { searchReady = resolve; });
-    $("search-form").addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      early.then((submit) => submit());
-    });
-  }
   await M.ready;
 
   const leadStatus = (s) => t(`manage.ls.${s}`);
@@ -59,7 +48,10 @@
       $("results-more").hidden = !cursor;
       M.notice(t("manage.s.count", { count: rows.querySelectorAll("a").length }));
     }
-    searchReady(() => {
+    // A search asked for while the page was still reading is held by Manage and
+    // submitted here once the page is ready (never a native reload).
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
       const q = new URLSearchParams();
       for (const f of FIELDS) {
         const v = form.elements[f].value.trim();

@@ -270,10 +270,41 @@
     ev.stopImmediatePropagation();
     if (!held.some((h) => h.kind === "change" && h.target === control)) held.push({ kind: "change", target: control });
   }, true);
+  // What the person typed or chose meanwhile: a page that fills its form once its
+  // data is read (a campaign's fields, a form's defaults) would otherwise overwrite
+  // it under their hands. Their value wins; the page hears of it as an input.
+  const typed = new Map();
+  document.addEventListener("input", (ev) => {
+    const control = ev.target;
+    if (isSettled || !main || !(control instanceof Element) || !main.contains(control)) return;
+    if (control instanceof HTMLInputElement && (control.type === "checkbox" || control.type === "radio")) {
+      typed.set(control, { checked: control.checked });
+    } else if ((control instanceof HTMLInputElement && control.type !== "file")
+      || control instanceof HTMLTextAreaElement || control instanceof HTMLSelectElement) {
+      typed.set(control, { value: control.value });
+    }
+  }, true);
+  function keepTyped() {
+    for (const [control, was] of typed) {
+      if (!control.isConnected) continue;
+      if ("checked" in was) {
+        if (control.checked === was.checked) continue;
+        control.checked = was.checked;
+      } else {
+        if (control.value === was.value) continue;
+        // A choice among options the page has since replaced is gone with them.
+        if (control instanceof HTMLSelectElement && ![...control.options].some((o) => o.value === was.value)) continue;
+        control.value = was.value;
+      }
+      control.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    typed.clear();
+  }
   function settled() {
     if (isSettled) return;
     isSettled = true;
     if (main) main.removeAttribute("aria-busy");
+    keepTyped();
     for (const h of held.splice(0)) {
       if (!h.target.isConnected) continue;
       if (h.kind === "click") h.target.click();
