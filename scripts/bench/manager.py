@@ -83,7 +83,6 @@ from dialer.clock import wall_now
 from dialer.db import Database, UTCDateTime
 from dialer.migrations import upgrade
 from dialer.testing.browser import free_port, wait_until_healthy
-from dialer.testing.postgres import PostgresCluster, find_pg_bin_dir
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "bench-manager-token"
@@ -1083,7 +1082,12 @@ def explain(url: str, paths: list[str], *, top: int) -> dict[str, Any]:
 def bench_engine(engine: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     began = time.perf_counter()
     sqlite = engine == "sqlite"
-    data = sqlite_data(tmp / "manager.db", args) if sqlite else build(engine, url, args)
+    # SQLite's file is the one `url` names (claim.on_engines makes it).
+    data = (
+        sqlite_data(Path(url.removeprefix("sqlite:///")), args)
+        if sqlite
+        else build(engine, url, args)
+    )
     db = Database(url, pool_size=1)
     try:
         _floor_state(db, data, now=wall_now())
@@ -1174,22 +1178,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-manager-") as tmpdir:
-        tmp = Path(tmpdir)
-        for engine in args.engines:
-            if engine == "sqlite":
-                results[engine] = bench_engine(engine, f"sqlite:///{tmp / 'manager.db'}", args, tmp)
-                continue
-            if find_pg_bin_dir() is None:
-                results[engine] = {"skipped": "PostgreSQL server binaries not found"}
-                continue
-            cluster = PostgresCluster()
-            cluster.start()
-            try:
-                results[engine] = bench_engine(engine, cluster.create_database("bench"), args, tmp)
-            finally:
-                cluster.stop()
+    with tempfile.TemporaryDirectory(prefix="bench-manager-files-") as tmpdir:
+        results = claim.on_engines(
+            args.engines,
+            prefix="bench-manager-",
+            run=lambda engine, url: bench_engine(engine, url, args, Path(tmpdir)),
+        )
     report(results, args)
     summary = {
         **results,
