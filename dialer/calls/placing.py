@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -58,6 +58,9 @@ from dialer.leads.phones import PhoneError, normalize_phone
 from dialer.promises.booking import keep_on_call
 from dialer.telephony import blocks
 from dialer.telephony.base import Telephony
+
+# Built once: the statement and its cache key are not rebuilt at every dial.
+_LEAD_FOR_UPDATE = select(Lead).where(col(Lead.id) == bindparam("lead_id")).with_for_update()
 
 
 def get_call(session: Session, *, call_id: int) -> Call:
@@ -185,7 +188,7 @@ def place_call(
     attempt's `call_placed` records what it passed (`checks`)."""
     # Two dial clicks at once must not both pass the "no live call" check
     # (a row lock on PostgreSQL; SQLite's write transactions are serialized).
-    lead = session.scalar(select(Lead).where(col(Lead.id) == lead_id).with_for_update())
+    lead = session.scalar(_LEAD_FOR_UPDATE, {"lead_id": lead_id})
     if lead is None:
         raise NotFound(f"lead {lead_id} does not exist", code="lead_not_found")
     claim = _claim_and_live_call(session, lead_id=lead_id)
