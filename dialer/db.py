@@ -240,6 +240,15 @@ def after_commit(session: Session, action: AfterCommit, *, name: str) -> None:
     work.after_commit(action, name=name)
 
 
+def raw_of(session: Session) -> RawSql | None:
+    """The hand-written SQL of the unit of work that holds `session` (its very
+    connection and transaction), or None for a session of no unit of work (and
+    for a test's stand-in that only records what is added)."""
+    info = getattr(session, "info", None)
+    work = info.get(_WORK_KEY) if info is not None else None
+    return work.raw if isinstance(work, Work) else None
+
+
 @contextmanager
 def savepoint(session: Session) -> Iterator[None]:
     """A savepoint inside the unit of work that holds `session`: if the block

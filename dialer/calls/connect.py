@@ -23,9 +23,11 @@ from sqlmodel import col
 from dialer.agents.events import publish
 from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim, Role
 from dialer.agents.queue import hand_over
+from dialer.calls.connect_sql import ANY_WAITING
 from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call
 from dialer.campaign.models import Campaign
 from dialer.campaign.service import abandon_policy_of
+from dialer.db import raw_of
 from dialer.leads import history
 
 # Agents of one campaign looked at per connection: a floor is tens of agents.
@@ -65,6 +67,37 @@ def free_agents(
     return agents
 
 
+def _free_agent_ids(
+    session: Session, *, campaign_id: int, now: datetime, need_endpoint: bool
+) -> list[int]:
+    """`free_agents`' agents, as ids in the same order: the connect path tries
+    them one by one and locks the one it takes with a read of its own, so full
+    `Agent` rows (20 on a floor, every answered call) are not loaded for it."""
+    query = (
+        select(
+            col(Agent.id), col(Agent.state_changed_at), col(Agent.free_since),
+            col(Agent.wrapup_until),
+        )
+        .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
+        .outerjoin(Claim, col(Claim.agent_id) == col(Agent.id))
+        .where(
+            col(AgentCampaign.campaign_id) == campaign_id,
+            col(Agent.role) == Role.agent,
+            col(Agent.active).is_(True),
+            col(Agent.state) == AgentState.available,
+            col(Agent.wrapup_until).is_(None) | (col(Agent.wrapup_until) <= now),
+            col(Claim.id).is_(None),
+        )
+        .limit(MAX_AGENTS)
+    )  # fmt: skip
+    if need_endpoint:
+        query = query.where(col(Agent.endpoint).is_not(None))
+    rows = list(session.execute(query).all())
+    # waiting_since's rule, on the columns.
+    rows.sort(key=lambda r: (max(i for i in r[1:] if i is not None), r[0]))
+    return [int(agent_id) for agent_id, *_ in rows if agent_id is not None]
+
+
 def waiting(call: Call) -> bool:
     """An answered unreserved call no agent has taken yet, still on the line."""
     return (
@@ -81,23 +114,28 @@ def connect(session: Session, *, call: Call, agent: Agent, at: datetime) -> bool
     """Hand the call and its lead to `agent`. False when the lead's dialer claim
     is gone (it expired, the lead was released) or the agent took another lead
     meanwhile: nothing is written then."""
-    assert call.id is not None and agent.id is not None
+    assert agent.id is not None
+    return _connect(session, call=call, agent_id=agent.id, at=at)
+
+
+def _connect(session: Session, *, call: Call, agent_id: int, at: datetime) -> bool:
+    assert call.id is not None
     # The agent row locked (PostgreSQL: two answered calls can't both take one
     # agent; SQLite's writers are serialized), then checked on a fresh read.
     locked = session.scalar(
         select(Agent)
-        .where(col(Agent.id) == agent.id)
+        .where(col(Agent.id) == agent_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     if locked is None or locked.state != AgentState.available:
         return False
-    if session.scalar(select(col(Claim.id)).where(col(Claim.agent_id) == agent.id)) is not None:
+    if session.scalar(select(col(Claim.id)).where(col(Claim.agent_id) == agent_id)) is not None:
         return False
-    if not hand_over(session, lead_id=call.lead_id, agent_id=agent.id):
+    if not hand_over(session, lead_id=call.lead_id, agent_id=agent_id):
         return False
     answered_at = call.answered_at or at
-    call.agent_id = agent.id
+    call.agent_id = agent_id
     call.connected_at = at
     call.connect_by_at = None
     history.record(
@@ -107,7 +145,7 @@ def connect(session: Session, *, call: Call, agent: Agent, at: datetime) -> bool
         actor="dialer",
         at=at,
         call_id=call.id,
-        agent_id=agent.id,
+        agent_id=agent_id,
         waited_ms=max(0, int((at - answered_at) / timedelta(milliseconds=1))),
     )
     # The agent's console puts the lead and its live call on screen.
@@ -115,7 +153,7 @@ def connect(session: Session, *, call: Call, agent: Agent, at: datetime) -> bool
         session,
         kind="call_status",
         at=at,
-        agent_id=agent.id,
+        agent_id=agent_id,
         campaign_id=call.campaign_id,
         call_id=call.id,
         lead_id=call.lead_id,
@@ -130,10 +168,10 @@ def connect(session: Session, *, call: Call, agent: Agent, at: datetime) -> bool
 def connect_to_free(session: Session, *, call: Call, at: datetime) -> bool:
     """To the longest-waiting free agent of the call's campaign, if any."""
     need_endpoint = call.provider != "simulated"
-    for agent in free_agents(
+    for agent_id in _free_agent_ids(
         session, campaign_id=call.campaign_id, now=at, need_endpoint=need_endpoint
     ):
-        if connect(session, call=call, agent=agent, at=at):
+        if _connect(session, call=call, agent_id=agent_id, at=at):
             return True
     return False
 
@@ -172,7 +210,15 @@ def waiting_calls(
     """Answered unreserved calls waiting for an agent, the one due first first.
     Read from the partial index of waiting calls alone (they are few, whatever
     the campaign) and filtered by campaign here: with the campaign in the WHERE,
-    a planner may prefer the campaign's index and read all its calls."""
+    a planner may prefer the campaign's index and read all its calls. Most
+    pacer rounds find none: asked first in one hand-written read (after a flush,
+    so a call made to wait in this transaction is seen), the calls loaded only
+    when there are some."""
+    raw = raw_of(session)
+    if raw is not None:
+        session.flush()
+        if not raw.rows(ANY_WAITING):
+            return []
     calls = session.scalars(
         select(Call)
         .where(col(Call.connect_by_at).is_not(None))
@@ -189,15 +235,15 @@ def connect_waiting_calls(session: Session, *, campaign_id: int, now: datetime) 
     calls = waiting_calls(session, campaign_id=campaign_id)
     if not calls:
         return 0
-    agents = free_agents(
+    agents = _free_agent_ids(
         session, campaign_id=campaign_id, now=now, need_endpoint=calls[0].provider != "simulated"
     )
     for call in calls:
         if not waiting(call):
             continue
         while agents:
-            agent = agents.pop(0)
-            if connect(session, call=call, agent=agent, at=now):
+            agent_id = agents.pop(0)
+            if _connect(session, call=call, agent_id=agent_id, at=now):
                 connected += 1
                 break
         if not agents:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,6 +42,8 @@ from dialer.promises import booking as promises
 from dialer.promises.schemas import PromiseIn
 from dialer.telephony.base import Telephony
 from dialer.telephony.faults import Fault, FaultAction
+
+_Row = TypeVar("_Row")
 
 # Closed while the agent was on the call: the outcome is recorded, and applied
 # only where its row says so (a refusal).
@@ -117,7 +120,7 @@ def _announce_status(session: Session, *, call: Call, at: datetime) -> None:
 
 
 def _system_disposition(session: Session, *, call: Call, kind: RetryKind, at: datetime) -> None:
-    lead = session.get(Lead, call.lead_id)
+    lead = _get_unflushed(session, Lead, call.lead_id)
     assert lead is not None
     call.disposition = kind.value
     call.dispositioned_at = at
@@ -133,6 +136,15 @@ def _system_disposition(session: Session, *, call: Call, kind: RetryKind, at: da
     )
     _after_unanswered(session, lead=lead, call=call, kind=kind, at=at, actor="system")
     release(session, lead=lead, actor="system", now=at, why=f"call {call.id} ended: {kind.value}")
+
+
+def _get_unflushed(session: Session, entity: type[_Row], key: int) -> _Row | None:
+    """`session.get` without its autoflush: a row read by its key does not
+    depend on the call's pending changes, and flushing them here writes the
+    call twice (its status now, its disposition a moment later) where one
+    UPDATE at the next flush does."""
+    with session.no_autoflush:
+        return session.get(entity, key)
 
 
 def abandon(session: Session, *, call: Call, at: datetime, why: str) -> None:
@@ -252,7 +264,7 @@ def _after_unanswered(
 def _schedule_retry(
     session: Session, *, lead: Lead, kind: RetryKind, at: datetime, actor: str
 ) -> None:
-    campaign = session.get(Campaign, lead.campaign_id)
+    campaign = _get_unflushed(session, Campaign, lead.campaign_id)
     assert campaign is not None and lead.id is not None
     failures = lifecycle.count_failure(lead=lead, kind=kind.value)
     hours = calling_hours_of(campaign, timezone=lead.timezone)

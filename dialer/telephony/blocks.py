@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from dialer.db import affected
+from dialer.db import RawSql, affected, raw_of
 from dialer.errors import Conflict
+from dialer.telephony.blocks_sql import ACCOUNT_OR_CAMPAIGN, ALL_BLOCKS
 from dialer.telephony.faults import Fault, FaultAction
 from dialer.telephony.models import DialingBlock
 
@@ -89,15 +90,47 @@ def raise_block(
 
 def block_of(session: Session, *, campaign_id: int) -> Block | None:
     """What stops dialing this campaign: the account's block first (clearing
-    the campaign's alone would not resume it), else the campaign's own."""
-    account = session.get(DialingBlock, ACCOUNT)
-    if account is not None:
-        return _block(account)
-    own = session.get(DialingBlock, campaign_scope(campaign_id))
-    return _block(own) if own is not None else None
+    the campaign's alone would not resume it), else the campaign's own. One
+    read of both scopes; in a unit of work (every dial) in hand-written SQL,
+    which sees every block: `raise_block` writes its row in a savepoint that
+    flushes, `clear` deletes with a statement."""
+    scopes = (ACCOUNT, campaign_scope(campaign_id))
+    raw = raw_of(session)
+    if raw is not None:
+        found = _raw_blocks(raw, ACCOUNT_OR_CAMPAIGN, scopes)
+    else:
+        found = [
+            _block(row)
+            for row in session.scalars(
+                select(DialingBlock).where(col(DialingBlock.scope).in_(scopes))
+            )
+        ]
+    # The account's block first: it is the one whose clearing resumes dialing.
+    return min(found, key=lambda b: b.campaign_id is not None, default=None)
+
+
+def _raw_blocks(raw: RawSql, statement: str, params: tuple[str, ...] = ()) -> list[Block]:
+    return [
+        Block(
+            scope=ACCOUNT if campaign_id is None else "campaign",
+            campaign_id=campaign_id,
+            code=code,
+            provider_code=provider_code,
+            detail=detail,
+            call_id=call_id,
+            since_at=raw.read_instant(since_at),
+        )
+        for _scope, campaign_id, code, provider_code, detail, call_id, since_at in raw.rows(
+            statement, params
+        )
+    ]
 
 
 def all_blocks(session: Session) -> list[Block]:
+    """Every block; in a unit of work (every pacer round) in hand-written SQL."""
+    raw = raw_of(session)
+    if raw is not None:
+        return _raw_blocks(raw, ALL_BLOCKS)
     rows = session.scalars(select(DialingBlock).order_by(col(DialingBlock.scope)))
     return [_block(r) for r in rows]
 
