@@ -315,15 +315,19 @@ class _Tally:
     time: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
-def run_simulation(config: SimConfig, *, pacer: Pacer | None = None) -> SimResult:
+def run_simulation(
+    config: SimConfig, *, pacer: Pacer | None = None, check_inputs: bool = False
+) -> SimResult:
     """Run the floor `config` describes; `pacer` replaces the predictive pacer
-    (the benchmark passes its baselines)."""
+    (the benchmark passes its baselines). `check_inputs` (tests): the pacer's
+    inputs the look-ahead derives are checked against a fresh gather."""
     config.check()
     shm = Path("/dev/shm")
     # In memory where there is room: the run writes every event of a floor's day.
     base = str(shm) if shm.is_dir() else None
     with tempfile.TemporaryDirectory(prefix="dialer-sim-", dir=base) as tmp:
         floor = _Floor(config, db_path=Path(tmp) / "sim.db", pacer=pacer)
+        floor.check_inputs = check_inputs
         try:
             return floor.run()
         finally:
@@ -398,6 +402,9 @@ class _Floor:
         self.pacer: Pacer = pacer or self.runtime.pacer
         # What the last round's pacer was asked, and when (see _next_pacer_second).
         self._asked: tuple[datetime, PacerInputs] | None = None
+        # Tests: gather the inputs anyway and insist they are what was derived.
+        self.check_inputs = False
+        self.cps = 0
         self.predictive_failing = FailingRows("predictive")
         self.agents: list[_SimAgent] = []
         self.tally = _Tally()
@@ -421,6 +428,7 @@ class _Floor:
             campaign = create_campaign(session, data=self.definition, now=now, actor="simulate")
             assert campaign.id is not None
             self.campaign_id = campaign.id
+            self.cps = campaign.cps
             hours = calling_hours_of(campaign)
             shifts: list[tuple[datetime, datetime]] = []
             for opens, closes in hours.intervals(from_day=FIRST_DAY, days=self.config.days * 7):
@@ -598,6 +606,7 @@ class _Floor:
         runtime = self.runtime
         if self.dial_mode != "predictive":
             return jobs.progressive(runtime)
+        self._asked = None
         placed = predictive.dial_round(
             runtime.db,
             telephony=runtime.telephony,
@@ -607,11 +616,18 @@ class _Floor:
             failing=self.predictive_failing,
             pacer=self._asking,
         )
+        asked = self._asked
+        if asked is not None:
+            if self.campaign_id in self.predictive_failing.benched():
+                # Rolled back: what the round read was undone with it.
+                self._asked = None
+            else:
+                self._asked = (asked[0], _after_round(asked[1], placed=len(placed), cps=self.cps))
         return len(placed)
 
     def _asking(self, inputs: PacerInputs) -> PacerDecision:
-        """The pacer, noting what it was asked: when the round placed nothing
-        after asking, those are the inputs at this instant still."""
+        """The pacer, noting what it was asked: with the calls the round
+        placed after asking (`_after_round`), the inputs at this instant still."""
         self._asked = (inputs.now, inputs)
         return self.pacer(inputs)
 
@@ -777,8 +793,12 @@ class _Floor:
         hour's turn (its answer rate) and the last hour before closing (the
         pacer's `closes_in`) are events of their own."""
         asked = self._asked
-        if asked is not None and asked[0] == t and not placed:
+        if asked is not None and asked[0] == t:
             inputs = asked[1]
+            if self.check_inputs:
+                gathered = self._gather_inputs(t)
+                if gathered != inputs:
+                    raise AssertionError(f"derived {inputs} != gathered {gathered}")
         else:
             with self._timed("pacer_inputs"):
                 inputs = self._gather_inputs(t)
@@ -963,6 +983,28 @@ class _FloorClock(SimulatedClock):
 
 def _nothing_to_send(_call_id: int) -> None:
     return None
+
+
+def _after_round(inputs: PacerInputs, *, placed: int, cps: int) -> PacerInputs:
+    """What a round's pacer was asked, once the round has placed its calls:
+    what `gather_inputs` would read at the same instant, without the reads.
+    The round placed its promise calls (reserved: not the pacer's to count)
+    before asking, which left it `max_calls` = cps less those; the calls it
+    placed after asking are unreserved and ring from now (the simulated
+    provider answers a call once its ring time is up, never at the dial).
+    Nothing else the pacer reads moves within the instant: no round but the
+    harness's own writes, and the caches (answer rates, ring and talk times,
+    closing) are keyed by the instant. Checked against a fresh gather by
+    tests/test_simulation_speed.py (`check_inputs`)."""
+    before = cps - inputs.max_calls if inputs.max_calls > 0 else placed
+    after = max(0, placed - before)
+    ringing_for = inputs.ringing_for
+    return dataclass_replace(
+        inputs,
+        calls_ringing=inputs.calls_ringing + after,
+        ringing_for=None if ringing_for is None else ringing_for + (0.0,) * after,
+        max_calls=cps,
+    )
 
 
 def _aged(inputs: PacerInputs, *, seconds: int) -> PacerInputs:
