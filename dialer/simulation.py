@@ -53,21 +53,22 @@ from dialer.agents.models import Agent, AgentState
 from dialer.agents.service import create_agent, set_state
 from dialer.calls import predictive
 from dialer.calls.disposition import DispositionInput, dispose
-from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, Outcome
+from dialer.calls.models import AnsweredBy, Call, Outcome
 from dialer.calls.pacer import Pacer, PacerDecision, PacerInputs
 from dialer.campaign.models import Campaign
 from dialer.campaign.schemas import CampaignCreate
 from dialer.campaign.service import calling_hours_of, create_campaign, load_campaign_file
 from dialer.clock import SimulatedClock
-from dialer.db import Database
+from dialer.db import Database, RawSql
 from dialer.errors import AlreadyDispositioned, DialerError, Invalid
 from dialer.failing import FailingRows
 from dialer.leads.importer import start_import
-from dialer.leads.models import Lead, LeadStatus
+from dialer.leads.models import Lead
 from dialer.promises.models import Promise, PromiseStatus
 from dialer.promises.schemas import PromiseIn
 from dialer.runtime import Runtime
 from dialer.settings import Settings
+from dialer.simulation_sql import CONVERSATIONS, DUE_JOB_NAMES, DUES, NEXT_CALLABLE
 from dialer.telephony.simulated import Lognormal, SimulatedTelephony
 
 # The built-in campaign: an 8-hour day every day (no holidays), in Tokyo, with
@@ -414,9 +415,14 @@ class _Floor:
         self.shifts: list[tuple[datetime, datetime]] = []
         self.dues: dict[str, datetime | None] = {}
         self._wake_at: datetime | None = None
+        self._pooled: Any = None
+        self._raw: RawSql | None = None
         self._woken = False
 
     def close(self) -> None:
+        if self._pooled is not None:
+            self._pooled.close()
+            self._pooled = self._raw = None
         self.runtime.close()
 
     # --- set-up ---
@@ -583,9 +589,35 @@ class _Floor:
 
     def _read_dues(self) -> None:
         """Each due job's next instant (dialer.jobs), read once per step that
-        wrote something: a step that wrote nothing moved none of them."""
-        with self.runtime.db.read() as session:
-            self.dues = {job.name: job.due_at(session) for job in self.runtime.due_jobs}
+        wrote something: a step that wrote nothing moved none of them. One
+        statement for the five (simulation_sql.DUES) while no row is benched;
+        else, and when checking, the jobs' own reads."""
+        jobs_ = self.runtime.due_jobs
+        plain = tuple(job.name for job in jobs_) == DUE_JOB_NAMES and not any(
+            job.failing.benched() for job in jobs_
+        )
+        if plain:
+            raw = self._reader()
+            (row,) = raw.rows(DUES)
+            self.dues = {
+                name: None if at is None else raw.read_instant(at)
+                for name, at in zip(DUE_JOB_NAMES, row, strict=True)
+            }
+        if not plain or self.check_inputs:
+            with self.runtime.db.read() as session:
+                dues = {job.name: job.due_at(session) for job in jobs_}
+            if plain and dues != self.dues:
+                raise AssertionError(f"read {self.dues} != the jobs' own {dues}")
+            self.dues = dues
+
+    def _reader(self) -> RawSql:
+        """The harness's reads on one connection of the floor's SQLite database,
+        kept for the run: in autocommit, each statement sees every commit before
+        it (dialer.db sets the connections so), and no session is set up per read."""
+        if self._raw is None:
+            self._pooled = self.runtime.db.engine.raw_connection()
+            self._raw = RawSql(self._pooled.driver_connection, postgres=False)
+        return self._raw
 
     def _due_work(self, t: datetime) -> bool:
         """The due jobs with something due now, in their order, each in its own
@@ -706,32 +738,18 @@ class _Floor:
         by_id = {sim.id: sim for sim in self.agents}
         talking = {sim.call_id for sim in self.agents if sim.call_id is not None}
         recent = t - timedelta(minutes=5)
-        with self.runtime.db.read() as session:
-            # When an unreserved call was bridged to its agent comes along
-            # (predictive); a reserved call talks from its answer.
-            rows = session.execute(
-                select(
-                    col(Call.id),
-                    col(Call.agent_id),
-                    col(Call.answered_at),
-                    col(Call.for_promise),
-                    col(Call.connected_at),
-                ).where(
-                    col(Call.created_at) >= recent,
-                    col(Call.campaign_id) == self.campaign_id,
-                    col(Call.agent_id).is_not(None),
-                    col(Call.answered_by) == AnsweredBy.human,
-                    col(Call.disposition).is_(None),
-                    col(Call.status).not_in(list(FINAL_CALL_STATUSES)),
-                )
-            ).all()
+        # When an unreserved call was bridged to its agent comes along
+        # (predictive); a reserved call talks from its answer.
+        raw = self._reader()
+        rows = raw.rows(CONVERSATIONS, (raw.instant(recent), self.campaign_id))
         for call_id, agent_id, answered_at, for_promise, connected_at in rows:
             if call_id is None or call_id in talking or agent_id not in by_id:
                 continue
             sim = by_id[agent_id]
             if sim.call_id is not None:
                 continue
-            start = connected_at or answered_at or t
+            began = connected_at or answered_at
+            start = t if began is None else raw.read_instant(began)
             rng = random.Random(f"{self.config.seed}:talk:{call_id}")
             sim.call_id = call_id
             sim.for_promise = bool(for_promise)
@@ -827,14 +845,9 @@ class _Floor:
         """The next lead to become due (a retry, a deferred one), for agents who
         wait with nothing to call; at most a minute away (a promise's lead, a
         claim released)."""
-        with self.runtime.db.read() as session:
-            at = session.scalar(
-                select(func.min(col(Lead.next_attempt_at))).where(
-                    col(Lead.campaign_id) == self.campaign_id,
-                    col(Lead.status) == LeadStatus.scheduled,
-                    col(Lead.next_attempt_at) > t,
-                )
-            )
+        raw = self._reader()
+        ((found,),) = raw.rows(NEXT_CALLABLE, (self.campaign_id, raw.instant(t)))
+        at = None if found is None else raw.read_instant(found)
         cap = t + timedelta(minutes=1)
         return min(at, cap) if at is not None else cap
 
