@@ -29,7 +29,6 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from threading import Lock
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,15 +49,22 @@ from dialer.calls.models import (
 )
 from dialer.calls.pacer import MIN_ANSWER_SAMPLES, Pacer, PacerDecision, PacerInputs
 from dialer.calls.placing import place_call
-from dialer.calls.predictive_sql import AGENTS, AGENTS_WITH_ENDPOINT, IN_FLIGHT
+from dialer.calls.predictive_sql import (
+    AGENTS,
+    AGENTS_WITH_ENDPOINT,
+    IN_FLIGHT,
+    PREDICTIVE_CAMPAIGNS,
+    PREDICTIVE_CAMPAIGNS_WITH_CALLER_ID,
+    PROMISE_DUE,
+)
 from dialer.calls.standing import standing_now
 from dialer.campaign.models import Campaign, CampaignStatus, DialMode
 from dialer.campaign.service import abandon_policy_of, calling_hours_of, zone_of
-from dialer.db import Database, RawSql, Work, is_postgres, savepoint
+from dialer.db import Database, Work, raw_in, savepoint
 from dialer.errors import DialerError
 from dialer.failing import FailingRows, each_row
 from dialer.leads import lifecycle
-from dialer.leads.models import Lead, LeadStatus, NextAttemptReason
+from dialer.leads.models import Lead
 from dialer.telephony import blocks
 from dialer.telephony.base import NowIn, Telephony
 
@@ -185,14 +191,6 @@ def _read_closing(campaign: Campaign, *, now: datetime) -> _Closing:
     return _Closing(read_at=now, any_open=any_open, until=latest)
 
 
-def _raw(session: Session) -> RawSql:
-    """The session's own connection for hand-written SQL, with what the
-    session holds written first."""
-    session.flush()
-    dbapi: Any = session.connection().connection.driver_connection
-    return RawSql(dbapi, postgres=is_postgres(session))
-
-
 def gather_inputs(
     session: Session,
     *,
@@ -218,7 +216,7 @@ def gather_inputs(
     # Hand-written (predictive_sql): read each second, where the ORM's
     # statement building cost more than the reads. Raw SQL does not autoflush:
     # what the round wrote so far (its promise calls) is flushed first.
-    raw = _raw(session)
+    raw = raw_in(session)
     rows = raw.rows(
         AGENTS_WITH_ENDPOINT if need_endpoint else AGENTS,
         (campaign_id, True, connect.MAX_AGENTS, raw.instant(now - TALK_WINDOW)),
@@ -286,37 +284,19 @@ def predictive_campaigns(
     session: Session, *, needs_caller_id: bool, skip: Collection[int] = ()
 ) -> list[int]:
     """Active predictive campaigns the provider would take calls for."""
-    query = select(col(Campaign.id)).where(
-        col(Campaign.dial_mode) == DialMode.predictive,
-        col(Campaign.status) == CampaignStatus.active,
-    )
-    if needs_caller_id:
-        query = query.where(col(Campaign.caller_id).is_not(None))
     account_blocked, blocked = blocks.blocked_campaigns(session)
     if account_blocked:
         return []
-    return [
-        cid
-        for cid in session.scalars(query.order_by(col(Campaign.id)))
-        if cid is not None and cid not in blocked and cid not in skip
-    ]
+    rows = raw_in(session).rows(
+        PREDICTIVE_CAMPAIGNS_WITH_CALLER_ID if needs_caller_id else PREDICTIVE_CAMPAIGNS
+    )
+    return [cid for (cid,) in rows if cid not in blocked and cid not in skip]
 
 
 def _promise_due(session: Session, *, campaign_id: int, now: datetime) -> bool:
     """Any promise of the campaign due now (one indexed probe)."""
-    return (
-        session.scalar(
-            select(col(Lead.id))
-            .where(
-                col(Lead.campaign_id) == campaign_id,
-                col(Lead.status) == LeadStatus.scheduled,
-                col(Lead.next_attempt_reason) == NextAttemptReason.promise,
-                col(Lead.next_attempt_at) <= now,
-            )
-            .limit(1)
-        )
-        is not None
-    )
+    raw = raw_in(session)
+    return bool(raw.rows(PROMISE_DUE, (campaign_id, raw.instant(now))))
 
 
 def _give_back(session: Session, *, lead_id: int, now: datetime, why: str) -> None:

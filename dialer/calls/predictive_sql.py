@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dialer.agents.models import AgentState, Role
 from dialer.campaign.models import CampaignStatus, DialMode
+from dialer.leads.models import LeadStatus, NextAttemptReason
 from dialer.sql import sql
 
 
@@ -47,4 +48,24 @@ IN_FLIGHT = sql(
     "SELECT created_at, answered_at, connected_at, status FROM call"
     " WHERE campaign_id = ? AND created_at >= ? AND agent_reserved = ?"
     " AND disposition IS NULL",
+)
+
+# The rounds' campaigns, in id order (a lower campaign's pacer counts a shared
+# agent). No parameters.
+_PREDICTIVE = (
+    f"SELECT id FROM campaign WHERE dial_mode = '{DialMode.predictive.value}'"
+    f" AND status = '{CampaignStatus.active.value}'"
+)
+PREDICTIVE_CAMPAIGNS = sql("predictive.campaigns", f"{_PREDICTIVE} ORDER BY id")
+PREDICTIVE_CAMPAIGNS_WITH_CALLER_ID = sql(
+    "predictive.campaigns_with_caller_id",
+    f"{_PREDICTIVE} AND caller_id IS NOT NULL ORDER BY id",
+)
+
+# Any promise of the campaign due now. Parameters: campaign id, now.
+PROMISE_DUE = sql(
+    "predictive.promise_due",
+    f"SELECT id FROM lead WHERE campaign_id = ? AND status = '{LeadStatus.scheduled.value}'"
+    f" AND next_attempt_reason = '{NextAttemptReason.promise.value}'"
+    " AND next_attempt_at <= ? LIMIT 1",
 )
