@@ -44,7 +44,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -382,6 +382,12 @@ class _Floor:
             _env_file=None,  # type: ignore[call-arg]
         )
         self.runtime = Runtime(settings)
+        # A throw-away database: nothing of it must survive a crash, so its
+        # commits need not reach the disk (the service's own keep
+        # synchronous=NORMAL, dialer.db); temporary tables stay in memory.
+        engine = self.runtime.db.engine
+        engine.dispose()
+        event.listen(engine, "connect", _throw_away_sqlite)
         # One process drives this floor: its clock can live in memory (the
         # database's clock row is there so that many workers agree on "now").
         self.runtime.clock = _FloorClock(self.runtime.db, start=self.start_at)
@@ -992,6 +998,15 @@ class _FloorClock(SimulatedClock):
     def move(self, *, to: datetime) -> None:
         if to > self._now:
             self._now = to
+
+
+def _throw_away_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+    finally:
+        cursor.close()
 
 
 def _nothing_to_send(_call_id: int) -> None:
