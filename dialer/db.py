@@ -249,6 +249,14 @@ def raw_of(session: Session) -> RawSql | None:
     return work.raw if isinstance(work, Work) else None
 
 
+def raw_in(session: Session) -> RawSql:
+    """Hand-written SQL on `session`'s own connection and transaction, with
+    what the session holds flushed first (raw SQL does not autoflush)."""
+    session.flush()
+    dbapi: Any = session.connection().connection.driver_connection
+    return RawSql(dbapi, postgres=is_postgres(session))
+
+
 @contextmanager
 def savepoint(session: Session) -> Iterator[None]:
     """A savepoint inside the unit of work that holds `session`: if the block

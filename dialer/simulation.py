@@ -44,7 +44,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -53,21 +53,22 @@ from dialer.agents.models import Agent, AgentState
 from dialer.agents.service import create_agent, set_state
 from dialer.calls import predictive
 from dialer.calls.disposition import DispositionInput, dispose
-from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, Outcome
+from dialer.calls.models import AnsweredBy, Call, Outcome
 from dialer.calls.pacer import Pacer, PacerDecision, PacerInputs
 from dialer.campaign.models import Campaign
 from dialer.campaign.schemas import CampaignCreate
 from dialer.campaign.service import calling_hours_of, create_campaign, load_campaign_file
 from dialer.clock import SimulatedClock
-from dialer.db import Database
+from dialer.db import Database, RawSql
 from dialer.errors import AlreadyDispositioned, DialerError, Invalid
 from dialer.failing import FailingRows
 from dialer.leads.importer import start_import
-from dialer.leads.models import Lead, LeadStatus
+from dialer.leads.models import Lead
 from dialer.promises.models import Promise, PromiseStatus
 from dialer.promises.schemas import PromiseIn
 from dialer.runtime import Runtime
 from dialer.settings import Settings
+from dialer.simulation_sql import CONVERSATIONS, DUE_JOB_NAMES, DUES, NEXT_CALLABLE
 from dialer.telephony.simulated import Lognormal, SimulatedTelephony
 
 # The built-in campaign: an 8-hour day every day (no holidays), in Tokyo, with
@@ -315,15 +316,19 @@ class _Tally:
     time: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
-def run_simulation(config: SimConfig, *, pacer: Pacer | None = None) -> SimResult:
+def run_simulation(
+    config: SimConfig, *, pacer: Pacer | None = None, check_inputs: bool = False
+) -> SimResult:
     """Run the floor `config` describes; `pacer` replaces the predictive pacer
-    (the benchmark passes its baselines)."""
+    (the benchmark passes its baselines). `check_inputs` (tests): the pacer's
+    inputs the look-ahead derives are checked against a fresh gather."""
     config.check()
     shm = Path("/dev/shm")
     # In memory where there is room: the run writes every event of a floor's day.
     base = str(shm) if shm.is_dir() else None
     with tempfile.TemporaryDirectory(prefix="dialer-sim-", dir=base) as tmp:
         floor = _Floor(config, db_path=Path(tmp) / "sim.db", pacer=pacer)
+        floor.check_inputs = check_inputs
         try:
             return floor.run()
         finally:
@@ -377,6 +382,12 @@ class _Floor:
             _env_file=None,  # type: ignore[call-arg]
         )
         self.runtime = Runtime(settings)
+        # A throw-away database: nothing of it must survive a crash, so its
+        # commits need not reach the disk (the service's own keep
+        # synchronous=NORMAL, dialer.db); temporary tables stay in memory.
+        engine = self.runtime.db.engine
+        engine.dispose()
+        event.listen(engine, "connect", _throw_away_sqlite)
         # One process drives this floor: its clock can live in memory (the
         # database's clock row is there so that many workers agree on "now").
         self.runtime.clock = _FloorClock(self.runtime.db, start=self.start_at)
@@ -398,6 +409,9 @@ class _Floor:
         self.pacer: Pacer = pacer or self.runtime.pacer
         # What the last round's pacer was asked, and when (see _next_pacer_second).
         self._asked: tuple[datetime, PacerInputs] | None = None
+        # Tests: gather the inputs anyway and insist they are what was derived.
+        self.check_inputs = False
+        self.cps = 0
         self.predictive_failing = FailingRows("predictive")
         self.agents: list[_SimAgent] = []
         self.tally = _Tally()
@@ -407,9 +421,14 @@ class _Floor:
         self.shifts: list[tuple[datetime, datetime]] = []
         self.dues: dict[str, datetime | None] = {}
         self._wake_at: datetime | None = None
+        self._pooled: Any = None
+        self._raw: RawSql | None = None
         self._woken = False
 
     def close(self) -> None:
+        if self._pooled is not None:
+            self._pooled.close()
+            self._pooled = self._raw = None
         self.runtime.close()
 
     # --- set-up ---
@@ -421,6 +440,7 @@ class _Floor:
             campaign = create_campaign(session, data=self.definition, now=now, actor="simulate")
             assert campaign.id is not None
             self.campaign_id = campaign.id
+            self.cps = campaign.cps
             hours = calling_hours_of(campaign)
             shifts: list[tuple[datetime, datetime]] = []
             for opens, closes in hours.intervals(from_day=FIRST_DAY, days=self.config.days * 7):
@@ -575,9 +595,35 @@ class _Floor:
 
     def _read_dues(self) -> None:
         """Each due job's next instant (dialer.jobs), read once per step that
-        wrote something: a step that wrote nothing moved none of them."""
-        with self.runtime.db.read() as session:
-            self.dues = {job.name: job.due_at(session) for job in self.runtime.due_jobs}
+        wrote something: a step that wrote nothing moved none of them. One
+        statement for the five (simulation_sql.DUES) while no row is benched;
+        else, and when checking, the jobs' own reads."""
+        jobs_ = self.runtime.due_jobs
+        plain = tuple(job.name for job in jobs_) == DUE_JOB_NAMES and not any(
+            job.failing.benched() for job in jobs_
+        )
+        if plain:
+            raw = self._reader()
+            (row,) = raw.rows(DUES)
+            self.dues = {
+                name: None if at is None else raw.read_instant(at)
+                for name, at in zip(DUE_JOB_NAMES, row, strict=True)
+            }
+        if not plain or self.check_inputs:
+            with self.runtime.db.read() as session:
+                dues = {job.name: job.due_at(session) for job in jobs_}
+            if plain and dues != self.dues:
+                raise AssertionError(f"read {self.dues} != the jobs' own {dues}")
+            self.dues = dues
+
+    def _reader(self) -> RawSql:
+        """The harness's reads on one connection of the floor's SQLite database,
+        kept for the run: in autocommit, each statement sees every commit before
+        it (dialer.db sets the connections so), and no session is set up per read."""
+        if self._raw is None:
+            self._pooled = self.runtime.db.engine.raw_connection()
+            self._raw = RawSql(self._pooled.driver_connection, postgres=False)
+        return self._raw
 
     def _due_work(self, t: datetime) -> bool:
         """The due jobs with something due now, in their order, each in its own
@@ -598,6 +644,7 @@ class _Floor:
         runtime = self.runtime
         if self.dial_mode != "predictive":
             return jobs.progressive(runtime)
+        self._asked = None
         placed = predictive.dial_round(
             runtime.db,
             telephony=runtime.telephony,
@@ -607,11 +654,18 @@ class _Floor:
             failing=self.predictive_failing,
             pacer=self._asking,
         )
+        asked = self._asked
+        if asked is not None:
+            if self.campaign_id in self.predictive_failing.benched():
+                # Rolled back: what the round read was undone with it.
+                self._asked = None
+            else:
+                self._asked = (asked[0], _after_round(asked[1], placed=len(placed), cps=self.cps))
         return len(placed)
 
     def _asking(self, inputs: PacerInputs) -> PacerDecision:
-        """The pacer, noting what it was asked: when the round placed nothing
-        after asking, those are the inputs at this instant still."""
+        """The pacer, noting what it was asked: with the calls the round
+        placed after asking (`_after_round`), the inputs at this instant still."""
         self._asked = (inputs.now, inputs)
         return self.pacer(inputs)
 
@@ -690,32 +744,18 @@ class _Floor:
         by_id = {sim.id: sim for sim in self.agents}
         talking = {sim.call_id for sim in self.agents if sim.call_id is not None}
         recent = t - timedelta(minutes=5)
-        with self.runtime.db.read() as session:
-            # When an unreserved call was bridged to its agent comes along
-            # (predictive); a reserved call talks from its answer.
-            rows = session.execute(
-                select(
-                    col(Call.id),
-                    col(Call.agent_id),
-                    col(Call.answered_at),
-                    col(Call.for_promise),
-                    col(Call.connected_at),
-                ).where(
-                    col(Call.created_at) >= recent,
-                    col(Call.campaign_id) == self.campaign_id,
-                    col(Call.agent_id).is_not(None),
-                    col(Call.answered_by) == AnsweredBy.human,
-                    col(Call.disposition).is_(None),
-                    col(Call.status).not_in(list(FINAL_CALL_STATUSES)),
-                )
-            ).all()
+        # When an unreserved call was bridged to its agent comes along
+        # (predictive); a reserved call talks from its answer.
+        raw = self._reader()
+        rows = raw.rows(CONVERSATIONS, (raw.instant(recent), self.campaign_id))
         for call_id, agent_id, answered_at, for_promise, connected_at in rows:
             if call_id is None or call_id in talking or agent_id not in by_id:
                 continue
             sim = by_id[agent_id]
             if sim.call_id is not None:
                 continue
-            start = connected_at or answered_at or t
+            began = connected_at or answered_at
+            start = t if began is None else raw.read_instant(began)
             rng = random.Random(f"{self.config.seed}:talk:{call_id}")
             sim.call_id = call_id
             sim.for_promise = bool(for_promise)
@@ -777,8 +817,12 @@ class _Floor:
         hour's turn (its answer rate) and the last hour before closing (the
         pacer's `closes_in`) are events of their own."""
         asked = self._asked
-        if asked is not None and asked[0] == t and not placed:
+        if asked is not None and asked[0] == t:
             inputs = asked[1]
+            if self.check_inputs:
+                gathered = self._gather_inputs(t)
+                if gathered != inputs:
+                    raise AssertionError(f"derived {inputs} != gathered {gathered}")
         else:
             with self._timed("pacer_inputs"):
                 inputs = self._gather_inputs(t)
@@ -807,14 +851,9 @@ class _Floor:
         """The next lead to become due (a retry, a deferred one), for agents who
         wait with nothing to call; at most a minute away (a promise's lead, a
         claim released)."""
-        with self.runtime.db.read() as session:
-            at = session.scalar(
-                select(func.min(col(Lead.next_attempt_at))).where(
-                    col(Lead.campaign_id) == self.campaign_id,
-                    col(Lead.status) == LeadStatus.scheduled,
-                    col(Lead.next_attempt_at) > t,
-                )
-            )
+        raw = self._reader()
+        ((found,),) = raw.rows(NEXT_CALLABLE, (self.campaign_id, raw.instant(t)))
+        at = None if found is None else raw.read_instant(found)
         cap = t + timedelta(minutes=1)
         return min(at, cap) if at is not None else cap
 
@@ -961,8 +1000,39 @@ class _FloorClock(SimulatedClock):
             self._now = to
 
 
+def _throw_away_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+    finally:
+        cursor.close()
+
+
 def _nothing_to_send(_call_id: int) -> None:
     return None
+
+
+def _after_round(inputs: PacerInputs, *, placed: int, cps: int) -> PacerInputs:
+    """What a round's pacer was asked, once the round has placed its calls:
+    what `gather_inputs` would read at the same instant, without the reads.
+    The round placed its promise calls (reserved: not the pacer's to count)
+    before asking, which left it `max_calls` = cps less those; the calls it
+    placed after asking are unreserved and ring from now (the simulated
+    provider answers a call once its ring time is up, never at the dial).
+    Nothing else the pacer reads moves within the instant: no round but the
+    harness's own writes, and the caches (answer rates, ring and talk times,
+    closing) are keyed by the instant. Checked against a fresh gather by
+    tests/test_simulation_speed.py (`check_inputs`)."""
+    before = cps - inputs.max_calls if inputs.max_calls > 0 else placed
+    after = max(0, placed - before)
+    ringing_for = inputs.ringing_for
+    return dataclass_replace(
+        inputs,
+        calls_ringing=inputs.calls_ringing + after,
+        ringing_for=None if ringing_for is None else ringing_for + (0.0,) * after,
+        max_calls=cps,
+    )
 
 
 def _aged(inputs: PacerInputs, *, seconds: int) -> PacerInputs:

@@ -30,11 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from threading import Lock
 
-from sqlalchemy import Exists, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim, Role
 from dialer.agents.queue import claim_for_dialer, claim_next, claim_of, release
 from dialer.calls import connect
 from dialer.calls.abandon import AbandonStanding
@@ -50,14 +49,22 @@ from dialer.calls.models import (
 )
 from dialer.calls.pacer import MIN_ANSWER_SAMPLES, Pacer, PacerDecision, PacerInputs
 from dialer.calls.placing import place_call
+from dialer.calls.predictive_sql import (
+    AGENTS,
+    AGENTS_WITH_ENDPOINT,
+    IN_FLIGHT,
+    PREDICTIVE_CAMPAIGNS,
+    PREDICTIVE_CAMPAIGNS_WITH_CALLER_ID,
+    PROMISE_DUE,
+)
 from dialer.calls.standing import standing_now
 from dialer.campaign.models import Campaign, CampaignStatus, DialMode
 from dialer.campaign.service import abandon_policy_of, calling_hours_of, zone_of
-from dialer.db import Database, Work, savepoint
+from dialer.db import Database, Work, raw_in, savepoint
 from dialer.errors import DialerError
 from dialer.failing import FailingRows, each_row
 from dialer.leads import lifecycle
-from dialer.leads.models import Lead, LeadStatus, NextAttemptReason
+from dialer.leads.models import Lead
 from dialer.telephony import blocks
 from dialer.telephony.base import NowIn, Telephony
 
@@ -206,64 +213,42 @@ def gather_inputs(
     policy = abandon_policy_of(campaign)
     if standing is None:
         standing = standing_now(session, campaign=campaign, now=now)
-    # Columns, not Agent rows: the pacer reads two of them, and loading whole
-    # agents into the session each second costs more than the query.
-    agents = session.execute(
-        select(col(Agent.id), col(Agent.wrapup_until), col(Claim.id), _counted_elsewhere())
-        .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
-        .outerjoin(Claim, col(Claim.agent_id) == col(Agent.id))
-        .where(
-            col(AgentCampaign.campaign_id) == campaign_id,
-            col(Agent.role) == Role.agent,
-            col(Agent.active).is_(True),
-            col(Agent.state) == AgentState.available,
-            *([col(Agent.endpoint).is_not(None)] if need_endpoint else []),
-        )
-        .limit(connect.MAX_AGENTS)
-    ).all()
-    shared = frozenset(agent_id for agent_id, _, _, elsewhere in agents if elsewhere)
-    waiting_agents = 0
+    # Hand-written (predictive_sql): read each second, where the ORM's
+    # statement building cost more than the reads. Raw SQL does not autoflush:
+    # what the round wrote so far (its promise calls) is flushed first.
+    raw = raw_in(session)
+    rows = raw.rows(
+        AGENTS_WITH_ENDPOINT if need_endpoint else AGENTS,
+        (campaign_id, True, connect.MAX_AGENTS, raw.instant(now - TALK_WINDOW)),
+    )
+    seen: set[int] = set()
+    signed_in = waiting_agents = 0
     wrapup_left: list[float] = []
-    busy: list[int] = []
-    for agent_id, wrapup_until, claim_id, _elsewhere in agents:
-        assert agent_id is not None
-        if agent_id in shared:
-            continue
-        if claim_id is not None:
-            busy.append(agent_id)
-        elif wrapup_until is not None and wrapup_until > now:
-            wrapup_left.append(_seconds(wrapup_until, now))
-        else:
-            waiting_agents += 1
     talking_for: list[float] = []
-    if busy:
-        for connected_at, answered_at in session.execute(
-            select(col(Call.connected_at), col(Call.answered_at)).where(
-                col(Call.agent_id).in_(busy),
-                col(Call.created_at) >= now - TALK_WINDOW,
-                col(Call.disposition).is_(None),
-                col(Call.answered_at).is_not(None),
-            )
-        ):
-            since = connected_at or answered_at
-            assert since is not None
-            talking_for.append(_seconds(now, since))
+    for agent_id, wrapup_until, claim_id, elsewhere, connected_at, answered_at in rows:
+        if elsewhere:
+            continue  # a lower predictive campaign's pacer counts this agent
+        if agent_id not in seen:
+            seen.add(agent_id)
+            signed_in += 1
+            if claim_id is None:
+                until = None if wrapup_until is None else raw.read_instant(wrapup_until)
+                if until is not None and until > now:
+                    wrapup_left.append(_seconds(until, now))
+                else:
+                    waiting_agents += 1
+        since = connected_at if connected_at is not None else answered_at
+        if claim_id is not None and since is not None:
+            talking_for.append(_seconds(now, raw.read_instant(since)))
     ringing_for: list[float] = []
     calls_waiting = 0
-    for created_at, answered_at, connected_at, status in session.execute(
-        select(
-            col(Call.created_at), col(Call.answered_at), col(Call.connected_at), col(Call.status)
-        ).where(
-            col(Call.campaign_id) == campaign_id,
-            col(Call.created_at) >= now - IN_FLIGHT_WINDOW,
-            col(Call.agent_reserved).is_(False),
-            col(Call.disposition).is_(None),
-        )
+    for created_at, answered_at, connected_at, status in raw.rows(
+        IN_FLIGHT, (campaign_id, raw.instant(now - IN_FLIGHT_WINDOW), False)
     ):
         if status in FINAL_CALL_STATUSES or connected_at is not None:
             continue
         if answered_at is None:
-            ringing_for.append(_seconds(now, created_at))
+            ringing_for.append(_seconds(now, raw.read_instant(created_at)))
         else:
             calls_waiting += 1
     stats = answer_stats(session, campaign_id=campaign_id, now=now)
@@ -274,7 +259,7 @@ def gather_inputs(
     dist = _distributions_of(session, campaign_id=campaign_id, now=now)
     return PacerInputs(
         now=now,
-        agents_signed_in=len(agents) - len(shared),
+        agents_signed_in=signed_in,
         agents_waiting=waiting_agents,
         wrapup_left=tuple(wrapup_left),
         talking_for=tuple(talking_for),
@@ -295,60 +280,23 @@ def gather_inputs(
     )
 
 
-def _counted_elsewhere() -> Exists:
-    """Whether the agent of the enclosing row also works an active predictive
-    campaign of a lower id than the one gathered for: that campaign's pacer
-    counts them. A column of the agents' own read, not a statement of its own
-    each round."""
-    other = aliased(AgentCampaign)
-    return (
-        select(col(other.agent_id))
-        .join(Campaign, col(Campaign.id) == col(other.campaign_id))
-        .where(
-            col(other.agent_id) == col(Agent.id),
-            col(other.campaign_id) < col(AgentCampaign.campaign_id),
-            col(Campaign.dial_mode) == DialMode.predictive,
-            col(Campaign.status) == CampaignStatus.active,
-        )
-        .exists()
-    )
-
-
 def predictive_campaigns(
     session: Session, *, needs_caller_id: bool, skip: Collection[int] = ()
 ) -> list[int]:
     """Active predictive campaigns the provider would take calls for."""
-    query = select(col(Campaign.id)).where(
-        col(Campaign.dial_mode) == DialMode.predictive,
-        col(Campaign.status) == CampaignStatus.active,
-    )
-    if needs_caller_id:
-        query = query.where(col(Campaign.caller_id).is_not(None))
     account_blocked, blocked = blocks.blocked_campaigns(session)
     if account_blocked:
         return []
-    return [
-        cid
-        for cid in session.scalars(query.order_by(col(Campaign.id)))
-        if cid is not None and cid not in blocked and cid not in skip
-    ]
+    rows = raw_in(session).rows(
+        PREDICTIVE_CAMPAIGNS_WITH_CALLER_ID if needs_caller_id else PREDICTIVE_CAMPAIGNS
+    )
+    return [cid for (cid,) in rows if cid not in blocked and cid not in skip]
 
 
 def _promise_due(session: Session, *, campaign_id: int, now: datetime) -> bool:
     """Any promise of the campaign due now (one indexed probe)."""
-    return (
-        session.scalar(
-            select(col(Lead.id))
-            .where(
-                col(Lead.campaign_id) == campaign_id,
-                col(Lead.status) == LeadStatus.scheduled,
-                col(Lead.next_attempt_reason) == NextAttemptReason.promise,
-                col(Lead.next_attempt_at) <= now,
-            )
-            .limit(1)
-        )
-        is not None
-    )
+    raw = raw_in(session)
+    return bool(raw.rows(PROMISE_DUE, (campaign_id, raw.instant(now))))
 
 
 def _give_back(session: Session, *, lead_id: int, now: datetime, why: str) -> None:

@@ -11,15 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from threading import Lock
 
-from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
-from sqlmodel import col
 
 from dialer.agents.floor_rules import abandon_rate
 from dialer.calls.abandon import AbandonStanding
-from dialer.calls.models import ANSWERED_PREDICATE, Call, Outcome
+from dialer.calls.standing_sql import ANSWERED_COUNTS_BEFORE, ANSWERED_COUNTS_TO
 from dialer.campaign.models import Campaign
 from dialer.campaign.service import abandon_policy_of
+from dialer.db import raw_in
 
 # The round's abandon standing: the window's calls older than STANDING_RECENT
 # are counted again every STANDING_TTL of domain time, the recent ones every
@@ -48,18 +47,11 @@ def _answered_counts(
     [since, until] (or [since, until) when not `inclusive`): the abandon
     standing's aggregate (dialer.calls.abandon) over a part of its window, on
     the same partial index."""
-    end = col(Call.created_at) <= until if inclusive else col(Call.created_at) < until
-    abandoned, answered = session.execute(
-        select(
-            func.count().filter(text(f"disposition = '{Outcome.abandoned.value}'")),
-            func.count(),
-        ).where(
-            col(Call.campaign_id) == campaign_id,
-            col(Call.created_at) >= since,
-            end,
-            text(f"({ANSWERED_PREDICATE})"),
-        )
-    ).one()
+    raw = raw_in(session)
+    statement = ANSWERED_COUNTS_TO if inclusive else ANSWERED_COUNTS_BEFORE
+    ((abandoned, answered),) = raw.rows(
+        statement, (campaign_id, raw.instant(since), raw.instant(until))
+    )
     return int(abandoned or 0), int(answered or 0)
 
 

@@ -19,16 +19,17 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus
 from dialer.campaign.models import Campaign
-from dialer.db import affected
+from dialer.db import raw_in
 from dialer.failing import FailingRows, each_row
 from dialer.leads.models import Lead
 from dialer.telephony.models import SimOutcome
+from dialer.telephony.simulated_sql import CONSUME, NEXT_SCRIPTED
 
 UNANSWERED_AFTER = timedelta(seconds=25)
 
@@ -110,21 +111,11 @@ class SimulatedTelephony:
         return self.answer_rates.get(hour, self.answer_rate)
 
     def _next_outcome(self, session: Session, *, call: Call, campaign: Campaign) -> str:
-        scripted = session.scalar(
-            select(SimOutcome)
-            .where(col(SimOutcome.phone) == call.to, col(SimOutcome.consumed).is_(False))
-            .order_by(col(SimOutcome.id))
-            .limit(1)
-        )
-        if scripted is not None:
+        raw = raw_in(session)
+        for scripted_id, scripted_outcome in raw.rows(NEXT_SCRIPTED, (call.to, False)):
             # Conditional: two workers dialling the same number can't both consume it.
-            taken = session.execute(
-                update(SimOutcome)
-                .where(col(SimOutcome.id) == scripted.id, col(SimOutcome.consumed).is_(False))
-                .values(consumed=True)
-            )
-            if affected(taken) == 1:
-                return scripted.outcome
+            if raw.run(CONSUME, (True, scripted_id, False)) == 1:
+                return str(scripted_outcome)
         # Seeded per call, so a run is reproducible whatever the worker order.
         rng = random.Random(f"{self.seed}:{call.id}")
         if rng.random() < self._answer_rate(session, call=call, campaign=campaign):

@@ -6,13 +6,18 @@ ring 10,5 s, wrap-up 20 s, seed 16).
     python scripts/bench/simulate_speed.py --pacer progressive          # the 8-hour day
 
 The CPU time (of this process) says more than the wall time on a shared
-machine. The last line printed is one JSON object with every figure.
+machine. Two statement counts: those made through SQLAlchemy (`statements`,
+the figure of the first steps) and every statement SQLite runs
+(`sqlite_statements`: hand-written SQL on the DBAPI connection included, and
+BEGIN/COMMIT/SAVEPOINT), which a step moving ORM reads to hand-written SQL
+cannot hide from. The last line printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -34,13 +39,27 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=20)
     args = parser.parse_args()
     statements = 0
+    executed = 0
 
-    # Every engine's every statement (the simulation makes its own engine).
+    # Every engine's every statement made through SQLAlchemy (the simulation
+    # makes its own engine)...
     def count(*_a: Any, **_k: Any) -> None:
         nonlocal statements
         statements += 1
 
+    # ...and every statement SQLite itself runs: the hand-written ones
+    # (dialer.sql, on the DBAPI connection) pass no SQLAlchemy event, and
+    # BEGIN, COMMIT and savepoints are counted too.
+    def executes(_text: str) -> None:
+        nonlocal executed
+        executed += 1
+
+    def traced(dbapi_connection: Any, _record: Any) -> None:
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_trace_callback(executes)
+
     event.listen(Engine, "before_cursor_execute", count)
+    event.listen(Engine, "connect", traced)
     config = SimConfig(
         agents=args.agents,
         pacer=args.pacer,
@@ -62,6 +81,8 @@ def main() -> None:
         "calls_placed": result.calls_placed,
         "statements": statements,
         "statements_per_call": round(statements / max(1, result.calls_placed), 1),
+        "sqlite_statements": executed,
+        "sqlite_statements_per_call": round(executed / max(1, result.calls_placed), 1),
         "occupancy": result.occupancy,
         "abandon_rate": result.abandon_rate,
         "contacts": result.contacts,

@@ -1,0 +1,136 @@
+"""The pacer's snapshot (`predictive.gather_inputs`, hand-written SQL) on a
+scripted floor: who counts as waiting, wrapping up and talking, which agents a
+lower predictive campaign counts instead, the endpoint filter, and which calls
+are ringing or waiting; pending ORM rows are seen (raw SQL does not autoflush)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dialer.agents.models import Agent, AgentState, Claim
+from dialer.agents.service import create_agent
+from dialer.calls.models import Call
+from dialer.calls.predictive import IN_FLIGHT_WINDOW, gather_inputs
+from dialer.campaign.models import Campaign
+from dialer.campaign.schemas import CampaignCreate
+from dialer.campaign.service import create_campaign
+from dialer.db import Database
+from dialer.leads.models import Lead
+from dialer.migrations import upgrade
+
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+S = timedelta(seconds=1)
+
+
+def _campaign(session: Any, name: str) -> int:
+    campaign = create_campaign(
+        session,
+        data=CampaignCreate(
+            name=name, dial_mode="predictive", seller_name="Seller", call_reason="A plan",
+            callback_number="+81312345678",
+        ),
+        now=NOW - timedelta(days=1),
+    )  # fmt: skip
+    assert campaign.id is not None
+    return campaign.id
+
+
+def _lead(session: Any, campaign_id: int) -> int:
+    lead = Lead(campaign_id=campaign_id, timezone="Asia/Tokyo", failure_counts={}, extra={},
+                raw={}, created_at=NOW, updated_at=NOW)  # fmt: skip
+    session.add(lead)
+    session.flush()
+    assert lead.id is not None
+    return lead.id
+
+
+def _call(cid: int, lid: int, *, ago: timedelta, **kw: Any) -> Call:
+    fields: dict[str, Any] = {"status": "ringing", "agent_reserved": False} | kw
+    return Call(lead_id=lid, campaign_id=cid, to="+819012345678", provider="simulated",
+                created_at=NOW - ago, **fields)  # fmt: skip
+
+
+def _agent(session: Any, name: str, campaigns: list[int], **kw: Any) -> Agent:
+    agent, _token = create_agent(
+        session, name=name, campaign_ids=campaigns, endpoint=kw.pop("endpoint", None), now=NOW
+    )
+    for key, value in kw.items():
+        setattr(agent, key, value)
+    assert agent.id is not None
+    return agent
+
+
+def _claim(session: Any, *, agent: Agent, cid: int) -> None:
+    session.add(Claim(lead_id=_lead(session, cid), agent_id=agent.id, campaign_id=cid,
+                      reason="queue", prev_status="new", claimed_at=NOW - 60 * S,
+                      claim_expires_at=NOW + 600 * S))  # fmt: skip
+
+
+def test_gather_inputs_reads_the_floor(db_url: str) -> None:
+    upgrade(db_url)
+    db = Database(db_url)
+    try:
+        with db.write() as session:
+            lower = _campaign(session, "Lower")
+            cid = _campaign(session, "Gathered")
+            lid = _lead(session, cid)
+            _agent(session, "waiting", [cid])
+            _agent(session, "wrapping", [cid], wrapup_until=NOW + 15 * S)
+            _agent(session, "wrapped", [cid], wrapup_until=NOW - 15 * S)  # waiting
+            talking = _agent(session, "talking", [cid])
+            _claim(session, agent=talking, cid=cid)
+            session.add(_call(cid, lid, ago=30 * S, agent_id=talking.id, status="in-progress",
+                              answered_by="human", answered_at=NOW - 25 * S,
+                              connected_at=NOW - 20 * S))  # fmt: skip
+            reserved = _agent(session, "placing", [cid])  # claim, call still ringing
+            _claim(session, agent=reserved, cid=cid)
+            session.add(_call(cid, lid, ago=3 * S, agent_id=reserved.id, agent_reserved=True))
+            _agent(session, "paused", [cid], state=AgentState.paused)
+            _agent(session, "gone", [cid], active=False)
+            _agent(session, "shared", [lower, cid])  # the lower campaign's pacer counts them
+            _agent(session, "bridgeable", [cid], endpoint="sip:a@example.com")
+            session.add_all(
+                [
+                    _call(cid, lid, ago=5 * S),  # ringing
+                    # Waiting for an agent; then one bridged already.
+                    _call(
+                        cid,
+                        lid,
+                        ago=8 * S,
+                        status="in-progress",
+                        answered_by="human",
+                        answered_at=NOW - 1 * S,
+                    ),
+                    _call(
+                        cid,
+                        lid,
+                        ago=40 * S,
+                        status="in-progress",
+                        answered_by="human",
+                        answered_at=NOW - 30 * S,
+                        connected_at=NOW - 29 * S,
+                    ),
+                    _call(cid, lid, ago=9 * S, status="no-answer"),  # final
+                    _call(cid, lid, ago=IN_FLIGHT_WINDOW + S),  # out of the window
+                    _call(cid, lid, ago=7 * S, disposition="abandoned"),
+                ]
+            )
+            session.flush()
+            campaign = session.get(Campaign, cid)
+            assert campaign is not None
+            # Not flushed yet: gather_inputs must flush it before its raw reads.
+            session.add(_call(cid, lid, ago=0 * S))
+            got = gather_inputs(session, campaign=campaign, now=NOW)
+            bridged = gather_inputs(session, campaign=campaign, now=NOW, need_endpoint=True)
+    finally:
+        db.dispose()
+    assert got.agents_signed_in == 6
+    assert got.agents_waiting == 3  # waiting, wrapped, bridgeable
+    assert got.wrapup_left == (15.0,)
+    assert got.talking_for == (20.0,)
+    assert got.calls_ringing == 2
+    assert sorted(got.ringing_for or ()) == [0.0, 5.0]
+    assert got.calls_waiting == 1
+    assert (bridged.agents_signed_in, bridged.agents_waiting) == (1, 1)
+    assert bridged.wrapup_left == () and bridged.talking_for == ()
