@@ -68,10 +68,10 @@ def test_raw_events_read_back_as_the_orm_writes_them(db_url: str) -> None:
 
 def test_dialing_blocks_read_raw_and_through_the_orm_agree(db_url: str) -> None:
     db = Database(db_url)
-    fault_campaign = Fault(code="campaign_caller_id", meaning="m", action=FaultAction.block_campaign,
-                           provider_code=21212)  # fmt: skip
-    fault_account = Fault(code="account_suspended", meaning="m", action=FaultAction.block_account,
-                          provider_code=20003)  # fmt: skip
+    fault_campaign = Fault(code="campaign_caller_id", meaning="m", provider_code=21212,
+                           action=FaultAction.block_campaign)  # fmt: skip
+    fault_account = Fault(code="account_suspended", meaning="m", provider_code=20003,
+                          action=FaultAction.block_account)  # fmt: skip
     try:
         with db.write() as session:
             one = create_campaign(session, data=CampaignCreate(name="One"), now=NOW)
