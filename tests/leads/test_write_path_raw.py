@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
 from dialer.campaign.schemas import CampaignCreate
 from dialer.campaign.service import create_campaign
-from dialer.db import Database, raw_of
+from dialer.db import Database, raw_of, savepoint
 from dialer.leads import history
 from dialer.leads.models import Event, Lead
 from dialer.telephony import blocks
@@ -101,5 +102,32 @@ def test_dialing_blocks_read_raw_and_through_the_orm_agree(db_url: str) -> None:
             assert blocks.all_blocks(session) == blocks.all_blocks(orm)
             assert blocks.blocked_campaigns(session) == (True, frozenset({ids[0]}))
             assert session.get(DialingBlock, blocks.ACCOUNT) is not None
+    finally:
+        db.dispose()
+
+
+def test_a_raw_event_in_a_rolled_back_savepoint_is_undone(db_url: str) -> None:
+    """The session begins a savepoint lazily, at its first statement: an event
+    written raw as the first thing in `db.savepoint` must still be inside it."""
+    db = Database(db_url)
+    try:
+        with db.write() as session:
+            campaign = create_campaign(session, data=CampaignCreate(name="Savepoint"), now=NOW)
+            assert campaign.id is not None
+            lead = _lead(campaign.id)
+            session.add(lead)
+            session.flush()
+            lead_id = lead.id
+            assert lead_id is not None
+        with db.write() as session:
+            session.execute(select(1))
+            with pytest.raises(RuntimeError), savepoint(session):
+                history.record(session, lead_id=lead_id, kind="undone", actor="t", at=NOW)
+                raise RuntimeError("the row fails")
+            with savepoint(session):
+                history.record(session, lead_id=lead_id, kind="kept", actor="t", at=NOW)
+        with db.read() as session:
+            kinds = list(session.scalars(select(col(Event.kind)).order_by(col(Event.id))))
+            assert kinds == ["kept"]
     finally:
         db.dispose()
