@@ -246,7 +246,13 @@ def raw_of(session: Session) -> RawSql | None:
     for a test's stand-in that only records what is added)."""
     info = getattr(session, "info", None)
     work = info.get(_WORK_KEY) if info is not None else None
-    return work.raw if isinstance(work, Work) else None
+    if not isinstance(work, Work):
+        return None
+    # The session begins its transaction (and a savepoint, `begin_nested`)
+    # lazily, at its first statement: made to begin it now, so that what is
+    # written raw from here is inside the savepoint and undone with it.
+    session.connection()
+    return work.raw
 
 
 def raw_in(session: Session) -> RawSql:

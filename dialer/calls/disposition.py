@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -120,7 +120,9 @@ def _announce_status(session: Session, *, call: Call, at: datetime) -> None:
 
 
 def _system_disposition(session: Session, *, call: Call, kind: RetryKind, at: datetime) -> None:
-    lead = _get_unflushed(session, Lead, call.lead_id)
+    # The campaign held here: the session keeps rows by weak reference only,
+    # and the retry policy below reads it from the session.
+    lead, _campaign = _lead_with_campaign(session, lead_id=call.lead_id)
     assert lead is not None
     call.disposition = kind.value
     call.dispositioned_at = at
@@ -145,6 +147,26 @@ def _get_unflushed(session: Session, entity: type[_Row], key: int) -> _Row | Non
     UPDATE at the next flush does."""
     with session.no_autoflush:
         return session.get(entity, key)
+
+
+# Built once: not rebuilt at every unanswered call.
+_LEAD_WITH_CAMPAIGN = (
+    select(Lead, Campaign)
+    .join(Campaign, col(Campaign.id) == col(Lead.campaign_id))
+    .where(col(Lead.id) == bindparam("lead_id"))
+)
+
+
+def _lead_with_campaign(session: Session, *, lead_id: int) -> tuple[Lead | None, Campaign | None]:
+    """The lead, and its campaign into the session with it in the same read (the
+    retry policy's next step reads the campaign): one statement, not two, when
+    the lead is not in the session yet. Without autoflush, as `_get_unflushed`."""
+    with session.no_autoflush:
+        known = session.identity_map.get(session.identity_key(Lead, lead_id))
+        if isinstance(known, Lead):
+            return known, session.get(Campaign, known.campaign_id)
+        row = session.execute(_LEAD_WITH_CAMPAIGN, {"lead_id": lead_id}).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def abandon(session: Session, *, call: Call, at: datetime, why: str) -> None:
