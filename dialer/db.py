@@ -257,8 +257,12 @@ def raw_of(session: Session) -> RawSql | None:
 
 def raw_in(session: Session) -> RawSql:
     """Hand-written SQL on `session`'s own connection and transaction, with
-    what the session holds flushed first (raw SQL does not autoflush)."""
+    what the session holds flushed first (raw SQL does not autoflush): the unit
+    of work's own (`raw_of`), else one made on the session's connection."""
     session.flush()
+    raw = raw_of(session)
+    if raw is not None:
+        return raw
     dbapi: Any = session.connection().connection.driver_connection
     return RawSql(dbapi, postgres=is_postgres(session))
 
