@@ -15,6 +15,7 @@ from the start: they are connected when answered, nothing else changes."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,15 +41,12 @@ def waiting_since(agent: Agent) -> datetime:
     return max(i for i in instants if i is not None)
 
 
-def free_agents(
-    session: Session, *, campaign_id: int, now: datetime, need_endpoint: bool = False
-) -> list[Agent]:
-    """The campaign's agents free now (available, holding no lead, not wrapping
-    up), the one waiting longest first (ties: the lower id). `need_endpoint`:
-    only those a provider can bridge to (a phone or softphone to ring)."""
+def _free(query: Any, *, campaign_id: int, now: datetime, need_endpoint: bool) -> Any:
+    """`query` (of agents or of their columns) kept to the campaign's agents free
+    now: available, holding no lead, not wrapping up; `need_endpoint`: only those
+    a provider can bridge to (a phone or softphone to ring)."""
     query = (
-        select(Agent)
-        .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
+        query.join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
         .outerjoin(Claim, col(Claim.agent_id) == col(Agent.id))
         .where(
             col(AgentCampaign.campaign_id) == campaign_id,
@@ -62,6 +60,15 @@ def free_agents(
     )
     if need_endpoint:
         query = query.where(col(Agent.endpoint).is_not(None))
+    return query
+
+
+def free_agents(
+    session: Session, *, campaign_id: int, now: datetime, need_endpoint: bool = False
+) -> list[Agent]:
+    """The campaign's agents free now, the one waiting longest first (ties: the
+    lower id)."""
+    query = _free(select(Agent), campaign_id=campaign_id, now=now, need_endpoint=need_endpoint)
     agents = list(session.scalars(query))
     agents.sort(key=lambda a: (waiting_since(a), a.id or 0))
     return agents
@@ -73,25 +80,10 @@ def _free_agent_ids(
     """`free_agents`' agents, as ids in the same order: the connect path tries
     them one by one and locks the one it takes with a read of its own, so full
     `Agent` rows (20 on a floor, every answered call) are not loaded for it."""
-    query = (
-        select(
-            col(Agent.id), col(Agent.state_changed_at), col(Agent.free_since),
-            col(Agent.wrapup_until),
-        )
-        .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
-        .outerjoin(Claim, col(Claim.agent_id) == col(Agent.id))
-        .where(
-            col(AgentCampaign.campaign_id) == campaign_id,
-            col(Agent.role) == Role.agent,
-            col(Agent.active).is_(True),
-            col(Agent.state) == AgentState.available,
-            col(Agent.wrapup_until).is_(None) | (col(Agent.wrapup_until) <= now),
-            col(Claim.id).is_(None),
-        )
-        .limit(MAX_AGENTS)
-    )  # fmt: skip
-    if need_endpoint:
-        query = query.where(col(Agent.endpoint).is_not(None))
+    columns = select(
+        col(Agent.id), col(Agent.state_changed_at), col(Agent.free_since), col(Agent.wrapup_until)
+    )
+    query = _free(columns, campaign_id=campaign_id, now=now, need_endpoint=need_endpoint)
     rows = list(session.execute(query).all())
     # waiting_since's rule, on the columns.
     rows.sort(key=lambda r: (max(i for i in r[1:] if i is not None), r[0]))
