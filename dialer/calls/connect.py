@@ -102,15 +102,10 @@ def waiting(call: Call) -> bool:
     )
 
 
-def connect(session: Session, *, call: Call, agent: Agent, at: datetime) -> bool:
-    """Hand the call and its lead to `agent`. False when the lead's dialer claim
+def connect(session: Session, *, call: Call, agent_id: int, at: datetime) -> bool:
+    """Hand the call and its lead to agent `agent_id`. False when the lead's dialer claim
     is gone (it expired, the lead was released) or the agent took another lead
     meanwhile: nothing is written then."""
-    assert agent.id is not None
-    return _connect(session, call=call, agent_id=agent.id, at=at)
-
-
-def _connect(session: Session, *, call: Call, agent_id: int, at: datetime) -> bool:
     assert call.id is not None
     # The agent row locked (PostgreSQL: two answered calls can't both take one
     # agent; SQLite's writers are serialized), then checked on a fresh read.
@@ -163,7 +158,7 @@ def connect_to_free(session: Session, *, call: Call, at: datetime) -> bool:
     for agent_id in _free_agent_ids(
         session, campaign_id=call.campaign_id, now=at, need_endpoint=need_endpoint
     ):
-        if _connect(session, call=call, agent_id=agent_id, at=at):
+        if connect(session, call=call, agent_id=agent_id, at=at):
             return True
     return False
 
@@ -235,7 +230,7 @@ def connect_waiting_calls(session: Session, *, campaign_id: int, now: datetime) 
             continue
         while agents:
             agent_id = agents.pop(0)
-            if _connect(session, call=call, agent_id=agent_id, at=now):
+            if connect(session, call=call, agent_id=agent_id, at=now):
                 connected += 1
                 break
         if not agents:
