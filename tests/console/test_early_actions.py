@@ -24,6 +24,14 @@ from playwright.sync_api import expect
 expect.set_options(timeout=STEP_MS)
 
 
+def _manager_page_held(service: Service, browser: Any, pattern: str) -> tuple[Any, list[Any]]:
+    """A signed-in manager's page whose GETs matching `pattern` are held."""
+    manager(service)
+    page = browser.new_page()
+    sign_in_manager(page, service)
+    return page, hold_reads(page, pattern)
+
+
 def _mark(page: Any) -> None:
     page.evaluate("() => { window.samePage = true; }")
 
@@ -36,10 +44,7 @@ def test_a_button_clicked_before_the_manager_page_is_ready_is_done_once_it_is(
     service: Service, browser: Any
 ) -> None:
     """Campaigns: "New campaign" is wired only after the session is read."""
-    manager(service)
-    page = browser.new_page()
-    sign_in_manager(page, service)
-    held = hold_reads(page, "**/api/session")
+    page, held = _manager_page_held(service, browser, "**/api/session")
     page.goto(f"{service.url}/manage/campaigns")
     page.get_by_role("button", name="New campaign", exact=True).click()
     release_reads(page, "**/api/session", held)
@@ -51,10 +56,7 @@ def test_a_control_disabled_until_the_page_is_ready_says_so(service: Service, br
     """People: "New person" needs the campaigns to offer; until then it is disabled
     and the page busy, and then it works."""
     service.campaign(name="Kanto")
-    manager(service)
-    page = browser.new_page()
-    sign_in_manager(page, service)
-    held = hold_reads(page, "**/api/campaigns")
+    page, held = _manager_page_held(service, browser, "**/api/campaigns")
     page.goto(f"{service.url}/manage/people")
     button = page.get_by_role("button", name="New person", exact=True)
     expect(button).to_be_disabled()
@@ -70,10 +72,7 @@ def test_enter_in_a_form_before_the_manager_page_is_ready_submits_it_once_it_is(
     service: Service, browser: Any
 ) -> None:
     """DNC: Enter in the add form while the session is read adds the number, in place."""
-    manager(service)
-    page = browser.new_page()
-    sign_in_manager(page, service)
-    held = hold_reads(page, "**/api/session")
+    page, held = _manager_page_held(service, browser, "**/api/session")
     page.goto(f"{service.url}/manage/dnc")
     _mark(page)
     add = page.locator("#dnc-add")
@@ -121,10 +120,7 @@ def test_what_is_typed_in_the_new_campaign_form_while_the_page_loads_is_saved(
 ) -> None:
     """The form's defaults are filled before the session is read, not over the name
     typed meanwhile; Save waits for the session (its CSRF token) and creates it."""
-    manager(service)
-    page = browser.new_page()
-    sign_in_manager(page, service)
-    held = hold_reads(page, "**/api/session")
+    page, held = _manager_page_held(service, browser, "**/api/session")
     page.goto(f"{service.url}/manage/campaigns/new")
     page.get_by_label("Name", exact=True).fill("Kansai winter")
     page.get_by_label("Wrap-up seconds", exact=True).fill("25")
@@ -141,11 +137,8 @@ def test_a_field_edited_before_the_campaign_is_read_keeps_the_edit(
     """One campaign: a wrap-up typed while the campaign is still read stays what was
     typed (the page does not fill the campaign's value over it) and is saved."""
     campaign = service.campaign(name="Kanto")
-    manager(service)
-    page = browser.new_page()
-    sign_in_manager(page, service)
     pattern = f"**/api/campaigns/{campaign['id']}"
-    held = hold_reads(page, pattern)
+    page, held = _manager_page_held(service, browser, pattern)
     page.goto(f"{service.url}/manage/campaigns/{campaign['id']}")
     wrapup = page.get_by_label("Wrap-up seconds", exact=True)
     wrapup.fill("25")
