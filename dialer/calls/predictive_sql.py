@@ -4,9 +4,9 @@ building, caching and compiling the ORM statements cost more than the reads.
 
 `AGENTS`: the campaign's available agents (at most the limit given) with
 their claim, whether a lower active predictive campaign counts them
-(`elsewhere`), and, for an agent holding a claim, its answered call not yet
-dispositioned (how long it has talked), one row per such call. Parameters:
-campaign id, active, the limit, the talk window's start.
+(`elsewhere`), and, for an agent holding a claim, its answered call of the
+claimed lead not yet dispositioned (how long it has talked), one row per such
+call. Parameters: campaign id, active, the limit, the talk window's start.
 
 `IN_FLIGHT`: the campaign's unreserved calls of the in-flight window not yet
 dispositioned. Parameters: campaign id, the window's start, agent_reserved."""
@@ -25,6 +25,7 @@ def _agents(*, need_endpoint: bool) -> str:
     return (
         "SELECT f.id, f.wrapup_until, f.claim_id, f.elsewhere, k.connected_at, k.answered_at"
         " FROM (SELECT a.id AS id, a.wrapup_until AS wrapup_until, cl.id AS claim_id,"
+        " cl.lead_id AS claim_lead,"
         " EXISTS (SELECT o.agent_id FROM agent_campaign o"
         " JOIN campaign c ON c.id = o.campaign_id"
         " WHERE o.agent_id = a.id AND o.campaign_id < ac.campaign_id"
@@ -36,8 +37,14 @@ def _agents(*, need_endpoint: bool) -> str:
         f" WHERE ac.campaign_id = ? AND a.role = '{Role.agent.value}' AND a.active = ?"
         f" AND a.state = '{AgentState.available.value}'{endpoint}"
         " LIMIT ?) f"
-        " LEFT JOIN call k ON f.claim_id IS NOT NULL AND k.agent_id = f.id"
-        " AND k.created_at >= ? AND k.disposition IS NULL AND k.answered_at IS NOT NULL"
+        # The agent's talk is a call of the lead it holds: found by the lead's
+        # few calls (ix_call_lead). `+` keeps SQLite off the agent's index,
+        # whose rows (every call of the agent's last four hours) it would read
+        # one by one for their disposition: 0.24 ms a round at two hours of a
+        # day, growing with it, against 0.07 ms.
+        " LEFT JOIN call k ON f.claim_id IS NOT NULL AND k.lead_id = f.claim_lead"
+        " AND +k.agent_id = f.id AND k.created_at >= ? AND k.disposition IS NULL"
+        " AND k.answered_at IS NOT NULL"
     )
 
 

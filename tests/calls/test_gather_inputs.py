@@ -61,10 +61,12 @@ def _agent(session: Any, name: str, campaigns: list[int], **kw: Any) -> Agent:
     return agent
 
 
-def _claim(session: Any, *, agent: Agent, cid: int) -> None:
-    session.add(Claim(lead_id=_lead(session, cid), agent_id=agent.id, campaign_id=cid,
+def _claim(session: Any, *, agent: Agent, cid: int) -> int:
+    lead_id = _lead(session, cid)
+    session.add(Claim(lead_id=lead_id, agent_id=agent.id, campaign_id=cid,
                       reason="queue", prev_status="new", claimed_at=NOW - 60 * S,
                       claim_expires_at=NOW + 600 * S))  # fmt: skip
+    return lead_id
 
 
 def test_gather_inputs_reads_the_floor(db_url: str) -> None:
@@ -79,10 +81,15 @@ def test_gather_inputs_reads_the_floor(db_url: str) -> None:
             _agent(session, "wrapping", [cid], wrapup_until=NOW + 15 * S)
             _agent(session, "wrapped", [cid], wrapup_until=NOW - 15 * S)  # waiting
             talking = _agent(session, "talking", [cid])
-            _claim(session, agent=talking, cid=cid)
-            session.add(_call(cid, lid, ago=30 * S, agent_id=talking.id, status="in-progress",
+            on_call = _claim(session, agent=talking, cid=cid)
+            session.add(_call(cid, on_call, ago=30 * S, agent_id=talking.id, status="in-progress",
                               answered_by="human", answered_at=NOW - 25 * S,
                               connected_at=NOW - 20 * S))  # fmt: skip
+            # An answered call of the agent's left without a disposition on a
+            # lead it no longer holds: not a talk of now.
+            session.add(_call(cid, lid, ago=900 * S, agent_id=talking.id, status="completed",
+                              answered_by="human", answered_at=NOW - 895 * S,
+                              connected_at=NOW - 890 * S))  # fmt: skip
             reserved = _agent(session, "placing", [cid])  # claim, call still ringing
             _claim(session, agent=reserved, cid=cid)
             session.add(_call(cid, lid, ago=3 * S, agent_id=reserved.id, agent_reserved=True))
