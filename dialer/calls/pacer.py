@@ -284,6 +284,8 @@ class _Model:
             }
         )
         self.timeout = max(inputs.ring_timeout, self.ring[-1])
+        # Sorted: the wrap-ups ended by an instant are counted by bisection.
+        self.wrapup_left = sorted(inputs.wrapup_left)
         self._supply = {t: self._supply_at(t) for t in self.times}
         # Each ringing call of known age: (age, its survival, its weight alive).
         self._alive = self._ringing_alive()
@@ -303,7 +305,7 @@ class _Model:
         agents on a call whose call and wrap-up end by then."""
         i = self.inputs
         by = t + i.connect_seconds
-        sure = max(0, i.agents_waiting) + sum(1 for left in i.wrapup_left if left <= by)
+        sure = max(0, i.agents_waiting) + bisect_right(self.wrapup_left, by)
         pmf = [1.0]
         x = by - i.wrapup_seconds
         if len(self.talk) < MIN_TALK_SAMPLES or x <= 0:
