@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -82,6 +82,16 @@ class Lognormal:
             return self.mean
         sigma2 = math.log(1 + (self.sd / self.mean) ** 2)
         return rng.lognormvariate(math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2))
+
+
+# The calls whose scripted instant has come, first due first (bound: `now`,
+# `limit`). Built once: the provider's job runs at every step of a simulated day.
+_DUE = (
+    select(Call)
+    .where(col(Call.sim_final_at) <= bindparam("now"))
+    .order_by(col(Call.sim_final_at), col(Call.id))
+    .limit(bindparam("limit"))
+)
 
 
 class SimulatedTelephony:
@@ -172,13 +182,9 @@ class SimulatedTelephony:
         is benched, the others go on."""
         from dialer.calls.disposition import apply_status_update
 
-        query = select(Call).where(col(Call.sim_final_at) <= now)
         skip = failing.skip(now=now)
-        if skip:
-            query = query.where(col(Call.id).not_in(skip))
-        due = list(
-            session.scalars(query.order_by(col(Call.sim_final_at), col(Call.id)).limit(limit))
-        )
+        query = _DUE if not skip else _DUE.where(col(Call.id).not_in(skip))
+        due = list(session.scalars(query, {"now": now, "limit": limit}))
 
         def report(call: Call) -> None:
             at = call.sim_final_at or now
