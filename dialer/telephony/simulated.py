@@ -25,7 +25,7 @@ from sqlmodel import col
 
 from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus
 from dialer.campaign.models import Campaign
-from dialer.db import raw_in
+from dialer.db import raw_in, raw_of
 from dialer.failing import FailingRows, each_row
 from dialer.leads.models import Lead
 from dialer.telephony.models import SimOutcome
@@ -121,7 +121,12 @@ class SimulatedTelephony:
         return self.answer_rates.get(hour, self.answer_rate)
 
     def _next_outcome(self, session: Session, *, call: Call, campaign: Campaign) -> str:
-        raw = raw_in(session)
+        # Not flushed first (`raw_of`, not `raw_in`): the scripted outcomes are
+        # flushed where they are written (`script_outcomes`), and the call's own
+        # pending change (its sid) does not bear on them; a flush here would
+        # write the call twice (its sid now, its ringing status a moment later)
+        # where one UPDATE at the dial's flush does.
+        raw = raw_of(session) or raw_in(session)
         for scripted_id, scripted_outcome in raw.rows(NEXT_SCRIPTED, (call.to, False)):
             # Conditional: two workers dialling the same number can't both consume it.
             if raw.run(CONSUME, (True, scripted_id, False)) == 1:
