@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from dialer.agents.events import publish
@@ -27,6 +28,7 @@ from dialer.agents.queue import hand_over
 from dialer.calls.connect_sql import (
     AGENT_TO_TAKE,
     ANY_WAITING,
+    CONNECTED,
     FREE_AGENTS,
     FREE_AGENTS_WITH_ENDPOINT,
 )
@@ -124,7 +126,8 @@ def connect(session: Session, *, call: Call, agent_id: int, at: datetime) -> boo
     # agent; SQLite's writers are serialized) and checked in the same read: its
     # state and "holds a claim" as the database has them now (flushed first).
     # Only read: an `Agent` the session holds is not changed by it.
-    found = raw_in(session).rows(AGENT_TO_TAKE, (agent_id,))
+    raw = raw_in(session)
+    found = raw.rows(AGENT_TO_TAKE, (agent_id,))
     if not found:
         return False
     state, holds_claim = found[0]
@@ -133,9 +136,13 @@ def connect(session: Session, *, call: Call, agent_id: int, at: datetime) -> boo
     if not hand_over(session, lead_id=call.lead_id, agent_id=agent_id):
         return False
     answered_at = call.answered_at or at
-    call.agent_id = agent_id
-    call.connected_at = at
-    call.connect_by_at = None
+    # Written at once, and the loaded row told it holds these values now
+    # (`set_committed_value`: not left dirty): the call needs no flush of its
+    # own for them. What it had pending was flushed above (`raw_in`), and
+    # `hand_over` flushes too, so nothing of the row is lost or stale.
+    raw.run(CONNECTED, (agent_id, raw.instant(at), None, call.id))
+    for key, value in (("agent_id", agent_id), ("connected_at", at), ("connect_by_at", None)):
+        set_committed_value(call, key, value)
     history.record(
         session,
         lead_id=call.lead_id,
@@ -159,7 +166,6 @@ def connect(session: Session, *, call: Call, agent_id: int, at: datetime) -> boo
         answered_by=call.answered_by,
         connected=True,
     )
-    session.flush()
     return True
 
 

@@ -11,12 +11,15 @@ Parameters: campaign id, active, now, the limit.
 
 `AGENT_TO_TAKE`: an agent's state and whether it holds a claim, in one read;
 on PostgreSQL the agent's row is locked with it (two answered calls can't both
-take one agent; SQLite's writers are serialized). Parameter: the agent's id."""
+take one agent; SQLite's writers are serialized). Parameter: the agent's id.
+
+`CONNECTED`: the call given to its agent. Parameters: agent id, connected at,
+connect by (none: it waits no more), the call's id."""
 
 from __future__ import annotations
 
 from dialer.agents.models import AgentState, Role
-from dialer.sql import sql
+from dialer.sql import sql, update
 
 ANY_WAITING = sql(
     "connect.any_waiting", "SELECT 1 FROM call WHERE connect_by_at IS NOT NULL LIMIT 1"
@@ -46,4 +49,8 @@ AGENT_TO_TAKE = sql(
     "SELECT a.state, EXISTS (SELECT 1 FROM claim cl WHERE cl.agent_id = a.id)"
     " FROM agent a WHERE a.id = ?",
     postgres_lock=" FOR UPDATE OF a",
+)
+
+CONNECTED = update(
+    "connect.connected", "call", ("agent_id", "connected_at", "connect_by_at"), where="id = ?"
 )

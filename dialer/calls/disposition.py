@@ -177,8 +177,7 @@ def abandon(session: Session, *, call: Call, at: datetime, why: str) -> None:
     `no_recall_hours`, and it is retried like a call nobody answered."""
     if call.disposition is not None:
         return
-    lead = session.get(Lead, call.lead_id)
-    campaign = session.get(Campaign, call.campaign_id)
+    lead, campaign = _lead_with_campaign(session, lead_id=call.lead_id)
     assert lead is not None and campaign is not None and call.id is not None
     effects = effects_of(Outcome.abandoned)
     assert effects.retry_kind is not None
