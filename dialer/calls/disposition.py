@@ -387,10 +387,11 @@ def dispose(
     call.disposition = outcome.value
     call.dispositioned_at = now
     call.dispositioned_by = actor
-    if principal.id == call.agent_id:
-        # The agent's own call: it wraps up before the next lead (a manager
-        # recording the outcome for it does not hold it up).
-        begin_wrapup(principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
+    # The agent's own call: it wraps up before the next lead (a manager
+    # recording the outcome for it does not hold it up). Begun once the claim
+    # is released: the agent's row is then unchanged when the release frees it,
+    # so that write goes by hand-written SQL, not the ORM's (queue._freed).
+    own_call = principal.id == call.agent_id
     call.note = data.note
     history.record(
         session,
@@ -408,6 +409,8 @@ def dispose(
         # The customer signed up by another channel while on this call: the call is
         # on record, the lead stays converted (and is counted once).
         release(session, lead=lead, actor=actor, now=now, why=f"call {call.id}: lead closed")
+        if own_call:
+            begin_wrapup(principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
         session.flush()
         return call
     _apply(
@@ -422,6 +425,8 @@ def dispose(
         now=now,
     )
     release(session, lead=lead, actor=actor, now=now, why=f"call {call.id}: {outcome.value}")
+    if own_call:
+        begin_wrapup(principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
     session.flush()
     return call
 
