@@ -26,10 +26,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from dialer.agents.models import AgentEvent
+from dialer.agents.events_sql import INSERT_AGENT_EVENT
+from dialer.agents.models import Agent, AgentEvent
 from dialer.campaign.models import Campaign
 from dialer.campaign.service import zone_of
-from dialer.db import Database
+from dialer.db import Database, raw_of
 from dialer.wire import localized_payload
 
 log = logging.getLogger("dialer.events")
@@ -57,9 +58,29 @@ def publish(
     campaign_id: int | None,
     **payload: Any,
 ) -> None:
-    """Queue an event for one agent, or (no `agent_id`) for every agent of the campaign."""
-    session.add(
-        AgentEvent(agent_id=agent_id, campaign_id=campaign_id, kind=kind, at=at, payload=payload)
+    """Queue an event for one agent, or (no `agent_id`) for every agent of the campaign.
+
+    In a unit of work it is written at once in hand-written SQL, as
+    `dialer.leads.history.record` writes a lead's events: an event is never
+    read back or changed in the transaction that writes it, so a row object and
+    its flush are pure cost (every call status of an agent's call, every
+    connection), and written at once the events keep the order of these calls.
+    A session of no unit of work adds it as a row."""
+    raw = raw_of(session)
+    if raw is None:
+        session.add(
+            AgentEvent(
+                agent_id=agent_id, campaign_id=campaign_id, kind=kind, at=at, payload=payload
+            )
+        )
+        return
+    # The event's agent and campaign must exist for their foreign keys: one made
+    # in this transaction may still be pending (raw SQL does not autoflush).
+    if session.new and any(isinstance(row, (Agent, Campaign)) for row in session.new):
+        session.flush()
+    raw.run(
+        INSERT_AGENT_EVENT,
+        (agent_id, campaign_id, kind, raw.instant(at), raw.json(payload)),
     )
 
 

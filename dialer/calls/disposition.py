@@ -177,8 +177,7 @@ def abandon(session: Session, *, call: Call, at: datetime, why: str) -> None:
     `no_recall_hours`, and it is retried like a call nobody answered."""
     if call.disposition is not None:
         return
-    lead = session.get(Lead, call.lead_id)
-    campaign = session.get(Campaign, call.campaign_id)
+    lead, campaign = _lead_with_campaign(session, lead_id=call.lead_id)
     assert lead is not None and campaign is not None and call.id is not None
     effects = effects_of(Outcome.abandoned)
     assert effects.retry_kind is not None
@@ -339,6 +338,12 @@ class DispositionInput:
     promise: PromiseIn | None
 
 
+# Once per call, also for two clicks at once and a provider report racing the
+# agent: the second waits for the first and then sees what it wrote (a row lock
+# on PostgreSQL; SQLite's write transactions are serialized). Built once.
+_CALL_FOR_UPDATE = select(Call).where(col(Call.id) == bindparam("call_id")).with_for_update()
+
+
 def dispose(
     session: Session,
     *,
@@ -348,10 +353,7 @@ def dispose(
     now: datetime,
     telephony: Telephony,
 ) -> Call:
-    # Once per call, also for two clicks at once and a provider report racing the
-    # agent: the second waits for the first and then sees its disposition (a row
-    # lock on PostgreSQL; SQLite's write transactions are serialized).
-    call = session.scalar(select(Call).where(col(Call.id) == call_id).with_for_update())
+    call = session.scalar(_CALL_FOR_UPDATE, {"call_id": call_id})
     if call is None:
         raise NotFound(f"call {call_id} does not exist", code="call_not_found")
     check_call_access(principal, call)
@@ -359,8 +361,9 @@ def dispose(
         raise AlreadyDispositioned(
             f"call {call_id} was already dispositioned as {call.disposition}"
         )
-    lead = session.get(Lead, call.lead_id)
-    campaign = session.get(Campaign, call.campaign_id)
+    # The lead and its campaign (the call's: a lead never changes campaign) in
+    # one read, not two.
+    lead, campaign = _lead_with_campaign(session, lead_id=call.lead_id)
     assert lead is not None and campaign is not None and lead.id is not None
     outcome = data.outcome
     effects = effects_of(outcome)
@@ -384,10 +387,11 @@ def dispose(
     call.disposition = outcome.value
     call.dispositioned_at = now
     call.dispositioned_by = actor
-    if principal.id == call.agent_id:
-        # The agent's own call: it wraps up before the next lead (a manager
-        # recording the outcome for it does not hold it up).
-        begin_wrapup(principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
+    # The agent's own call: it wraps up before the next lead (a manager
+    # recording the outcome for it does not hold it up). Begun once the claim
+    # is released: the agent's row is then unchanged when the release frees it,
+    # so that write goes by hand-written SQL, not the ORM's (queue._freed).
+    own_call = principal.id == call.agent_id
     call.note = data.note
     history.record(
         session,
@@ -405,6 +409,8 @@ def dispose(
         # The customer signed up by another channel while on this call: the call is
         # on record, the lead stays converted (and is counted once).
         release(session, lead=lead, actor=actor, now=now, why=f"call {call.id}: lead closed")
+        if own_call:
+            begin_wrapup(principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
         session.flush()
         return call
     _apply(
@@ -419,6 +425,8 @@ def dispose(
         now=now,
     )
     release(session, lead=lead, actor=actor, now=now, why=f"call {call.id}: {outcome.value}")
+    if own_call:
+        begin_wrapup(principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
     session.flush()
     return call
 
@@ -514,7 +522,11 @@ def _settle_promise(
     """One promise still open is cancelled (the conversation superseded it), and a
     promise being called leaves the promise tiers."""
     assert lead.id is not None
-    pending = promises.open_promise(session, lead_id=lead.id)
+    # Without autoflush: the call's pending changes do not bear on the lead's
+    # promises, and flushing them here writes them apart from the lead's (one
+    # flush at the claim's release writes both).
+    with session.no_autoflush:
+        pending = promises.open_promise(session, lead_id=lead.id)
     if pending is not None:
         promises.cancel_open(
             session,
@@ -593,7 +605,7 @@ def request_hangup(
     call as usual (`call_status`; an unanswered one is dispositioned by the
     system); the disposition stays the agent's. The simulated provider has no
     network to wait for: its report is the hang-up's, in this transaction."""
-    call = session.scalar(select(Call).where(col(Call.id) == call_id).with_for_update())
+    call = session.scalar(_CALL_FOR_UPDATE, {"call_id": call_id})
     if call is None:
         raise NotFound(f"call {call_id} does not exist", code="call_not_found")
     check_call_access(principal, call)
