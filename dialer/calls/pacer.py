@@ -43,6 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from itertools import pairwise
 
 # Fewer attempts behind the hour's answer rate, or fewer ring times, than
 # these: the answers' number and timing are not known well enough to dial ahead.
@@ -234,14 +235,42 @@ def _median(ordered: Sequence[float]) -> float:
     return (ordered[(m - 1) // 2] + ordered[m // 2]) / 2
 
 
+# The sorted copies of the last few distributions the pacer was given. A
+# campaign's ring and talk times are the same tuples for a minute (the flow
+# caches them), and every round and look-ahead asks again: sorting 300 times
+# twice per decision was a tenth of the pacer's cost. Keyed by the tuple's
+# identity, the tuple held so that the identity is not reused while cached.
+_SORTED_KEPT = 8
+_sorted: dict[int, tuple[Sequence[float], list[float]]] = {}
+
+
+def _sorted_of(values: Sequence[float]) -> list[float]:
+    kept = _sorted.get(id(values))
+    if kept is not None and kept[0] is values:
+        return kept[1]
+    ordered = sorted(values)
+    if isinstance(values, tuple):  # immutable: safe to keep
+        if len(_sorted) >= _SORTED_KEPT:
+            _sorted.pop(next(iter(_sorted)))
+        _sorted[id(values)] = (values, ordered)
+    return ordered
+
+
 class _Model:
-    """Supply and demand over the next ring times, for one snapshot."""
+    """Supply and demand over the next ring times, for one snapshot.
+
+    Built once per decision and asked for every candidate count, so what does
+    not depend on the count is computed here once, per instant looked at (the
+    supply, the ringing calls' answers, a new call's chance to answer by then),
+    and what does not depend on the instant once per ringing call (its
+    survival and weight). The arithmetic is the model's as written, in the same
+    order: the decisions are the same to the last bit."""
 
     def __init__(self, inputs: PacerInputs) -> None:
         self.inputs = inputs
         self.p = min(1.0, max(0.0, inputs.answer_rate or 0.0))
-        self.ring = sorted(inputs.ring_seconds)
-        self.talk = sorted(inputs.talk_seconds)
+        self.ring = _sorted_of(inputs.ring_seconds)
+        self.talk = _sorted_of(inputs.talk_seconds)
         self.mean_ring = sum(self.ring) / len(self.ring)
         self.mean_talk = sum(self.talk) / len(self.talk) if self.talk else 0.0
         self.median_ring = _median(self.ring)
@@ -256,8 +285,16 @@ class _Model:
         )
         self.timeout = max(inputs.ring_timeout, self.ring[-1])
         self._supply = {t: self._supply_at(t) for t in self.times}
+        # Each ringing call of known age: (age, its survival, its weight alive).
+        self._alive = self._ringing_alive()
         self._ringing = {t: self._ringing_answers_by(t) for t in self.times}
         self._ringing_total = self._ringing_answers_total()
+        # Per instant, what abandon_ratio needs whatever the count: the ringing
+        # calls' answers (mean, variance), a new call's chance to be answered by
+        # then, and the supply (the calls waiting already take from it).
+        self._moments = [
+            (*self._ringing[t], self.p * self._ring_cdf(t), *self._supply[t]) for t in self.times
+        ]
 
     # --- supply ----------------------------------------------------------------
 
@@ -268,17 +305,19 @@ class _Model:
         by = t + i.connect_seconds
         sure = max(0, i.agents_waiting) + sum(1 for left in i.wrapup_left if left <= by)
         pmf = [1.0]
-        if len(self.talk) < MIN_TALK_SAMPLES:
+        x = by - i.wrapup_seconds
+        if len(self.talk) < MIN_TALK_SAMPLES or x <= 0:
+            # x <= 0: no call ends in time for its wrap-up too (every chance 0).
             return sure, pmf
         for talked in i.talking_for:
-            q = self._ends_within(talked, by - i.wrapup_seconds)
+            q = self._ends_within(talked, x)
             if q <= 0:
                 continue
-            grown = [0.0] * (len(pmf) + 1)
-            for k, pk in enumerate(pmf):
-                grown[k] += pk * (1 - q)
-                grown[k + 1] += pk * q
-            pmf = [x if x > _NEGLIGIBLE else 0.0 for x in grown]
+            # One more agent who is free with chance q: the Poisson-binomial's
+            # step, pmf'[k] = pmf[k-1] q + pmf[k] (1 - q).
+            nq = 1 - q
+            grown = [pmf[0] * nq, *(a * q + b * nq for a, b in pairwise(pmf)), pmf[-1] * q]
+            pmf = [v if v > _NEGLIGIBLE else 0.0 for v in grown]
             while len(pmf) > 1 and pmf[-1] == 0.0:
                 pmf.pop()  # the tail no agent count reaches
         return sure, pmf
@@ -308,6 +347,21 @@ class _Model:
     def _ring_cdf(self, t: float) -> float:
         return bisect_right(self.ring, t) / len(self.ring)
 
+    def _ringing_alive(self) -> list[tuple[float, float, float]]:
+        """The ringing calls of known age that may still be answered: each one's
+        age, P(ring > age) and its weight alive: answered later with
+        P(ring > age), or unanswered until the ring timeout."""
+        i = self.inputs
+        if i.calls_ringing <= 0 or i.ringing_for is None:
+            return []
+        alive = []
+        for a in i.ringing_for:
+            survival = self._ring_survival(a)
+            weight = self.p * survival + (1 - self.p) * (1.0 if a < self.timeout else 0.0)
+            if weight > 0:
+                alive.append((a, survival, weight))
+        return alive
+
     def _ringing_answers_by(self, t: float) -> tuple[float, float]:
         """The mean and variance of the person-answers by `t` among the calls
         ringing now (each call answers or not: a sum of Bernoulli chances)."""
@@ -316,12 +370,11 @@ class _Model:
             return 0.0, 0.0
         if i.ringing_for is not None:
             total = spread = 0.0
-            for a in i.ringing_for:
-                alive = self._alive_weight(a)
-                if alive > 0:
-                    q = self.p * (self._ring_survival(a) - self._ring_survival(a + t)) / alive
-                    total += q
-                    spread += q * (1 - q)
+            p, ring, m = self.p, self.ring, len(self.ring)
+            for a, survival, alive in self._alive:
+                q = p * (survival - (1 - bisect_right(ring, a + t) / m)) / alive
+                total += q
+                spread += q * (1 - q)
             return total, spread
         # Ages unknown: the steady state's mix. A ringing call is one destined to
         # be answered with weight p * E[ring], else (1 - p) * timeout; the first
@@ -339,15 +392,10 @@ class _Model:
             return 0.0
         if i.ringing_for is not None:
             total = 0.0
-            for a in i.ringing_for:
-                alive = self._alive_weight(a)
-                if alive > 0:
-                    total += self.p * self._ring_survival(a) / alive
+            for _a, survival, alive in self._alive:
+                total += self.p * survival / alive
             return total
         return i.calls_ringing * self._destined_share()
-
-    def _alive_weight(self, a: float) -> float:
-        return self.p * self._ring_survival(a) + (1 - self.p) * (1.0 if a < self.timeout else 0.0)
 
     def _destined_share(self) -> float:
         answered = self.p * self.mean_ring
@@ -363,17 +411,21 @@ class _Model:
         if answers <= 0:
             return 0.0
         lost = 0.0
-        for t in self.times:
-            ringing, spread = self._ringing[t]
-            q = self.p * self._ring_cdf(t)
+        waiting = i.calls_waiting
+        for ringing, spread, q, sure, pmf in self._moments:
             mean = ringing + n * q
             var = spread + n * q * (1 - q)
-            sure, pmf = self._supply[t]
-            shortfall = sum(
-                pk * _demand_excess(mean, var, sure + k - i.calls_waiting)
-                for k, pk in enumerate(pmf)
-                if pk > 0
-            )
+            if len(pmf) == 1:
+                # Nobody on a call ends in time (the usual case at the early
+                # instants): one term, the sum's own value.
+                pk = pmf[0]
+                shortfall = pk * _demand_excess(mean, var, sure - waiting) if pk > 0 else 0.0
+            else:
+                shortfall = sum(
+                    pk * _demand_excess(mean, var, sure + k - waiting)
+                    for k, pk in enumerate(pmf)
+                    if pk > 0
+                )
             lost = max(lost, shortfall)
         return lost / answers
 

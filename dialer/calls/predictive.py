@@ -32,8 +32,10 @@ from threading import Lock
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col
 
+from dialer.agents.models import Agent
 from dialer.agents.queue import claim_for_dialer, claim_next, claim_of, release
 from dialer.calls import connect
 from dialer.calls.abandon import AbandonStanding
@@ -52,10 +54,11 @@ from dialer.calls.placing import place_call
 from dialer.calls.predictive_sql import (
     AGENTS,
     AGENTS_WITH_ENDPOINT,
+    CAMPAIGN_STATE,
+    FREE_FOR_PROMISE,
     IN_FLIGHT,
     PREDICTIVE_CAMPAIGNS,
     PREDICTIVE_CAMPAIGNS_WITH_CALLER_ID,
-    PROMISE_DUE,
 )
 from dialer.calls.standing import standing_now
 from dialer.campaign.models import Campaign, CampaignStatus, DialMode
@@ -65,7 +68,6 @@ from dialer.errors import DialerError
 from dialer.failing import FailingRows, each_row
 from dialer.leads import lifecycle
 from dialer.leads.models import Lead
-from dialer.telephony import blocks
 from dialer.telephony.base import NowIn, Telephony
 
 log = logging.getLogger("dialer.predictive")
@@ -283,20 +285,63 @@ def gather_inputs(
 def predictive_campaigns(
     session: Session, *, needs_caller_id: bool, skip: Collection[int] = ()
 ) -> list[int]:
-    """Active predictive campaigns the provider would take calls for."""
-    account_blocked, blocked = blocks.blocked_campaigns(session)
-    if account_blocked:
-        return []
+    """Active predictive campaigns the provider would take calls for: not
+    blocked (`blocks.blocked_campaigns`' rule, in the same statement)."""
     rows = raw_in(session).rows(
         PREDICTIVE_CAMPAIGNS_WITH_CALLER_ID if needs_caller_id else PREDICTIVE_CAMPAIGNS
     )
-    return [cid for (cid,) in rows if cid not in blocked and cid not in skip]
+    return [cid for (cid,) in rows if cid not in skip]
 
 
-def _promise_due(session: Session, *, campaign_id: int, now: datetime) -> bool:
-    """Any promise of the campaign due now (one indexed probe)."""
+# The campaign row each round reads, kept per database and campaign while its
+# version stands (every change of a campaign bumps it: the queue's rules and
+# the calling hours' closing are kept the same way). The round checks status,
+# mode and version with one hand-written read; loading the row through the ORM
+# every second cost more than the rest of an idle round. A kept row belongs to
+# no session: it is read, never written or attached.
+_campaigns: dict[tuple[str, int], Campaign] = {}
+
+
+def _round_campaign(work: Work, *, campaign_id: int) -> Campaign | None:
+    """The campaign of this round, when it is an active predictive one."""
+    rows = work.raw.rows(CAMPAIGN_STATE, (campaign_id,))
+    if not rows:
+        return None
+    status, dial_mode, version = rows[0]
+    if status != CampaignStatus.active or dial_mode != DialMode.predictive:
+        return None
+    key = (work.url, campaign_id)
+    kept = _campaigns.get(key)
+    if kept is not None and kept.version == version:
+        return kept
+    session = work.session
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or campaign.version != version:
+        return None  # changed since the read (PostgreSQL): the next round sees it
+    # Out of this session at once: a rollback would expire a row it holds, and a
+    # detached expired row cannot be read. The round's writers load their own.
+    session.expunge(campaign)
+    with _distributions_lock:
+        if len(_campaigns) > 1024:
+            _campaigns.clear()
+        _campaigns[key] = campaign
+    return campaign
+
+
+def _free_for_promise(session: Session, *, campaign_id: int, now: datetime) -> list[int]:
+    """The campaign's free agents who could take one of its due promises, the
+    one waiting longest first (`connect.free_agents`' order), as ids. Exact: an
+    agent it leaves out finds nothing in `claim_next`'s promise tier (no due
+    promise reserved for it or for anyone), and a round makes no promise due."""
     raw = raw_in(session)
-    return bool(raw.rows(PROMISE_DUE, (campaign_id, raw.instant(now))))
+    at = raw.instant(now)
+    rows = raw.rows(FREE_FOR_PROMISE, (campaign_id, True, at, at, connect.MAX_AGENTS))
+    # connect.waiting_since's rule, on the columns.
+    waiting = [
+        (max(raw.read_instant(i) for i in instants if i is not None), int(agent_id))
+        for agent_id, *instants in rows
+    ]
+    return [agent_id for _since, agent_id in sorted(waiting)]
 
 
 def _give_back(session: Session, *, lead_id: int, now: datetime, why: str) -> None:
@@ -326,16 +371,13 @@ def _reserved_promise_calls(
     """Free agents take the campaign's due promises first, each a reserved call
     of its own, as progressive dialing places them."""
     session = work.session
-    if not _promise_due(session, campaign_id=campaign_id, now=now):
-        return []
     placed: list[int] = []
-    for agent in connect.free_agents(session, campaign_id=campaign_id, now=now):
-        assert agent.id is not None
+    for agent_id in _free_for_promise(session, campaign_id=campaign_id, now=now):
         try:
             with savepoint(session):
                 got = claim_next(
                     work,
-                    agent_id=agent.id,
+                    agent_id=agent_id,
                     now=now,
                     ttl=claim_ttl,
                     only_campaigns=frozenset({campaign_id}),
@@ -345,12 +387,14 @@ def _reserved_promise_calls(
                     continue  # none due for this agent; another's may be
                 if not got.fresh:
                     continue
+                agent = session.get(Agent, agent_id)
+                assert agent is not None
                 call = place_call(
                     session, principal=agent, lead_id=got.lead_id, phone=None, now=now,
                     telephony=telephony, dial=dial, standing=standing,
                 )  # fmt: skip
         except DialerError as exc:
-            log.info("promise call for agent %s skipped: %s", agent.id, exc.detail)
+            log.info("promise call for agent %s skipped: %s", agent_id, exc.detail)
             continue
         assert call.id is not None
         placed.append(call.id)
@@ -369,14 +413,10 @@ def campaign_round(
 ) -> tuple[list[int], PacerDecision | None]:
     """One campaign's round, in the caller's transaction: the calls placed and
     the pacer's decision (None: the campaign is not dialled now)."""
-    session = work.session
-    campaign = session.get(Campaign, campaign_id)
-    if (
-        campaign is None
-        or campaign.status != CampaignStatus.active
-        or campaign.dial_mode != DialMode.predictive
-    ):
+    campaign = _round_campaign(work, campaign_id=campaign_id)
+    if campaign is None:
         return [], None
+    session = work.session
     connect.connect_waiting_calls(session, campaign_id=campaign_id, now=now)
     standing = standing_now(session, campaign=campaign, now=now)
     placed = _reserved_promise_calls(
@@ -397,6 +437,11 @@ def campaign_round(
     count = max(0, min(decision.calls, inputs.max_calls))
     if count == 0:
         return placed, decision
+    if identity_key(Campaign, campaign_id) not in session.identity_map:
+        # The claims and dials read the campaign through the session: the kept
+        # row, of the version this round read, goes in without a SELECT (a
+        # copy, held here: the session keeps rows by weak reference).
+        campaign = session.merge(campaign, load=False)
     policy = abandon_policy_of(campaign)
     no_recall_since = (
         now - timedelta(hours=policy.no_recall_hours) if policy.no_recall_hours > 0 else None

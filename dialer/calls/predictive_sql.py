@@ -17,6 +17,7 @@ from dialer.agents.models import AgentState, Role
 from dialer.campaign.models import CampaignStatus, DialMode
 from dialer.leads.models import LeadStatus, NextAttemptReason
 from dialer.sql import sql
+from dialer.telephony.blocks_sql import NOT_BLOCKED
 
 
 def _agents(*, need_endpoint: bool) -> str:
@@ -51,21 +52,43 @@ IN_FLIGHT = sql(
 )
 
 # The rounds' campaigns, in id order (a lower campaign's pacer counts a shared
-# agent). No parameters.
+# agent), those blocked by a provider fault left out (dialer.telephony.blocks).
+# No parameters.
 _PREDICTIVE = (
-    f"SELECT id FROM campaign WHERE dial_mode = '{DialMode.predictive.value}'"
-    f" AND status = '{CampaignStatus.active.value}'"
+    f"SELECT c.id FROM campaign c WHERE c.dial_mode = '{DialMode.predictive.value}'"
+    f" AND c.status = '{CampaignStatus.active.value}' AND {NOT_BLOCKED.format(c='c')}"
 )
-PREDICTIVE_CAMPAIGNS = sql("predictive.campaigns", f"{_PREDICTIVE} ORDER BY id")
+PREDICTIVE_CAMPAIGNS = sql("predictive.campaigns", f"{_PREDICTIVE} ORDER BY c.id")
 PREDICTIVE_CAMPAIGNS_WITH_CALLER_ID = sql(
     "predictive.campaigns_with_caller_id",
-    f"{_PREDICTIVE} AND caller_id IS NOT NULL ORDER BY id",
+    f"{_PREDICTIVE} AND c.caller_id IS NOT NULL ORDER BY c.id",
 )
 
-# Any promise of the campaign due now. Parameters: campaign id, now.
-PROMISE_DUE = sql(
-    "predictive.promise_due",
-    f"SELECT id FROM lead WHERE campaign_id = ? AND status = '{LeadStatus.scheduled.value}'"
-    f" AND next_attempt_reason = '{NextAttemptReason.promise.value}'"
-    " AND next_attempt_at <= ? LIMIT 1",
+# What a round checks of its campaign before dialling it, and the version its
+# kept row must have (predictive.campaign_round). Parameter: campaign id.
+CAMPAIGN_STATE = sql(
+    "predictive.campaign_state", "SELECT status, dial_mode, version FROM campaign WHERE id = ?"
+)
+
+# The campaign's agents free now (available, active, holding no claim, not
+# wrapping up: dialer.calls.connect's rule) who could take one of its due
+# promises: one reserved for them, or for anyone. With their columns of
+# "longest waiting first" (connect.waiting_since), at most the limit given.
+# Parameters: campaign id, active, now (wrap-up), now (due), the limit.
+# The round asks it before trying agents one by one: a promise due for an agent
+# on a call (or wrapping up) is due in most rounds, and no free agent can take it.
+FREE_FOR_PROMISE = sql(
+    "predictive.free_for_promise",
+    "SELECT a.id, a.state_changed_at, a.free_since, a.wrapup_until FROM agent a"
+    " JOIN agent_campaign ac ON ac.agent_id = a.id"
+    " LEFT JOIN claim cl ON cl.agent_id = a.id"
+    f" WHERE ac.campaign_id = ? AND a.role = '{Role.agent.value}' AND a.active = ?"
+    f" AND a.state = '{AgentState.available.value}'"
+    " AND (a.wrapup_until IS NULL OR a.wrapup_until <= ?) AND cl.id IS NULL"
+    " AND EXISTS (SELECT l.id FROM lead l WHERE l.campaign_id = ac.campaign_id"
+    f" AND l.status = '{LeadStatus.scheduled.value}'"
+    f" AND l.next_attempt_reason = '{NextAttemptReason.promise.value}'"
+    " AND l.next_attempt_at <= ?"
+    " AND (l.reserved_agent_id = a.id OR l.reserved_agent_id IS NULL))"
+    " LIMIT ?",
 )

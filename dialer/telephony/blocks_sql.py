@@ -13,3 +13,12 @@ ACCOUNT_OR_CAMPAIGN = sql(
     f"SELECT {BLOCK_COLUMNS} FROM dialing_block WHERE scope IN (?, ?)",
 )
 ALL_BLOCKS = sql("dialing_block.all", f"SELECT {BLOCK_COLUMNS} FROM dialing_block ORDER BY scope")
+
+# `blocked_campaigns`' rule as a condition of a statement over campaigns: no
+# block of the account (campaign_id NULL) and none of this campaign. `{c}`: the
+# campaign table's alias. The predictive rounds read their campaigns with it,
+# one statement instead of the blocks and then the campaigns.
+NOT_BLOCKED = (
+    "NOT EXISTS (SELECT b.scope FROM dialing_block b"
+    " WHERE b.campaign_id IS NULL OR b.campaign_id = {c}.id)"
+)

@@ -460,3 +460,67 @@ def test_an_agent_of_two_predictive_campaigns_is_counted_by_one_pacer(
     api.advance(1)
     by_round = pacer.seen[-2:]  # one round: the campaigns in id order
     assert [(s.agents_signed_in, s.agents_waiting) for s in by_round] == [(1, 1), (1, 1)]
+
+
+def test_a_promise_due_is_tried_only_by_the_free_agents_who_could_take_it(
+    api: Api, pacer: FixedPacer
+) -> None:
+    """The round asks which free agents could take a due promise (one reserved
+    for them, or for anyone) before trying agents one by one: a promise due for
+    an agent on a call is due in most rounds, and nobody else may take it."""
+    from dialer.calls.predictive import _free_for_promise
+
+    c, _leads = _campaign(api, 2)
+    idle = api.agent([c["id"]], name="Idle")
+    owner = api.agent([c["id"]], name="Owner")
+    api.advance(1)
+    lead = api.next(owner).json()["lead"]
+    _answer(api, _phone(lead))
+    r = api.post(f"/api/leads/{lead['id']}/calls", token=owner["token"], json={})
+    assert r.status_code == 201, r.text
+    r = api.post(f"/api/calls/{r.json()['id']}/disposition", token=owner["token"],
+                 json={"outcome": "callback", "promise": {"in_minutes": 30}})  # fmt: skip
+    assert r.status_code == 200, r.text
+    runtime = _runtime(api)
+
+    def free_for_promise(after: timedelta) -> list[int]:
+        with runtime.db.read() as session:
+            now = runtime.now_in(session) + after
+            return _free_for_promise(session, campaign_id=c["id"], now=now)
+
+    assert free_for_promise(timedelta(minutes=29)) == []  # not due yet
+    # Due: the owner alone, though the idle agent has waited longer.
+    assert free_for_promise(timedelta(minutes=31)) == [owner["id"]]
+    # The owner on another lead: nobody free could take it.
+    assert api.next(owner).json()["lead"]["id"] != lead["id"]
+    assert free_for_promise(timedelta(minutes=31)) == []
+    assert api.get(f"/api/agents/{idle['id']}").json()["state"] == "available"
+
+
+class _FailingOnce(FixedPacer):
+    def __call__(self, inputs: PacerInputs) -> PacerDecision:
+        if not self.seen:
+            self.seen.append(inputs)
+            raise RuntimeError("the pacer failed (a test)")
+        return super().__call__(inputs)
+
+
+def test_a_round_reads_its_campaign_again_after_a_change(api: Api) -> None:
+    """The round keeps the campaign's row while its version stands: a change
+    is seen by the next round, and a round that fails does not spoil it."""
+    failing = _FailingOnce()
+    _runtime(api).pacer = failing
+    c, _leads = _campaign(api, 3, cps=4)
+    api.agent([c["id"]])
+    api.advance(1)  # the first round fails, rolled back; the campaign is benched
+    api.advance(31)
+    assert [s.max_calls for s in failing.seen][:2] == [4, 4]
+    r = api.patch(f"/api/campaigns/{c['id']}", json={"cps": 2})
+    assert r.status_code == 200, r.text
+    api.advance(1)
+    assert failing.seen[-1].max_calls == 2
+    r = api.patch(f"/api/campaigns/{c['id']}", json={"status": "paused"})
+    assert r.status_code == 200, r.text
+    asked = len(failing.seen)
+    api.advance(1)
+    assert len(failing.seen) == asked  # paused: no round
