@@ -17,18 +17,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.agents.events import publish
 from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim, Role
 from dialer.agents.queue import hand_over
-from dialer.calls.connect_sql import ANY_WAITING
+from dialer.calls.connect_sql import (
+    AGENT_TO_TAKE,
+    ANY_WAITING,
+    FREE_AGENTS,
+    FREE_AGENTS_WITH_ENDPOINT,
+)
 from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call
 from dialer.campaign.models import Campaign
 from dialer.campaign.service import abandon_policy_of
-from dialer.db import raw_of
+from dialer.db import raw_in, raw_of
 from dialer.leads import history
 
 # Agents of one campaign looked at per connection: a floor is tens of agents.
@@ -41,19 +46,21 @@ def waiting_since(agent: Agent) -> datetime:
     return max(i for i in instants if i is not None)
 
 
-def _free(query: Any, *, campaign_id: int, now: datetime, need_endpoint: bool) -> Any:
-    """`query` (of agents or of their columns) kept to the campaign's agents free
-    now: available, holding no lead, not wrapping up; `need_endpoint`: only those
-    a provider can bridge to (a phone or softphone to ring)."""
+def _free(*, need_endpoint: bool) -> Any:
+    """The campaign's agents free now (bound: `campaign_id`, `now`): available,
+    holding no lead, not wrapping up; `need_endpoint`: only those a provider
+    can bridge to (a phone or softphone to ring). Built once per variant (the
+    rounds ask every second a promise is due): not rebuilt, nor its cache key."""
     query = (
-        query.join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
+        select(Agent)
+        .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
         .outerjoin(Claim, col(Claim.agent_id) == col(Agent.id))
         .where(
-            col(AgentCampaign.campaign_id) == campaign_id,
+            col(AgentCampaign.campaign_id) == bindparam("campaign_id"),
             col(Agent.role) == Role.agent,
             col(Agent.active).is_(True),
             col(Agent.state) == AgentState.available,
-            col(Agent.wrapup_until).is_(None) | (col(Agent.wrapup_until) <= now),
+            col(Agent.wrapup_until).is_(None) | (col(Agent.wrapup_until) <= bindparam("now")),
             col(Claim.id).is_(None),
         )
         .limit(MAX_AGENTS)
@@ -63,31 +70,37 @@ def _free(query: Any, *, campaign_id: int, now: datetime, need_endpoint: bool) -
     return query
 
 
+_FREE = {need: _free(need_endpoint=need) for need in (False, True)}
+
+
 def free_agents(
     session: Session, *, campaign_id: int, now: datetime, need_endpoint: bool = False
 ) -> list[Agent]:
     """The campaign's agents free now, the one waiting longest first (ties: the
-    lower id)."""
-    query = _free(select(Agent), campaign_id=campaign_id, now=now, need_endpoint=need_endpoint)
-    agents = list(session.scalars(query))
+    lower id). `free_agent_ids` answers the same in ids, without loading rows."""
+    query = _FREE[need_endpoint]
+    agents = list(session.scalars(query, {"campaign_id": campaign_id, "now": now}))
     agents.sort(key=lambda a: (waiting_since(a), a.id or 0))
     return agents
 
 
-def _free_agent_ids(
-    session: Session, *, campaign_id: int, now: datetime, need_endpoint: bool
+def free_agent_ids(
+    session: Session, *, campaign_id: int, now: datetime, need_endpoint: bool = False
 ) -> list[int]:
-    """`free_agents`' agents, as ids in the same order: the connect path tries
-    them one by one and locks the one it takes with a read of its own, so full
-    `Agent` rows (20 on a floor, every answered call) are not loaded for it."""
-    columns = select(
-        col(Agent.id), col(Agent.state_changed_at), col(Agent.free_since), col(Agent.wrapup_until)
-    )
-    query = _free(columns, campaign_id=campaign_id, now=now, need_endpoint=need_endpoint)
-    rows = list(session.execute(query).all())
-    # waiting_since's rule, on the columns.
+    """`free_agents`' agents, as ids in the same order, in one hand-written
+    read (`connect_sql.FREE_AGENTS`, the same rule as `_free`, held to it by a
+    test): the connect path tries them one by one and checks the one it takes
+    with a read of its own, so full `Agent` rows (20 on a floor, every answered
+    call) are neither built nor loaded. The session is flushed first (raw SQL
+    does not autoflush): an agent's state or claim changed in this transaction
+    counts."""
+    raw = raw_in(session)
+    statement = FREE_AGENTS_WITH_ENDPOINT if need_endpoint else FREE_AGENTS
+    rows = raw.rows(statement, (campaign_id, True, raw.instant(now), MAX_AGENTS))
+    # waiting_since's rule, on the columns: instants of one engine compare as
+    # stored (datetimes on PostgreSQL; one fixed-width text format on SQLite).
     rows.sort(key=lambda r: (max(i for i in r[1:] if i is not None), r[0]))
-    return [int(agent_id) for agent_id, *_ in rows if agent_id is not None]
+    return [int(agent_id) for agent_id, *_ in rows]
 
 
 def waiting(call: Call) -> bool:
@@ -107,17 +120,15 @@ def connect(session: Session, *, call: Call, agent_id: int, at: datetime) -> boo
     is gone (it expired, the lead was released) or the agent took another lead
     meanwhile: nothing is written then."""
     assert call.id is not None
-    # The agent row locked (PostgreSQL: two answered calls can't both take one
-    # agent; SQLite's writers are serialized), then checked on a fresh read.
-    locked = session.scalar(
-        select(Agent)
-        .where(col(Agent.id) == agent_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if locked is None or locked.state != AgentState.available:
+    # The agent's row locked (PostgreSQL: two answered calls can't both take one
+    # agent; SQLite's writers are serialized) and checked in the same read: its
+    # state and "holds a claim" as the database has them now (flushed first).
+    # Only read: an `Agent` the session holds is not changed by it.
+    found = raw_in(session).rows(AGENT_TO_TAKE, (agent_id,))
+    if not found:
         return False
-    if session.scalar(select(col(Claim.id)).where(col(Claim.agent_id) == agent_id)) is not None:
+    state, holds_claim = found[0]
+    if state != AgentState.available or holds_claim:
         return False
     if not hand_over(session, lead_id=call.lead_id, agent_id=agent_id):
         return False
@@ -155,7 +166,7 @@ def connect(session: Session, *, call: Call, agent_id: int, at: datetime) -> boo
 def connect_to_free(session: Session, *, call: Call, at: datetime) -> bool:
     """To the longest-waiting free agent of the call's campaign, if any."""
     need_endpoint = call.provider != "simulated"
-    for agent_id in _free_agent_ids(
+    for agent_id in free_agent_ids(
         session, campaign_id=call.campaign_id, now=at, need_endpoint=need_endpoint
     ):
         if connect(session, call=call, agent_id=agent_id, at=at):
@@ -222,7 +233,7 @@ def connect_waiting_calls(session: Session, *, campaign_id: int, now: datetime) 
     calls = waiting_calls(session, campaign_id=campaign_id)
     if not calls:
         return 0
-    agents = _free_agent_ids(
+    agents = free_agent_ids(
         session, campaign_id=campaign_id, now=now, need_endpoint=calls[0].provider != "simulated"
     )
     for call in calls:

@@ -339,6 +339,12 @@ class DispositionInput:
     promise: PromiseIn | None
 
 
+# Once per call, also for two clicks at once and a provider report racing the
+# agent: the second waits for the first and then sees what it wrote (a row lock
+# on PostgreSQL; SQLite's write transactions are serialized). Built once.
+_CALL_FOR_UPDATE = select(Call).where(col(Call.id) == bindparam("call_id")).with_for_update()
+
+
 def dispose(
     session: Session,
     *,
@@ -348,10 +354,7 @@ def dispose(
     now: datetime,
     telephony: Telephony,
 ) -> Call:
-    # Once per call, also for two clicks at once and a provider report racing the
-    # agent: the second waits for the first and then sees its disposition (a row
-    # lock on PostgreSQL; SQLite's write transactions are serialized).
-    call = session.scalar(select(Call).where(col(Call.id) == call_id).with_for_update())
+    call = session.scalar(_CALL_FOR_UPDATE, {"call_id": call_id})
     if call is None:
         raise NotFound(f"call {call_id} does not exist", code="call_not_found")
     check_call_access(principal, call)
@@ -359,8 +362,9 @@ def dispose(
         raise AlreadyDispositioned(
             f"call {call_id} was already dispositioned as {call.disposition}"
         )
-    lead = session.get(Lead, call.lead_id)
-    campaign = session.get(Campaign, call.campaign_id)
+    # The lead and its campaign (the call's: a lead never changes campaign) in
+    # one read, not two.
+    lead, campaign = _lead_with_campaign(session, lead_id=call.lead_id)
     assert lead is not None and campaign is not None and lead.id is not None
     outcome = data.outcome
     effects = effects_of(outcome)
@@ -514,7 +518,11 @@ def _settle_promise(
     """One promise still open is cancelled (the conversation superseded it), and a
     promise being called leaves the promise tiers."""
     assert lead.id is not None
-    pending = promises.open_promise(session, lead_id=lead.id)
+    # Without autoflush: the call's pending changes do not bear on the lead's
+    # promises, and flushing them here writes them apart from the lead's (one
+    # flush at the claim's release writes both).
+    with session.no_autoflush:
+        pending = promises.open_promise(session, lead_id=lead.id)
     if pending is not None:
         promises.cancel_open(
             session,
@@ -593,7 +601,7 @@ def request_hangup(
     call as usual (`call_status`; an unanswered one is dispositioned by the
     system); the disposition stays the agent's. The simulated provider has no
     network to wait for: its report is the hang-up's, in this transaction."""
-    call = session.scalar(select(Call).where(col(Call.id) == call_id).with_for_update())
+    call = session.scalar(_CALL_FOR_UPDATE, {"call_id": call_id})
     if call is None:
         raise NotFound(f"call {call_id} does not exist", code="call_not_found")
     check_call_access(principal, call)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -71,12 +71,14 @@ def get_promise(session: Session, *, promise_id: int) -> Promise:
     return promise
 
 
+# Built once: every agent's disposition asks it.
+_OPEN_PROMISE = select(Promise).where(
+    col(Promise.lead_id) == bindparam("lead_id"), col(Promise.status) == PromiseStatus.scheduled
+)
+
+
 def open_promise(session: Session, *, lead_id: int) -> Promise | None:
-    return session.scalar(
-        select(Promise).where(
-            col(Promise.lead_id) == lead_id, col(Promise.status) == PromiseStatus.scheduled
-        )
-    )
+    return session.scalar(_OPEN_PROMISE, {"lead_id": lead_id})
 
 
 def _owner_of(session: Session, *, principal: Agent, request: PromiseRequest) -> int | None:

@@ -19,13 +19,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus
 from dialer.campaign.models import Campaign
-from dialer.db import raw_in
+from dialer.db import raw_in, raw_of
 from dialer.failing import FailingRows, each_row
 from dialer.leads.models import Lead
 from dialer.telephony.models import SimOutcome
@@ -84,6 +84,16 @@ class Lognormal:
         return rng.lognormvariate(math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2))
 
 
+# The calls whose scripted instant has come, first due first (bound: `now`,
+# `limit`). Built once: the provider's job runs at every step of a simulated day.
+_DUE = (
+    select(Call)
+    .where(col(Call.sim_final_at) <= bindparam("now"))
+    .order_by(col(Call.sim_final_at), col(Call.id))
+    .limit(bindparam("limit"))
+)
+
+
 class SimulatedTelephony:
     name = "simulated"
 
@@ -111,7 +121,12 @@ class SimulatedTelephony:
         return self.answer_rates.get(hour, self.answer_rate)
 
     def _next_outcome(self, session: Session, *, call: Call, campaign: Campaign) -> str:
-        raw = raw_in(session)
+        # Not flushed first (`raw_of`, not `raw_in`): the scripted outcomes are
+        # flushed where they are written (`script_outcomes`), and the call's own
+        # pending change (its sid) does not bear on them; a flush here would
+        # write the call twice (its sid now, its ringing status a moment later)
+        # where one UPDATE at the dial's flush does.
+        raw = raw_of(session) or raw_in(session)
         for scripted_id, scripted_outcome in raw.rows(NEXT_SCRIPTED, (call.to, False)):
             # Conditional: two workers dialling the same number can't both consume it.
             if raw.run(CONSUME, (True, scripted_id, False)) == 1:
@@ -172,13 +187,9 @@ class SimulatedTelephony:
         is benched, the others go on."""
         from dialer.calls.disposition import apply_status_update
 
-        query = select(Call).where(col(Call.sim_final_at) <= now)
         skip = failing.skip(now=now)
-        if skip:
-            query = query.where(col(Call.id).not_in(skip))
-        due = list(
-            session.scalars(query.order_by(col(Call.sim_final_at), col(Call.id)).limit(limit))
-        )
+        query = _DUE if not skip else _DUE.where(col(Call.id).not_in(skip))
+        due = list(session.scalars(query, {"now": now, "limit": limit}))
 
         def report(call: Call) -> None:
             at = call.sim_final_at or now

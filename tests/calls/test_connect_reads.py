@@ -1,0 +1,147 @@
+"""The connect path's hand-written reads (`dialer.calls.connect`,
+`connect_sql.py`) on a scripted floor: `free_agent_ids` answers what
+`free_agents` (the ORM rule) answers, in the same order (longest waiting
+first), with and without the endpoint filter; pending ORM changes are seen
+(raw SQL does not autoflush); and `connect` refuses an agent that is not
+available or already holds a lead, writing nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from dialer.agents.models import Agent, AgentState, Claim
+from dialer.agents.service import create_agent
+from dialer.calls import connect
+from dialer.calls.models import Call
+from dialer.campaign.schemas import CampaignCreate
+from dialer.campaign.service import create_campaign
+from dialer.db import Database
+from dialer.leads.models import Lead
+from dialer.migrations import upgrade
+
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+S = timedelta(seconds=1)
+
+
+def _campaign(session: Any, name: str) -> int:
+    campaign = create_campaign(
+        session,
+        data=CampaignCreate(
+            name=name, dial_mode="predictive", seller_name="Seller", call_reason="A plan",
+            callback_number="+81312345678",
+        ),
+        now=NOW - timedelta(days=1),
+    )  # fmt: skip
+    assert campaign.id is not None
+    return campaign.id
+
+
+def _lead(session: Any, campaign_id: int) -> int:
+    lead = Lead(campaign_id=campaign_id, timezone="Asia/Tokyo", failure_counts={}, extra={},
+                raw={}, created_at=NOW, updated_at=NOW)  # fmt: skip
+    session.add(lead)
+    session.flush()
+    assert lead.id is not None
+    return lead.id
+
+
+def _agent(session: Any, name: str, campaigns: list[int], **kw: Any) -> Agent:
+    agent, _token = create_agent(
+        session, name=name, campaign_ids=campaigns, endpoint=kw.pop("endpoint", None), now=NOW
+    )
+    for key, value in kw.items():
+        setattr(agent, key, value)
+    session.flush()
+    assert agent.id is not None
+    return agent
+
+
+def _claim(session: Any, *, cid: int, agent: Agent | None) -> int:
+    lead_id = _lead(session, cid)
+    session.add(Claim(lead_id=lead_id, agent_id=agent.id if agent else None, campaign_id=cid,
+                      reason="predictive", prev_status="new", claimed_at=NOW - 60 * S,
+                      claim_expires_at=NOW + 600 * S))  # fmt: skip
+    session.flush()
+    return lead_id
+
+
+def test_free_agent_ids_answer_what_free_agents_answers(db_url: str) -> None:
+    upgrade(db_url)
+    db = Database(db_url)
+    try:
+        with db.write() as session:
+            cid = _campaign(session, "Connect")
+            other = _campaign(session, "Other")
+            # Waiting since: the latest of state_changed_at, free_since, wrapup_until.
+            late = _agent(session, "late", [cid], state_changed_at=NOW - 10 * S)
+            early = _agent(session, "early", [cid], state_changed_at=NOW - 50 * S)
+            wrapped = _agent(session, "wrapped", [cid], state_changed_at=NOW - 90 * S,
+                             wrapup_until=NOW - 30 * S)  # fmt: skip
+            freed = _agent(session, "freed", [cid], state_changed_at=NOW - 90 * S,
+                           free_since=NOW - 20 * S, endpoint="sip:f@example.com")  # fmt: skip
+            _agent(session, "wrapping", [cid], wrapup_until=NOW + 5 * S)
+            _agent(session, "paused", [cid], state=AgentState.paused)
+            _agent(session, "gone", [cid], active=False)
+            _agent(session, "elsewhere", [other])
+            holding = _agent(session, "holding", [cid])
+            _claim(session, cid=cid, agent=holding)
+            # Changed in the session, not flushed: the raw read must see it.
+            pending = _agent(session, "pending", [cid])
+            pending.state = AgentState.paused
+            rows = connect.free_agents(session, campaign_id=cid, now=NOW)
+            ids = connect.free_agent_ids(session, campaign_id=cid, now=NOW)
+            bridgeable = connect.free_agent_ids(
+                session, campaign_id=cid, now=NOW, need_endpoint=True
+            )
+            rows_bridgeable = connect.free_agents(
+                session, campaign_id=cid, now=NOW, need_endpoint=True
+            )
+            expected = [early.id, wrapped.id, freed.id, late.id]
+    finally:
+        db.dispose()
+    assert [a.id for a in rows] == expected
+    assert ids == expected
+    assert bridgeable == [a.id for a in rows_bridgeable] == [freed.id]
+
+
+def test_connect_takes_only_an_available_agent_holding_no_lead(db_url: str) -> None:
+    upgrade(db_url)
+    db = Database(db_url)
+    try:
+        with db.write() as session:
+            cid = _campaign(session, "Connect")
+            busy = _agent(session, "busy", [cid])
+            _claim(session, cid=cid, agent=busy)
+            paused = _agent(session, "paused", [cid])
+            free = _agent(session, "free", [cid])
+            lead_id = _claim(session, cid=cid, agent=None)
+            call = Call(lead_id=lead_id, campaign_id=cid, to="+819012345678",
+                        provider="simulated", created_at=NOW - 9 * S, status="in-progress",
+                        answered_by="human", answered_at=NOW - S,
+                        agent_reserved=False)  # fmt: skip
+            session.add(call)
+            session.flush()
+            paused.state = AgentState.paused  # pending: seen by the check
+            assert busy.id and paused.id and free.id
+            refused = [
+                connect.connect(session, call=call, agent_id=a, at=NOW)
+                for a in (busy.id, paused.id, 10_000)
+            ]
+            untouched = (call.agent_id, call.connected_at)
+            free_id = free.id
+            took = connect.connect(session, call=call, agent_id=free_id, at=NOW)
+            session.expire_all()
+            claim_agent = session.scalar(
+                select(col(Claim.agent_id)).where(col(Claim.lead_id) == lead_id)
+            )
+            call_agent = session.scalar(select(col(Call.agent_id)).where(col(Call.id) == call.id))
+    finally:
+        db.dispose()
+    assert refused == [False, False, False]
+    assert untouched == (None, None)
+    assert took is True
+    assert claim_agent == call_agent == free_id
