@@ -27,7 +27,6 @@ from typing import Any, Protocol
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from dialer.agents import queue_sql
@@ -470,20 +469,23 @@ def _freed(session: Session, *, agent_id: int, now: datetime) -> None:
     """The agent holds no lead from now: it waits from here (longest waiting
     first, dialer.calls.connect)."""
     held = session.identity_map.get(session.identity_key(Agent, agent_id))
+    if held is not None:
+        # The row the session holds (the agent's own disposition changes it
+        # too): written with its other changes, in the flush they go in.
+        assert isinstance(held, Agent)
+        held.free_since = now
+        return
     raw = raw_of(session)
-    if raw is None or (held is not None and session.is_modified(held)):
+    if raw is None:
         session.execute(
             update(Agent)
             .where(col(Agent.id) == agent_id)
             .values(free_since=now)
-            .execution_options(synchronize_session="fetch")
+            .execution_options(synchronize_session=False)
         )
         return
-    # Hand-written (on every call ended by its agent); the row the session
-    # holds, unchanged by it, is kept in step with what was written.
+    # Hand-written: every call an agent ends frees it.
     raw.run(queue_sql.FREE_AGENT, (raw.instant(now), agent_id))
-    if held is not None:
-        set_committed_value(held, "free_since", now)
 
 
 def has_live_call(session: Session, *, lead_id: int) -> bool:
