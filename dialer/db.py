@@ -80,6 +80,39 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _driver_sql(connection: Connection, statement: str) -> None:
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
+
+
+def _direct_savepoints(engine: Engine) -> Engine:
+    """SAVEPOINT, RELEASE SAVEPOINT and ROLLBACK TO SAVEPOINT go straight to
+    the driver: SQLAlchemy builds and compiles a clause object for each, and
+    a job's batch and each call a dial round places take one savepoint (two
+    statements): ~0.1 ms each, the cost of a small query. `Connection` keeps
+    its own account of the nested transactions (and fires its savepoint
+    events); the dialect's methods only say the SQL, which is the same."""
+    dialect: Any = engine.dialect
+    quote = dialect.identifier_preparer.quote
+
+    def do_savepoint(connection: Connection, name: str) -> None:
+        _driver_sql(connection, f"SAVEPOINT {quote(name)}")
+
+    def do_release_savepoint(connection: Connection, name: str) -> None:
+        _driver_sql(connection, f"RELEASE SAVEPOINT {quote(name)}")
+
+    def do_rollback_to_savepoint(connection: Connection, name: str) -> None:
+        _driver_sql(connection, f"ROLLBACK TO SAVEPOINT {quote(name)}")
+
+    dialect.do_savepoint = do_savepoint
+    dialect.do_release_savepoint = do_release_savepoint
+    dialect.do_rollback_to_savepoint = do_rollback_to_savepoint
+    return engine
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -93,18 +126,20 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             json_serializer=_json_dumps,
         )
         _configure_sqlite(engine)
-        return engine
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size * 2,
-        pool_use_lifo=True,
-        # No pre-ping: it costs a round trip on every checkout, the claim path's
-        # largest fixed cost. A connection the server dropped fails its statement,
-        # SQLAlchemy invalidates the pool, and the request answers 503 (retry);
-        # recycling keeps idle connections from outliving server-side timeouts.
-        pool_recycle=1800,
-        json_serializer=_json_dumps,
+        return _direct_savepoints(engine)
+    return _direct_savepoints(
+        create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
+            pool_use_lifo=True,
+            # No pre-ping: it costs a round trip on every checkout, the claim path's
+            # largest fixed cost. A connection the server dropped fails its statement,
+            # SQLAlchemy invalidates the pool, and the request answers 503 (retry);
+            # recycling keeps idle connections from outliving server-side timeouts.
+            pool_recycle=1800,
+            json_serializer=_json_dumps,
+        )
     )
 
 

@@ -69,7 +69,8 @@ def writes(text: str) -> list[tuple[str, str, list[str]]]:
     """(verb, table, columns) of every INSERT and UPDATE in `text`."""
     found: list[tuple[str, str, list[str]]] = []
     for match in _INSERT.finditer(text):
-        columns = [c.strip() for c in match.group(2).split(",")]
+        # A column named by a keyword is quoted (`"to"`): the column is its name.
+        columns = [c.strip().strip('"') for c in match.group(2).split(",")]
         found.append(("INSERT", match.group(1), columns))
     for match in _UPDATE.finditer(text):
         found.append(("UPDATE", match.group(1), _assignments(text, match.end())))

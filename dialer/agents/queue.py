@@ -36,7 +36,7 @@ from dialer.calls.models import FINAL_CALL_STATUSES, Call
 from dialer.campaign.hours import CallingHours
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.service import calling_hours_of, retry_policy_of
-from dialer.db import Work, affected, is_postgres
+from dialer.db import Work, affected, is_postgres, raw_of
 from dialer.errors import Conflict, NotFound
 from dialer.failing import FailingRows, each_row
 from dialer.leads import history, lifecycle
@@ -430,12 +430,25 @@ def claim_of(session: Session, *, lead_id: int) -> Claim | None:
 def release(session: Session, *, lead: Lead, actor: str, now: datetime, why: str) -> None:
     """Drop the claim on a lead; its status has been set by whoever released it."""
     assert lead.id is not None
-    # One statement: the claim goes and says whose it was (both engines have
-    # DELETE ... RETURNING).
-    holders = session.execute(
-        delete(Claim).where(col(Claim.lead_id) == lead.id).returning(col(Claim.agent_id))
-    ).all()
-    holder = next((h for (h,) in holders if h is not None), None)
+    raw = raw_of(session)
+    if raw is None or _holds_claim_of(session, lead_id=lead.id):
+        # A claim row the session holds goes through the ORM, which keeps it
+        # in step. One statement: the claim goes and says whose it was (both
+        # engines have DELETE ... RETURNING).
+        holders: list[int | None] = [
+            h
+            for (h,) in session.execute(
+                delete(Claim).where(col(Claim.lead_id) == lead.id).returning(col(Claim.agent_id))
+            )
+        ]
+    else:
+        # Every ended call releases its lead: hand-written, and without the
+        # ORM's autoflush (the caller's pending writes of the lead and the
+        # call are flushed with the rest of the transaction's, once): no claim
+        # row is held by the session (claims are written raw, never added as
+        # rows), so nothing of it is pending or left stale.
+        holders = [h for (h,) in raw.rows(queue_sql.RELEASE_CLAIM, (lead.id,))]
+    holder = next((h for h in holders if h is not None), None)
     if holder is not None:
         _freed(session, agent_id=holder, now=now)
     if holders:
@@ -444,15 +457,35 @@ def release(session: Session, *, lead: Lead, actor: str, now: datetime, why: str
         )
 
 
+def _holds_claim_of(session: Session, *, lead_id: int) -> bool:
+    """Whether the session holds the lead's claim row (a short session holds a
+    few rows: the scan is cheaper than the ORM's statement)."""
+    return any(
+        isinstance(row, Claim) and row.lead_id == lead_id for row in session.identity_map.values()
+    )
+
+
 def _freed(session: Session, *, agent_id: int, now: datetime) -> None:
     """The agent holds no lead from now: it waits from here (longest waiting
     first, dialer.calls.connect)."""
-    session.execute(
-        update(Agent)
-        .where(col(Agent.id) == agent_id)
-        .values(free_since=now)
-        .execution_options(synchronize_session="fetch")
-    )
+    held = session.identity_map.get(session.identity_key(Agent, agent_id))
+    if held is not None:
+        # The row the session holds (the agent's own disposition changes it
+        # too): written with its other changes, in the flush they go in.
+        assert isinstance(held, Agent)
+        held.free_since = now
+        return
+    raw = raw_of(session)
+    if raw is None:
+        session.execute(
+            update(Agent)
+            .where(col(Agent.id) == agent_id)
+            .values(free_since=now)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    # Hand-written: every call an agent ends frees it.
+    raw.run(queue_sql.FREE_AGENT, (raw.instant(now), agent_id))
 
 
 def has_live_call(session: Session, *, lead_id: int) -> bool:

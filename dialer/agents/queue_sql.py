@@ -6,7 +6,7 @@ held to it by tests; their indexes are checked by tests/leads/test_lead_indexes.
 from __future__ import annotations
 
 from dialer.leads.models import LeadStatus, NextAttemptReason
-from dialer.sql import sql
+from dialer.sql import sql, update
 
 # A locking read re-checks only the locked row after the wait, not what it
 # joined: the agent row is locked by a statement of its own (PostgreSQL).
@@ -55,3 +55,10 @@ NEW_LEADS = (
 # (`abandon_policy.no_recall_hours`): nobody is reserved for it. Parameter: the
 # cutoff, after the tier's own.
 NO_RECALL = "(abandoned_at IS NULL OR abandoned_at <= ?)"
+
+# A claim released (`queue.release`): it goes and says whose it was. Parameter:
+# the lead id.
+RELEASE_CLAIM = sql("queue.release_claim", "DELETE FROM claim WHERE lead_id = ? RETURNING agent_id")
+# The agent holds no lead from now: it waits from here. Parameters: the
+# instant, the agent id.
+FREE_AGENT = update("queue.free_agent", "agent", ("free_since",), where="id = ?")

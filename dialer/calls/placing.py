@@ -9,17 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
-from sqlmodel import col
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from dialer.agents.models import Agent, Role
 from dialer.agents.order import ClaimReason
-from dialer.agents.queue import claim_of, has_live_call
 from dialer.calls.abandon import AbandonStanding
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus
-from dialer.calls.placing_sql import CLAIM_AND_LIVE_CALL
+from dialer.calls.placing_sql import (
+    CALL_COLUMNS,
+    CLAIM_AND_LIVE_CALL,
+    INSERT_CALL,
+    LEAD_FOR_DIAL,
+)
 from dialer.calls.standing import standing_now
 from dialer.campaign.hours import local_text
 from dialer.campaign.models import Campaign, CampaignStatus
@@ -30,7 +33,7 @@ from dialer.campaign.service import (
     retry_policy_of,
     zone_of,
 )
-from dialer.db import after_commit, raw_of
+from dialer.db import RawSql, after_commit, raw_in
 from dialer.errors import (
     CallLive,
     Conflict,
@@ -43,7 +46,6 @@ from dialer.errors import (
 )
 from dialer.leads import history, lifecycle
 from dialer.leads.dialrules import (
-    PhoneFact,
     Uncallable,
     active_numbers,
     attempts_used_up,
@@ -53,14 +55,11 @@ from dialer.leads.dialrules import (
     why_uncallable,
 )
 from dialer.leads.models import Lead
-from dialer.leads.phonebook import phone_facts, phone_facts_raw
+from dialer.leads.phonebook import phone_facts_raw
 from dialer.leads.phones import PhoneError, normalize_phone
 from dialer.promises.booking import keep_on_call
 from dialer.telephony import blocks
 from dialer.telephony.base import Telephony
-
-# Built once: the statement and its cache key are not rebuilt at every dial.
-_LEAD_FOR_UPDATE = select(Lead).where(col(Lead.id) == bindparam("lead_id")).with_for_update()
 
 
 def get_call(session: Session, *, call_id: int) -> Call:
@@ -81,23 +80,49 @@ def check_call_access(principal: Agent, call: Call) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class _DialLead:
+    """What the dial checks of the lead, read raw (`placing_sql.LEAD_FOR_DIAL`)."""
+
+    id: int
+    campaign_id: int
+    timezone: str
+    attempts: lifecycle.Attempts
+    abandoned_at: datetime | None
+    promise_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class _HeldClaim:
     agent_id: int | None
     reason: str
     live_call: bool
 
 
-def _claim_and_live_call(session: Session, *, lead_id: int) -> _HeldClaim | None:
+def _lead_for_dial(raw: RawSql, *, lead_id: int) -> _DialLead | None:
+    rows = raw.rows(LEAD_FOR_DIAL, (lead_id,))
+    if not rows:
+        return None
+    (id_, campaign_id, timezone, attempts, unsolicited, day, day_date, abandoned_at, promise_id) = (
+        rows[0]
+    )
+    return _DialLead(
+        id=id_,
+        campaign_id=campaign_id,
+        timezone=timezone,
+        attempts=lifecycle.Attempts(
+            attempts=attempts,
+            unsolicited_attempts=unsolicited,
+            day_attempts=day,
+            day_attempts_date=day_date,
+        ),
+        abandoned_at=None if abandoned_at is None else raw.read_instant(abandoned_at),
+        promise_id=promise_id,
+    )
+
+
+def _claim_and_live_call(raw: RawSql, *, lead_id: int) -> _HeldClaim | None:
     """The lead's claim and whether a call to it is live; None: no claim. One
-    hand-written read in a unit of work (the lead's locking read before it has
-    flushed what the session held); the two queue reads otherwise."""
-    raw = raw_of(session)
-    if raw is None:
-        claim = claim_of(session, lead_id=lead_id)
-        if claim is None:
-            return None
-        live = has_live_call(session, lead_id=lead_id)
-        return _HeldClaim(agent_id=claim.agent_id, reason=claim.reason, live_call=live)
+    statement, after the lead's locking read (`placing_sql`)."""
     rows = raw.rows(CLAIM_AND_LIVE_CALL, (lead_id,))
     if not rows:
         return None
@@ -105,19 +130,9 @@ def _claim_and_live_call(session: Session, *, lead_id: int) -> _HeldClaim | None
     return _HeldClaim(agent_id=agent_id, reason=reason, live_call=bool(live))
 
 
-def _phone_facts(session: Session, *, lead_id: int) -> list[PhoneFact]:
-    raw = raw_of(session)
-    if raw is None:
-        return phone_facts(session, lead_id=lead_id)
-    # The same answer (a test holds the two to each other), without the ORM.
-    return phone_facts_raw(raw, lead_id=lead_id)
-
-
-def _choose_phone(
-    session: Session, *, lead: Lead, campaign: Campaign, requested: str | None
-) -> str:
-    assert lead.id is not None
-    facts = _phone_facts(session, lead_id=lead.id)
+def _choose_phone(raw: RawSql, *, lead_id: int, campaign: Campaign, requested: str | None) -> str:
+    # Hand-written (dialer.leads.phonebook holds it to the ORM read by a test).
+    facts = phone_facts_raw(raw, lead_id=lead_id)
     if requested is not None:
         try:
             number = normalize_phone(requested, region=campaign.default_region)
@@ -125,7 +140,7 @@ def _choose_phone(
             raise Invalid(str(exc), code="invalid_phone", field="phone") from exc
         if number not in active_numbers(facts):
             raise Invalid(
-                f"{number} is not an active phone of lead {lead.id}",
+                f"{number} is not an active phone of lead {lead_id}",
                 code="unknown_phone",
                 field="phone",
             )
@@ -134,19 +149,24 @@ def _choose_phone(
         return number
     why = why_uncallable(facts)
     if why == Uncallable.no_phone:
-        raise Conflict(f"lead {lead.id} has no active phone", code="no_phone")
+        raise Conflict(f"lead {lead_id} has no active phone", code="no_phone")
     if why == Uncallable.dnc:
-        raise OnDoNotCallList(f"every phone of lead {lead.id} is on the do-not-call list")
+        raise OnDoNotCallList(f"every phone of lead {lead_id} is on the do-not-call list")
     return callable_numbers(facts)[0]
 
 
-def _no_recall_clear(*, lead: Lead, hours: int, now: datetime) -> bool:
+def _no_recall_clear(*, abandoned_at: datetime | None, hours: int, now: datetime) -> bool:
     """Whether the lead's last abandoned call is `no_recall_hours` behind (or none)."""
-    return lead.abandoned_at is None or lead.abandoned_at <= now - timedelta(hours=hours)
+    return abandoned_at is None or abandoned_at <= now - timedelta(hours=hours)
 
 
 def _check_dialer_call(
-    *, lead: Lead, campaign: Campaign, policy: RetryPolicy, local_date: str, no_recall_clear: bool
+    *,
+    lead: _DialLead,
+    campaign: Campaign,
+    policy: RetryPolicy,
+    local_date: str,
+    no_recall_clear: bool,
 ) -> None:
     """What the dialer's claim checked, checked again at the dial: an agent is
     told by the console, the dialer is not (a lead abandoned, a cap reached)."""
@@ -157,15 +177,44 @@ def _check_dialer_call(
             " no unreserved call within the abandon policy's no_recall_hours",
             code="no_recall",
         )
+    attempts = lead.attempts
     if attempts_used_up(
-        unsolicited_attempts=lead.unsolicited_attempts, max_attempts=policy.max_attempts
+        unsolicited_attempts=attempts.unsolicited_attempts, max_attempts=policy.max_attempts
     ) or over_daily_cap(
-        day_attempts=lead.day_attempts,
-        day_attempts_date=lead.day_attempts_date,
+        day_attempts=attempts.day_attempts,
+        day_attempts_date=attempts.day_attempts_date,
         local_date=local_date,
         cap=policy.max_attempts_per_day,
     ):
         raise Conflict(f"lead {lead.id} has reached its attempt caps", code="attempt_cap")
+
+
+# Every column's default, as the model gives it (an attempt's row is built
+# without the model's constructor, below).
+_CALL_DEFAULTS: dict[str, Any] = {
+    name: field.get_default(call_default_factory=True) for name, field in Call.model_fields.items()
+}
+
+
+def _attached_call(session: Session, raw: RawSql, **values: Any) -> Call:
+    """The attempt's row written raw and attached to the session as that
+    persistent row, built the way the ORM builds a row it loads (its instance,
+    its values, no change history). Through the ORM the INSERT was a flush of
+    its own on every call, and the model's constructor sets each of its 27
+    columns through the instrumentation (~0.1 ms a call). What the provider
+    then changes on the row is the ORM's to write, as for any loaded row."""
+    row = {**_CALL_DEFAULTS, **values}
+    ((call_id,),) = raw.rows(
+        INSERT_CALL,
+        tuple(
+            raw.instant(row[c]) if c == "created_at" else row[c.strip('"')] for c in CALL_COLUMNS
+        ),
+    )
+    call: Call = Call._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    call.__dict__.update(row, id=call_id)
+    make_transient_to_detached(call)
+    session.add(call)
+    return call
 
 
 def place_call(
@@ -186,12 +235,14 @@ def place_call(
     campaign's abandon standing when the caller has it (the dialer's round
     reads it once); read here otherwise (dialer.calls.standing). Every
     attempt's `call_placed` records what it passed (`checks`)."""
-    # Two dial clicks at once must not both pass the "no live call" check
-    # (a row lock on PostgreSQL; SQLite's write transactions are serialized).
-    lead = session.scalar(_LEAD_FOR_UPDATE, {"lead_id": lead_id})
+    # Hand-written: every call placed pays for this path. What the session
+    # holds is flushed first (raw SQL does not autoflush: a lead marked
+    # abandoned or counted through the ORM in this transaction is seen).
+    raw = raw_in(session)
+    lead = _lead_for_dial(raw, lead_id=lead_id)
     if lead is None:
         raise NotFound(f"lead {lead_id} does not exist", code="lead_not_found")
-    claim = _claim_and_live_call(session, lead_id=lead_id)
+    claim = _claim_and_live_call(raw, lead_id=lead_id)
     holder = principal.id if principal is not None else None
     if claim is None or claim.agent_id != holder:
         who = f"agent {holder}" if holder is not None else "the dialer"
@@ -204,7 +255,7 @@ def place_call(
         raise Conflict(f"campaign {campaign.id} is paused", code="campaign_paused")
     assert campaign.id is not None
     blocks.check_not_blocked(session, campaign_id=campaign.id, zone=zone_of(campaign))
-    number = _choose_phone(session, lead=lead, campaign=campaign, requested=phone)
+    number = _choose_phone(raw, lead_id=lead_id, campaign=campaign, requested=phone)
     hours = calling_hours_of(campaign, timezone=lead.timezone)
     if not hours.is_open(at=now):
         opening = hours.next_opening(at=now)
@@ -218,7 +269,9 @@ def place_call(
     local_date = hours.local_date(now).isoformat()
     policy = retry_policy_of(campaign)
     abandon_policy = abandon_policy_of(campaign)
-    no_recall_clear = _no_recall_clear(lead=lead, hours=abandon_policy.no_recall_hours, now=now)
+    no_recall_clear = _no_recall_clear(
+        abandoned_at=lead.abandoned_at, hours=abandon_policy.no_recall_hours, now=now
+    )
     if principal is None:
         _check_dialer_call(
             lead=lead,
@@ -229,7 +282,9 @@ def place_call(
         )
     if standing is None:
         standing = standing_now(session, campaign=campaign, now=now)
-    call = Call(
+    call = _attached_call(
+        session,
+        raw,
         lead_id=lead_id,
         campaign_id=lead.campaign_id,
         agent_id=holder,
@@ -241,10 +296,17 @@ def place_call(
         created_at=now,
         agent_reserved=principal is not None,
     )
-    session.add(call)
-    lifecycle.count_attempt(lead=lead, for_promise=for_promise, local_date=local_date, now=now)
-    session.flush()
-    assert call.id is not None
+    call_id = call.id
+    assert call_id is not None
+    attempts = lifecycle.count_attempt_raw(
+        session,
+        raw,
+        lead_id=lead_id,
+        before=lead.attempts,
+        for_promise=for_promise,
+        local_date=local_date,
+        now=now,
+    )
     checks = {
         "dial_mode": campaign.dial_mode,
         # _choose_phone refused a listed number above: what is dialled is clear.
@@ -254,11 +316,11 @@ def place_call(
         "hours_open": True,
         "claim": {"agent_id": claim.agent_id, "reason": claim.reason},
         "attempts": {
-            "unsolicited": lead.unsolicited_attempts,
+            "unsolicited": attempts.unsolicited_attempts,
             "max_attempts": policy.max_attempts,
             "today": day_attempts_on(
-                day_attempts=lead.day_attempts,
-                day_attempts_date=lead.day_attempts_date,
+                day_attempts=attempts.day_attempts,
+                day_attempts_date=attempts.day_attempts_date,
                 local_date=local_date,
             ),
             "max_per_day": policy.max_attempts_per_day,
@@ -284,17 +346,21 @@ def place_call(
         kind="call_placed",
         actor=f"agent:{principal.id}" if principal is not None else "dialer",
         at=now,
-        call_id=call.id,
+        call_id=call_id,
         to=number,
-        attempt=lead.attempts,
+        attempt=attempts.attempts,
         reserved=call.agent_reserved,
         checks=checks,
     )
-    keep_on_call(session, lead=lead, call=call, now=now)
+    if lead.promise_id is not None:
+        # Only a lead with a promise has one to keep (the lead's row, loaded
+        # after the raw count: it reads what was written).
+        held = session.get(Lead, lead_id)
+        assert held is not None
+        keep_on_call(session, lead=held, call=call, now=now)
     telephony.place_call(session, call=call, campaign=campaign, now=now)
     session.flush()
     # Committed first, then sent: a crash between the two leaves a row the
     # reconciliation settles, never an unrecorded call.
-    call_id = call.id
     after_commit(session, lambda: dial(call_id), name="dial")
     return call

@@ -48,6 +48,7 @@ from typing import Any
 
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel
 
 from dialer.db import RawSql, is_postgres
@@ -184,19 +185,100 @@ def _clear_schedule(lead: Lead) -> None:
 # --- attempts ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Attempts:
+    """A lead's attempt counters."""
+
+    attempts: int
+    unsolicited_attempts: int
+    day_attempts: int
+    day_attempts_date: str | None
+
+
+def counted(before: Attempts, *, for_promise: bool, local_date: str) -> Attempts:
+    """The counters once an attempt is placed (the rule `count_attempt` and
+    `count_attempt_raw` both apply). Promise calls are customer-requested: they
+    count in `attempts` but not against the caps."""
+    if for_promise:
+        return Attempts(
+            attempts=before.attempts + 1,
+            unsolicited_attempts=before.unsolicited_attempts,
+            day_attempts=before.day_attempts,
+            day_attempts_date=before.day_attempts_date,
+        )
+    same_day = before.day_attempts_date == local_date
+    return Attempts(
+        attempts=before.attempts + 1,
+        unsolicited_attempts=before.unsolicited_attempts + 1,
+        day_attempts=(before.day_attempts if same_day else 0) + 1,
+        day_attempts_date=local_date,
+    )
+
+
 def count_attempt(*, lead: Lead, for_promise: bool, local_date: str, now: datetime) -> None:
     """An attempt counts when it is placed. Promise calls are customer-requested:
     they count in `attempts` but not against the caps."""
-    lead.attempts += 1
+    after = counted(
+        Attempts(
+            attempts=lead.attempts,
+            unsolicited_attempts=lead.unsolicited_attempts,
+            day_attempts=lead.day_attempts,
+            day_attempts_date=lead.day_attempts_date,
+        ),
+        for_promise=for_promise,
+        local_date=local_date,
+    )
+    lead.attempts = after.attempts
     lead.last_attempt_at = now
     lead.updated_at = now
     if for_promise:
         return
-    lead.unsolicited_attempts += 1
-    if lead.day_attempts_date != local_date:
-        lead.day_attempts_date = local_date
-        lead.day_attempts = 0
-    lead.day_attempts += 1
+    lead.unsolicited_attempts = after.unsolicited_attempts
+    lead.day_attempts_date = after.day_attempts_date
+    lead.day_attempts = after.day_attempts
+
+
+def count_attempt_raw(
+    session: Session,
+    raw: RawSql,
+    *,
+    lead_id: int,
+    before: Attempts,
+    for_promise: bool,
+    local_date: str,
+    now: datetime,
+) -> Attempts:
+    """`count_attempt` in hand-written SQL, for the dial (every call placed),
+    whose lead is read raw: `before` is the counters as read in this
+    transaction, after the session's flush. A lead the session holds is kept
+    in step (its committed values set: nothing left to flush, nothing stale).
+    Returns the counters now."""
+    after = counted(before, for_promise=for_promise, local_date=local_date)
+    at = raw.instant(now)
+    raw.run(
+        lifecycle_sql.COUNT_ATTEMPT,
+        (
+            after.attempts,
+            after.unsolicited_attempts,
+            after.day_attempts,
+            after.day_attempts_date,
+            at,
+            at,
+            lead_id,
+        ),
+    )
+    held = session.identity_map.get(session.identity_key(Lead, lead_id))
+    if held is not None:
+        for column, value in (
+            ("attempts", after.attempts),
+            ("unsolicited_attempts", after.unsolicited_attempts),
+            ("day_attempts", after.day_attempts),
+            ("day_attempts_date", after.day_attempts_date),
+            ("last_attempt_at", now),
+            ("updated_at", now),
+        ):
+            set_committed_value(held, column, value)
+    return after
 
 
 def refund_attempt(

@@ -1,7 +1,8 @@
 """The lead lifecycle's hand-written statements: the claim, on every agent's
 "next" all day long. The lead is marked claimed only if it still has the status
 the queue saw, with its claim row and its event; on PostgreSQL the three go in
-one round trip, built from the same three statements."""
+one round trip, built from the same three statements. And the attempt's
+count, on every call placed."""
 
 from __future__ import annotations
 
@@ -32,3 +33,15 @@ TAKE = one_trip(
     Then(INSERT_EVENT, from_updated={"lead_id": "id"}),
     returning=("id", "campaign_id"),
 )
+
+# An attempt counted (`lifecycle.count_attempt_raw`): the counters as
+# `lifecycle.counted` computed them. Parameters: the columns', then the lead id.
+COUNTED_COLUMNS = (
+    "attempts",
+    "unsolicited_attempts",
+    "day_attempts",
+    "day_attempts_date",
+    "last_attempt_at",
+    "updated_at",
+)
+COUNT_ATTEMPT = update("lead.count_attempt", "lead", COUNTED_COLUMNS, where="id = ?")
