@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from scripted_floor import bare_lead, predictive_campaign
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -17,36 +18,11 @@ from dialer.agents.models import Agent, AgentState, Claim
 from dialer.agents.service import create_agent
 from dialer.calls import connect
 from dialer.calls.models import Call
-from dialer.campaign.schemas import CampaignCreate
-from dialer.campaign.service import create_campaign
 from dialer.db import Database
-from dialer.leads.models import Lead
 from dialer.migrations import upgrade
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 S = timedelta(seconds=1)
-
-
-def _campaign(session: Any, name: str) -> int:
-    campaign = create_campaign(
-        session,
-        data=CampaignCreate(
-            name=name, dial_mode="predictive", seller_name="Seller", call_reason="A plan",
-            callback_number="+81312345678",
-        ),
-        now=NOW - timedelta(days=1),
-    )  # fmt: skip
-    assert campaign.id is not None
-    return campaign.id
-
-
-def _lead(session: Any, campaign_id: int) -> int:
-    lead = Lead(campaign_id=campaign_id, timezone="Asia/Tokyo", failure_counts={}, extra={},
-                raw={}, created_at=NOW, updated_at=NOW)  # fmt: skip
-    session.add(lead)
-    session.flush()
-    assert lead.id is not None
-    return lead.id
 
 
 def _agent(session: Any, name: str, campaigns: list[int], **kw: Any) -> Agent:
@@ -61,7 +37,7 @@ def _agent(session: Any, name: str, campaigns: list[int], **kw: Any) -> Agent:
 
 
 def _claim(session: Any, *, cid: int, agent: Agent | None) -> int:
-    lead_id = _lead(session, cid)
+    lead_id = bare_lead(session, cid, now=NOW)
     session.add(Claim(lead_id=lead_id, agent_id=agent.id if agent else None, campaign_id=cid,
                       reason="predictive", prev_status="new", claimed_at=NOW - 60 * S,
                       claim_expires_at=NOW + 600 * S))  # fmt: skip
@@ -74,8 +50,8 @@ def test_free_agent_ids_answer_what_free_agents_answers(db_url: str) -> None:
     db = Database(db_url)
     try:
         with db.write() as session:
-            cid = _campaign(session, "Connect")
-            other = _campaign(session, "Other")
+            cid = predictive_campaign(session, "Connect", now=NOW)
+            other = predictive_campaign(session, "Other", now=NOW)
             # Waiting since: the latest of state_changed_at, free_since, wrapup_until.
             late = _agent(session, "late", [cid], state_changed_at=NOW - 10 * S)
             early = _agent(session, "early", [cid], state_changed_at=NOW - 50 * S)
@@ -113,7 +89,7 @@ def test_connect_takes_only_an_available_agent_holding_no_lead(db_url: str) -> N
     db = Database(db_url)
     try:
         with db.write() as session:
-            cid = _campaign(session, "Connect")
+            cid = predictive_campaign(session, "Connect", now=NOW)
             busy = _agent(session, "busy", [cid])
             _claim(session, cid=cid, agent=busy)
             paused = _agent(session, "paused", [cid])

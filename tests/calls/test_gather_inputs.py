@@ -8,41 +8,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from scripted_floor import bare_lead, predictive_campaign
+
 from dialer.agents.models import Agent, AgentState, Claim
 from dialer.agents.service import create_agent
 from dialer.calls.models import Call
 from dialer.calls.predictive import IN_FLIGHT_WINDOW, gather_inputs
 from dialer.campaign.models import Campaign
-from dialer.campaign.schemas import CampaignCreate
-from dialer.campaign.service import create_campaign
 from dialer.db import Database
-from dialer.leads.models import Lead
 from dialer.migrations import upgrade
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 S = timedelta(seconds=1)
-
-
-def _campaign(session: Any, name: str) -> int:
-    campaign = create_campaign(
-        session,
-        data=CampaignCreate(
-            name=name, dial_mode="predictive", seller_name="Seller", call_reason="A plan",
-            callback_number="+81312345678",
-        ),
-        now=NOW - timedelta(days=1),
-    )  # fmt: skip
-    assert campaign.id is not None
-    return campaign.id
-
-
-def _lead(session: Any, campaign_id: int) -> int:
-    lead = Lead(campaign_id=campaign_id, timezone="Asia/Tokyo", failure_counts={}, extra={},
-                raw={}, created_at=NOW, updated_at=NOW)  # fmt: skip
-    session.add(lead)
-    session.flush()
-    assert lead.id is not None
-    return lead.id
 
 
 def _call(cid: int, lid: int, *, ago: timedelta, **kw: Any) -> Call:
@@ -62,7 +39,7 @@ def _agent(session: Any, name: str, campaigns: list[int], **kw: Any) -> Agent:
 
 
 def _claim(session: Any, *, agent: Agent, cid: int) -> int:
-    lead_id = _lead(session, cid)
+    lead_id = bare_lead(session, cid, now=NOW)
     session.add(Claim(lead_id=lead_id, agent_id=agent.id, campaign_id=cid,
                       reason="queue", prev_status="new", claimed_at=NOW - 60 * S,
                       claim_expires_at=NOW + 600 * S))  # fmt: skip
@@ -74,9 +51,9 @@ def test_gather_inputs_reads_the_floor(db_url: str) -> None:
     db = Database(db_url)
     try:
         with db.write() as session:
-            lower = _campaign(session, "Lower")
-            cid = _campaign(session, "Gathered")
-            lid = _lead(session, cid)
+            lower = predictive_campaign(session, "Lower", now=NOW)
+            cid = predictive_campaign(session, "Gathered", now=NOW)
+            lid = bare_lead(session, cid, now=NOW)
             _agent(session, "waiting", [cid])
             _agent(session, "wrapping", [cid], wrapup_until=NOW + 15 * S)
             _agent(session, "wrapped", [cid], wrapup_until=NOW - 15 * S)  # waiting
