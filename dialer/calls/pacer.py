@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from itertools import pairwise
+from threading import Lock
 
 # Fewer attempts behind the hour's answer rate, or fewer ring times, than
 # these: the answers' number and timing are not known well enough to dial ahead.
@@ -244,15 +245,20 @@ _SORTED_KEPT = 8
 _sorted: dict[int, tuple[Sequence[float], list[float]]] = {}
 
 
+# The scheduler's threads and the web's may ask at once.
+_sorted_lock = Lock()
+
+
 def _sorted_of(values: Sequence[float]) -> list[float]:
     kept = _sorted.get(id(values))
     if kept is not None and kept[0] is values:
         return kept[1]
     ordered = sorted(values)
     if isinstance(values, tuple):  # immutable: safe to keep
-        if len(_sorted) >= _SORTED_KEPT:
-            _sorted.pop(next(iter(_sorted)))
-        _sorted[id(values)] = (values, ordered)
+        with _sorted_lock:
+            if len(_sorted) >= _SORTED_KEPT:
+                _sorted.pop(next(iter(_sorted)), None)
+            _sorted[id(values)] = (values, ordered)
     return ordered
 
 
