@@ -15,15 +15,14 @@ from the start: they are connected when answered, nothing else changes."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from dialer.agents.events import publish
-from dialer.agents.models import Agent, AgentCampaign, AgentState, Claim, Role
+from dialer.agents.models import AgentState
 from dialer.agents.queue import hand_over
 from dialer.calls.connect_sql import (
     AGENT_TO_TAKE,
@@ -42,64 +41,23 @@ from dialer.leads import history
 MAX_AGENTS = 500
 
 
-def waiting_since(agent: Agent) -> datetime:
-    """When the agent last became free: "longest waiting first" is the smallest."""
-    instants = [agent.state_changed_at, agent.free_since, agent.wrapup_until]
-    return max(i for i in instants if i is not None)
-
-
-def _free(*, need_endpoint: bool) -> Any:
-    """The campaign's agents free now (bound: `campaign_id`, `now`): available,
-    holding no lead, not wrapping up; `need_endpoint`: only those a provider
-    can bridge to (a phone or softphone to ring). Built once per variant (the
-    rounds ask every second a promise is due): not rebuilt, nor its cache key."""
-    query = (
-        select(Agent)
-        .join(AgentCampaign, col(AgentCampaign.agent_id) == col(Agent.id))
-        .outerjoin(Claim, col(Claim.agent_id) == col(Agent.id))
-        .where(
-            col(AgentCampaign.campaign_id) == bindparam("campaign_id"),
-            col(Agent.role) == Role.agent,
-            col(Agent.active).is_(True),
-            col(Agent.state) == AgentState.available,
-            col(Agent.wrapup_until).is_(None) | (col(Agent.wrapup_until) <= bindparam("now")),
-            col(Claim.id).is_(None),
-        )
-        .limit(MAX_AGENTS)
-    )
-    if need_endpoint:
-        query = query.where(col(Agent.endpoint).is_not(None))
-    return query
-
-
-_FREE = {need: _free(need_endpoint=need) for need in (False, True)}
-
-
-def free_agents(
-    session: Session, *, campaign_id: int, now: datetime, need_endpoint: bool = False
-) -> list[Agent]:
-    """The campaign's agents free now, the one waiting longest first (ties: the
-    lower id). `free_agent_ids` answers the same in ids, without loading rows."""
-    query = _FREE[need_endpoint]
-    agents = list(session.scalars(query, {"campaign_id": campaign_id, "now": now}))
-    agents.sort(key=lambda a: (waiting_since(a), a.id or 0))
-    return agents
-
-
 def free_agent_ids(
     session: Session, *, campaign_id: int, now: datetime, need_endpoint: bool = False
 ) -> list[int]:
-    """`free_agents`' agents, as ids in the same order, in one hand-written
-    read (`connect_sql.FREE_AGENTS`, the same rule as `_free`, held to it by a
-    test): the connect path tries them one by one and checks the one it takes
-    with a read of its own, so full `Agent` rows (20 on a floor, every answered
-    call) are neither built nor loaded. The session is flushed first (raw SQL
-    does not autoflush): an agent's state or claim changed in this transaction
-    counts."""
+    """The campaign's agents free now (available, active, holding no lead, not
+    wrapping up; `need_endpoint`: only those a provider can bridge to, a phone
+    or softphone to ring), as ids, the one waiting longest first: the smallest
+    of the latest of when it became available, last became free and ended its
+    wrap-up (ties: the lower id). One hand-written read
+    (`connect_sql.FREE_AGENTS`): the connect path tries them one by one and
+    checks the one it takes with a read of its own, so no `Agent` row is built
+    or loaded (20 on a floor, every answered call). The session is flushed
+    first (raw SQL does not autoflush): an agent's state or claim changed in
+    this transaction counts."""
     raw = raw_in(session)
     statement = FREE_AGENTS_WITH_ENDPOINT if need_endpoint else FREE_AGENTS
     rows = raw.rows(statement, (campaign_id, True, raw.instant(now), MAX_AGENTS))
-    # waiting_since's rule, on the columns: instants of one engine compare as
+    # "Waiting since" is the latest of the three instants; instants of one engine compare as
     # stored (datetimes on PostgreSQL; one fixed-width text format on SQLite).
     rows.sort(key=lambda r: (max(i for i in r[1:] if i is not None), r[0]))
     return [int(agent_id) for agent_id, *_ in rows]

@@ -330,13 +330,13 @@ def _round_campaign(work: Work, *, campaign_id: int) -> Campaign | None:
 
 def _free_for_promise(session: Session, *, campaign_id: int, now: datetime) -> list[int]:
     """The campaign's free agents who could take one of its due promises, the
-    one waiting longest first (`connect.free_agents`' order), as ids. Exact: an
+    one waiting longest first (`connect.free_agent_ids`' order), as ids. Exact: an
     agent it leaves out finds nothing in `claim_next`'s promise tier (no due
     promise reserved for it or for anyone), and a round makes no promise due."""
     raw = raw_in(session)
     at = raw.instant(now)
     rows = raw.rows(FREE_FOR_PROMISE, (campaign_id, True, at, at, connect.MAX_AGENTS))
-    # connect.waiting_since's rule, on the columns.
+    # connect.free_agent_ids' order: the latest of the three instants.
     waiting = [
         (max(raw.read_instant(i) for i in instants if i is not None), int(agent_id))
         for agent_id, *instants in rows

@@ -80,7 +80,7 @@ CAMPAIGN_STATE = sql(
 # The campaign's agents free now (available, active, holding no claim, not
 # wrapping up: dialer.calls.connect's rule) who could take one of its due
 # promises: one reserved for them, or for anyone. With their columns of
-# "longest waiting first" (connect.waiting_since), at most the limit given.
+# "longest waiting first" (connect.free_agent_ids), at most the limit given.
 # Parameters: campaign id, active, now (wrap-up), now (due), the limit.
 # The round asks it before trying agents one by one: a promise due for an agent
 # on a call (or wrapping up) is due in most rounds, and no free agent can take it.
