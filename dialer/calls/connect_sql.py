@@ -26,7 +26,10 @@ ANY_WAITING = sql(
 )
 
 
-def _free_agents(*, need_endpoint: bool) -> str:
+def free_agents_text(*, need_endpoint: bool, also: str = "") -> str:
+    """The free agents' read; `also`: a further condition on `a` (its parameters
+    come after "now", before the limit). The one text of the rule: the
+    predictive round's due-promise read adds its condition to it."""
     endpoint = " AND a.endpoint IS NOT NULL" if need_endpoint else ""
     return (
         "SELECT a.id, a.state_changed_at, a.free_since, a.wrapup_until FROM agent a"
@@ -35,13 +38,13 @@ def _free_agents(*, need_endpoint: bool) -> str:
         f" WHERE ac.campaign_id = ? AND a.role = '{Role.agent.value}' AND a.active = ?"
         f" AND a.state = '{AgentState.available.value}'"
         " AND (a.wrapup_until IS NULL OR a.wrapup_until <= ?)"
-        f" AND cl.id IS NULL{endpoint} LIMIT ?"
+        f" AND cl.id IS NULL{endpoint}{also} LIMIT ?"
     )
 
 
-FREE_AGENTS = sql("connect.free_agents", _free_agents(need_endpoint=False))
+FREE_AGENTS = sql("connect.free_agents", free_agents_text(need_endpoint=False))
 FREE_AGENTS_WITH_ENDPOINT = sql(
-    "connect.free_agents_with_endpoint", _free_agents(need_endpoint=True)
+    "connect.free_agents_with_endpoint", free_agents_text(need_endpoint=True)
 )
 
 AGENT_TO_TAKE = sql(

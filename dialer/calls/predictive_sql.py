@@ -14,6 +14,7 @@ dispositioned. Parameters: campaign id, the window's start, agent_reserved."""
 from __future__ import annotations
 
 from dialer.agents.models import AgentState, Role
+from dialer.calls.connect_sql import free_agents_text
 from dialer.campaign.models import CampaignStatus, DialMode
 from dialer.leads.models import LeadStatus, NextAttemptReason
 from dialer.sql import sql
@@ -86,16 +87,12 @@ CAMPAIGN_STATE = sql(
 # on a call (or wrapping up) is due in most rounds, and no free agent can take it.
 FREE_FOR_PROMISE = sql(
     "predictive.free_for_promise",
-    "SELECT a.id, a.state_changed_at, a.free_since, a.wrapup_until FROM agent a"
-    " JOIN agent_campaign ac ON ac.agent_id = a.id"
-    " LEFT JOIN claim cl ON cl.agent_id = a.id"
-    f" WHERE ac.campaign_id = ? AND a.role = '{Role.agent.value}' AND a.active = ?"
-    f" AND a.state = '{AgentState.available.value}'"
-    " AND (a.wrapup_until IS NULL OR a.wrapup_until <= ?) AND cl.id IS NULL"
-    " AND EXISTS (SELECT l.id FROM lead l WHERE l.campaign_id = ac.campaign_id"
-    f" AND l.status = '{LeadStatus.scheduled.value}'"
-    f" AND l.next_attempt_reason = '{NextAttemptReason.promise.value}'"
-    " AND l.next_attempt_at <= ?"
-    " AND (l.reserved_agent_id = a.id OR l.reserved_agent_id IS NULL))"
-    " LIMIT ?",
+    free_agents_text(
+        need_endpoint=False,
+        also=" AND EXISTS (SELECT l.id FROM lead l WHERE l.campaign_id = ac.campaign_id"
+        f" AND l.status = '{LeadStatus.scheduled.value}'"
+        f" AND l.next_attempt_reason = '{NextAttemptReason.promise.value}'"
+        " AND l.next_attempt_at <= ?"
+        " AND (l.reserved_agent_id = a.id OR l.reserved_agent_id IS NULL))",
+    ),
 )
