@@ -9,14 +9,12 @@ available or already holds a lead, writing nothing."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from scripted_floor import bare_lead, predictive_campaign
+from scripted_floor import claimed_lead, floor_agent, predictive_campaign
 from sqlalchemy import select
 from sqlmodel import col
 
-from dialer.agents.models import Agent, AgentState, Claim
-from dialer.agents.service import create_agent
+from dialer.agents.models import AgentState, Claim
 from dialer.calls import connect
 from dialer.calls.models import Call
 from dialer.db import Database
@@ -24,26 +22,6 @@ from dialer.migrations import upgrade
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 S = timedelta(seconds=1)
-
-
-def _agent(session: Any, name: str, campaigns: list[int], **kw: Any) -> Agent:
-    agent, _token = create_agent(
-        session, name=name, campaign_ids=campaigns, endpoint=kw.pop("endpoint", None), now=NOW
-    )
-    for key, value in kw.items():
-        setattr(agent, key, value)
-    session.flush()
-    assert agent.id is not None
-    return agent
-
-
-def _claim(session: Any, *, cid: int, agent: Agent | None) -> int:
-    lead_id = bare_lead(session, cid, now=NOW)
-    session.add(Claim(lead_id=lead_id, agent_id=agent.id if agent else None, campaign_id=cid,
-                      reason="predictive", prev_status="new", claimed_at=NOW - 60 * S,
-                      claim_expires_at=NOW + 600 * S))  # fmt: skip
-    session.flush()
-    return lead_id
 
 
 def test_free_agent_ids_are_the_free_agents_longest_waiting_first(db_url: str) -> None:
@@ -54,20 +32,22 @@ def test_free_agent_ids_are_the_free_agents_longest_waiting_first(db_url: str) -
             cid = predictive_campaign(session, "Connect", now=NOW)
             other = predictive_campaign(session, "Other", now=NOW)
             # Waiting since: the latest of state_changed_at, free_since, wrapup_until.
-            late = _agent(session, "late", [cid], state_changed_at=NOW - 10 * S)
-            early = _agent(session, "early", [cid], state_changed_at=NOW - 50 * S)
-            wrapped = _agent(session, "wrapped", [cid], state_changed_at=NOW - 90 * S,
-                             wrapup_until=NOW - 30 * S)  # fmt: skip
-            freed = _agent(session, "freed", [cid], state_changed_at=NOW - 90 * S,
-                           free_since=NOW - 20 * S, endpoint="sip:f@example.com")  # fmt: skip
-            _agent(session, "wrapping", [cid], wrapup_until=NOW + 5 * S)
-            _agent(session, "paused", [cid], state=AgentState.paused)
-            _agent(session, "gone", [cid], active=False)
-            _agent(session, "elsewhere", [other])
-            holding = _agent(session, "holding", [cid])
-            _claim(session, cid=cid, agent=holding)
+            late = floor_agent(session, "late", [cid], now=NOW, state_changed_at=NOW - 10 * S)
+            early = floor_agent(session, "early", [cid], now=NOW, state_changed_at=NOW - 50 * S)
+            wrapped = floor_agent(session, "wrapped", [cid], now=NOW, state_changed_at=NOW - 90 * S,
+                                  wrapup_until=NOW - 30 * S)  # fmt: skip
+            freed = floor_agent(session, "freed", [cid], now=NOW, state_changed_at=NOW - 90 * S,
+                                free_since=NOW - 20 * S, endpoint="sip:f@example.com")  # fmt: skip
+            floor_agent(session, "wrapping", [cid], now=NOW, wrapup_until=NOW + 5 * S)
+            floor_agent(session, "paused", [cid], now=NOW, state=AgentState.paused)
+            floor_agent(session, "gone", [cid], now=NOW, active=False)
+            floor_agent(session, "elsewhere", [other], now=NOW)
+            holding = floor_agent(session, "holding", [cid], now=NOW)
+            claimed_lead(
+                session, campaign_id=cid, agent_id=holding.id, reason="predictive", now=NOW
+            )
             # Changed in the session, not flushed: the raw read must see it.
-            pending = _agent(session, "pending", [cid])
+            pending = floor_agent(session, "pending", [cid], now=NOW)
             pending.state = AgentState.paused
             ids = connect.free_agent_ids(session, campaign_id=cid, now=NOW)
             bridgeable = connect.free_agent_ids(
@@ -86,11 +66,13 @@ def test_connect_takes_only_an_available_agent_holding_no_lead(db_url: str) -> N
     try:
         with db.write() as session:
             cid = predictive_campaign(session, "Connect", now=NOW)
-            busy = _agent(session, "busy", [cid])
-            _claim(session, cid=cid, agent=busy)
-            paused = _agent(session, "paused", [cid])
-            free = _agent(session, "free", [cid])
-            lead_id = _claim(session, cid=cid, agent=None)
+            busy = floor_agent(session, "busy", [cid], now=NOW)
+            claimed_lead(session, campaign_id=cid, agent_id=busy.id, reason="predictive", now=NOW)
+            paused = floor_agent(session, "paused", [cid], now=NOW)
+            free = floor_agent(session, "free", [cid], now=NOW)
+            lead_id = claimed_lead(
+                session, campaign_id=cid, agent_id=None, reason="predictive", now=NOW
+            )
             call = Call(lead_id=lead_id, campaign_id=cid, to="+819012345678",
                         provider="simulated", created_at=NOW - 9 * S, status="in-progress",
                         answered_by="human", answered_at=NOW - S,

@@ -8,10 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scripted_floor import bare_lead, predictive_campaign
+from scripted_floor import bare_lead, claimed_lead, floor_agent, predictive_campaign
 
-from dialer.agents.models import Agent, AgentState, Claim
-from dialer.agents.service import create_agent
+from dialer.agents.models import AgentState
 from dialer.calls.models import Call
 from dialer.calls.predictive import IN_FLIGHT_WINDOW, gather_inputs
 from dialer.campaign.models import Campaign
@@ -28,24 +27,6 @@ def _call(cid: int, lid: int, *, ago: timedelta, **kw: Any) -> Call:
                 created_at=NOW - ago, **fields)  # fmt: skip
 
 
-def _agent(session: Any, name: str, campaigns: list[int], **kw: Any) -> Agent:
-    agent, _token = create_agent(
-        session, name=name, campaign_ids=campaigns, endpoint=kw.pop("endpoint", None), now=NOW
-    )
-    for key, value in kw.items():
-        setattr(agent, key, value)
-    assert agent.id is not None
-    return agent
-
-
-def _claim(session: Any, *, agent: Agent, cid: int) -> int:
-    lead_id = bare_lead(session, cid, now=NOW)
-    session.add(Claim(lead_id=lead_id, agent_id=agent.id, campaign_id=cid,
-                      reason="queue", prev_status="new", claimed_at=NOW - 60 * S,
-                      claim_expires_at=NOW + 600 * S))  # fmt: skip
-    return lead_id
-
-
 def test_gather_inputs_reads_the_floor(db_url: str) -> None:
     upgrade(db_url)
     db = Database(db_url)
@@ -54,11 +35,13 @@ def test_gather_inputs_reads_the_floor(db_url: str) -> None:
             lower = predictive_campaign(session, "Lower", now=NOW)
             cid = predictive_campaign(session, "Gathered", now=NOW)
             lid = bare_lead(session, cid, now=NOW)
-            _agent(session, "waiting", [cid])
-            _agent(session, "wrapping", [cid], wrapup_until=NOW + 15 * S)
-            _agent(session, "wrapped", [cid], wrapup_until=NOW - 15 * S)  # waiting
-            talking = _agent(session, "talking", [cid])
-            on_call = _claim(session, agent=talking, cid=cid)
+            floor_agent(session, "waiting", [cid], now=NOW)
+            floor_agent(session, "wrapping", [cid], now=NOW, wrapup_until=NOW + 15 * S)
+            floor_agent(session, "wrapped", [cid], now=NOW, wrapup_until=NOW - 15 * S)  # waiting
+            talking = floor_agent(session, "talking", [cid], now=NOW)
+            on_call = claimed_lead(
+                session, campaign_id=cid, agent_id=talking.id, reason="queue", now=NOW
+            )
             session.add(_call(cid, on_call, ago=30 * S, agent_id=talking.id, status="in-progress",
                               answered_by="human", answered_at=NOW - 25 * S,
                               connected_at=NOW - 20 * S))  # fmt: skip
@@ -67,13 +50,15 @@ def test_gather_inputs_reads_the_floor(db_url: str) -> None:
             session.add(_call(cid, lid, ago=900 * S, agent_id=talking.id, status="completed",
                               answered_by="human", answered_at=NOW - 895 * S,
                               connected_at=NOW - 890 * S))  # fmt: skip
-            reserved = _agent(session, "placing", [cid])  # claim, call still ringing
-            _claim(session, agent=reserved, cid=cid)
+            reserved = floor_agent(session, "placing", [cid], now=NOW)  # claim, call still ringing
+            claimed_lead(session, campaign_id=cid, agent_id=reserved.id, reason="queue", now=NOW)
             session.add(_call(cid, lid, ago=3 * S, agent_id=reserved.id, agent_reserved=True))
-            _agent(session, "paused", [cid], state=AgentState.paused)
-            _agent(session, "gone", [cid], active=False)
-            _agent(session, "shared", [lower, cid])  # the lower campaign's pacer counts them
-            _agent(session, "bridgeable", [cid], endpoint="sip:a@example.com")
+            floor_agent(session, "paused", [cid], now=NOW, state=AgentState.paused)
+            floor_agent(session, "gone", [cid], now=NOW, active=False)
+            floor_agent(
+                session, "shared", [lower, cid], now=NOW
+            )  # the lower campaign's pacer counts them
+            floor_agent(session, "bridgeable", [cid], now=NOW, endpoint="sip:a@example.com")
             session.add_all(
                 [
                     _call(cid, lid, ago=5 * S),  # ringing
