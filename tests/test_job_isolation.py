@@ -153,11 +153,18 @@ def test_provider_reports_skip_a_failing_call_and_retry_it(
     _lead_a, good = _dial(api, a)
     _lead_b, bad = _dial(api, b)
     before = _failures("provider_reports")
-    real = disposition.apply_status_update
+    # Broken whichever way its report goes: the hand-written unanswered end,
+    # or the ORM's path (which a batch redone row by row may take).
+    real, real_raw = disposition.apply_status_update, disposition.end_unanswered_raw
     monkeypatch.setattr(
         disposition,
         "apply_status_update",
         _raises_for(bad, real, lambda *_a, call, **_k: call.id),
+    )
+    monkeypatch.setattr(
+        disposition,
+        "end_unanswered_raw",
+        _raises_for(bad, real_raw, lambda *_a, call, **_k: call.call_id),
     )
     api.advance(30)  # both calls end unanswered at 25 s
     assert _call_status(api, good) == "no-answer"
@@ -169,6 +176,7 @@ def test_provider_reports_skip_a_failing_call_and_retry_it(
     assert jobs.next_due_at(_runtime(api)) == job.failing.retry_at(bad)
     assert job.failing.retry_at(bad) == _now(api) - timedelta(seconds=5) + FIRST_RETRY
     monkeypatch.setattr(disposition, "apply_status_update", real)
+    monkeypatch.setattr(disposition, "end_unanswered_raw", real_raw)
     api.advance(30)
     assert _call_status(api, bad) == "no-answer"
     assert job.failing.benched() == frozenset()

@@ -430,15 +430,21 @@ def claim_of(session: Session, *, lead_id: int) -> Claim | None:
 def release(session: Session, *, lead: Lead, actor: str, now: datetime, why: str) -> None:
     """Drop the claim on a lead; its status has been set by whoever released it."""
     assert lead.id is not None
+    release_claim(session, lead_id=lead.id, actor=actor, now=now, why=why)
+
+
+def release_claim(session: Session, *, lead_id: int, actor: str, now: datetime, why: str) -> None:
+    """`release` by the lead's id, for a path that holds no Lead row (a call's
+    end written in hand-written SQL)."""
     raw = raw_of(session)
-    if raw is None or _holds_claim_of(session, lead_id=lead.id):
+    if raw is None or _holds_claim_of(session, lead_id=lead_id):
         # A claim row the session holds goes through the ORM, which keeps it
         # in step. One statement: the claim goes and says whose it was (both
         # engines have DELETE ... RETURNING).
         holders: list[int | None] = [
             h
             for (h,) in session.execute(
-                delete(Claim).where(col(Claim.lead_id) == lead.id).returning(col(Claim.agent_id))
+                delete(Claim).where(col(Claim.lead_id) == lead_id).returning(col(Claim.agent_id))
             )
         ]
     else:
@@ -447,13 +453,13 @@ def release(session: Session, *, lead: Lead, actor: str, now: datetime, why: str
         # call are flushed with the rest of the transaction's, once): no claim
         # row is held by the session (claims are written raw, never added as
         # rows), so nothing of it is pending or left stale.
-        holders = [h for (h,) in raw.rows(queue_sql.RELEASE_CLAIM, (lead.id,))]
+        holders = [h for (h,) in raw.rows(queue_sql.RELEASE_CLAIM, (lead_id,))]
     holder = next((h for h in holders if h is not None), None)
     if holder is not None:
         _freed(session, agent_id=holder, now=now)
     if holders:
         history.record(
-            session, lead_id=lead.id, kind="claim_released", actor=actor, at=now, why=why
+            session, lead_id=lead_id, kind="claim_released", actor=actor, at=now, why=why
         )
 
 

@@ -13,25 +13,28 @@ from typing import TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from dialer.agents.events import publish
 from dialer.agents.models import Agent
-from dialer.agents.queue import claim_of, release
+from dialer.agents.queue import claim_of, release, release_claim
 from dialer.agents.service import begin_wrapup
 from dialer.auth import actor_of
-from dialer.calls import connect
+from dialer.calls import connect, disposition_sql
 from dialer.calls.hour_stats import answer_stats
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus, Outcome
 from dialer.calls.outcomes import Effects, LeadEffect, effects_of
 from dialer.calls.placing import check_call_access
-from dialer.calls.retry import RetryKind, decide_next
-from dialer.calls.status import status_change
+from dialer.calls.retry import RetryDecision, RetryKind, decide_next
+from dialer.calls.status import StatusChange, status_change
+from dialer.campaign.hours import CallingHours
 from dialer.campaign.message import abandon_text
 from dialer.campaign.models import Campaign, RetryTiming
+from dialer.campaign.schemas import RetryPolicy
 from dialer.campaign.service import calling_hours_of, retry_policy_of
 from dialer.conversions import service as conversions
-from dialer.db import after_commit
+from dialer.db import RawSql, after_commit
 from dialer.dnc import service as dnc
 from dialer.errors import AlreadyDispositioned, Conflict, Invalid, NotFound
 from dialer.leads import history, lifecycle
@@ -84,17 +87,10 @@ def apply_status_update(
         call.ended_at = change.ended_at
         call.duration = change.duration
     assert call.id is not None
-    history.record(
-        session,
-        lead_id=call.lead_id,
-        kind="call_status",
-        actor=f"provider:{call.provider}",
-        at=at,
-        call_id=call.id,
-        status=status,
-        answered_by=call.answered_by,
-    )
-    _announce_status(session, call=call, at=at)
+    _record_progress(
+        session, call_id=call.id, lead_id=call.lead_id, campaign_id=call.campaign_id,
+        agent_id=call.agent_id, provider=call.provider, change=change, at=at,
+    )  # fmt: skip
     if change.system_kind is not None:
         _system_disposition(session, call=call, kind=change.system_kind, at=at)
     elif call.answered_at is not None and call.connected_at is None:
@@ -103,19 +99,60 @@ def apply_status_update(
     return True
 
 
+def _record_progress(
+    session: Session,
+    *,
+    call_id: int,
+    lead_id: int,
+    campaign_id: int,
+    agent_id: int | None,
+    provider: str,
+    change: StatusChange,
+    at: datetime,
+) -> None:
+    """A report's record: the call's status in the lead's history, and on its
+    agent's screen. The ORM path and the hand-written ones write the same."""
+    history.record(
+        session, lead_id=lead_id, kind="call_status", actor=f"provider:{provider}", at=at,
+        call_id=call_id, status=change.status, answered_by=change.answered_by,
+    )  # fmt: skip
+    _announce(
+        session, agent_id=agent_id, campaign_id=campaign_id, call_id=call_id, lead_id=lead_id,
+        status=change.status, answered_by=change.answered_by, at=at,
+    )  # fmt: skip
+
+
 def _announce_status(session: Session, *, call: Call, at: datetime) -> None:
     """The agent's screen follows its call through the event stream."""
-    if call.agent_id is not None:
+    assert call.id is not None
+    _announce(
+        session, agent_id=call.agent_id, campaign_id=call.campaign_id, call_id=call.id,
+        lead_id=call.lead_id, status=call.status, answered_by=call.answered_by, at=at,
+    )  # fmt: skip
+
+
+def _announce(
+    session: Session,
+    *,
+    agent_id: int | None,
+    campaign_id: int,
+    call_id: int,
+    lead_id: int,
+    status: str,
+    answered_by: str | None,
+    at: datetime,
+) -> None:
+    if agent_id is not None:
         publish(
             session,
             kind="call_status",
             at=at,
-            agent_id=call.agent_id,
-            campaign_id=call.campaign_id,
-            call_id=call.id,
-            lead_id=call.lead_id,
-            status=call.status,
-            answered_by=call.answered_by,
+            agent_id=agent_id,
+            campaign_id=campaign_id,
+            call_id=call_id,
+            lead_id=lead_id,
+            status=status,
+            answered_by=answered_by,
         )
 
 
@@ -286,32 +323,23 @@ def _schedule_retry(
     session: Session, *, lead: Lead, kind: RetryKind, at: datetime, actor: str
 ) -> None:
     campaign = _get_unflushed(session, Campaign, lead.campaign_id)
-    assert campaign is not None and lead.id is not None
+    assert campaign is not None and campaign.id is not None and lead.id is not None
     failures = lifecycle.count_failure(lead=lead, kind=kind.value)
-    hours = calling_hours_of(campaign, timezone=lead.timezone)
-    timing = RetryTiming(campaign.retry_timing)
-    # Best hour: the campaign's answers per local hour (cached), and a seed that
-    # names the lead and the attempt, so the draw is the same if it is redone.
-    stats = (
-        answer_stats(session, campaign_id=campaign.id, now=at)
-        if timing == RetryTiming.best_hour and campaign.id is not None
-        else None
-    )
-    decision = decide_next(
-        kind=kind,
-        policy=retry_policy_of(campaign),
-        failures_of_kind=failures,
-        unsolicited_attempts=lead.unsolicited_attempts,
-        day_attempts=day_attempts_on(
-            day_attempts=lead.day_attempts,
-            day_attempts_date=lead.day_attempts_date,
-            local_date=hours.local_date(at).isoformat(),
+    decision = _retry_decision(
+        session,
+        rules=RetryRules(
+            campaign_id=campaign.id,
+            policy=retry_policy_of(campaign),
+            hours=calling_hours_of(campaign, timezone=lead.timezone),
+            timing=RetryTiming(campaign.retry_timing),
         ),
-        final_at=at,
-        hours=hours,
-        timing=timing,
-        hour_stats=stats,
-        seed=f"{lead.id}:{lead.unsolicited_attempts}:{failures}",
+        lead_id=lead.id,
+        unsolicited_attempts=lead.unsolicited_attempts,
+        day_attempts=lead.day_attempts,
+        day_attempts_date=lead.day_attempts_date,
+        kind=kind,
+        failures=failures,
+        at=at,
     )
     if decision.exhausted or decision.next_attempt_at is None or decision.reason is None:
         lifecycle.exhaust(session, lead=lead, actor=actor, at=at, reason=decision.detail)
@@ -325,6 +353,147 @@ def _schedule_retry(
         at=at,
         detail=decision.detail,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RetryRules:
+    """What the retry policy decides with, of one campaign, in the lead's zone."""
+
+    campaign_id: int
+    policy: RetryPolicy
+    hours: CallingHours
+    timing: RetryTiming
+
+
+def _retry_decision(
+    session: Session,
+    *,
+    rules: RetryRules,
+    lead_id: int,
+    unsolicited_attempts: int,
+    day_attempts: int,
+    day_attempts_date: str | None,
+    kind: RetryKind,
+    failures: int,
+    at: datetime,
+) -> RetryDecision:
+    """The next attempt of a lead not reached (`failures` of `kind` now), for
+    the ORM path and the raw one alike."""
+    hours = rules.hours
+    # Best hour: the campaign's answers per local hour (cached), and a seed that
+    # names the lead and the attempt, so the draw is the same if it is redone.
+    stats = (
+        answer_stats(session, campaign_id=rules.campaign_id, now=at)
+        if rules.timing == RetryTiming.best_hour
+        else None
+    )
+    return decide_next(
+        kind=kind,
+        policy=rules.policy,
+        failures_of_kind=failures,
+        unsolicited_attempts=unsolicited_attempts,
+        day_attempts=day_attempts_on(
+            day_attempts=day_attempts,
+            day_attempts_date=day_attempts_date,
+            local_date=hours.local_date(at).isoformat(),
+        ),
+        final_at=at,
+        hours=hours,
+        timing=rules.timing,
+        hour_stats=stats,
+        seed=f"{lead_id}:{unsolicited_attempts}:{failures}",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EndingCall:
+    """A call whose report ends it unanswered, as read raw in the transaction
+    (after the session's flush): the call, its lead, its campaign's retry rules."""
+
+    call_id: int
+    campaign_id: int
+    agent_id: int | None
+    provider: str
+    lead: lifecycle.Unanswered
+    promise_id: int | None
+    unsolicited_attempts: int
+    day_attempts: int
+    day_attempts_date: str | None
+    rules: RetryRules
+
+
+def end_unanswered_raw(
+    session: Session, raw: RawSql, *, call: EndingCall, change: StatusChange, at: datetime
+) -> bool:
+    """`apply_status_update` for a report that ends a call unanswered
+    (`change.system_kind`), in hand-written SQL: the call's end and its system
+    disposition in one UPDATE, the same events in the same order, the retry (or
+    the lead exhausted) by `lifecycle.unanswered_raw`, the claim released. Most
+    calls of a floor end so. False, with nothing written, when the lead has a
+    promise (its follow-up, or its wait, is the ORM path's). A call row the
+    session holds is kept in step."""
+    kind = change.system_kind
+    assert kind is not None
+    if call.promise_id is not None:
+        return False
+    lead_id = call.lead.lead_id
+    done = raw.instant(at)
+    raw.run(
+        disposition_sql.END_UNANSWERED,
+        (
+            change.status,
+            change.answered_by,
+            raw.instant(change.answered_at) if change.answered_at is not None else None,
+            raw.instant(change.ended_at) if change.ended_at is not None else None,
+            change.duration,
+            kind.value,
+            done,
+            "system",
+            call.call_id,
+        ),
+    )
+    held = session.identity_map.get(session.identity_key(Call, call.call_id))
+    if held is not None:
+        for column, value in (
+            ("status", change.status),
+            ("answered_by", change.answered_by),
+            ("answered_at", change.answered_at),
+            ("ended_at", change.ended_at),
+            ("duration", change.duration),
+            ("disposition", kind.value),
+            ("dispositioned_at", at),
+            ("dispositioned_by", "system"),
+            ("sim_final_at", None),
+        ):
+            set_committed_value(held, column, value)
+    _record_progress(
+        session, call_id=call.call_id, lead_id=lead_id, campaign_id=call.campaign_id,
+        agent_id=call.agent_id, provider=call.provider, change=change, at=at,
+    )  # fmt: skip
+    history.record(
+        session, lead_id=lead_id, kind="disposition", actor="system", at=at,
+        call_id=call.call_id, outcome=kind.value,
+    )  # fmt: skip
+    # `_after_unanswered`: a lead closed by another channel meanwhile stays closed.
+    if call.lead.status not in _CLOSED_BY_OTHERS:
+        failures = lifecycle.failed_once(call.lead.failure_counts, kind=kind.value)[kind.value]
+        decision = _retry_decision(
+            session, rules=call.rules, lead_id=lead_id,
+            unsolicited_attempts=call.unsolicited_attempts, day_attempts=call.day_attempts,
+            day_attempts_date=call.day_attempts_date, kind=kind, failures=failures, at=at,
+        )  # fmt: skip
+        exhausted = decision.exhausted or decision.next_attempt_at is None
+        lifecycle.unanswered_raw(
+            session, raw, lead=call.lead, kind=kind.value,
+            next_attempt_at=None if exhausted else decision.next_attempt_at,
+            reason=None if exhausted else decision.reason,
+            actor="system", at=at, detail=decision.detail,
+        )  # fmt: skip
+    release_claim(
+        session, lead_id=lead_id, actor="system", now=at,
+        why=f"call {call.call_id} ended: {kind.value}",
+    )  # fmt: skip
+    return True
 
 
 # --- the agent's disposition --------------------------------------------------------

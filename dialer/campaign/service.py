@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -276,7 +277,19 @@ def _merged(current: dict[str, Any], patch: BaseModel | None, field: str) -> dic
 
 
 def retry_policy_of(campaign: Campaign) -> RetryPolicy:
-    return RetryPolicy.model_validate(campaign.retry_policy)
+    return retry_policy_from(campaign.retry_policy)
+
+
+def retry_policy_from(stored: Mapping[str, Any] | str) -> RetryPolicy:
+    """A stored retry policy (the column's value, or its JSON text as read raw),
+    validated once per distinct policy: every call that ends asks for it. The
+    policy returned is shared: its readers don't change it."""
+    return _retry_policy(stored if isinstance(stored, str) else json.dumps(stored, sort_keys=True))
+
+
+@lru_cache(maxsize=1024)
+def _retry_policy(stored_json: str) -> RetryPolicy:
+    return RetryPolicy.model_validate(json.loads(stored_json))
 
 
 def abandon_policy_of(campaign: Campaign) -> AbandonPolicy:
@@ -289,11 +302,18 @@ def abandon_policy_of(campaign: Campaign) -> AbandonPolicy:
 
 def calling_hours_of(campaign: Campaign, *, timezone: str | None = None) -> CallingHours:
     """The calling hours of a campaign in one zone (a lead's own, or the campaign's)."""
-    return _calling_hours(
-        json.dumps(campaign.calling_hours, sort_keys=True),
-        timezone or campaign.timezone,
-        campaign.default_region if campaign.skip_holidays else None,
+    return calling_hours_from(
+        campaign.calling_hours,
+        timezone=timezone or campaign.timezone,
+        holiday_region=campaign.default_region if campaign.skip_holidays else None,
     )
+
+
+def calling_hours_from(stored: Any, *, timezone: str, holiday_region: str | None) -> CallingHours:
+    """`calling_hours_of` from the stored rules (the column's value, or its JSON
+    text as read raw) and the zone and holiday region already chosen."""
+    text = stored if isinstance(stored, str) else json.dumps(stored, sort_keys=True)
+    return _calling_hours(text, timezone, holiday_region)
 
 
 @lru_cache(maxsize=1024)

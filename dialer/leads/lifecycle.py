@@ -41,6 +41,7 @@ already has writes no `status_changed` event (nothing changed)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -313,10 +314,17 @@ def refund_attempt(
     )
 
 
+def failed_once(counts: Mapping[str, int] | None, *, kind: str) -> dict[str, int]:
+    """The failure counts once one more unanswered attempt of `kind` counts (the
+    rule `count_failure` and the raw unanswered end, `unanswered_raw`, both apply)."""
+    after = dict(counts or {})
+    after[kind] = after.get(kind, 0) + 1
+    return after
+
+
 def count_failure(*, lead: Lead, kind: str) -> int:
     """One more unanswered attempt of `kind`; returns how many there are now."""
-    counts = dict(lead.failure_counts or {})
-    counts[kind] = counts.get(kind, 0) + 1
+    counts = failed_once(lead.failure_counts, kind=kind)
     lead.failure_counts = counts
     lead.last_outcome = kind
     return counts[kind]
@@ -548,6 +556,79 @@ def close(
     rule = check(_CLOSE_TRANSITION[status], status=lead.status)
     _clear_schedule(lead)
     _move(session, lead=lead, to=rule.to, actor=actor, at=at, **detail)
+
+
+# --- an unanswered end, in hand-written SQL -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """What the lead's row says when its call ended unanswered, read raw in the
+    transaction (after the session's flush)."""
+
+    lead_id: int
+    status: str
+    failure_counts: Mapping[str, int] | None
+
+
+def unanswered_raw(
+    session: Session,
+    raw: RawSql,
+    *,
+    lead: Unanswered,
+    kind: str,
+    next_attempt_at: datetime | None,
+    reason: NextAttemptReason | None,
+    actor: str,
+    at: datetime,
+    detail: str,
+) -> None:
+    """`count_failure` then `schedule_retry` (a next attempt) or `exhaust` (None),
+    in hand-written SQL: the events of the ORM's transitions, in their order,
+    and the lead's row in one UPDATE. The call's end is every call's that goes
+    unanswered (most of a floor's). A lead the session holds is kept in step
+    (its committed values set: nothing left to flush, nothing stale)."""
+    counts = failed_once(lead.failure_counts, kind=kind)
+    if next_attempt_at is not None and reason is not None:
+        to = check(Transition.schedule_retry, status=lead.status).to
+        history.record(
+            session, lead_id=lead.lead_id, kind="retry_scheduled", actor=actor, at=at,
+            next_attempt_at=next_attempt_at.isoformat(), rule=reason, detail=detail,
+        )  # fmt: skip
+        moved: dict[str, Any] = {}
+    else:
+        to = check(Transition.exhaust, status=lead.status).to
+        next_attempt_at, reason = None, None
+        moved = {"reason": detail}
+    assert to is not None
+    if to != lead.status:
+        history.record(
+            session, lead_id=lead.lead_id, kind="status_changed", actor=actor, at=at,
+            old=lead.status, new=to, **moved,
+        )  # fmt: skip
+    raw.run(
+        lifecycle_sql.UNANSWERED,
+        (
+            to,
+            raw.instant(next_attempt_at) if next_attempt_at is not None else None,
+            reason,
+            raw.json(counts),
+            kind,
+            raw.instant(at),
+            lead.lead_id,
+        ),
+    )
+    held = session.identity_map.get(session.identity_key(Lead, lead.lead_id))
+    if held is not None:
+        for column, value in (
+            ("status", to),
+            ("next_attempt_at", next_attempt_at),
+            ("next_attempt_reason", reason),
+            ("failure_counts", counts),
+            ("last_outcome", kind),
+            ("updated_at", at),
+        ):
+            set_committed_value(held, column, value)
 
 
 # --- claims and imports: many rows, or every claim of the day, in hand-written SQL

@@ -2,7 +2,7 @@
 "next" all day long. The lead is marked claimed only if it still has the status
 the queue saw, with its claim row and its event; on PostgreSQL the three go in
 one round trip, built from the same three statements. And the attempt's
-count, on every call placed."""
+count, on every call placed, and the end of a call nobody answered."""
 
 from __future__ import annotations
 
@@ -45,3 +45,18 @@ COUNTED_COLUMNS = (
     "updated_at",
 )
 COUNT_ATTEMPT = update("lead.count_attempt", "lead", COUNTED_COLUMNS, where="id = ?")
+
+# A call ended unanswered (`lifecycle.unanswered_raw`): the retry scheduled or
+# the lead exhausted, with the failure counted. Parameters: the columns', then
+# the lead id.
+UNANSWERED_COLUMNS = (
+    "status",
+    "next_attempt_at",
+    "next_attempt_reason",
+    "failure_counts",
+    "last_outcome",
+    "updated_at",
+)
+UNANSWERED = update(
+    "lead.unanswered", "lead", UNANSWERED_COLUMNS, where="id = ?", json=("failure_counts",)
+)

@@ -11,25 +11,31 @@ lead's local hour at the dial (hours it leaves out keep `answer_rate`)."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from dialer.calls.disposition import EndingCall, RetryRules
 from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus
-from dialer.campaign.models import Campaign
-from dialer.db import raw_in, raw_of
+from dialer.calls.status import StatusChange, status_change
+from dialer.campaign.models import Campaign, RetryTiming
+from dialer.campaign.service import calling_hours_from, retry_policy_from
+from dialer.db import RawSql, raw_in, raw_of
 from dialer.failing import FailingRows, each_row
+from dialer.leads import lifecycle
 from dialer.leads.models import Lead
 from dialer.telephony.models import SimOutcome
-from dialer.telephony.simulated_sql import CONSUME, NEXT_SCRIPTED
+from dialer.telephony.simulated_sql import CONSUME, DUE, NEXT_SCRIPTED, SPENT
 
 UNANSWERED_AFTER = timedelta(seconds=25)
 
@@ -84,14 +90,18 @@ class Lognormal:
         return rng.lognormvariate(math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2))
 
 
-# The calls whose scripted instant has come, first due first (bound: `now`,
-# `limit`). Built once: the provider's job runs at every step of a simulated day.
-_DUE = (
-    select(Call)
-    .where(col(Call.sim_final_at) <= bindparam("now"))
-    .order_by(col(Call.sim_final_at), col(Call.id))
-    .limit(bindparam("limit"))
-)
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """A due call as read raw (`DUE`): what its report changes, and what an
+    unanswered end decides on (None: the report goes the ORM's way)."""
+
+    call_id: int
+    lead_id: int
+    at: datetime | None
+    outcome: str | None
+    final: bool
+    change: StatusChange | None
+    ending: EndingCall | None
 
 
 class SimulatedTelephony:
@@ -184,15 +194,46 @@ class SimulatedTelephony:
         self, session: Session, *, now: datetime, failing: FailingRows, limit: int = 500
     ) -> int:
         """A bounded batch (the rest follow at once); a call whose report fails
-        is benched, the others go on."""
-        from dialer.calls.disposition import apply_status_update
+        is benched, the others go on. The calls are read raw, and a report
+        that ends a call unanswered is written raw (`end_unanswered_raw`);
+        an answered one, or one whose lead has a promise, goes the ORM's way."""
+        from dialer.calls.disposition import apply_status_update, end_unanswered_raw
 
+        raw = raw_in(session)
         skip = failing.skip(now=now)
-        query = _DUE if not skip else _DUE.where(col(Call.id).not_in(skip))
-        due = list(session.scalars(query, {"now": now, "limit": limit}))
+        # The benched calls are left out here: the first `limit` others are
+        # among the first `limit + len(skip)`.
+        found = raw.rows(DUE, (raw.instant(now), limit + len(skip)))
+        due = [d for d in (_due_of(raw, row) for row in found) if d.call_id not in skip][:limit]
+        # The calls the ORM reports, loaded in one statement (not one each).
+        by_orm = [d.call_id for d in due if d.ending is None and not d.final]
+        if by_orm:
+            list(session.scalars(select(Call).where(col(Call.id).in_(by_orm))))
+        # A lead whose call was reported in this batch is read again by the
+        # ORM for a second one (never seen: one live call per lead), not
+        # decided on what was read before it.
+        seen: set[int] = set()
 
-        def report(call: Call) -> None:
-            at = call.sim_final_at or now
+        def report(d: _Due) -> None:
+            at = d.at or now
+            again = d.lead_id in seen
+            seen.add(d.lead_id)
+            held = session.identity_map.get(session.identity_key(Call, d.call_id))
+            if held is None and d.final:
+                raw.run(SPENT, (d.call_id,))
+                return
+            if (
+                held is None
+                and not again
+                and d.ending is not None
+                and d.change is not None
+                and session.identity_map.get(session.identity_key(Lead, d.lead_id)) is None
+                and end_unanswered_raw(session, raw, call=d.ending, change=d.change, at=at)
+            ):
+                return
+            call = session.get(Call, d.call_id)
+            if call is None:
+                return
             call.sim_final_at = None
             if call.status in FINAL_CALL_STATUSES or call.sim_outcome is None:
                 return
@@ -212,6 +253,57 @@ class SimulatedTelephony:
         """A simulated call ends when it is dispositioned; nothing to tell."""
 
 
-def _call_id(call: Call) -> int:
-    assert call.id is not None
-    return call.id
+def _call_id(due: _Due) -> int:
+    return due.call_id
+
+
+def _due_of(raw: RawSql, row: tuple[Any, ...]) -> _Due:
+    (call_id, lead_id, campaign_id, agent_id, status, answered_by, answered_at, duration,
+     disposition, provider, outcome, final_at, lead_status, lead_zone, promise_id,
+     failure_counts, unsolicited, day_attempts, day_attempts_date, retry_policy,
+     calling_hours, campaign_zone, region, skip_holidays, retry_timing) = row  # fmt: skip
+    at = raw.read_instant(final_at) if final_at is not None else None
+    final = status in FINAL_CALL_STATUSES or outcome is None
+    if final or outcome == SimulatedOutcome.answered or at is None:
+        return _Due(call_id, lead_id, at, outcome, final, None, None)
+    reported, reported_by = _FINAL[outcome]
+    change = status_change(
+        status_now=status,
+        answered_by_now=answered_by,
+        answered_at_now=raw.read_instant(answered_at) if answered_at is not None else None,
+        duration_now=duration,
+        dispositioned=disposition is not None,
+        status=reported,
+        answered_by=reported_by,
+        at=at,
+        duration=None,
+    )
+    if change is None or change.system_kind is None:
+        return _Due(call_id, lead_id, at, outcome, final, change, None)
+    zone = lead_zone or campaign_zone
+    ending = EndingCall(
+        call_id=call_id,
+        campaign_id=campaign_id,
+        agent_id=agent_id,
+        provider=provider,
+        lead=lifecycle.Unanswered(
+            lead_id=lead_id,
+            status=lead_status,
+            failure_counts=json.loads(failure_counts)
+            if isinstance(failure_counts, str)
+            else failure_counts,
+        ),
+        promise_id=promise_id,
+        unsolicited_attempts=unsolicited,
+        day_attempts=day_attempts,
+        day_attempts_date=day_attempts_date,
+        rules=RetryRules(
+            campaign_id=campaign_id,
+            policy=retry_policy_from(retry_policy),
+            hours=calling_hours_from(
+                calling_hours, timezone=zone, holiday_region=region if skip_holidays else None
+            ),
+            timing=RetryTiming(retry_timing),
+        ),
+    )
+    return _Due(call_id, lead_id, at, outcome, final, change, ending)

@@ -14,3 +14,46 @@ NEXT_SCRIPTED = sql(
     "SELECT id, outcome FROM sim_outcome WHERE phone = ? AND consumed = ? ORDER BY id LIMIT 1",
 )
 CONSUME = update("simulated.consume", "sim_outcome", ["consumed"], where="id = ? AND consumed = ?")
+
+# The calls whose scripted instant has come, first due first, with what an
+# unanswered end decides on: the call's lead and its campaign's retry rules
+# (`DUE_FIELDS`' order). Parameters: now, limit. A call's report and an agent's
+# disposition of it wait for each other (PostgreSQL; SQLite's write
+# transactions are serialized already), as every writer of a call locks it first.
+DUE_FIELDS = (
+    "call.id",
+    "call.lead_id",
+    "call.campaign_id",
+    "call.agent_id",
+    "call.status",
+    "call.answered_by",
+    "call.answered_at",
+    "call.duration",
+    "call.disposition",
+    "call.provider",
+    "call.sim_outcome",
+    "call.sim_final_at",
+    "lead.status",
+    "lead.timezone",
+    "lead.promise_id",
+    "lead.failure_counts",
+    "lead.unsolicited_attempts",
+    "lead.day_attempts",
+    "lead.day_attempts_date",
+    "campaign.retry_policy",
+    "campaign.calling_hours",
+    "campaign.timezone",
+    "campaign.default_region",
+    "campaign.skip_holidays",
+    "campaign.retry_timing",
+)
+DUE = sql(
+    "simulated.due",
+    f"SELECT {', '.join(DUE_FIELDS)} FROM call"
+    " JOIN lead ON lead.id = call.lead_id JOIN campaign ON campaign.id = call.campaign_id"
+    " WHERE call.sim_final_at <= ? ORDER BY call.sim_final_at, call.id LIMIT ?",
+    postgres_lock=" FOR UPDATE OF call",
+)
+# A due call with nothing to report (ended already, or no outcome scripted):
+# its instant is spent. Parameter: the call id.
+SPENT = update("simulated.spent", "call", (("sim_final_at", "NULL"),), where="id = ?")
