@@ -122,6 +122,20 @@ def _record_progress(
     )  # fmt: skip
 
 
+def record_ringing(session: Session, *, call: Call, change: StatusChange, at: datetime) -> None:
+    """`apply_status_update` for a report that leaves the call ringing (nothing
+    to disposition, nobody to connect) when its caller wrote the call's row in
+    hand-written SQL (the simulated provider's dial: its sid, its script and
+    its status in one UPDATE): the session's row kept in step, and the record."""
+    assert change.system_kind is None and change.answered_at is None and call.id is not None
+    set_committed_value(call, "status", change.status)
+    set_committed_value(call, "answered_by", change.answered_by)
+    _record_progress(
+        session, call_id=call.id, lead_id=call.lead_id, campaign_id=call.campaign_id,
+        agent_id=call.agent_id, provider=call.provider, change=change, at=at,
+    )  # fmt: skip
+
+
 def _announce_status(session: Session, *, call: Call, at: datetime) -> None:
     """The agent's screen follows its call through the event stream."""
     assert call.id is not None

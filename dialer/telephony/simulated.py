@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from dialer.calls.disposition import EndingCall, RetryRules
@@ -35,7 +36,7 @@ from dialer.failing import FailingRows, each_row
 from dialer.leads import lifecycle
 from dialer.leads.models import Lead
 from dialer.telephony.models import SimOutcome
-from dialer.telephony.simulated_sql import CONSUME, DUE, NEXT_SCRIPTED, SPENT
+from dialer.telephony.simulated_sql import CONSUME, DIALLED, DUE, NEXT_SCRIPTED, SPENT
 
 UNANSWERED_AFTER = timedelta(seconds=25)
 
@@ -159,19 +160,11 @@ class SimulatedTelephony:
     ) -> None:
         from dialer.calls.disposition import apply_status_update
 
-        call.provider_sid = f"SIM{call.id:010d}"
+        assert call.id is not None
+        sid = f"SIM{call.id:010d}"
+        call.provider_sid = sid
         outcome = self._next_outcome(session, call=call, campaign=campaign)
-        if outcome == SimulatedOutcome.answered and self.ring is not None:
-            # Rings first; run_due answers it once its ring time is up.
-            rng = random.Random(f"{self.seed}:{call.id}:ring")
-            rings = min(self.ring.sample(rng), self.ring_timeout.total_seconds() - 1)
-            call.sim_outcome = outcome
-            call.sim_final_at = now + timedelta(seconds=max(rings, 0.0))
-            apply_status_update(
-                session, call=call, status=CallStatus.ringing, answered_by=None, at=now
-            )
-            return
-        if outcome == SimulatedOutcome.answered:
+        if outcome == SimulatedOutcome.answered and self.ring is None:
             apply_status_update(
                 session,
                 call=call,
@@ -180,9 +173,64 @@ class SimulatedTelephony:
                 at=now,
             )
             return
-        call.sim_outcome = outcome
-        call.sim_final_at = now + self.ring_timeout
-        apply_status_update(session, call=call, status=CallStatus.ringing, answered_by=None, at=now)
+        if outcome == SimulatedOutcome.answered:
+            # Rings first; run_due answers it once its ring time is up.
+            rng = random.Random(f"{self.seed}:{call.id}:ring")
+            assert self.ring is not None
+            rings = min(self.ring.sample(rng), self.ring_timeout.total_seconds() - 1)
+            final_at = now + timedelta(seconds=max(rings, 0.0))
+        else:
+            final_at = now + self.ring_timeout
+        self._ringing(session, call=call, sid=sid, outcome=outcome, final_at=final_at, now=now)
+
+    def _ringing(
+        self,
+        session: Session,
+        *,
+        call: Call,
+        sid: str,
+        outcome: str,
+        final_at: datetime,
+        now: datetime,
+    ) -> None:
+        """The dial's report (ringing) and what the provider keeps (its sid, the
+        outcome and its instant), in one hand-written UPDATE of the call: every
+        simulated call is placed so. The session's row is kept in step."""
+        from dialer.calls.disposition import apply_status_update, record_ringing
+
+        change = status_change(
+            status_now=call.status,
+            answered_by_now=call.answered_by,
+            answered_at_now=call.answered_at,
+            duration_now=call.duration,
+            dispositioned=call.disposition is not None,
+            status=CallStatus.ringing,
+            answered_by=None,
+            at=now,
+            duration=None,
+        )
+        raw = raw_of(session)
+        if change is None or change.answered_at is not None or raw is None:
+            # Not a call being placed (or no unit of work): the ORM's way.
+            call.sim_outcome = outcome
+            call.sim_final_at = final_at
+            apply_status_update(
+                session, call=call, status=CallStatus.ringing, answered_by=None, at=now
+            )
+            return
+        # The provider's sid set above is this UPDATE's too (not the ORM's):
+        # nothing of the call is left to flush.
+        raw.run(
+            DIALLED,
+            (sid, outcome, raw.instant(final_at), change.status, change.answered_by, call.id),
+        )
+        for column, value in (
+            ("provider_sid", sid),
+            ("sim_outcome", outcome),
+            ("sim_final_at", final_at),
+        ):
+            set_committed_value(call, column, value)
+        record_ringing(session, call=call, change=change, at=now)
 
     def next_due_at(self, session: Session, *, skip: Collection[int] = ()) -> datetime | None:
         query = select(col(Call.sim_final_at)).where(col(Call.sim_final_at).is_not(None))

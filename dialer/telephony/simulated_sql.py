@@ -57,3 +57,11 @@ DUE = sql(
 # A due call with nothing to report (ended already, or no outcome scripted):
 # its instant is spent. Parameter: the call id.
 SPENT = update("simulated.spent", "call", (("sim_final_at", "NULL"),), where="id = ?")
+# The dial: the provider's sid, the scripted outcome and its instant, and the
+# call's status (ringing). Parameters: the columns', then the call id.
+DIALLED = update(
+    "simulated.dialled",
+    "call",
+    ("provider_sid", "sim_outcome", "sim_final_at", "status", "answered_by"),
+    where="id = ?",
+)
