@@ -253,10 +253,14 @@ class SimulatedTelephony:
         # among the first `limit + len(skip)`.
         found = raw.rows(DUE, (raw.instant(now), limit + len(skip)))
         due = [d for d in (_due_of(raw, row) for row in found) if d.call_id not in skip][:limit]
-        # The calls the ORM reports, loaded in one statement (not one each).
+        # The calls the ORM reports, loaded in one statement (not one each),
+        # and held here: the session keeps rows by weak reference only.
         by_orm = [d.call_id for d in due if d.ending is None and not d.final]
-        if by_orm:
-            list(session.scalars(select(Call).where(col(Call.id).in_(by_orm))))
+        loaded: dict[int | None, Call] = (
+            {c.id: c for c in session.scalars(select(Call).where(col(Call.id).in_(by_orm)))}
+            if by_orm
+            else {}
+        )
         # A lead whose call was reported in this batch is read again by the
         # ORM for a second one (never seen: one live call per lead), not
         # decided on what was read before it.
@@ -279,7 +283,7 @@ class SimulatedTelephony:
                 and end_unanswered_raw(session, raw, call=d.ending, change=d.change, at=at)
             ):
                 return
-            call = session.get(Call, d.call_id)
+            call = loaded.get(d.call_id) or session.get(Call, d.call_id)
             if call is None:
                 return
             call.sim_final_at = None
