@@ -7,9 +7,11 @@ transitions of `dialer.leads.lifecycle`."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -32,7 +34,12 @@ from dialer.campaign.hours import CallingHours
 from dialer.campaign.message import abandon_text
 from dialer.campaign.models import Campaign, RetryTiming
 from dialer.campaign.schemas import RetryPolicy
-from dialer.campaign.service import calling_hours_of, retry_policy_of
+from dialer.campaign.service import (
+    calling_hours_from,
+    calling_hours_of,
+    retry_policy_from,
+    retry_policy_of,
+)
 from dialer.conversions import service as conversions
 from dialer.db import RawSql, after_commit
 from dialer.dnc import service as dnc
@@ -436,16 +443,67 @@ class EndingCall:
     rules: RetryRules
 
 
+def ending_call(
+    *,
+    call_id: int,
+    lead_id: int,
+    campaign_id: int,
+    agent_id: int | None,
+    provider: str,
+    facts: Sequence[Any],
+) -> EndingCall:
+    """The call as `end_unanswered_raw` decides on it, from its own fields and
+    its lead's and campaign's read raw (`facts`: disposition_sql.ENDING_FIELDS)."""
+    (status, lead_zone, promise_id, failure_counts, unsolicited, day_attempts,
+     day_attempts_date, retry_policy, calling_hours, campaign_zone, region, skip_holidays,
+     retry_timing) = facts  # fmt: skip
+    return EndingCall(
+        call_id=call_id,
+        campaign_id=campaign_id,
+        agent_id=agent_id,
+        provider=provider,
+        lead=lifecycle.Unanswered(
+            lead_id=lead_id,
+            status=status,
+            # JSON text on SQLite, decoded already on PostgreSQL.
+            failure_counts=(
+                json.loads(failure_counts) if isinstance(failure_counts, str) else failure_counts
+            ),
+        ),
+        promise_id=promise_id,
+        unsolicited_attempts=unsolicited,
+        day_attempts=day_attempts,
+        day_attempts_date=day_attempts_date,
+        rules=RetryRules(
+            campaign_id=campaign_id,
+            policy=retry_policy_from(retry_policy),
+            hours=calling_hours_from(
+                calling_hours,
+                timezone=lead_zone or campaign_zone,
+                holiday_region=region if skip_holidays else None,
+            ),
+            timing=RetryTiming(retry_timing),
+        ),
+    )
+
+
 def end_unanswered_raw(
-    session: Session, raw: RawSql, *, call: EndingCall, change: StatusChange, at: datetime
+    session: Session,
+    raw: RawSql,
+    *,
+    call: EndingCall,
+    change: StatusChange,
+    at: datetime,
+    script_spent: bool = False,
 ) -> bool:
     """`apply_status_update` for a report that ends a call unanswered
     (`change.system_kind`), in hand-written SQL: the call's end and its system
     disposition in one UPDATE, the same events in the same order, the retry (or
     the lead exhausted) by `lifecycle.unanswered_raw`, the claim released. Most
     calls of a floor end so. False, with nothing written, when the lead has a
-    promise (its follow-up, or its wait, is the ORM path's). A call row the
-    session holds is kept in step."""
+    promise (its follow-up, or its wait, is the ORM path's). `script_spent`:
+    the simulated provider's report, whose scripted instant goes with it. A
+    call row the session holds is kept in step."""
     kind = change.system_kind
     assert kind is not None
     if call.promise_id is not None:
@@ -463,12 +521,13 @@ def end_unanswered_raw(
             kind.value,
             done,
             "system",
+            script_spent,
             call.call_id,
         ),
     )
     held = session.identity_map.get(session.identity_key(Call, call.call_id))
     if held is not None:
-        for column, value in (
+        written: list[tuple[str, object]] = [
             ("status", change.status),
             ("answered_by", change.answered_by),
             ("answered_at", change.answered_at),
@@ -477,8 +536,10 @@ def end_unanswered_raw(
             ("disposition", kind.value),
             ("dispositioned_at", at),
             ("dispositioned_by", "system"),
-            ("sim_final_at", None),
-        ):
+        ]
+        if script_spent:
+            written.append(("sim_final_at", None))
+        for column, value in written:
             set_committed_value(held, column, value)
     _record_progress(
         session, call_id=call.call_id, lead_id=lead_id, campaign_id=call.campaign_id,

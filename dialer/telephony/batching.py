@@ -6,8 +6,8 @@ lock (SQLite has one) and pay a commit apiece. Here one writer thread per
 process applies whatever callbacks are waiting, up to a batch, in one
 transaction: each request still gets its own answer, only after the commit that
 made it durable. Callbacks the fast path cannot settle (an attempt adopting its
-CallSid, a call ending unanswered) come back as None and take the full path,
-each in a transaction of its own."""
+CallSid, the unanswered end of a lead with a promise) come back as None and
+take the full path, each in a transaction of its own."""
 
 from __future__ import annotations
 

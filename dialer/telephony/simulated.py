@@ -11,7 +11,6 @@ lead's local hour at the dial (hours it leaves out keep `answer_rate`)."""
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections.abc import Collection, Mapping
@@ -26,17 +25,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
-from dialer.calls.disposition import EndingCall, RetryRules
+from dialer.calls.disposition import EndingCall, ending_call
 from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus
 from dialer.calls.status import StatusChange, status_change
-from dialer.campaign.models import Campaign, RetryTiming
-from dialer.campaign.service import calling_hours_from, retry_policy_from
+from dialer.campaign.models import Campaign
 from dialer.db import RawSql, raw_in, raw_of
 from dialer.failing import FailingRows, each_row
-from dialer.leads import lifecycle
 from dialer.leads.models import Lead
 from dialer.telephony.models import SimOutcome
-from dialer.telephony.simulated_sql import CONSUME, DIALLED, DUE, NEXT_SCRIPTED, SPENT
+from dialer.telephony.simulated_sql import CALL_FIELDS, CONSUME, DIALLED, DUE, NEXT_SCRIPTED, SPENT
 
 UNANSWERED_AFTER = timedelta(seconds=25)
 
@@ -103,6 +100,9 @@ class _Due:
     final: bool
     change: StatusChange | None
     ending: EndingCall | None
+
+
+_CALL_FIELDS = len(CALL_FIELDS)
 
 
 class SimulatedTelephony:
@@ -267,6 +267,10 @@ class SimulatedTelephony:
         seen: set[int] = set()
 
         def report(d: _Due) -> None:
+            if d is due[0]:
+                # A pass over the batch begins (each_row redoes it row by row
+                # after a failure, the first pass rolled back).
+                seen.clear()
             at = d.at or now
             again = d.lead_id in seen
             seen.add(d.lead_id)
@@ -280,7 +284,9 @@ class SimulatedTelephony:
                 and d.ending is not None
                 and d.change is not None
                 and session.identity_map.get(session.identity_key(Lead, d.lead_id)) is None
-                and end_unanswered_raw(session, raw, call=d.ending, change=d.change, at=at)
+                and end_unanswered_raw(
+                    session, raw, call=d.ending, change=d.change, at=at, script_spent=True
+                )
             ):
                 return
             call = loaded.get(d.call_id) or session.get(Call, d.call_id)
@@ -311,9 +317,7 @@ def _call_id(due: _Due) -> int:
 
 def _due_of(raw: RawSql, row: tuple[Any, ...]) -> _Due:
     (call_id, lead_id, campaign_id, agent_id, status, answered_by, answered_at, duration,
-     disposition, provider, outcome, final_at, lead_status, lead_zone, promise_id,
-     failure_counts, unsolicited, day_attempts, day_attempts_date, retry_policy,
-     calling_hours, campaign_zone, region, skip_holidays, retry_timing) = row  # fmt: skip
+     disposition, provider, outcome, final_at) = row[:_CALL_FIELDS]  # fmt: skip
     at = raw.read_instant(final_at) if final_at is not None else None
     final = status in FINAL_CALL_STATUSES or outcome is None
     if final or outcome == SimulatedOutcome.answered or at is None:
@@ -332,30 +336,8 @@ def _due_of(raw: RawSql, row: tuple[Any, ...]) -> _Due:
     )
     if change is None or change.system_kind is None:
         return _Due(call_id, lead_id, at, outcome, final, change, None)
-    zone = lead_zone or campaign_zone
-    ending = EndingCall(
-        call_id=call_id,
-        campaign_id=campaign_id,
-        agent_id=agent_id,
-        provider=provider,
-        lead=lifecycle.Unanswered(
-            lead_id=lead_id,
-            status=lead_status,
-            failure_counts=json.loads(failure_counts)
-            if isinstance(failure_counts, str)
-            else failure_counts,
-        ),
-        promise_id=promise_id,
-        unsolicited_attempts=unsolicited,
-        day_attempts=day_attempts,
-        day_attempts_date=day_attempts_date,
-        rules=RetryRules(
-            campaign_id=campaign_id,
-            policy=retry_policy_from(retry_policy),
-            hours=calling_hours_from(
-                calling_hours, timezone=zone, holiday_region=region if skip_holidays else None
-            ),
-            timing=RetryTiming(retry_timing),
-        ),
-    )
+    ending = ending_call(
+        call_id=call_id, lead_id=lead_id, campaign_id=campaign_id, agent_id=agent_id,
+        provider=provider, facts=row[_CALL_FIELDS:],
+    )  # fmt: skip
     return _Due(call_id, lead_id, at, outcome, final, change, ending)

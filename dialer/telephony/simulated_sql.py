@@ -7,6 +7,7 @@ true, id, false)."""
 
 from __future__ import annotations
 
+from dialer.calls.disposition_sql import ENDING_FIELDS
 from dialer.sql import sql, update
 
 NEXT_SCRIPTED = sql(
@@ -15,12 +16,13 @@ NEXT_SCRIPTED = sql(
 )
 CONSUME = update("simulated.consume", "sim_outcome", ["consumed"], where="id = ? AND consumed = ?")
 
-# The calls whose scripted instant has come, first due first, with what an
-# unanswered end decides on: the call's lead and its campaign's retry rules
-# (`DUE_FIELDS`' order). Parameters: now, limit. A call's report and an agent's
-# disposition of it wait for each other (PostgreSQL; SQLite's write
-# transactions are serialized already), as every writer of a call locks it first.
-DUE_FIELDS = (
+# The calls whose scripted instant has come, first due first: the call's
+# fields (`CALL_FIELDS`' order), then what an unanswered end decides on
+# (disposition_sql.ENDING_FIELDS: its lead's row and its campaign's retry
+# rules). Parameters: now, limit. A call's report and an agent's disposition
+# of it wait for each other (PostgreSQL; SQLite's write transactions are
+# serialized already), as every writer of a call locks it first.
+CALL_FIELDS = (
     "call.id",
     "call.lead_id",
     "call.campaign_id",
@@ -33,23 +35,10 @@ DUE_FIELDS = (
     "call.provider",
     "call.sim_outcome",
     "call.sim_final_at",
-    "lead.status",
-    "lead.timezone",
-    "lead.promise_id",
-    "lead.failure_counts",
-    "lead.unsolicited_attempts",
-    "lead.day_attempts",
-    "lead.day_attempts_date",
-    "campaign.retry_policy",
-    "campaign.calling_hours",
-    "campaign.timezone",
-    "campaign.default_region",
-    "campaign.skip_holidays",
-    "campaign.retry_timing",
 )
 DUE = sql(
     "simulated.due",
-    f"SELECT {', '.join(DUE_FIELDS)} FROM call"
+    f"SELECT {', '.join(CALL_FIELDS + ENDING_FIELDS)} FROM call"
     " JOIN lead ON lead.id = call.lead_id JOIN campaign ON campaign.id = call.campaign_id"
     " WHERE call.sim_final_at <= ? ORDER BY call.sim_final_at, call.id LIMIT ?",
     postgres_lock=" FOR UPDATE OF call",

@@ -25,7 +25,14 @@ from dialer.agents.events_sql import INSERT_AGENT_EVENT
 from dialer.agents.models import Agent, AgentState, Claim
 from dialer.calls import inbound
 from dialer.calls.connect import connect_to_free, on_answered
-from dialer.calls.disposition import abandon, abandon_message_of, apply_status_update
+from dialer.calls.disposition import (
+    abandon,
+    abandon_message_of,
+    apply_status_update,
+    end_unanswered_raw,
+    ending_call,
+)
+from dialer.calls.disposition_sql import ENDING_OF_LEAD
 from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call, CallStatus, Outcome
 from dialer.calls.status import reported_answered_by, status_change
 from dialer.campaign.models import Campaign
@@ -128,9 +135,11 @@ def on_status_fast(
     """The common status callback in hand-written SQL (a call already bound to its
     CallSid moving forward with nothing else to do): four statements, no ORM.
     Every callback of every call comes through here, so this is the webhook's
-    throughput. Returns whether it changed the call, or None when the report
-    needs the full path (`on_status`): an attempt adopting its CallSid, a call
-    ending unanswered (retry scheduling, claim release), a lookup by CallSid."""
+    throughput. A call ending unanswered is dispositioned, retried and
+    released in hand-written SQL too (`end_unanswered_raw`, the simulated
+    provider's as well). Returns whether it changed the call, or None when the
+    report needs the full path (`on_status`): an attempt adopting its CallSid,
+    an unanswered end of a lead with a promise, a lookup by CallSid."""
     if not (call_param and call_param.isdigit() and len(call_param) < 19):
         return None
     raw = work.raw
@@ -159,9 +168,22 @@ def on_status_fast(
         at=now,
         duration=_int(params.get("CallDuration")) or _int(params.get("Duration")),
     )
-    if change is not None and change.system_kind is not None:
-        return None
     new_seq = sequence if sequence is not None else seq_now
+    if change is not None and change.system_kind is not None:
+        # Ended unanswered: disposition, retry and release by the one raw
+        # path of both providers' reports (or the full path: a lead with a promise).
+        facts = raw.rows(ENDING_OF_LEAD, (lead_id,))
+        if not facts:
+            return None
+        ending = ending_call(
+            call_id=call_id, lead_id=lead_id, campaign_id=campaign_id, agent_id=agent_id,
+            provider=provider, facts=facts[0],
+        )  # fmt: skip
+        if not end_unanswered_raw(work.session, raw, call=ending, change=change, at=now):
+            return None
+        if new_seq != seq_now:
+            raw.run(UPDATE_SEQUENCE, (new_seq, call_id))
+        return True
     if change is None:
         if new_seq != seq_now:
             raw.run(UPDATE_SEQUENCE, (new_seq, call_id))
