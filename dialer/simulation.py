@@ -414,6 +414,12 @@ class _Floor:
         self.cps = 0
         self.predictive_failing = FailingRows("predictive")
         self.agents: list[_SimAgent] = []
+        # Each simulated agent as the principal of its dispositions: the row as
+        # created, held out of every later session. The disposition asks its
+        # principal who it is (id, role) and nothing else of the row, so it is
+        # not read again for each one (a console's request authenticates its
+        # agent anyway).
+        self.principals: dict[int, Agent] = {}
         self.tally = _Tally()
         self.campaign_id = 0
         self.dial_mode = str(self.definition.dial_mode or "progressive")
@@ -464,6 +470,7 @@ class _Floor:
                 assert agent.id is not None
                 agent.state = AgentState.offline
                 self.agents.append(_SimAgent(id=agent.id))
+                self.principals[agent.id] = agent
             region = campaign.default_region
         self.leads = self.config.leads or self._enough_leads()
         self._import_leads(region=region)
@@ -712,11 +719,9 @@ class _Floor:
         for chosen, promise in offers:
             try:
                 with runtime.write() as (session, now):
-                    agent = session.get(Agent, sim.id)
-                    assert agent is not None
                     dispose(
                         session,
-                        principal=agent,
+                        principal=self.principals[sim.id],
                         call_id=call_id,
                         data=DispositionInput(
                             outcome=chosen, note=None, contract_number=None, promise=promise

@@ -410,7 +410,7 @@ def dispose(
         # on record, the lead stays converted (and is counted once).
         release(session, lead=lead, actor=actor, now=now, why=f"call {call.id}: lead closed")
         if own_call:
-            begin_wrapup(principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
+            begin_wrapup(session, agent=principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
         session.flush()
         return call
     _apply(
@@ -426,7 +426,7 @@ def dispose(
     )
     release(session, lead=lead, actor=actor, now=now, why=f"call {call.id}: {outcome.value}")
     if own_call:
-        begin_wrapup(principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
+        begin_wrapup(session, agent=principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
     session.flush()
     return call
 
