@@ -21,6 +21,7 @@ from dialer.agents.queue import claim_of, release
 from dialer.agents.service import begin_wrapup
 from dialer.auth import actor_of
 from dialer.calls import connect
+from dialer.calls.dispose_sql import OPEN_PROMISE_ID
 from dialer.calls.hour_stats import answer_stats
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus, Outcome
 from dialer.calls.outcomes import Effects, LeadEffect, effects_of
@@ -31,7 +32,7 @@ from dialer.campaign.message import abandon_text
 from dialer.campaign.models import Campaign, RetryTiming
 from dialer.campaign.service import calling_hours_of, retry_policy_of
 from dialer.conversions import service as conversions
-from dialer.db import after_commit
+from dialer.db import after_commit, raw_of
 from dialer.dnc import service as dnc
 from dialer.errors import AlreadyDispositioned, Conflict, Invalid, NotFound
 from dialer.leads import history, lifecycle
@@ -522,11 +523,16 @@ def _settle_promise(
     """One promise still open is cancelled (the conversation superseded it), and a
     promise being called leaves the promise tiers."""
     assert lead.id is not None
-    # Without autoflush: the call's pending changes do not bear on the lead's
+    # Without a flush: the call's pending changes do not bear on the lead's
     # promises, and flushing them here writes them apart from the lead's (one
-    # flush at the claim's release writes both).
-    with session.no_autoflush:
-        pending = promises.open_promise(session, lead_id=lead.id)
+    # flush at the claim's release writes both). Most leads have no open
+    # promise: asked by hand first, the promise loaded only when there is one.
+    raw = raw_of(session)
+    if raw is not None and not raw.rows(OPEN_PROMISE_ID, (lead.id,)):
+        pending = None
+    else:
+        with session.no_autoflush:
+            pending = promises.open_promise(session, lead_id=lead.id)
     if pending is not None:
         promises.cancel_open(
             session,
