@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from dialer.agents.events import publish
@@ -21,7 +22,7 @@ from dialer.agents.queue import claim_of, release
 from dialer.agents.service import begin_wrapup
 from dialer.auth import actor_of
 from dialer.calls import connect
-from dialer.calls.dispose_sql import OPEN_PROMISE_ID
+from dialer.calls.dispose_sql import CALL_DISPOSITIONED, DISPOSED_CALL_COLUMNS, OPEN_PROMISE_ID
 from dialer.calls.hour_stats import answer_stats
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus, Outcome
 from dialer.calls.outcomes import Effects, LeadEffect, effects_of
@@ -394,6 +395,7 @@ def dispose(
     # so that write goes by hand-written SQL, not the ORM's (queue._freed).
     own_call = principal.id == call.agent_id
     call.note = data.note
+    _write_disposed_call(session, call=call)
     history.record(
         session,
         lead_id=lead.id,
@@ -542,6 +544,38 @@ def _settle_promise(
             reason=f"call {call.id} dispositioned {outcome.value}",
         )
     lifecycle.release_promise(lead=lead)
+
+
+# Instants among them, bound as the ORM stores them.
+_DISPOSED_CALL_INSTANTS = frozenset({"ended_at", "sim_final_at", "dispositioned_at"})
+
+
+def _write_disposed_call(session: Session, *, call: Call) -> None:
+    """The call as the disposition left it, written at once by hand (every
+    disposition: the ORM's flush of the row is most of its cost), and the
+    loaded row told it holds these values now (`set_committed_value`: not left
+    dirty, so no later flush writes them again). The call's row was read with
+    its lock in this transaction; nothing pending of it bears on the statement
+    but these columns, which are its values. A session of no unit of work
+    leaves them to its flush."""
+    raw = raw_of(session)
+    if raw is None:
+        return
+    assert call.id is not None
+    values = [getattr(call, column) for column in DISPOSED_CALL_COLUMNS]
+    bound = [
+        None
+        if value is None
+        else raw.instant(value)
+        if column in _DISPOSED_CALL_INSTANTS
+        else value
+        if isinstance(value, int)
+        else str(value)
+        for column, value in zip(DISPOSED_CALL_COLUMNS, values, strict=True)
+    ]
+    raw.run(CALL_DISPOSITIONED, (*bound, call.id))
+    for column, value in zip(DISPOSED_CALL_COLUMNS, values, strict=True):
+        set_committed_value(call, column, value)
 
 
 def _end_call(session: Session, *, call: Call, now: datetime) -> None:
