@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import URL, Connection, Dialect, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import create_engine
@@ -191,7 +191,7 @@ class Work:
 
     def __init__(self, engine: Engine, *, held: Any = None) -> None:
         self._engine = engine
-        self.url = str(engine.url)
+        self.url = _url_text(engine.url)
         self.postgres = engine.dialect.name == "postgresql"
         self._held = held is not None
         self._pooled = held if held is not None else engine.raw_connection()
@@ -234,7 +234,14 @@ class Work:
 
     def _commit(self) -> None:
         if self._session is not None:
-            self._session.commit()
+            # What the ORM holds is written; the transaction is this
+            # connection's own, committed below. The session's bookkeeping of
+            # it (its commit: events, state changes, the connection's commit
+            # through SQLAlchemy) is not needed: `_close` expunges its rows
+            # (detached, as a commit leaves them with expire_on_commit off) and
+            # ends its account of the transaction, which the driver has
+            # committed already (nothing is left to roll back).
+            self._session.flush()
         self._dbapi.commit()
 
     def _rollback(self) -> None:
@@ -572,6 +579,13 @@ class RawSql:
     @property
     def skip_locked(self) -> str:
         return " FOR UPDATE SKIP LOCKED" if self.postgres else ""
+
+
+@lru_cache(maxsize=64)
+def _url_text(url: URL) -> str:
+    """A unit of work's `url` (its password masked), the key of the caches kept
+    per database: rendered once per URL, not at each transaction."""
+    return str(url)
 
 
 @lru_cache(maxsize=256)

@@ -409,11 +409,24 @@ class _Floor:
         self.pacer: Pacer = pacer or self.runtime.pacer
         # What the last round's pacer was asked, and when (see _next_pacer_second).
         self._asked: tuple[datetime, PacerInputs] | None = None
+        # The runtime's pacer is a pure rule: the same inputs get the same
+        # decision. The look-ahead's last question that found calls to place,
+        # and its answer: the round at that second usually asks exactly it
+        # (see _asking). A pacer given (a benchmark's baseline) may keep state
+        # between questions: it is asked every time.
+        self._pure_pacer = pacer is None
+        self._foreseen: tuple[PacerInputs, PacerDecision] | None = None
         # Tests: gather the inputs anyway and insist they are what was derived.
         self.check_inputs = False
         self.cps = 0
         self.predictive_failing = FailingRows("predictive")
         self.agents: list[_SimAgent] = []
+        # Each simulated agent as the principal of its dispositions: the row as
+        # created, held out of every later session. The disposition asks its
+        # principal who it is (id, role) and nothing else of the row, so it is
+        # not read again for each one (a console's request authenticates its
+        # agent anyway).
+        self.principals: dict[int, Agent] = {}
         self.tally = _Tally()
         self.campaign_id = 0
         self.dial_mode = str(self.definition.dial_mode or "progressive")
@@ -464,6 +477,7 @@ class _Floor:
                 assert agent.id is not None
                 agent.state = AgentState.offline
                 self.agents.append(_SimAgent(id=agent.id))
+                self.principals[agent.id] = agent
             region = campaign.default_region
         self.leads = self.config.leads or self._enough_leads()
         self._import_leads(region=region)
@@ -665,8 +679,14 @@ class _Floor:
 
     def _asking(self, inputs: PacerInputs) -> PacerDecision:
         """The pacer, noting what it was asked: with the calls the round
-        placed after asking (`_after_round`), the inputs at this instant still."""
+        placed after asking (`_after_round`), the inputs at this instant still.
+        Inputs the look-ahead asked the pure pacer already get its answer."""
         self._asked = (inputs.now, inputs)
+        foreseen = self._foreseen
+        if foreseen is not None and foreseen[0] == inputs:
+            # What the look-ahead asked for this second, to the last input:
+            # the pure pacer's answer is the one it gave then.
+            return foreseen[1]
         return self.pacer(inputs)
 
     def _agent_actions(self, t: datetime) -> tuple[bool, bool]:
@@ -712,11 +732,9 @@ class _Floor:
         for chosen, promise in offers:
             try:
                 with runtime.write() as (session, now):
-                    agent = session.get(Agent, sim.id)
-                    assert agent is not None
                     dispose(
                         session,
-                        principal=agent,
+                        principal=self.principals[sim.id],
                         call_id=call_id,
                         data=DispositionInput(
                             outcome=chosen, note=None, contract_number=None, promise=promise
@@ -836,7 +854,9 @@ class _Floor:
             k = 1
             while t + timedelta(seconds=k) < limit:
                 aged = _aged(inputs, seconds=k)
-                if pacer(aged).calls > 0:
+                decision = pacer(aged)
+                if decision.calls > 0:
+                    self._foreseen = (aged, decision) if self._pure_pacer else None
                     return t + timedelta(seconds=k)
                 k += 1
         return limit if limit < horizon else None

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from helpers import MANAGER_TOKEN, make_settings
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -179,3 +179,39 @@ def test_is_postgres_answers_alike_for_everything_that_has_an_engine(db: Databas
         assert is_postgres(work.raw) is expected
     with db.bulk() as bulk:
         assert is_postgres(bulk) is expected
+
+
+@pytest.mark.parametrize("opener", OPENERS)
+def test_committed_rows_come_out_detached_with_their_values(db: Database, opener: str) -> None:
+    """The commit writes what the session holds (added, changed, flushed or
+    not) and leaves its rows detached with their values, readable after the
+    transaction as a session's commit leaves them (expire_on_commit off); the
+    next transaction on the connection starts clean."""
+    with db.write() as session:
+        _lease(session, "changed")
+    with OPENERS[opener](db) as (session, _register):
+        changed = session.get(SchedulerLease, "changed")
+        assert changed is not None
+        changed.holder = "someone else"  # pending at the commit
+        flushed = SchedulerLease(name="flushed", holder="test", expires_at=AT)
+        session.add(flushed)
+        session.flush()
+        pending = SchedulerLease(name="pending", holder="test", expires_at=AT)
+        session.add(pending)
+        rows = [changed, flushed, pending]
+    assert all(inspect(row).detached for row in rows)
+    assert sorted((row.name, row.holder) for row in rows) == [
+        ("changed", "someone else"), ("flushed", "test"), ("pending", "test"),
+    ]  # fmt: skip
+    with OPENERS[opener](db) as (session, _register):
+        _lease(session, "next")
+    with db.read() as session:
+        stored = dict(
+            session.execute(select(col(SchedulerLease.name), col(SchedulerLease.holder))).all()
+        )
+    assert stored == {
+        "changed": "someone else",
+        "flushed": "test",
+        "pending": "test",
+        "next": "test",
+    }

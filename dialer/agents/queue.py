@@ -36,7 +36,7 @@ from dialer.calls.models import FINAL_CALL_STATUSES, Call
 from dialer.campaign.hours import CallingHours
 from dialer.campaign.models import Campaign, CampaignStatus
 from dialer.campaign.service import calling_hours_of, retry_policy_of
-from dialer.db import Work, affected, is_postgres, raw_of
+from dialer.db import Work, is_postgres, raw_of
 from dialer.errors import Conflict, NotFound
 from dialer.failing import FailingRows, each_row
 from dialer.leads import history, lifecycle
@@ -370,19 +370,6 @@ def claim_for_dialer(
         if len(claimed) >= count:
             break
     return claimed
-
-
-def hand_over(session: Session, *, lead_id: int, agent_id: int) -> bool:
-    """A dialer claim becomes the agent's: the agent takes the answered call.
-    False when the lead holds no dialer claim any more (expired, released)."""
-    session.flush()
-    result = session.execute(
-        update(Claim)
-        .where(col(Claim.lead_id) == lead_id, col(Claim.agent_id).is_(None))
-        .values(agent_id=agent_id)
-        .execution_options(synchronize_session="fetch")
-    )
-    return affected(result) == 1
 
 
 def _passes_dial_checks(

@@ -14,16 +14,19 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from dialer.agents.events import publish
 from dialer.agents.models import AccountEvent, Agent, AgentCampaign, AgentState, Claim, Role
 from dialer.agents.queue import has_live_call, release
+from dialer.agents.service_sql import WRAPUP_BEGUN
 from dialer.agents.sessions import revoke_all
 from dialer.agents.signin import normalize_name
 from dialer.auth import hash_token, holds_token, new_token
 from dialer.calls.models import FINAL_CALL_STATUSES, Call
 from dialer.campaign.models import Campaign
+from dialer.db import raw_of
 from dialer.errors import Conflict, Invalid, NotFound
 from dialer.leads import lifecycle
 from dialer.leads.models import Lead
@@ -320,11 +323,28 @@ def check_not_wrapping_up(session: Session, *, agent: Agent, now: datetime) -> N
         )
 
 
-def begin_wrapup(agent: Agent, *, wrapup_seconds: int, now: datetime) -> None:
+def begin_wrapup(session: Session, *, agent: Agent, wrapup_seconds: int, now: datetime) -> None:
     """After the agent's own disposition: no next lead for the campaign's
-    `wrapup_seconds` (0: none, and nothing changes)."""
-    if wrapup_seconds > 0:
-        agent.wrapup_until = now + timedelta(seconds=wrapup_seconds)
+    `wrapup_seconds` (0: none, and nothing changes).
+
+    An `agent` row the session holds is changed there, and written with its
+    other changes in the flush they go in (the release of its claim sets when
+    it became free). A principal the session does not hold (a caller that
+    knows the agent's id and role only, `dialer simulate`) is not loaded for
+    one column: written by hand, inside the unit of work's transaction, and
+    the object told the value it holds now."""
+    if wrapup_seconds <= 0:
+        return
+    until = now + timedelta(seconds=wrapup_seconds)
+    raw = raw_of(session)
+    if raw is None or agent in session:
+        agent.wrapup_until = until
+        return
+    assert agent.id is not None
+    # Without a flush: the statement bears on this one column of a row the
+    # session does not hold, so nothing pending in the session bears on it.
+    raw.run(WRAPUP_BEGUN, (raw.instant(until), agent.id))
+    set_committed_value(agent, "wrapup_until", until)
 
 
 def pause_codes_of(session: Session, *, agent_id: int) -> list[str]:

@@ -22,19 +22,19 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from dialer.agents.events import publish
-from dialer.agents.models import AgentState
-from dialer.agents.queue import hand_over
+from dialer.agents.models import AgentState, Claim
 from dialer.calls.connect_sql import (
     AGENT_TO_TAKE,
     ANY_WAITING,
     CONNECTED,
     FREE_AGENTS,
     FREE_AGENTS_WITH_ENDPOINT,
+    HAND_OVER,
 )
 from dialer.calls.models import FINAL_CALL_STATUSES, AnsweredBy, Call
 from dialer.campaign.models import Campaign
 from dialer.campaign.service import abandon_policy_of
-from dialer.db import raw_in, raw_of
+from dialer.db import RawSql, raw_in, raw_of
 from dialer.leads import history
 
 # Agents of one campaign looked at per connection: a floor is tens of agents.
@@ -91,13 +91,13 @@ def connect(session: Session, *, call: Call, agent_id: int, at: datetime) -> boo
     state, holds_claim = found[0]
     if state != AgentState.available or holds_claim:
         return False
-    if not hand_over(session, lead_id=call.lead_id, agent_id=agent_id):
+    if not _hand_over(session, raw=raw, lead_id=call.lead_id, agent_id=agent_id):
         return False
     answered_at = call.answered_at or at
     # Written at once, and the loaded row told it holds these values now
     # (`set_committed_value`: not left dirty): the call needs no flush of its
-    # own for them. What it had pending was flushed above (`raw_in`), and
-    # `hand_over` flushes too, so nothing of the row is lost or stale.
+    # own for them. What it had pending was flushed above (`raw_in`), so
+    # nothing of the row is lost or stale.
     raw.run(CONNECTED, (agent_id, raw.instant(at), None, call.id))
     for key, value in (("agent_id", agent_id), ("connected_at", at), ("connect_by_at", None)):
         set_committed_value(call, key, value)
@@ -124,6 +124,20 @@ def connect(session: Session, *, call: Call, agent_id: int, at: datetime) -> boo
         answered_by=call.answered_by,
         connected=True,
     )
+    return True
+
+
+def _hand_over(session: Session, *, raw: RawSql, lead_id: int, agent_id: int) -> bool:
+    """The lead's dialer claim becomes the agent's: the agent takes the answered
+    call. False when the lead holds no dialer claim any more (expired, released).
+    Hand-written on the unit of work's transaction, whose session the caller has
+    flushed (`raw_in`); a claim row the session holds (claims are written raw,
+    but a read may have loaded one) is told its new holder, so it is not stale."""
+    if raw.run(HAND_OVER, (agent_id, lead_id)) != 1:
+        return False
+    for row in list(session.identity_map.values()):
+        if isinstance(row, Claim) and row.lead_id == lead_id:
+            set_committed_value(row, "agent_id", agent_id)
     return True
 
 

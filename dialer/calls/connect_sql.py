@@ -14,7 +14,10 @@ on PostgreSQL the agent's row is locked with it (two answered calls can't both
 take one agent; SQLite's writers are serialized). Parameter: the agent's id.
 
 `CONNECTED`: the call given to its agent. Parameters: agent id, connected at,
-connect by (none: it waits no more), the call's id."""
+connect by (none: it waits no more), the call's id.
+
+`HAND_OVER`: the lead's dialer claim (no agent) becomes the agent's; no row
+when the claim is gone or another agent took it. Parameters: agent id, lead id."""
 
 from __future__ import annotations
 
@@ -56,4 +59,8 @@ AGENT_TO_TAKE = sql(
 
 CONNECTED = update(
     "connect.connected", "call", ("agent_id", "connected_at", "connect_by_at"), where="id = ?"
+)
+
+HAND_OVER = update(
+    "connect.hand_over", "claim", ("agent_id",), where="lead_id = ? AND agent_id IS NULL"
 )

@@ -24,6 +24,7 @@ from dialer.agents.queue import claim_of, release, release_claim
 from dialer.agents.service import begin_wrapup
 from dialer.auth import actor_of
 from dialer.calls import connect, disposition_sql
+from dialer.calls.dispose_sql import CALL_DISPOSITIONED, DISPOSED_CALL_COLUMNS, OPEN_PROMISE_ID
 from dialer.calls.hour_stats import answer_stats
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus, Outcome
 from dialer.calls.outcomes import Effects, LeadEffect, effects_of
@@ -41,7 +42,7 @@ from dialer.campaign.service import (
     retry_policy_of,
 )
 from dialer.conversions import service as conversions
-from dialer.db import RawSql, after_commit
+from dialer.db import RawSql, after_commit, raw_of
 from dialer.dnc import service as dnc
 from dialer.errors import AlreadyDispositioned, Conflict, Invalid, NotFound
 from dialer.leads import history, lifecycle
@@ -637,6 +638,7 @@ def dispose(
     # so that write goes by hand-written SQL, not the ORM's (queue._freed).
     own_call = principal.id == call.agent_id
     call.note = data.note
+    _write_disposed_call(session, call=call)
     history.record(
         session,
         lead_id=lead.id,
@@ -654,7 +656,7 @@ def dispose(
         # on record, the lead stays converted (and is counted once).
         release(session, lead=lead, actor=actor, now=now, why=f"call {call.id}: lead closed")
         if own_call:
-            begin_wrapup(principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
+            begin_wrapup(session, agent=principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
         session.flush()
         return call
     _apply(
@@ -670,7 +672,7 @@ def dispose(
     )
     release(session, lead=lead, actor=actor, now=now, why=f"call {call.id}: {outcome.value}")
     if own_call:
-        begin_wrapup(principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
+        begin_wrapup(session, agent=principal, wrapup_seconds=campaign.wrapup_seconds, now=now)
     session.flush()
     return call
 
@@ -766,11 +768,16 @@ def _settle_promise(
     """One promise still open is cancelled (the conversation superseded it), and a
     promise being called leaves the promise tiers."""
     assert lead.id is not None
-    # Without autoflush: the call's pending changes do not bear on the lead's
+    # Without a flush: the call's pending changes do not bear on the lead's
     # promises, and flushing them here writes them apart from the lead's (one
-    # flush at the claim's release writes both).
-    with session.no_autoflush:
-        pending = promises.open_promise(session, lead_id=lead.id)
+    # flush at the claim's release writes both). Most leads have no open
+    # promise: asked by hand first, the promise loaded only when there is one.
+    raw = raw_of(session)
+    if raw is not None and not raw.rows(OPEN_PROMISE_ID, (lead.id,)):
+        pending = None
+    else:
+        with session.no_autoflush:
+            pending = promises.open_promise(session, lead_id=lead.id)
     if pending is not None:
         promises.cancel_open(
             session,
@@ -780,6 +787,38 @@ def _settle_promise(
             reason=f"call {call.id} dispositioned {outcome.value}",
         )
     lifecycle.release_promise(lead=lead)
+
+
+# Instants among them, bound as the ORM stores them.
+_DISPOSED_CALL_INSTANTS = frozenset({"ended_at", "sim_final_at", "dispositioned_at"})
+
+
+def _write_disposed_call(session: Session, *, call: Call) -> None:
+    """The call as the disposition left it, written at once by hand (every
+    disposition: the ORM's flush of the row is most of its cost), and the
+    loaded row told it holds these values now (`set_committed_value`: not left
+    dirty, so no later flush writes them again). The call's row was read with
+    its lock in this transaction; nothing pending of it bears on the statement
+    but these columns, which are its values. A session of no unit of work
+    leaves them to its flush."""
+    raw = raw_of(session)
+    if raw is None:
+        return
+    assert call.id is not None
+    values = [getattr(call, column) for column in DISPOSED_CALL_COLUMNS]
+    bound = [
+        None
+        if value is None
+        else raw.instant(value)
+        if column in _DISPOSED_CALL_INSTANTS
+        else value
+        if isinstance(value, int)
+        else str(value)
+        for column, value in zip(DISPOSED_CALL_COLUMNS, values, strict=True)
+    ]
+    raw.run(CALL_DISPOSITIONED, (*bound, call.id))
+    for column, value in zip(DISPOSED_CALL_COLUMNS, values, strict=True):
+        set_committed_value(call, column, value)
 
 
 def _end_call(session: Session, *, call: Call, now: datetime) -> None:

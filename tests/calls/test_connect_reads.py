@@ -99,3 +99,42 @@ def test_connect_takes_only_an_available_agent_holding_no_lead(db_url: str) -> N
     assert untouched == (None, None)
     assert took is True
     assert claim_agent == call_agent == free_id
+
+
+def test_connect_hands_the_claim_over_once_and_keeps_a_loaded_claim_in_step(db_url: str) -> None:
+    """The hand-over is written raw: a claim row the session had loaded reads
+    its new holder (not a stale None), and a claim another agent took already
+    is not taken again (the second agent is refused, nothing written)."""
+    upgrade(db_url)
+    db = Database(db_url)
+    try:
+        with db.write() as session:
+            cid = predictive_campaign(session, "Connect", now=NOW)
+            first = floor_agent(session, "first", [cid], now=NOW)
+            second = floor_agent(session, "second", [cid], now=NOW)
+            lead_id = claimed_lead(
+                session, campaign_id=cid, agent_id=None, reason="predictive", now=NOW
+            )
+            call = Call(lead_id=lead_id, campaign_id=cid, to="+819012345678",
+                        provider="simulated", created_at=NOW - 9 * S, status="in-progress",
+                        answered_by="human", answered_at=NOW - S,
+                        agent_reserved=False)  # fmt: skip
+            session.add(call)
+            session.flush()
+            loaded = session.scalar(select(Claim).where(col(Claim.lead_id) == lead_id))
+            assert loaded is not None and loaded.agent_id is None
+            assert first.id and second.id
+            took = connect.connect(session, call=call, agent_id=first.id, at=NOW)
+            in_memory = loaded.agent_id
+            dirty = loaded in session.dirty
+            again = connect.connect(session, call=call, agent_id=second.id, at=NOW)
+            session.expire_all()
+            stored = session.scalars(
+                select(col(Claim.agent_id)).where(col(Claim.lead_id) == lead_id)
+            ).all()
+            first_id = first.id
+    finally:
+        db.dispose()
+    assert took is True and again is False
+    assert in_memory == first_id and not dirty
+    assert stored == [first_id]

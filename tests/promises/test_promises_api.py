@@ -461,3 +461,36 @@ def test_promise_booked_before_dialing_survives_the_claim_expiring(api: Api) -> 
     assert api.next(other).status_code == 204
     api.advance(15 * 60)
     assert api.next(owner).json()["reason"] == "promise"
+
+
+def test_a_disposition_other_than_callback_cancels_the_open_promise(api: Api) -> None:
+    """The conversation supersedes the promise booked during it: a disposition
+    settles the lead's open promise (cancelled, with the call in its reason);
+    a lead with none is settled with nothing to cancel."""
+    _c, owner, _other = _floor(api, TWO)
+    lead, call = _talk(api, owner)
+    booked = api.post(
+        f"/api/leads/{lead['id']}/promises", token=owner["token"], json={"in_minutes": 30}
+    )
+    assert booked.status_code == 201, booked.text
+    r = api.post(
+        f"/api/calls/{call['id']}/disposition",
+        token=owner["token"],
+        json={"outcome": "not_interested"},
+    )
+    assert r.status_code == 200, r.text
+    promise = _promise(api, lead["id"])
+    assert promise["id"] == booked.json()["id"] and promise["status"] == "cancelled"
+    assert promise["closed_reason"] == f"call {call['id']} dispositioned not_interested"
+    assert _lead(api, lead["id"])["promise_id"] is None
+    api.advance(60)
+    second, call2 = _talk(api, owner)
+    r = api.post(
+        f"/api/calls/{call2['id']}/disposition",
+        token=owner["token"],
+        json={"outcome": "not_interested"},
+    )
+    assert r.status_code == 200, r.text
+    after = _lead(api, second["id"])
+    assert after["promises"] == [] and after["promise_id"] is None
+    assert "promise_cancelled" not in [e["kind"] for e in after["events"]]
