@@ -211,6 +211,8 @@ class Work:
         self._session: Session | None = None
         # None once the transaction has ended: nothing could run a late action.
         self._after: list[tuple[str, AfterCommit]] | None = []
+        # The session's transaction and savepoint `raw_of` last began.
+        self._begun: tuple[Any, Any] | None = None
 
     @property
     def session(self) -> Session:
@@ -292,8 +294,13 @@ def raw_of(session: Session) -> RawSql | None:
         return None
     # The session begins its transaction (and a savepoint, `begin_nested`)
     # lazily, at its first statement: made to begin it now, so that what is
-    # written raw from here is inside the savepoint and undone with it.
-    session.connection()
+    # written raw from here is inside the savepoint and undone with it. Once
+    # per transaction and savepoint: every history event of every call asks,
+    # and SQLAlchemy's connection bookkeeping is paid at each `connection()`.
+    begun = (session.get_transaction(), session.get_nested_transaction())
+    if begun[0] is None or begun != work._begun:
+        session.connection()
+        work._begun = (session.get_transaction(), session.get_nested_transaction())
     return work.raw
 
 

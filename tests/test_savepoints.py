@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
 
-from dialer.db import Database, savepoint
+from dialer.db import Database, raw_of, savepoint
 
 
 def test_nested_savepoints_undo_only_the_failing_block(db_url: str) -> None:
@@ -41,4 +41,40 @@ def test_nested_savepoints_undo_only_the_failing_block(db_url: str) -> None:
         assert not [s for s in seen if "SAVEPOINT" in s.upper()]
     finally:
         event.remove(engine, "before_cursor_execute", capture)
+        db.dispose()
+
+
+def test_raw_writes_open_each_savepoint_they_are_the_first_statement_of(db_url: str) -> None:
+    """`raw_of` begins the session's transaction and savepoint only when they
+    are new (it is asked at every event): a raw write that opens a block is
+    still inside that block's savepoint, in sibling and nested blocks alike."""
+    db = Database(db_url)
+    try:
+        with db.write() as session:
+            session.execute(text("CREATE TABLE sp_raw (n INTEGER)"))
+
+        def put(session: Any, n: int) -> None:
+            raw = raw_of(session)
+            assert raw is not None
+            raw.run("INSERT INTO sp_raw VALUES (?)", (n,))
+
+        with db.write() as session:
+            put(session, 1)
+            with pytest.raises(RuntimeError), savepoint(session):
+                put(session, 2)
+                raise RuntimeError("the first row fails")
+            with savepoint(session):
+                put(session, 3)
+                with pytest.raises(RuntimeError), savepoint(session):
+                    put(session, 4)
+                    raise RuntimeError("the inner row fails")
+                put(session, 5)
+            with pytest.raises(RuntimeError), savepoint(session):
+                put(session, 6)
+                raise RuntimeError("a sibling fails")
+            put(session, 7)
+        with db.read() as session:
+            found = list(session.scalars(select(text("n")).select_from(text("sp_raw"))))
+        assert sorted(found) == [1, 3, 5, 7]
+    finally:
         db.dispose()
