@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import URL, Connection, Dialect, Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import create_engine
 
@@ -302,6 +303,20 @@ def raw_of(session: Session) -> RawSql | None:
         session.connection()
         work._begun = (session.get_transaction(), session.get_nested_transaction())
     return work.raw
+
+
+def keep_held_in_step(
+    session: Session, entity: type[Any], key: int, written: Iterable[tuple[str, Any]]
+) -> None:
+    """Hand-written SQL just wrote `written` (column, value) to the row `entity`
+    `key`: if the session holds that row, it is told the values as committed
+    (`set_committed_value`: not dirty, so no later flush writes them again, and
+    nothing it holds is stale). A row the session does not hold is read fresh
+    whenever it is loaded."""
+    held = session.identity_map.get(session.identity_key(entity, key))
+    if held is not None:
+        for column, value in written:
+            set_committed_value(held, column, value)
 
 
 def raw_in(session: Session) -> RawSql:

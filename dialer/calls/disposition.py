@@ -24,7 +24,11 @@ from dialer.agents.queue import claim_of, release, release_claim
 from dialer.agents.service import begin_wrapup
 from dialer.auth import actor_of
 from dialer.calls import connect, disposition_sql
-from dialer.calls.dispose_sql import CALL_DISPOSITIONED, DISPOSED_CALL_COLUMNS, OPEN_PROMISE_ID
+from dialer.calls.disposition_sql import (
+    CALL_DISPOSITIONED,
+    DISPOSED_CALL_COLUMNS,
+    OPEN_PROMISE_ID,
+)
 from dialer.calls.hour_stats import answer_stats
 from dialer.calls.models import FINAL_CALL_STATUSES, Call, CallStatus, Outcome
 from dialer.calls.outcomes import Effects, LeadEffect, effects_of
@@ -42,7 +46,7 @@ from dialer.campaign.service import (
     retry_policy_of,
 )
 from dialer.conversions import service as conversions
-from dialer.db import RawSql, after_commit, raw_of
+from dialer.db import RawSql, after_commit, keep_held_in_step, raw_of
 from dialer.dnc import service as dnc
 from dialer.errors import AlreadyDispositioned, Conflict, Invalid, NotFound
 from dialer.leads import history, lifecycle
@@ -526,22 +530,19 @@ def end_unanswered_raw(
             call.call_id,
         ),
     )
-    held = session.identity_map.get(session.identity_key(Call, call.call_id))
-    if held is not None:
-        written: list[tuple[str, object]] = [
-            ("status", change.status),
-            ("answered_by", change.answered_by),
-            ("answered_at", change.answered_at),
-            ("ended_at", change.ended_at),
-            ("duration", change.duration),
-            ("disposition", kind.value),
-            ("dispositioned_at", at),
-            ("dispositioned_by", "system"),
-        ]
-        if script_spent:
-            written.append(("sim_final_at", None))
-        for column, value in written:
-            set_committed_value(held, column, value)
+    written: list[tuple[str, object]] = [
+        ("status", change.status),
+        ("answered_by", change.answered_by),
+        ("answered_at", change.answered_at),
+        ("ended_at", change.ended_at),
+        ("duration", change.duration),
+        ("disposition", kind.value),
+        ("dispositioned_at", at),
+        ("dispositioned_by", "system"),
+    ]
+    if script_spent:
+        written.append(("sim_final_at", None))
+    keep_held_in_step(session, Call, call.call_id, written)
     _record_progress(
         session, call_id=call.call_id, lead_id=lead_id, campaign_id=call.campaign_id,
         agent_id=call.agent_id, provider=call.provider, change=change, at=at,

@@ -49,10 +49,9 @@ from typing import Any
 
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel
 
-from dialer.db import RawSql, is_postgres
+from dialer.db import RawSql, is_postgres, keep_held_in_step
 from dialer.leads import history, lifecycle_sql
 from dialer.leads.history_sql import INSERT_EVENT, event_row
 from dialer.leads.models import Lead, LeadStatus, NextAttemptReason
@@ -155,18 +154,21 @@ def _set_status(
     if lead.status == status:
         return
     assert lead.id is not None
-    history.record(
-        session,
-        lead_id=lead.id,
-        kind="status_changed",
-        actor=actor,
-        at=at,
-        old=lead.status,
-        new=status,
-        **detail,
+    _status_changed(
+        session, lead_id=lead.id, old=lead.status, new=status, actor=actor, at=at, **detail
     )
     lead.status = status
     lead.updated_at = at
+
+
+def _status_changed(
+    session: Session, *, lead_id: int, old: str, new: str, actor: str, at: datetime, **detail: Any
+) -> None:
+    """The event of a status change (the ORM's transitions and the raw ones)."""
+    history.record(
+        session, lead_id=lead_id, kind="status_changed", actor=actor, at=at, old=old, new=new,
+        **detail,
+    )  # fmt: skip
 
 
 def _move(
@@ -268,17 +270,19 @@ def count_attempt_raw(
             lead_id,
         ),
     )
-    held = session.identity_map.get(session.identity_key(Lead, lead_id))
-    if held is not None:
-        for column, value in (
+    keep_held_in_step(
+        session,
+        Lead,
+        lead_id,
+        (
             ("attempts", after.attempts),
             ("unsolicited_attempts", after.unsolicited_attempts),
             ("day_attempts", after.day_attempts),
             ("day_attempts_date", after.day_attempts_date),
             ("last_attempt_at", now),
             ("updated_at", now),
-        ):
-            set_committed_value(held, column, value)
+        ),
+    )
     return after
 
 
@@ -359,17 +363,28 @@ def schedule_retry(
     lead.next_attempt_at = next_attempt_at
     lead.next_attempt_reason = reason
     assert lead.id is not None
-    history.record(
-        session,
-        lead_id=lead.id,
-        kind="retry_scheduled",
-        actor=actor,
-        at=at,
-        next_attempt_at=next_attempt_at.isoformat(),
-        rule=reason,
-        detail=detail,
-    )
+    _retry_scheduled(
+        session, lead_id=lead.id, next_attempt_at=next_attempt_at, reason=reason, actor=actor,
+        at=at, detail=detail,
+    )  # fmt: skip
     _move(session, lead=lead, to=rule.to, actor=actor, at=at)
+
+
+def _retry_scheduled(
+    session: Session,
+    *,
+    lead_id: int,
+    next_attempt_at: datetime,
+    reason: NextAttemptReason,
+    actor: str,
+    at: datetime,
+    detail: str,
+) -> None:
+    """The event of a retry scheduled (`schedule_retry`, and the raw unanswered end)."""
+    history.record(
+        session, lead_id=lead_id, kind="retry_scheduled", actor=actor, at=at,
+        next_attempt_at=next_attempt_at.isoformat(), rule=reason, detail=detail,
+    )  # fmt: skip
 
 
 def exhaust(session: Session, *, lead: Lead, actor: str, at: datetime, reason: str) -> None:
@@ -591,9 +606,9 @@ def unanswered_raw(
     counts = failed_once(lead.failure_counts, kind=kind)
     if next_attempt_at is not None and reason is not None:
         to = check(Transition.schedule_retry, status=lead.status).to
-        history.record(
-            session, lead_id=lead.lead_id, kind="retry_scheduled", actor=actor, at=at,
-            next_attempt_at=next_attempt_at.isoformat(), rule=reason, detail=detail,
+        _retry_scheduled(
+            session, lead_id=lead.lead_id, next_attempt_at=next_attempt_at, reason=reason,
+            actor=actor, at=at, detail=detail,
         )  # fmt: skip
         moved: dict[str, Any] = {}
     else:
@@ -602,10 +617,9 @@ def unanswered_raw(
         moved = {"reason": detail}
     assert to is not None
     if to != lead.status:
-        history.record(
-            session, lead_id=lead.lead_id, kind="status_changed", actor=actor, at=at,
-            old=lead.status, new=to, **moved,
-        )  # fmt: skip
+        _status_changed(
+            session, lead_id=lead.lead_id, old=lead.status, new=to, actor=actor, at=at, **moved
+        )
     raw.run(
         lifecycle_sql.UNANSWERED,
         (
@@ -618,17 +632,19 @@ def unanswered_raw(
             lead.lead_id,
         ),
     )
-    held = session.identity_map.get(session.identity_key(Lead, lead.lead_id))
-    if held is not None:
-        for column, value in (
+    keep_held_in_step(
+        session,
+        Lead,
+        lead.lead_id,
+        (
             ("status", to),
             ("next_attempt_at", next_attempt_at),
             ("next_attempt_reason", reason),
             ("failure_counts", counts),
             ("last_outcome", kind),
             ("updated_at", at),
-        ):
-            set_committed_value(held, column, value)
+        ),
+    )
 
 
 # --- claims and imports: many rows, or every claim of the day, in hand-written SQL

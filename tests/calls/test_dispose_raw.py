@@ -1,4 +1,4 @@
-"""The disposition writes its call by hand (`dispose_sql.CALL_DISPOSITIONED`):
+"""The disposition writes its call by hand (`disposition_sql.CALL_DISPOSITIONED`):
 the stored row is what the loaded call says (ended, the outcome, by whom and
 when, the note, who answered), the loaded call is left clean (no later flush
 writes it again), and the lead's and the agent's changes still reach the
@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from dialer.agents.models import Agent, Claim
-from dialer.calls.dispose_sql import DISPOSED_CALL_COLUMNS
 from dialer.calls.disposition import DispositionInput, dispose
+from dialer.calls.disposition_sql import DISPOSED_CALL_COLUMNS
 from dialer.calls.models import Call, Outcome
 from dialer.db import Database
 from dialer.leads.models import Event, Lead, LeadStatus
